@@ -1,0 +1,299 @@
+"""The per-document state machine: one pass over lines, bounded look-ahead.
+
+For each line, in order: an active truncation drops it; an active block
+either swallows it (its predicate holds) or ends; otherwise the rules whose
+prefilter fired are tried in priority order; a kept line is then checked
+against the paragraphs already kept in the document. Blank lines are held
+until the next kept line so that runs left by removals collapse to one and
+documents have no leading or trailing blank lines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from .classify import PREDICATES, is_body_line, word_count
+from .config import Config
+from .dedup import normalize, paragraph_hash
+from .explain import Decision, Stats
+from .prefilter import Prefilter
+from .rules import Rule, RuleSet
+
+log = logging.getLogger("cleaner")
+
+BLANK_RULE, BLANK_CATEGORY = "layout.blank-lines", "layout"
+DEDUP_RULE, DEDUP_CATEGORY = "dedup.repeat", "duplicates"
+# A run of blank lines longer than this is collapsed even with no removal in
+# it, so that holding blank lines back never needs unbounded memory.
+MAX_BLANK_RUN = 256
+# Strip rules are re-applied to their own output at most this many times.
+MAX_STRIPS_PER_LINE = 8
+
+Sink = Callable[[Decision], None]
+
+
+class Item(NamedTuple):
+    line_no: int
+    raw: bytes  # the input bytes of the line, line ending included
+    text: str  # decoded, without line ending
+    cands: Sequence[int] | None  # rule indexes worth trying
+
+
+def line_ending(raw: bytes) -> bytes:
+    if raw.endswith(b"\r\n"):
+        return b"\r\n"
+    return b"\n" if raw.endswith(b"\n") else b""
+
+
+class Engine:
+    """Compiled rules and prefilter, shared by all documents of a run."""
+
+    def __init__(self, ruleset: RuleSet, config: Config) -> None:
+        self.ruleset = ruleset
+        self.config = config
+        self.rules: tuple[Rule, ...] = ruleset.rules
+        patterns = [(i, p) for i, r in enumerate(self.rules) for p in r.patterns]
+        self.prefilter = Prefilter(patterns, len(self.rules), use_hyperscan=config.use_hyperscan)
+        self.always = self.prefilter.always
+        self.all_rules = tuple(range(len(self.rules)))
+        self.has_before_body = any(r.where == "before_body" for r in self.rules)
+
+    def candidates(self, buf: bytes) -> dict[int, list[int]]:
+        """Line index -> rule indexes to try, for a batch of lines joined by ``\\n``."""
+        return self.prefilter.scan(buf)
+
+
+class DocumentCleaner:
+    """Cleans one document, line by line. Feed ``Item``s, collect kept bytes."""
+
+    def __init__(self, engine: Engine, doc_id: str, stats: Stats, sink: Sink | None) -> None:
+        self.e = engine
+        self.doc_id = doc_id
+        self.stats = stats
+        self.sink = sink
+        self.changed = False
+        self.line_no = 0
+        self.kept_any = False
+        self.body_seen = not engine.has_before_body
+        self.blanks: list[Item] = []
+        self.gap_removed = False
+        self.truncated_by: Rule | None = None
+        self.block: Rule | None = None
+        self.block_count = 0
+        self.block_prev = ""
+        self.pending: list[Item] | None = None
+        self.pending_rule: Rule | None = None
+        self.pending_count = 0
+        self.seen: dict[int, int] | None = {} if engine.config.dedup != "off" else None
+        self.min_words = engine.config.dedup_min_words
+
+    # -- bookkeeping -------------------------------------------------------
+    def _removed(self, it: Item, rule: str, category: str, action: str, first: int | None = None) -> None:
+        self.changed = True
+        self.gap_removed = True
+        self.stats.count(rule, category)
+        if self.sink is not None:
+            self.sink(Decision(self.doc_id, it.line_no, rule, category, action, it.text,
+                               None if first is None else (self.doc_id, first)))
+
+    def _drop(self, it: Item, rule: Rule, action: str | None = None) -> None:
+        self._removed(it, rule.id, rule.category, action or rule.action)
+
+    def _blank(self, it: Item) -> None:
+        if len(self.blanks) < MAX_BLANK_RUN:
+            self.blanks.append(it)
+        else:
+            self._removed(it, BLANK_RULE, BLANK_CATEGORY, "drop_line")
+
+    def _keep(self, it: Item, out: list[bytes]) -> None:
+        if self.blanks:
+            blanks, self.blanks = self.blanks, []
+            if not self.kept_any:
+                for b in blanks:  # leading blank lines
+                    self._removed(b, BLANK_RULE, BLANK_CATEGORY, "drop_line")
+            elif self.gap_removed:
+                out.append(blanks[0].raw)
+                for b in blanks[1:]:
+                    self._removed(b, BLANK_RULE, BLANK_CATEGORY, "drop_line")
+            else:
+                out.extend(b.raw for b in blanks)
+        self.gap_removed = False
+        self.kept_any = True
+        out.append(it.raw)
+        if not self.body_seen and is_body_line(it.text):
+            self.body_seen = True
+
+    # -- the state machine -------------------------------------------------
+    def feed(self, it: Item, out: list[bytes]) -> None:
+        self.line_no = it.line_no
+        self._process(it, out, None)
+
+    def _process(self, it: Item, out: list[bytes], exclude: Rule | None) -> None:
+        if self.truncated_by is not None:
+            self._drop(it, self.truncated_by)
+            return
+        text = it.text
+        blank = not text or text.isspace()
+        if self.pending is not None:
+            self._lookahead(it, blank, out)
+            return
+        block = self.block
+        if block is not None:
+            if blank:
+                self._blank(it)
+                return
+            if self.block_count < block.max_lines and self._continues(block, text, self.block_prev):
+                self.block_count += 1
+                self.block_prev = text
+                self._drop(it, block)
+                return
+            self.block = None
+        if blank:
+            self._blank(it)
+            return
+        cands = it.cands
+        if cands:
+            rule, new_text = self._match(it, cands, exclude)
+            if rule is not None:
+                action = rule.action
+                if action == "strip":
+                    assert new_text is not None
+                    if not new_text.strip():
+                        self._drop(it, rule)
+                        return
+                    self._drop(it, rule)  # recorded as changed, not removed
+                    self.gap_removed = False
+                    it = it._replace(raw=new_text.encode("utf-8", "surrogateescape") + line_ending(it.raw),
+                                     text=new_text)
+                    text = new_text
+                elif action == "drop_line":
+                    self._drop(it, rule)
+                    return
+                elif action == "truncate_after":
+                    self.truncated_by = rule
+                    self._drop(it, rule)
+                    return
+                else:  # drop_block
+                    if rule.min_lines:
+                        self.pending, self.pending_rule, self.pending_count = [it], rule, 0
+                        return
+                    self._drop(it, rule)
+                    self.block, self.block_count, self.block_prev = rule, 0, text
+                    return
+        seen = self.seen
+        if seen is not None:
+            norm = normalize(text)
+            if norm:
+                h = paragraph_hash(norm)
+                first = seen.get(h)
+                if first is None:
+                    seen[h] = it.line_no
+                elif word_count(text) >= self.min_words:
+                    self._removed(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", first)
+                    return
+        self._keep(it, out)
+
+    def _continues(self, rule: Rule, text: str, prev: str | None) -> bool:
+        assert rule.continue_predicate is not None
+        return PREDICATES[rule.continue_predicate].fn(text, prev, rule.continue_params)
+
+    def _lookahead(self, it: Item, blank: bool, out: list[bytes]) -> None:
+        """A block start waits for ``min_lines`` continuation lines before it counts."""
+        assert self.pending is not None and self.pending_rule is not None
+        rule = self.pending_rule
+        self.pending.append(it)
+        if blank and len(self.pending) <= 2 * rule.max_lines:
+            return
+        prev = next(p.text for p in reversed(self.pending[:-1]) if p.text.strip())
+        if not blank and self._continues(rule, it.text, prev):
+            self.pending_count += 1
+            if self.pending_count >= rule.min_lines:
+                items, self.pending = self.pending, None
+                for p in items:
+                    if p.text.strip():
+                        self._drop(p, rule)
+                    else:
+                        self._blank(p)
+                self.block, self.block_count, self.block_prev = rule, self.pending_count, it.text
+            return
+        self._release(out)
+
+    def _release(self, out: list[bytes]) -> None:
+        """The look-ahead failed: the start line is not this block; re-run the held lines."""
+        assert self.pending is not None
+        items, rule = self.pending, self.pending_rule
+        self.pending, self.pending_rule = None, None
+        self._process(items[0], out, rule)
+        for p in items[1:]:
+            self._process(p, out, None)
+
+    def _match(self, it: Item, cands: Sequence[int], exclude: Rule | None) -> tuple[Rule | None, str | None]:
+        text = it.text
+        rules = self.e.rules
+        wc = -1
+        for idx in cands:
+            rule = rules[idx]
+            if rule is exclude or (rule.where == "before_body" and self.body_seen):
+                continue
+            if rule.min_words is not None or rule.max_words is not None:
+                if wc < 0:
+                    wc = word_count(text)
+                if not rule.accepts_words(wc):
+                    continue
+            if self._search(rule, text, it):
+                if rule.action != "strip":
+                    return rule, None
+                new = self._strip(rule, text, it)
+                if new is not None:  # None: timed out, keep the line as it is
+                    return rule, new
+        return None, None
+
+    def _search(self, rule: Rule, text: str, it: Item) -> bool:
+        timeout = self.e.config.regex_timeout
+        for pat in rule.compiled:
+            try:
+                if pat.search(text, timeout=timeout) is not None:
+                    return True
+            except TimeoutError:
+                self._timeout(rule, it)
+        return False
+
+    def _strip(self, rule: Rule, text: str, it: Item) -> str | None:
+        timeout = self.e.config.regex_timeout
+        for _ in range(MAX_STRIPS_PER_LINE):
+            new = text
+            for pat in rule.compiled:
+                try:
+                    new = pat.sub(rule.replace, new, timeout=timeout)
+                except TimeoutError:
+                    self._timeout(rule, it)
+                    return None
+            if new == text:
+                break
+            text = new
+            nxt = self._first_strip(text, it)
+            if nxt is None:
+                break
+            rule = nxt
+        return text
+
+    def _first_strip(self, text: str, it: Item) -> Rule | None:
+        """After a strip, another strip rule may apply to the new text (idempotence)."""
+        for rule in self.e.rules:
+            if rule.action == "strip" and self._search(rule, text, it):
+                return rule
+        return None
+
+    def _timeout(self, rule: Rule, it: Item) -> None:
+        self.stats.regex_timeouts[rule.id] += 1
+        log.warning("rule %s: regex timed out on %s line %d; line kept", rule.id, self.doc_id, it.line_no)
+
+    def finish(self, out: list[bytes]) -> None:
+        """End of document: resolve any look-ahead and drop trailing blank lines."""
+        while self.pending is not None:
+            self._release(out)
+        for b in self.blanks:
+            self._removed(b, BLANK_RULE, BLANK_CATEGORY, "drop_line")
+        self.blanks = []

@@ -1,0 +1,133 @@
+"""Framing: byte chunks -> documents -> lines, and kept lines -> bytes.
+
+Lines are split on ``\\n`` only and keep their endings, so every kept line is
+written exactly as it was read (CRLF, invalid UTF-8 and a missing final
+newline included). Each chunk is handled as soon as it arrives, so output
+follows input without waiting for its end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from .engine import DocumentCleaner, Engine, Item, Sink
+from .explain import Stats
+
+CHUNK_SIZE = 1 << 18
+FORM_FEED = "\f"
+
+
+def read_chunks(f: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """Yield what is available, up to ``size`` bytes at a time (one read call
+    each, so a slow pipe is not waited on until the buffer fills)."""
+    read = getattr(f, "read1", f.read)
+    while True:
+        b = read(size)
+        if not b:
+            return
+        yield b
+
+
+class StreamCleaner:
+    """Cleans a byte stream holding one document, or several separated by
+    form-feed lines (``split_docs``)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        name: str,
+        *,
+        stats: Stats,
+        sink: Sink | None = None,
+        split_docs: bool = False,
+        doc_ids: Callable[[int], str] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.name = name
+        self.stats = stats
+        self.sink = sink
+        self.split_docs = split_docs
+        self.doc_ids = doc_ids or ((lambda n: f"{name}#{n}") if split_docs else (lambda n: name))
+        self.doc_count = 0
+        self.changed = False
+        self.doc = self._new_doc()
+        self.carry: list[bytes] = []
+
+    def _new_doc(self) -> DocumentCleaner:
+        self.doc_count += 1
+        self.stats.docs += 1
+        return DocumentCleaner(self.engine, self.doc_ids(self.doc_count), self.stats, self.sink)
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Take the next chunk; return the bytes decided so far."""
+        self.stats.bytes_in += len(chunk)
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            self.carry.append(chunk)
+            return b""
+        head = chunk[: cut + 1]
+        if self.carry:
+            head = b"".join(self.carry) + head
+            self.carry = []
+        if cut + 1 < len(chunk):
+            self.carry.append(chunk[cut + 1 :])
+        return self._emit(self._lines(head))
+
+    def close(self) -> bytes:
+        """End of input: the last line (even without newline) and the document end."""
+        out: list[bytes] = []
+        if self.carry:
+            tail, self.carry = b"".join(self.carry), []
+            out = self._lines(tail)
+        self.doc.finish(out)
+        self.changed = self.changed or self.doc.changed
+        return self._emit(out)
+
+    def _emit(self, out: list[bytes]) -> bytes:
+        data = b"".join(out)
+        self.stats.lines_out += len(out)
+        self.stats.bytes_out += len(data)
+        return data
+
+    def _lines(self, data: bytes) -> list[bytes]:
+        try:
+            text = data.decode("utf-8")
+            buf = data
+        except UnicodeDecodeError:
+            text = data.decode("utf-8", "surrogateescape")
+            buf = text.encode("utf-8", "replace")  # the prefilter wants valid UTF-8
+        if b"\r" in buf:
+            buf = buf.replace(b"\r\n", b"\n")
+            text = text.replace("\r\n", "\n")
+        raws = data.split(b"\n")
+        texts = text.split("\n")
+        nl = b"\n"
+        if data.endswith(b"\n"):
+            raws.pop()
+            texts.pop()
+            raws = [r + nl for r in raws]
+        else:
+            last = raws.pop()
+            raws = [r + nl for r in raws]
+            raws.append(last)
+        self.stats.lines_in += len(raws)
+        hits = self.engine.candidates(buf)
+        always = self.engine.always
+        out: list[bytes] = []
+        doc = self.doc
+        feed = doc.feed
+        split = self.split_docs
+        for i, text_i in enumerate(texts):
+            if split and text_i == FORM_FEED:
+                doc.finish(out)
+                self.changed = self.changed or doc.changed
+                out.append(raws[i])
+                doc = self.doc = self._new_doc()
+                feed = doc.feed
+                continue
+            cands = hits.get(i)
+            if always:
+                cands = sorted(set(cands or ()).union(always))
+            feed(Item(doc.line_no + 1, raws[i], text_i, cands), out)
+        return out
