@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .classify import PREDICATES, is_body_line, word_count
 from .config import Config
-from .dedup import normalize, paragraph_hash
+from .dedup import ASCII_NON_ALNUM, exact_key, key_hash
 from .explain import Decision, Stats
 from .prefilter import Prefilter
 from .rules import Rule, RuleSet
@@ -107,18 +107,22 @@ class DocumentCleaner:
         else:
             self._removed(it, BLANK_RULE, BLANK_CATEGORY, "drop_line")
 
+    def _flush_blanks(self, out: list[bytes]) -> None:
+        """A line is about to be kept: settle the blank lines held before it."""
+        blanks, self.blanks = self.blanks, []
+        if not self.kept_any:
+            for b in blanks:  # leading blank lines
+                self._removed(b, BLANK_RULE, BLANK_CATEGORY, "drop_line")
+        elif self.gap_removed:
+            out.append(blanks[0].raw)
+            for b in blanks[1:]:
+                self._removed(b, BLANK_RULE, BLANK_CATEGORY, "drop_line")
+        else:
+            out.extend(b.raw for b in blanks)
+
     def _keep(self, it: Item, out: list[bytes]) -> None:
         if self.blanks:
-            blanks, self.blanks = self.blanks, []
-            if not self.kept_any:
-                for b in blanks:  # leading blank lines
-                    self._removed(b, BLANK_RULE, BLANK_CATEGORY, "drop_line")
-            elif self.gap_removed:
-                out.append(blanks[0].raw)
-                for b in blanks[1:]:
-                    self._removed(b, BLANK_RULE, BLANK_CATEGORY, "drop_line")
-            else:
-                out.extend(b.raw for b in blanks)
+            self._flush_blanks(out)
         self.gap_removed = False
         self.kept_any = True
         out.append(it.raw)
@@ -127,8 +131,55 @@ class DocumentCleaner:
 
     # -- the state machine -------------------------------------------------
     def feed(self, it: Item, out: list[bytes]) -> None:
+        """Process one line (the general path)."""
         self.line_no = it.line_no
         self._process(it, out, None)
+
+    def feed_batch(self, raws: Sequence[bytes], texts: Sequence[str], hits: dict[int, list[int]],
+                   lo: int, hi: int, out: list[bytes]) -> None:
+        """Process lines ``lo..hi`` of a batch. The common case, a line with no
+        candidate rule while no block, truncation or look-ahead is under way,
+        is handled inline; everything else takes ``_process``."""
+        always = self.e.always
+        seen = self.seen
+        min_words = self.min_words
+        short = 2 * min_words - 1  # fewer characters cannot hold min_words words
+        ascii_non_alnum = ASCII_NON_ALNUM
+        xxh = key_hash
+        append = out.append
+        ln = self.line_no
+        for i in range(lo, hi):
+            ln += 1
+            text = texts[i]
+            if (always or i in hits or self.truncated_by is not None or self.block is not None
+                    or self.pending is not None):
+                self.line_no = ln
+                cands = hits.get(i)
+                if always:
+                    cands = sorted(set(cands or ()).union(always))
+                self._process(Item(ln, raws[i], text, cands), out, None)
+                continue
+            raw = raws[i]
+            if not text or text.isspace():
+                self._blank(Item(ln, raw, text, None))
+                continue
+            if seen is not None and len(text) >= short:
+                h = xxh(raw.lower().translate(None, ascii_non_alnum) if raw.isascii() else exact_key(raw, text))
+                first = seen.get(h)
+                if first is None:
+                    seen[h] = ln
+                elif word_count(text) >= min_words:
+                    self.line_no = ln
+                    self._removed(Item(ln, raw, text, None), DEDUP_RULE, DEDUP_CATEGORY, "drop_line", first)
+                    continue
+            if self.blanks:
+                self._flush_blanks(out)
+            self.kept_any = True
+            self.gap_removed = False
+            append(raw)
+            if not self.body_seen and len(text) > 40 and is_body_line(text):
+                self.body_seen = True
+        self.line_no = ln
 
     def _process(self, it: Item, out: list[bytes], exclude: Rule | None) -> None:
         if self.truncated_by is not None:
@@ -183,16 +234,14 @@ class DocumentCleaner:
                     self.block, self.block_count, self.block_prev = rule, 0, text
                     return
         seen = self.seen
-        if seen is not None:
-            norm = normalize(text)
-            if norm:
-                h = paragraph_hash(norm)
-                first = seen.get(h)
-                if first is None:
-                    seen[h] = it.line_no
-                elif word_count(text) >= self.min_words:
-                    self._removed(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", first)
-                    return
+        if seen is not None and len(text) >= 2 * self.min_words - 1:
+            h = key_hash(exact_key(it.raw, text))
+            first = seen.get(h)
+            if first is None:
+                seen[h] = it.line_no
+            elif word_count(text) >= self.min_words:
+                self._removed(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", first)
+                return
         self._keep(it, out)
 
     def _continues(self, rule: Rule, text: str, prev: str | None) -> bool:

@@ -19,44 +19,87 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import regex
+
 try:  # optional speed-up: wheels exist for the common platforms only
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - depends on the platform
     _hs = None
 
 _ANY_NON_ASCII = r"\x{80}-\x{10FFFF}"
-_CLASS_EXPANSIONS = {
-    "w": "0-9A-Za-z_" + _ANY_NON_ASCII,
-    "d": "0-9" + _ANY_NON_ASCII,
-    "s": r"\s\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}",
-}
 _OUTSIDE = {"A": "^", "Z": "$", "z": "$", "b": "", "B": "", "G": ""}
+# Counted repeats above this bound become * or + : a superset, and far
+# cheaper for Hyperscan to compile than {0,120} over UTF-8.
+_MAX_COUNT = 4
+_COUNTED = regex.compile(r"\{(\d*)(?:,(\d*))?\}")
+_PROPERTY = regex.compile(r"\\([pP])(\{[^}]*\}|[A-Za-z])")
+
+
+class Unwidenable(ValueError):
+    """The pattern uses a construct ``widen`` cannot turn into a superset."""
+
+
+def _ascii_ranges(escape: str) -> str:
+    """The ASCII members of a class escape (``\\w``, ``\\p{Lu}`` ...) as class ranges."""
+    pat = regex.compile(escape)
+    members = [c for c in range(128) if pat.fullmatch(chr(c))]
+    out: list[str] = []
+    i = 0
+    while i < len(members):
+        j = i
+        while j + 1 < len(members) and members[j + 1] == members[j] + 1:
+            j += 1
+        lo, hi = members[i], members[j]
+        out.append(f"\\x{{{lo:x}}}" + (f"-\\x{{{hi:x}}}" if hi > lo else ""))
+        i = j + 1
+    return "".join(out)
 
 
 def widen(pattern: str) -> str:
     """Rewrite a ``regex`` pattern into a Hyperscan pattern that matches at
-    least every line the original matches, without Unicode properties."""
+    least every line the original matches, with no Unicode property tables:
+    a Unicode class becomes its ASCII members plus every non-ASCII character
+    (inside a negated class: its ASCII members only), word boundaries are
+    dropped and long counted repeats become ``*``/``+``. Raises
+    ``Unwidenable`` for the few constructs this cannot handle."""
     out: list[str] = []
-    i, n, in_class = 0, len(pattern), False
+    i, n = 0, len(pattern)
+    in_class = negated = False
     while i < n:
         c = pattern[i]
         if c == "\\" and i + 1 < n:
             e = pattern[i + 1]
-            i += 2
-            if e in _CLASS_EXPANSIONS:
-                body = _CLASS_EXPANSIONS[e]
-                out.append(body if in_class else f"[{body}]")
+            m = _PROPERTY.match(pattern, i) if e in "pP" else None
+            esc = m.group(0) if m else "\\" + e
+            i = m.end() if m else i + 2
+            if e in "wdspP":
+                ascii_part = _ascii_ranges(esc)
+                if in_class:
+                    out.append(ascii_part if negated else ascii_part + _ANY_NON_ASCII)
+                else:
+                    out.append(f"[{ascii_part}{_ANY_NON_ASCII}]")
+            elif e in "WSD" and in_class and negated:
+                raise Unwidenable(f"{esc} inside a negated class")
             elif not in_class and e in _OUTSIDE:
                 out.append(_OUTSIDE[e])
             else:
-                out.append("\\" + e)
+                out.append(esc)
             continue
         if in_class:
             if c == "]" and not (out and out[-1] in ("[", "[^")):
                 in_class = False
+        elif c == "{":
+            m = _COUNTED.match(pattern, i)
+            if m and m.group(1):
+                lo = int(m.group(1))
+                hi = lo if m.group(2) is None else (int(m.group(2)) if m.group(2) else None)
+                if hi is None or hi > _MAX_COUNT or lo > _MAX_COUNT:
+                    out.append("*" if lo == 0 else "+")
+                    i = m.end()
+                    continue
         elif c == "[":
-            in_class = True
-            if i + 1 < n and pattern[i + 1] == "^":
+            in_class, negated = True, pattern.startswith("[^", i)
+            if negated:
                 out.append("[^")
                 i += 2
                 continue
@@ -75,12 +118,18 @@ class Prefilter:
         self._pattern_rule: list[int] = []
         always: set[int] = set()
         if use_hyperscan and _hs is not None and patterns:
-            ok, bad = _compile_checked([widen(p) for _, p in patterns])
-            for idx in bad:
-                always.add(patterns[idx][0])
+            wide: list[tuple[int, str]] = []
+            for rule, pat in patterns:
+                try:
+                    wide.append((rule, widen(pat)))
+                except Unwidenable:
+                    always.add(rule)
+            db, ok = _load_or_compile([w for _, w in wide])
+            accepted = set(ok)
+            always.update(r for i, (r, _) in enumerate(wide) if i not in accepted)
             if ok:
-                self._pattern_rule = [patterns[i][0] for i in ok]
-                self._db = _load_or_compile([widen(patterns[i][1]) for i in ok])
+                self._pattern_rule = [wide[i][0] for i in ok]
+                self._db = db
         else:
             always.update(r for r, _ in patterns)
         self.always: tuple[int, ...] = tuple(sorted(always))
@@ -153,9 +202,10 @@ def _cache_dir() -> Path:
     return Path(base) / "corpus-cleaner"
 
 
-def _load_or_compile(exprs: Sequence[str]) -> Any:
-    """Compiling takes a fraction of a second per hundred patterns; the
-    compiled database is cached on disk, keyed by the patterns and flags."""
+def _load_or_compile(exprs: Sequence[str]) -> tuple[Any, list[int]]:
+    """The database of the patterns Hyperscan accepts, and their indexes.
+    Compiling costs up to a second per hundred patterns, so the result is
+    cached on disk, keyed by the patterns and flags."""
     assert _hs is not None
     key = hashlib.sha256(
         repr((getattr(_hs, "__version__", ""), _flags(), list(exprs))).encode("utf-8")
@@ -163,16 +213,23 @@ def _load_or_compile(exprs: Sequence[str]) -> Any:
     path = _cache_dir() / f"hs-{key}.db"
     if os.environ.get("CLEANER_NO_CACHE") != "1":
         try:
-            return _hs.loadb(path.read_bytes())
+            head, _, body = path.read_bytes().partition(b"\n")
+            ok = [int(x) for x in head.split(b",") if x]
+            if not ok:
+                return None, ok
+            db = _hs.loadb(body, _hs.HS_MODE_BLOCK)
+            db.scratch = _hs.Scratch(db)  # a loaded database comes without scratch space
+            return db, ok
         except Exception:
             pass
-    db = _compile(exprs)
+    ok, _bad = _compile_checked(exprs)
+    db = _compile([exprs[i] for i in ok]) if ok else None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".hs-")
         with os.fdopen(fd, "wb") as f:
-            f.write(_hs.dumpb(db))
+            f.write(",".join(map(str, ok)).encode() + b"\n" + (_hs.dumpb(db) if db is not None else b""))
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only home only costs compile time
-    return db
+    return db, ok

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from .engine import DocumentCleaner, Engine, Item, Sink
+from .engine import DocumentCleaner, Engine, Sink
 from .explain import Stats
 
 CHUNK_SIZE = 1 << 18
@@ -113,21 +113,16 @@ class StreamCleaner:
             raws.append(last)
         self.stats.lines_in += len(raws)
         hits = self.engine.candidates(buf)
-        always = self.engine.always
         out: list[bytes] = []
-        doc = self.doc
-        feed = doc.feed
-        split = self.split_docs
-        for i, text_i in enumerate(texts):
-            if split and text_i == FORM_FEED:
-                doc.finish(out)
-                self.changed = self.changed or doc.changed
-                out.append(raws[i])
-                doc = self.doc = self._new_doc()
-                feed = doc.feed
-                continue
-            cands = hits.get(i)
-            if always:
-                cands = sorted(set(cands or ()).union(always))
-            feed(Item(doc.line_no + 1, raws[i], text_i, cands), out)
+        lo = 0
+        if self.split_docs and "\f" in text:
+            for i, t in enumerate(texts):
+                if t == FORM_FEED:
+                    self.doc.feed_batch(raws, texts, hits, lo, i, out)
+                    self.doc.finish(out)
+                    self.changed = self.changed or self.doc.changed
+                    out.append(raws[i])
+                    self.doc = self._new_doc()
+                    lo = i + 1
+        self.doc.feed_batch(raws, texts, hits, lo, len(texts), out)
         return out
