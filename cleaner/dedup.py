@@ -40,7 +40,7 @@ def exact_key(raw: bytes, text: str) -> bytes:
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     folded = text.casefold().encode("utf-8", "surrogateescape").translate(None, ASCII_NON_ALNUM)
-    return _UNICODE_PUNCT.sub(b"", folded)
+    return bytes(_UNICODE_PUNCT.sub(b"", folded))
 
 
 def key_hash(key: bytes) -> int:

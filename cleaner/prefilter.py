@@ -21,6 +21,7 @@ from typing import Any
 
 import regex
 
+_hs: Any
 try:  # optional speed-up: wheels exist for the common platforms only
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - depends on the platform

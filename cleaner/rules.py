@@ -328,7 +328,8 @@ class _Loader:
             p(f"examples.{key} must be a list of tables")
             return out
         for item in val:
-            if not isinstance(item, dict) or set(item) != set(names) or not all(isinstance(v, str) for v in item.values()):
+            if not (isinstance(item, dict) and set(item) == set(names)
+                    and all(isinstance(v, str) for v in item.values())):
                 p(f"each examples.{key} entry must be a table with string fields {names[0]!r} and {names[1]!r}")
                 continue
             out.append((item[names[0]], item[names[1]]))
