@@ -1,0 +1,50 @@
+"""The throughput benchmark's stream generator is deterministic and dirty.
+
+No timing is asserted here: benchmarks print numbers, tests never check them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+THROUGHPUT = Path(__file__).resolve().parent.parent / "benchmarks" / "throughput.py"
+
+
+@pytest.fixture(scope="module")
+def throughput() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("benchmarks_throughput", THROUGHPUT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(spec.name, None)
+    return module
+
+
+def test_stream_is_deterministic(throughput: ModuleType) -> None:
+    a, stats_a = throughput.build_stream(200_000, seed=7)
+    b, stats_b = throughput.build_stream(200_000, seed=7)
+    assert a == b
+    assert stats_a == stats_b
+    assert len(a) >= 200_000
+    c, _ = throughput.build_stream(200_000, seed=8)
+    assert c != a
+
+
+def test_stream_has_documents_and_junk(throughput: ModuleType) -> None:
+    data, stats = throughput.build_stream(300_000, seed=1)
+    lines = data.split(b"\n")
+    assert lines.count(b"\f") == stats.documents - 1 >= 10
+    text = data.decode("utf-8")
+    for junk in ("alt=", "More in ", "min read", "By ", "Copyright ©"):
+        assert junk in text, junk
+    assert stats.junk_lines > 0 and stats.repeated_lines > 0
+    assert 0 < stats.non_ascii_lines < stats.lines
+    assert stats.bytes == len(data)
