@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from .boilerplate import Boilerplate
 from .config import Config
 from .engine import Engine
 from .explain import Decision, Stats
+from .index import Index, IndexParams, locked
+from .matcher import Matcher, MatchSettings
 from .rules import RuleSet, load_rules
 from .stream import StreamCleaner
 
@@ -26,22 +32,70 @@ class Cleaner:
     >>> Cleaner().clean_text("Real sentence one.\\nLeave a Reply\\nName *\\n")
     'Real sentence one.\\n'
 
-    A ``Cleaner`` accumulates counters in ``stats`` across calls. Duplicate
-    detection is per document (each call is one document).
+    A ``Cleaner`` accumulates counters in ``stats`` across calls. Each call
+    is one document. With ``dedup="doc"`` repeats are looked for within it;
+    with ``dedup="stream"`` across every document this ``Cleaner`` has seen,
+    in call order (first copy wins). With ``index_path``, call ``close()``
+    (or use ``with Cleaner(...) as c:``) to save the index.
     """
 
-    def __init__(self, config: Config | None = None, *, ruleset: RuleSet | None = None) -> None:
-        self.config = config or Config()
-        self.ruleset = ruleset if ruleset is not None else load_rules(
-            self.config.rules, defaults=self.config.default_rules
-        )
-        self.engine = Engine(self.ruleset, self.config)
+    def __init__(self, config: Config | None = None, *, ruleset: RuleSet | None = None,
+                 boilerplate_counts: dict[int, int] | None = None) -> None:
+        self.config = cfg = config or Config()
+        self.ruleset = ruleset if ruleset is not None else load_rules(cfg.rules, defaults=cfg.default_rules)
+        self.engine = Engine(self.ruleset, cfg)
         self.stats = Stats()
+        self._lock: ExitStack | None = None
+        self.matcher = self._matcher(cfg) if cfg.dedup != "off" or cfg.index_path else None
+        self.boiler = (Boilerplate(cfg.repeated_boilerplate, boilerplate_counts)
+                       if cfg.repeated_boilerplate else None)
+
+    def _matcher(self, cfg: Config) -> Matcher:
+        params = IndexParams(ngram=cfg.ngram, sketch_k=cfg.sketch_k)
+        budget = None if cfg.max_index_mb is None else int(cfg.max_index_mb * 1024 * 1024)
+        loaded = None
+        if cfg.index_path:
+            self._lock = ExitStack()
+            # held for the whole run: concurrent runs on one index take turns
+            self._lock.enter_context(locked(cfg.index_path, shared=cfg.index_readonly))
+            if Path(cfg.index_path).exists():
+                loaded = Index.load(cfg.index_path, params, budget)
+        settings = MatchSettings(cfg.dedup_min_words, cfg.near_on, cfg.near_threshold, cfg.near_min_words,
+                                 cfg.ngram, cfg.sketch_k)
+        return Matcher(settings, Index(params, budget), loaded, per_doc=cfg.dedup == "doc")
+
+    def close(self) -> None:
+        """Save the duplicate index (``index_path``, unless read-only) and release its lock."""
+        cfg, m = self.config, self.matcher
+        try:
+            if m is not None and cfg.index_path and not cfg.index_readonly:
+                merged = m.loaded if m.loaded is not None else Index(m.live.params, m.live.max_bytes)
+                merged.merge_from(m.live)
+                merged.save(cfg.index_path)
+        finally:
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
+
+    def __enter__(self) -> Cleaner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def index_info(self) -> dict[str, Any] | None:
+        """Size and fullness of the in-run duplicate index (None without one)."""
+        if self.matcher is None or self.config.dedup == "doc":
+            return None
+        info = self.matcher.live.info()
+        info["budget_bytes"] = self.matcher.live.max_bytes
+        return info
 
     def stream(self, name: str, *, sink: Callable[[Decision], None] | None = None,
                split_docs: bool = False) -> StreamCleaner:
         """A byte-stream cleaner: ``feed(chunk) -> bytes`` then ``close() -> bytes``."""
-        return StreamCleaner(self.engine, name, stats=self.stats, sink=sink, split_docs=split_docs)
+        return StreamCleaner(self.engine, name, stats=self.stats, sink=sink, split_docs=split_docs,
+                             matcher=self.matcher, boiler=self.boiler)
 
     def clean_bytes(self, data: bytes, *, doc_id: str = "text",
                     sink: Callable[[Decision], None] | None = None) -> bytes:

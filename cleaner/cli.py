@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 import click
 
 from . import __version__
 from .api import Cleaner
-from .config import DEDUP_MIN_WORDS_DEFAULT, DEDUP_SCOPES, REGEX_TIMEOUT_DEFAULT, Config
+from .boilerplate import Boilerplate
+from .config import DEDUP_MIN_WORDS_DEFAULT, DEDUP_SCOPES, REGEX_TIMEOUT_DEFAULT, UNITS, Config
+from .dedup import NEAR_THRESHOLD_DEFAULT
 from .errors import CleanerError, RuleError
 from .explain import Decision
+from .index import Index, IndexParams, locked, read_index_file
 from .rules import load_rules
 from .ruletest import check_examples
 from .stream import read_chunks
@@ -31,6 +35,9 @@ Examples:
   clean --rules my-rules.toml page.txt       add a rule file (or folder) to the pack
   clean rules list                           every loaded rule
   clean rules test my-rules.toml             run the rules' examples
+  clean --dedup stream *.txt > all.txt       repeats across all files too
+  clean --index corpus.idx new/*.txt         ... and across earlier runs
+  clean index info corpus.idx                what an index holds
 
 \b
 Input: each FILE is one document; on stdin ("-" or no FILE) a line holding
@@ -63,28 +70,59 @@ def _fail_rules(e: RuleError) -> None:
 @click.option("--stats", is_flag=True, help="Print per-rule and per-category counts and bytes in/out to stderr.")
 @click.option("--check", is_flag=True,
               help="Write no output; list inputs that would change on stderr and exit 1 if any.")
-@click.option("--dedup", type=click.Choice(DEDUP_SCOPES), default="doc", show_default=True,
-              help="Remove repeated paragraphs within each document, or not.")
+@click.option("--dedup", type=click.Choice(DEDUP_SCOPES), default=None,
+              help="Where repeated paragraphs are removed: off, within each document (doc, the default), "
+                   "or across all documents of the run (stream; the default with --index).")
 @click.option("--dedup-min-words", type=click.IntRange(min=1), default=DEDUP_MIN_WORDS_DEFAULT,
-              show_default=True, help="Shorter lines are never removed for repeating alone.")
+              show_default=True, help="Shorter paragraphs are never removed for repeating alone.")
+@click.option("--near/--no-near", default=None,
+              help="Also remove near duplicates (words changed, added or removed). "
+                   "Default: on with --dedup stream or --index, off within documents.")
+@click.option("--near-threshold", type=click.FloatRange(0, 1, min_open=True), default=NEAR_THRESHOLD_DEFAULT,
+              show_default=True,
+              help="Share of a paragraph's n-gram sketch already seen that makes it a near duplicate.")
+@click.option("--unit", type=click.Choice(UNITS), default="line", show_default=True,
+              help="A paragraph is a line, or a block of non-blank lines between blank lines (hard-wrapped text).")
+@click.option("--index", "index_path", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Load this duplicate index before the run and save it after (locked while in use).")
+@click.option("--index-readonly", is_flag=True, help="Check against --index without adding to it.")
+@click.option("--max-index-mb", type=click.FloatRange(min=0, min_open=True), metavar="N",
+              help="Memory budget of the duplicate index; past it, only a shrinking share of the hash space is kept.")
+@click.option("--repeated-boilerplate", type=click.IntRange(min=2), metavar="K",
+              help="Remove paragraphs found in K or more distinct documents, first included. With FILEs this "
+                   "reads them twice; on stdin it removes from the K-th document on.")
 @click.option("--regex-timeout", type=click.FloatRange(min=0, min_open=True), default=REGEX_TIMEOUT_DEFAULT,
               show_default=True, help="Seconds one rule regex may run on one line (then the line is kept).")
 @click.version_option(__version__, "--version", prog_name="clean")
 def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_rules: bool,
-                  explain_path: str | None, stats: bool, check: bool, dedup: str,
-                  dedup_min_words: int, regex_timeout: float) -> None:
+                  explain_path: str | None, stats: bool, check: bool, dedup: str | None,
+                  dedup_min_words: int, near: bool | None, near_threshold: float, unit: str,
+                  index_path: str | None, index_readonly: bool, max_index_mb: float | None,
+                  repeated_boilerplate: int | None, regex_timeout: float) -> None:
     """Remove boilerplate and repeated paragraphs from scraped text.
 
     Reads FILEs (or stdin) and writes the article text to stdout: ad rails,
     captions and alt= leakage, comment forms, related stories, promos, share
     prompts, copyright lines, page chrome and repeated paragraphs are removed.
     """
+    if index_readonly and not index_path:
+        raise click.UsageError("--index-readonly needs --index PATH")
+    if dedup is None:
+        dedup = "stream" if index_path else "doc"
     config = Config(rules=tuple(rule_paths), default_rules=not no_default_rules, dedup=dedup,
-                    dedup_min_words=dedup_min_words, regex_timeout=regex_timeout)
+                    dedup_min_words=dedup_min_words, near=near, near_threshold=near_threshold, unit=unit,
+                    index_path=index_path, index_readonly=index_readonly, max_index_mb=max_index_mb,
+                    repeated_boilerplate=repeated_boilerplate, regex_timeout=regex_timeout)
+    counts = None
+    if repeated_boilerplate and files and "-" not in files:
+        counts = Boilerplate.count(_file_lines(f) for f in files)  # first of two passes
     try:
-        cleaner = Cleaner(config)
+        cleaner = Cleaner(config, boilerplate_counts=counts)
     except RuleError as e:
         _fail_rules(e)
+    except CleanerError as e:
+        click.echo(f"clean: error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
     explain_out: IO[str] | None = None
     if explain_path == "-":
         explain_out = sys.stderr
@@ -108,12 +146,37 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
     finally:
         if explain_out is not None and explain_out is not sys.stderr:
             explain_out.close()
+    cleaner.close()
     if stats:
         cleaner.stats.write(sys.stderr)
+        info = cleaner.index_info()
+        if info is not None:
+            _write_index_info(info, sys.stderr)
     if check:
         for name in changed:
             click.echo(f"would clean {'<stdin>' if name == '-' else name}", err=True)
         sys.exit(EXIT_CHANGED if changed else EXIT_OK)
+
+
+def _file_lines(path: str) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        yield from f
+
+
+def _write_index_info(info: dict[str, Any], out: IO[str]) -> None:
+    budget = info.get("budget_bytes")
+    out.write(
+        f"duplicate index: {info['paragraphs']} paragraphs in {info['documents']} documents, "
+        f"{info['exact_fingerprints']} exact and {info['near_fingerprints']} near fingerprints\n"
+        f"  memory: {info['memory_bytes'] / 1e6:.1f} MB"
+        + (f" of a {budget / 1e6:.1f} MB budget" if budget else "")
+        + f" ({info['bytes_per_paragraph']} bytes per paragraph)\n"
+        f"  hash space kept: {info['sampled_share']:.4g}"
+        + ("" if info["sampled_share"] == 1 else
+           " (over budget: a repeat is only found when its fingerprints fall in the kept share;"
+           " expected recall across documents about that share)")
+        + "\n"
+    )
 
 
 def _explain_sink(out: IO[str]) -> Callable[[Decision], None]:
@@ -180,7 +243,53 @@ def rules_test(paths: Sequence[str], no_default_rules: bool) -> None:
     sys.exit(1 if fails else 0)
 
 
-SUBCOMMANDS: dict[str, click.Command] = {"rules": rules_group}
+@click.group(name="index", context_settings=CONTEXT)
+def index_group() -> None:
+    """Inspect and combine duplicate index files (see --index)."""
+
+
+@index_group.command("info")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def index_info_cmd(path: str) -> None:
+    """Print entries, size and parameters of an index file."""
+    try:
+        with locked(path, shared=True):
+            header, _ = read_index_file(path)
+            idx = Index.load(path, IndexParams(**header["params"]))
+    except CleanerError as e:
+        click.echo(f"clean: error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    info = idx.info()
+    info["file_bytes"] = os.path.getsize(path)
+    click.echo(json.dumps(info, indent=2, sort_keys=True))
+
+
+@index_group.command("merge")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The merged index file.")
+def index_merge_cmd(inputs: Sequence[str], output: str) -> None:
+    """Combine indexes built on separate shards; on a paragraph in several,
+    the first input's copy wins."""
+    try:
+        merged: Index | None = None
+        for path in inputs:
+            with locked(path, shared=True):
+                header, _ = read_index_file(path)
+                idx = Index.load(path, IndexParams(**header["params"]))
+            if merged is None:
+                merged = idx
+            else:
+                merged.merge_from(idx)
+        assert merged is not None
+        with locked(output):
+            merged.save(output)
+    except CleanerError as e:
+        click.echo(f"clean: error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"{output}: {merged.paragraphs()} paragraphs from {len(inputs)} indexes")
+
+
+SUBCOMMANDS: dict[str, click.Command] = {"rules": rules_group, "index": index_group}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -54,3 +54,41 @@ def normalize(text: str) -> str:
         return " ".join(text.lower().translate(_ASCII_TO_SPACE).split())
     folded = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(_NON_ALNUM.sub(" ", folded).split())
+
+
+# -- near duplicates ---------------------------------------------------------
+# Word n-grams of this many words are the unit of near matching: a changed
+# word disturbs at most NGRAM n-grams, so a paragraph with 5% of its words
+# edited keeps most of them.
+NGRAM_DEFAULT = 4
+# Each paragraph is represented by its SKETCH_K smallest n-gram hashes (a
+# bottom-k MinHash sketch): a fixed, small cost per paragraph in memory.
+SKETCH_K_DEFAULT = 8
+# Paragraphs with fewer words are judged by exact match only: too few
+# n-grams to tell an edit from a different sentence.
+NEAR_MIN_WORDS_DEFAULT = 10
+# A paragraph is a near duplicate when at least this share of its sketch is
+# already in the index.
+NEAR_THRESHOLD_DEFAULT = 0.5
+
+_ASCII_TO_SPACE_BYTES = bytes.maketrans(ASCII_NON_ALNUM, b" " * len(ASCII_NON_ALNUM))
+
+
+def fold_words(raw: bytes, text: str) -> list[bytes]:
+    """The paragraph's words after the same folding as ``exact_key`` (NFKC,
+    case, punctuation and whitespace), as UTF-8 byte strings."""
+    if raw.isascii():
+        return raw.lower().translate(_ASCII_TO_SPACE_BYTES).split()
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    folded = text.casefold().encode("utf-8", "surrogateescape").translate(_ASCII_TO_SPACE_BYTES)
+    return bytes(_UNICODE_PUNCT.sub(b" ", folded)).split()
+
+
+def sketch(words: list[bytes], n: int = NGRAM_DEFAULT, k: int = SKETCH_K_DEFAULT) -> list[int]:
+    """Bottom-k sketch: the k smallest distinct 32-bit n-gram fingerprints
+    (top half of xxh3-64 of the n words joined by a space)."""
+    if len(words) < n:
+        return []
+    grams = set(map(_hash, map(b" ".join, zip(*(words[i:] for i in range(n)), strict=False))))
+    return [h >> 32 for h in sorted(grams)[:k]]

@@ -14,10 +14,12 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from .boilerplate import Boilerplate
 from .classify import PREDICATES, is_body_line, word_count
 from .config import Config
 from .dedup import ASCII_NON_ALNUM, exact_key, key_hash
 from .explain import Decision, Stats
+from .matcher import Match, Matcher
 from .prefilter import Prefilter
 from .rules import Rule, RuleSet
 
@@ -25,6 +27,9 @@ log = logging.getLogger("cleaner")
 
 BLANK_RULE, BLANK_CATEGORY = "layout.blank-lines", "layout"
 DEDUP_RULE, DEDUP_CATEGORY = "dedup.repeat", "duplicates"
+BOILER_RULE = "dedup.boilerplate"
+# --unit block: a paragraph longer than this is judged in pieces (bounded memory).
+MAX_PARA_LINES = 200
 # A run of blank lines longer than this is collapsed even with no removal in
 # it, so that holding blank lines back never needs unbounded memory.
 MAX_BLANK_RUN = 256
@@ -39,6 +44,7 @@ class Item(NamedTuple):
     raw: bytes  # the input bytes of the line, line ending included
     text: str  # decoded, without line ending
     cands: Sequence[int] | None  # rule indexes worth trying
+    idx: int = -1  # position in the current chunk (for prepared fingerprints)
 
 
 def line_ending(raw: bytes) -> bytes:
@@ -68,7 +74,8 @@ class Engine:
 class DocumentCleaner:
     """Cleans one document, line by line. Feed ``Item``s, collect kept bytes."""
 
-    def __init__(self, engine: Engine, doc_id: str, stats: Stats, sink: Sink | None) -> None:
+    def __init__(self, engine: Engine, doc_id: str, stats: Stats, sink: Sink | None,
+                 matcher: Matcher | None = None, boiler: Boilerplate | None = None) -> None:
         self.e = engine
         self.doc_id = doc_id
         self.stats = stats
@@ -86,22 +93,33 @@ class DocumentCleaner:
         self.pending: list[Item] | None = None
         self.pending_rule: Rule | None = None
         self.pending_count = 0
-        self.seen: dict[int, int] | None = {} if engine.config.dedup != "off" else None
-        self.min_words = engine.config.dedup_min_words
+        self.matcher = matcher
+        self.boiler = boiler
+        self.block_unit = engine.config.unit == "block"
+        self.para: list[Item] = []  # with --unit block: kept lines of the open paragraph
+        if matcher is not None:
+            matcher.start_doc(doc_id)
+        if boiler is not None:
+            boiler.start_doc(doc_id)
 
     # -- bookkeeping -------------------------------------------------------
-    def _removed(self, it: Item, rule: str, category: str, action: str, first: int | None = None) -> None:
+    def _removed(self, it: Item, rule: str, category: str, action: str, match: Match | None = None) -> None:
         self.changed = True
         self.gap_removed = True
         self.stats.count(rule, category)
         if self.sink is not None:
-            self.sink(Decision(self.doc_id, it.line_no, rule, category, action, it.text,
-                               None if first is None else (self.doc_id, first)))
+            if match is None:
+                self.sink(Decision(self.doc_id, it.line_no, rule, category, action, it.text))
+            else:
+                self.sink(Decision(self.doc_id, it.line_no, rule, category, action, it.text,
+                                   (match.doc, match.line), match.kind, match.score))
 
     def _drop(self, it: Item, rule: Rule, action: str | None = None) -> None:
         self._removed(it, rule.id, rule.category, action or rule.action)
 
-    def _blank(self, it: Item) -> None:
+    def _blank(self, it: Item, out: list[bytes]) -> None:
+        if self.para:
+            self._settle_para(out)
         if len(self.blanks) < MAX_BLANK_RUN:
             self.blanks.append(it)
         else:
@@ -141,36 +159,46 @@ class DocumentCleaner:
         candidate rule while no block, truncation or look-ahead is under way,
         is handled inline; everything else takes ``_process``."""
         always = self.e.always
-        seen = self.seen
-        min_words = self.min_words
-        short = 2 * min_words - 1  # fewer characters cannot hold min_words words
+        matcher = self.matcher
+        short = matcher.short if matcher is not None else 0
+        inline = matcher.live.exact.recent if matcher is not None and matcher.inline else None
+        if matcher is not None:
+            live, doc, min_words = matcher.live, matcher.doc, matcher.s.min_words
         ascii_non_alnum = ASCII_NON_ALNUM
         xxh = key_hash
+        slow = self.block_unit or self.boiler is not None
         append = out.append
         ln = self.line_no
         for i in range(lo, hi):
             ln += 1
             text = texts[i]
-            if (always or i in hits or self.truncated_by is not None or self.block is not None
+            if (slow or always or i in hits or self.truncated_by is not None or self.block is not None
                     or self.pending is not None):
                 self.line_no = ln
                 cands = hits.get(i)
                 if always:
                     cands = sorted(set(cands or ()).union(always))
-                self._process(Item(ln, raws[i], text, cands), out, None)
+                self._process(Item(ln, raws[i], text, cands, i), out, None)
                 continue
             raw = raws[i]
             if not text or text.isspace():
-                self._blank(Item(ln, raw, text, None))
+                self._blank(Item(ln, raw, text, None), out)
                 continue
-            if seen is not None and len(text) >= short:
+            if inline is not None and len(text) >= short:
                 h = xxh(raw.lower().translate(None, ascii_non_alnum) if raw.isascii() else exact_key(raw, text))
-                first = seen.get(h)
-                if first is None:
-                    seen[h] = ln
+                pid = inline.get(h)
+                if pid is None:
+                    inline[h] = live.add_paragraph(doc, ln)
                 elif word_count(text) >= min_words:
                     self.line_no = ln
-                    self._removed(Item(ln, raw, text, None), DEDUP_RULE, DEDUP_CATEGORY, "drop_line", first)
+                    exact = Match("exact", 1.0, self.doc_id, live.para_line[pid])
+                    self._removed(Item(ln, raw, text, None), DEDUP_RULE, DEDUP_CATEGORY, "drop_line", exact)
+                    continue
+            elif matcher is not None and len(text) >= short:
+                m = matcher.check(raw, text, ln, i)
+                if m is not None:
+                    self.line_no = ln
+                    self._removed(Item(ln, raw, text, None), DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
                     continue
             if self.blanks:
                 self._flush_blanks(out)
@@ -193,7 +221,7 @@ class DocumentCleaner:
         block = self.block
         if block is not None:
             if blank:
-                self._blank(it)
+                self._blank(it, out)
                 return
             if self.block_count < block.max_lines and self._continues(block, text, self.block_prev):
                 self.block_count += 1
@@ -202,7 +230,7 @@ class DocumentCleaner:
                 return
             self.block = None
         if blank:
-            self._blank(it)
+            self._blank(it, out)
             return
         cands = it.cands
         if cands:
@@ -233,16 +261,34 @@ class DocumentCleaner:
                     self._drop(it, rule)
                     self.block, self.block_count, self.block_prev = rule, 0, text
                     return
-        seen = self.seen
-        if seen is not None and len(text) >= 2 * self.min_words - 1:
-            h = key_hash(exact_key(it.raw, text))
-            first = seen.get(h)
-            if first is None:
-                seen[h] = it.line_no
-            elif word_count(text) >= self.min_words:
-                self._removed(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", first)
+        if self.boiler is not None and self.boiler.is_boilerplate(it.raw, text):
+            self._removed(it, BOILER_RULE, DEDUP_CATEGORY, "drop_line")
+            return
+        if self.block_unit:
+            self.para.append(it)
+            if len(self.para) >= MAX_PARA_LINES:
+                self._settle_para(out)
+            return
+        if self.matcher is not None:
+            m = self.matcher.check(it.raw, text, it.line_no, it.idx)
+            if m is not None:
+                self._removed(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
                 return
         self._keep(it, out)
+
+    def _settle_para(self, out: list[bytes]) -> None:
+        """``--unit block``: a paragraph ended; keep or drop all its lines together."""
+        para, self.para = self.para, []
+        m = None
+        if self.matcher is not None:
+            raw = b"".join(p.raw for p in para)
+            text = "\n".join(p.text for p in para)
+            m = self.matcher.check(raw, text, para[0].line_no)
+        for p in para:
+            if m is None:
+                self._keep(p, out)
+            else:
+                self._removed(p, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
 
     def _continues(self, rule: Rule, text: str, prev: str | None) -> bool:
         assert rule.continue_predicate is not None
@@ -264,7 +310,7 @@ class DocumentCleaner:
                     if p.text.strip():
                         self._drop(p, rule)
                     else:
-                        self._blank(p)
+                        self._blank(p, out)
                 self.block, self.block_count, self.block_prev = rule, self.pending_count, it.text
             return
         self._release(out)
@@ -343,6 +389,8 @@ class DocumentCleaner:
         """End of document: resolve any look-ahead and drop trailing blank lines."""
         while self.pending is not None:
             self._release(out)
+        if self.para:
+            self._settle_para(out)
         for b in self.blanks:
             self._removed(b, BLANK_RULE, BLANK_CATEGORY, "drop_line")
         self.blanks = []

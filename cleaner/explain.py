@@ -19,12 +19,15 @@ class Decision:
     action: str
     text: str
     first: tuple[str, int] | None = None  # for duplicates: where the kept copy is
+    match: str | None = None  # for duplicates: "exact" or "near"
+    score: float | None = None  # for near duplicates: share of the sketch already seen
 
     def to_json(self) -> str:
         d: dict[str, Any] = asdict(self)
-        if self.first is None:
-            del d["first"]
-        else:
+        for key in ("first", "match", "score"):
+            if d[key] is None:
+                del d[key]
+        if self.first is not None:
             d["first"] = {"doc": self.first[0], "line": self.first[1]}
         return json.dumps(d, ensure_ascii=False)
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from .boilerplate import Boilerplate
 from .engine import DocumentCleaner, Engine, Sink
 from .explain import Stats
+from .matcher import Matcher
 
 CHUNK_SIZE = 1 << 18
 FORM_FEED = "\f"
@@ -42,8 +44,12 @@ class StreamCleaner:
         sink: Sink | None = None,
         split_docs: bool = False,
         doc_ids: Callable[[int], str] | None = None,
+        matcher: Matcher | None = None,
+        boiler: Boilerplate | None = None,
     ) -> None:
         self.engine = engine
+        self.matcher = matcher
+        self.boiler = boiler
         self.name = name
         self.stats = stats
         self.sink = sink
@@ -57,7 +63,8 @@ class StreamCleaner:
     def _new_doc(self) -> DocumentCleaner:
         self.doc_count += 1
         self.stats.docs += 1
-        return DocumentCleaner(self.engine, self.doc_ids(self.doc_count), self.stats, self.sink)
+        return DocumentCleaner(self.engine, self.doc_ids(self.doc_count), self.stats, self.sink,
+                               self.matcher, self.boiler)
 
     def feed(self, chunk: bytes) -> bytes:
         """Take the next chunk; return the bytes decided so far."""
@@ -113,6 +120,9 @@ class StreamCleaner:
             raws.append(last)
         self.stats.lines_in += len(raws)
         hits = self.engine.candidates(buf)
+        matcher = self.matcher
+        if matcher is not None and self.engine.config.unit == "line":
+            matcher.prepare(raws, texts)
         out: list[bytes] = []
         lo = 0
         if self.split_docs and "\f" in text:
@@ -125,4 +135,6 @@ class StreamCleaner:
                     self.doc = self._new_doc()
                     lo = i + 1
         self.doc.feed_batch(raws, texts, hits, lo, len(texts), out)
+        if matcher is not None:
+            matcher.end_chunk()
         return out

@@ -1,0 +1,342 @@
+"""The duplicate index: exact and near fingerprints of kept paragraphs.
+
+Each fingerprint maps to the id of the first paragraph that produced it; a
+paragraph id maps to (document, line). Recent fingerprints live in a dict;
+older ones in sorted numpy runs (a few bytes each) merged geometrically, so
+memory per paragraph stays small and lookups are batched per input chunk.
+
+Two tables are kept apart: fingerprints loaded from an index file (owned by
+the documents of earlier runs) and fingerprints added in this run. A
+document re-run under the same id is not a duplicate of its own earlier
+copy, so hits in the loaded table owned by the current document are ignored.
+
+Memory budget: when the estimate exceeds ``max_bytes``, the index keeps only
+fingerprints whose hash falls in the lower half of the hash space (then a
+quarter, ...): duplicates whose fingerprints fall outside are no longer
+found, which ``--stats`` reports as the sampled share.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from array import array
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xxhash
+
+from .dedup import HASH, NGRAM_DEFAULT, NORMALIZATION, SKETCH_K_DEFAULT
+from .errors import CleanerError
+
+FORMAT = "corpus-cleaner-index"
+VERSION = 1
+MAGIC = b"CCIDX1\n"
+SPILL_AT = 1 << 15  # recent entries per table before they become a sorted run
+_DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
+
+
+class IndexError_(CleanerError):
+    """An index file is unreadable, corrupt or built with other parameters."""
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    """Everything that must match for fingerprints to be comparable."""
+
+    normalization: str = NORMALIZATION
+    hash: str = HASH
+    ngram: int = NGRAM_DEFAULT
+    sketch_k: int = SKETCH_K_DEFAULT
+
+    def to_json(self) -> dict[str, Any]:
+        return {"normalization": self.normalization, "hash": self.hash, "ngram": self.ngram,
+                "sketch_k": self.sketch_k}
+
+
+class FingerprintTable:
+    """Unique keys (uint64 or uint32) -> paragraph id (uint32)."""
+
+    def __init__(self, bits: int) -> None:
+        self.bits = bits
+        self.dtype = np.uint64 if bits == 64 else np.uint32
+        self.recent: dict[int, int] = {}
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+        self.limit = 1 << bits  # keys at or above are not kept (sampling)
+
+    def __len__(self) -> int:
+        return len(self.recent) + sum(len(k) for k, _ in self.runs)
+
+    def nbytes(self) -> int:
+        return len(self.recent) * _DICT_ENTRY_BYTES + sum(k.nbytes + p.nbytes for k, p in self.runs)
+
+    def find_many(self, keys: Iterable[int]) -> dict[int, int]:
+        """Keys found in the sorted runs -> paragraph id (one batch per chunk)."""
+        if not self.runs:
+            return {}
+        q = np.fromiter(keys, dtype=self.dtype)
+        if not len(q):
+            return {}
+        found: dict[int, int] = {}
+        for keys_run, pids in self.runs:
+            pos = np.searchsorted(keys_run, q)
+            pos[pos >= len(keys_run)] = 0
+            hit = keys_run[pos] == q
+            for k, p in zip(q[hit].tolist(), pids[pos[hit]].tolist(), strict=True):
+                found.setdefault(k, p)
+        return found
+
+    def add(self, key: int, pid: int) -> None:
+        if key < self.limit:
+            self.recent.setdefault(key, pid)
+
+    def spill(self, force: bool = False) -> None:
+        """Move recent keys into a sorted run; merge runs of similar size."""
+        if not self.recent or (len(self.recent) < SPILL_AT and not force):
+            return
+        keys = np.fromiter(self.recent.keys(), dtype=self.dtype, count=len(self.recent))
+        pids = np.fromiter(self.recent.values(), dtype=np.uint32, count=len(self.recent))
+        order = np.argsort(keys, kind="stable")
+        self.runs.append((keys[order], pids[order]))
+        self.recent = {}
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
+            b = self.runs.pop()
+            a = self.runs.pop()
+            self.runs.append(_merge(a, b))
+
+    def sample(self, limit: int) -> None:
+        """Keep only keys below ``limit`` (a smaller share of the hash space)."""
+        self.limit = min(self.limit, limit)
+        self.recent = {k: p for k, p in self.recent.items() if k < self.limit}
+        self.runs = [(k[k < self.limit], p[k < self.limit]) for k, p in self.runs]
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """All entries as one sorted run (for saving)."""
+        self.spill(force=True)
+        while len(self.runs) > 1:
+            b = self.runs.pop()
+            a = self.runs.pop()
+            self.runs.append(_merge(a, b))
+        if not self.runs:
+            return np.empty(0, self.dtype), np.empty(0, np.uint32)
+        return self.runs[0]
+
+    def load(self, keys: np.ndarray, pids: np.ndarray) -> None:
+        self.runs = [(keys, pids)] if len(keys) else []
+
+
+def _merge(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Merge two sorted runs; for a key in both, the older run (a) wins."""
+    keys = np.concatenate([a[0], b[0]])
+    pids = np.concatenate([a[1], b[1]])
+    order = np.argsort(keys, kind="stable")
+    keys, pids = keys[order], pids[order]
+    keep = np.ones(len(keys), dtype=bool)
+    keep[1:] = keys[1:] != keys[:-1]
+    return keys[keep], pids[keep]
+
+
+class Index:
+    """Exact (64-bit) and near (32-bit sketch) fingerprints with their first paragraphs."""
+
+    def __init__(self, params: IndexParams | None = None, max_bytes: int | None = None) -> None:
+        self.params = params or IndexParams()
+        self.max_bytes = max_bytes
+        self.exact = FingerprintTable(64)
+        self.near = FingerprintTable(32)
+        self.para_doc = array("I")
+        self.para_line = array("I")
+        self.docs: list[str] = []
+        self.doc_index: dict[str, int] = {}
+        self.sample_shift = 0
+
+    # -- paragraphs and documents -----------------------------------------
+    def doc_id(self, name: str) -> int:
+        idx = self.doc_index.get(name)
+        if idx is None:
+            idx = self.doc_index[name] = len(self.docs)
+            self.docs.append(name)
+        return idx
+
+    def add_paragraph(self, doc: int, line: int) -> int:
+        self.para_doc.append(doc)
+        self.para_line.append(line)
+        return len(self.para_doc) - 1
+
+    def where(self, pid: int) -> tuple[str, int]:
+        return self.docs[self.para_doc[pid]], self.para_line[pid]
+
+    def paragraphs(self) -> int:
+        return len(self.para_doc)
+
+    # -- memory -------------------------------------------------------------
+    def nbytes(self) -> int:
+        docs = sum(len(d) + 60 for d in self.docs)
+        return self.exact.nbytes() + self.near.nbytes() + 8 * len(self.para_doc) + docs
+
+    def spill(self) -> None:
+        """Between chunks: compact recent entries and enforce the budget."""
+        self.exact.spill()
+        self.near.spill()
+        while self.max_bytes is not None and self.nbytes() > self.max_bytes and self.sample_shift < 24:
+            self.exact.spill(force=True)
+            self.near.spill(force=True)
+            if self.nbytes() <= self.max_bytes:
+                break
+            self.sample_shift += 1
+            self.exact.sample(1 << (64 - self.sample_shift))
+            self.near.sample(1 << (32 - self.sample_shift))
+
+    def sampled_share(self) -> float:
+        return 1.0 / (1 << self.sample_shift)
+
+    # -- files ----------------------------------------------------------------
+    def compact(self) -> None:
+        """Drop paragraphs no fingerprint points at (re-runs of a document add
+        rows whose fingerprints were already owned) and renumber the rest."""
+        ek, ep = self.exact.arrays()
+        nk, npid = self.near.arrays()
+        used = np.unique(np.concatenate([ep, npid]))
+        if len(used) == len(self.para_doc):
+            return
+        pd = np.frombuffer(self.para_doc.tobytes(), np.uint32)[used]
+        pl = np.frombuffer(self.para_line.tobytes(), np.uint32)[used]
+        self.exact.load(ek, np.searchsorted(used, ep).astype(np.uint32))
+        self.near.load(nk, np.searchsorted(used, npid).astype(np.uint32))
+        self.para_doc, self.para_line = array("I", pd.tobytes()), array("I", pl.tobytes())
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write atomically: a temporary file in the same folder, fsync, rename."""
+        path = Path(path)
+        self.compact()
+        ek, ep = self.exact.arrays()
+        nk, npid = self.near.arrays()
+        blobs = [ek.tobytes(), ep.tobytes(), nk.tobytes(), npid.tobytes(),
+                 self.para_doc.tobytes(), self.para_line.tobytes(),
+                 "\n".join(self.docs).encode("utf-8", "surrogateescape")]
+        header = {
+            "format": FORMAT, "version": VERSION, "params": self.params.to_json(),
+            "sample_shift": self.sample_shift, "exact": len(ek), "near": len(nk),
+            "paragraphs": len(self.para_doc), "docs": len(self.docs),
+            "sizes": [len(b) for b in blobs],
+            "checksum": _checksum(blobs),
+        }
+        head = json.dumps(header, sort_keys=True).encode("utf-8")
+        fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(MAGIC + len(head).to_bytes(8, "little") + head)
+                for b in blobs:
+                    f.write(b)
+                f.flush()
+                os.fsync(f.fileno())
+            if path.exists():
+                os.chmod(tmp, path.stat().st_mode & 0o7777)
+            os.replace(tmp, path)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], params: IndexParams | None = None,
+             max_bytes: int | None = None) -> Index:
+        """Read an index file; check its format, checksum and parameters."""
+        header, blobs = read_index_file(path)
+        want = (params or IndexParams()).to_json()
+        if header["params"] != want:
+            raise IndexError_(
+                f"{path}: index was built with {header['params']}, this run uses {want}; "
+                "rebuild the index or run with the same parameters"
+            )
+        idx = cls(params, max_bytes)
+        idx.sample_shift = int(header["sample_shift"])
+        idx.exact.limit = 1 << (64 - idx.sample_shift)
+        idx.near.limit = 1 << (32 - idx.sample_shift)
+        idx.exact.load(np.frombuffer(blobs[0], np.uint64), np.frombuffer(blobs[1], np.uint32))
+        idx.near.load(np.frombuffer(blobs[2], np.uint32), np.frombuffer(blobs[3], np.uint32))
+        idx.para_doc.frombytes(blobs[4])
+        idx.para_line.frombytes(blobs[5])
+        text = blobs[6].decode("utf-8", "surrogateescape")
+        idx.docs = text.split("\n") if text else []
+        idx.doc_index = {d: i for i, d in enumerate(idx.docs)}
+        return idx
+
+    def merge_from(self, other: Index) -> None:
+        """Add another index's entries; on a fingerprint in both, this one's first copy wins."""
+        if other.params != self.params:
+            raise IndexError_("cannot merge indexes built with different parameters")
+        base = self.paragraphs()
+        doc_map = np.array([self.doc_id(d) for d in other.docs] or [0], dtype=np.uint32)
+        od = np.frombuffer(other.para_doc.tobytes(), np.uint32)
+        self.para_doc.frombytes(doc_map[od].astype(np.uint32).tobytes() if len(od) else b"")
+        self.para_line.extend(other.para_line)
+        for mine, theirs in ((self.exact, other.exact), (self.near, other.near)):
+            k, p = theirs.arrays()
+            mk, mp = mine.arrays()
+            merged = _merge((mk, mp), (k, (p.astype(np.uint64) + base).astype(np.uint32)))
+            mine.load(*merged)
+        self.sample_shift = max(self.sample_shift, other.sample_shift)
+        self.exact.sample(1 << (64 - self.sample_shift))
+        self.near.sample(1 << (32 - self.sample_shift))
+
+    def info(self) -> dict[str, Any]:
+        n = self.paragraphs()
+        total = self.nbytes()
+        return {
+            "paragraphs": n, "documents": len(self.docs), "exact_fingerprints": len(self.exact),
+            "near_fingerprints": len(self.near), "memory_bytes": total,
+            "bytes_per_paragraph": round(total / n, 1) if n else 0.0,
+            "sampled_share": self.sampled_share(), "params": self.params.to_json(),
+        }
+
+
+def _checksum(blobs: list[bytes]) -> str:
+    h = xxhash.xxh3_64()
+    for b in blobs:
+        h.update(b)
+    return h.hexdigest()
+
+
+def read_index_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[bytes]]:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise IndexError_(f"{path}: cannot read index: {e}") from e
+    if not data.startswith(MAGIC):
+        raise IndexError_(f"{path}: not a corpus-cleaner index file")
+    n = int.from_bytes(data[len(MAGIC):len(MAGIC) + 8], "little")
+    start = len(MAGIC) + 8
+    try:
+        header = json.loads(data[start:start + n])
+    except ValueError as e:
+        raise IndexError_(f"{path}: corrupt index header") from e
+    if header.get("format") != FORMAT or header.get("version") != VERSION:
+        raise IndexError_(f"{path}: index format {header.get('format')} v{header.get('version')} "
+                          f"is not {FORMAT} v{VERSION}")
+    blobs, pos = [], start + n
+    for size in header["sizes"]:
+        blobs.append(data[pos:pos + size])
+        pos += size
+    if pos != len(data) or _checksum(blobs) != header.get("checksum"):
+        raise IndexError_(f"{path}: checksum mismatch: the index file is corrupt or truncated")
+    return header, blobs
+
+
+@contextmanager
+def locked(path: str | os.PathLike[str], shared: bool = False) -> Iterator[None]:
+    """Hold an advisory lock on ``PATH.lock`` so concurrent runs cannot interleave
+    a load and a save of the same index."""
+    lock_path = Path(str(path) + ".lock")
+    with open(lock_path, "a+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)

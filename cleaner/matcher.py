@@ -1,0 +1,151 @@
+"""Decides whether a paragraph repeats one kept earlier: exactly, or nearly.
+
+Exact: the folded paragraph's xxh3 hash was seen (``dedup.exact_key``).
+Near: at least ``near_threshold`` of the paragraph's bottom-k sketch of word
+n-gram fingerprints is already in the index (the onion idea, with a fixed
+number of fingerprints per paragraph). Only kept paragraphs are indexed, so
+the first copy in input order always wins.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .classify import word_count
+from .dedup import exact_key, fold_words, key_hash, sketch
+from .index import Index
+
+
+@dataclass(frozen=True)
+class Match:
+    """Where the kept copy is, and how alike the two are."""
+
+    kind: str  # "exact" or "near"
+    score: float
+    doc: str
+    line: int
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    min_words: int
+    near: bool
+    near_threshold: float
+    near_min_words: int
+    ngram: int
+    sketch_k: int
+
+
+Prepared = tuple[int, list[int]]
+
+
+class Matcher:
+    """Repeat detection over a scope: one document (``reset`` at each
+    document) or the whole stream, optionally against a loaded index whose
+    entries owned by the current document are ignored."""
+
+    def __init__(self, settings: MatchSettings, live: Index, loaded: Index | None = None,
+                 per_doc: bool = False) -> None:
+        self.s = settings
+        self.live = live
+        self.loaded = loaded
+        self.per_doc = per_doc
+        self.doc = 0
+        self.doc_name = ""
+        self.loaded_doc = -1
+        self.short = 2 * settings.min_words - 1  # fewer characters cannot hold min_words words
+        # exact matching within one document needs no batching: the engine
+        # looks the key up in ``live.exact.recent`` inline (the hot path)
+        self.inline = per_doc and not settings.near and loaded is None
+        self._pre: dict[int, Prepared] = {}
+        self._found: list[dict[int, int]] = [{}, {}, {}, {}]
+
+    def start_doc(self, name: str) -> None:
+        if self.per_doc:
+            self.live = Index(self.live.params, self.live.max_bytes)
+        self.doc_name = name
+        self.doc = self.live.doc_id(name)
+        self.loaded_doc = self.loaded.doc_index.get(name, -1) if self.loaded is not None else -1
+
+    # -- fingerprints -----------------------------------------------------------
+    def fingerprints(self, raw: bytes, text: str) -> Prepared:
+        s = self.s
+        if s.near and len(text) >= 2 * s.near_min_words:
+            words = fold_words(raw, text)
+            key = key_hash(b"".join(words))
+            sk = sketch(words, s.ngram, s.sketch_k) if len(words) >= s.near_min_words else []
+            return key, sk
+        return key_hash(exact_key(raw, text)), []
+
+    def prepare(self, raws: Sequence[bytes], texts: Sequence[str]) -> None:
+        """Fingerprint a chunk's lines and look them up in the sorted runs at once."""
+        if self.inline:
+            return
+        pre: dict[int, Prepared] = {}
+        short = self.short
+        for i, text in enumerate(texts):
+            if len(text) >= short and not text.isspace():
+                pre[i] = self.fingerprints(raws[i], text)
+        self._pre = pre
+        self._lookup(pre.values())
+
+    def _lookup(self, fps: object) -> None:
+        items = list(fps)  # type: ignore[call-overload]
+        exact = [k for k, _ in items]
+        near = [h for _, sk in items for h in sk]
+        tables = [self.live.exact, self.live.near]
+        if self.loaded is not None:
+            tables += [self.loaded.exact, self.loaded.near]
+        for n, table in enumerate(tables):
+            self._found[n] = table.find_many(exact if n % 2 == 0 else near)
+
+    def end_chunk(self) -> None:
+        self._pre = {}
+        if not self.per_doc:  # a document's own index stays a dict until the document ends
+            self.live.spill()
+
+    # -- decisions --------------------------------------------------------------
+    def _first(self, key: int, near: bool) -> tuple[int, Index] | None:
+        """The paragraph id owning a fingerprint: this run first, then the loaded index."""
+        live = self.live.near if near else self.live.exact
+        pid = live.recent.get(key)
+        if pid is None:
+            pid = self._found[1 if near else 0].get(key)
+        if pid is not None:
+            return pid, self.live
+        if self.loaded is not None:
+            pid = self._found[3 if near else 2].get(key)
+            if pid is not None and self.loaded.para_doc[pid] != self.loaded_doc:
+                return pid, self.loaded
+        return None
+
+    def check(self, raw: bytes, text: str, line: int, idx: int = -1) -> Match | None:
+        """None if the paragraph is new (and now indexed), else where it was seen."""
+        fp = self._pre.get(idx) if idx >= 0 else None
+        if fp is None:
+            if len(text) < self.short or text.isspace():
+                return None
+            fp = self.fingerprints(raw, text)
+            self._lookup([fp])
+        key, sk = fp
+        hit = self._first(key, False)
+        if hit is not None:
+            if word_count(text) < self.s.min_words:
+                return None  # short lines may repeat
+            doc, first_line = hit[1].where(hit[0])
+            return Match("exact", 1.0, doc, first_line)
+        if sk:
+            hits = [h for h in map(lambda k: self._first(k, True), sk) if h is not None]
+            score = len(hits) / len(sk)
+            if hits and score >= self.s.near_threshold:
+                (pid, src), _ = Counter(hits).most_common(1)[0]
+                doc, first_line = src.where(pid)
+                return Match("near", round(score, 3), doc, first_line)
+        live = self.live
+        pid = live.add_paragraph(self.doc, line)
+        live.exact.add(key, pid)
+        for h in sk:
+            live.near.add(h, pid)
+        return None
