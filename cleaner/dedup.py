@@ -32,11 +32,40 @@ ASCII_NON_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
 _UNICODE_PUNCT = regex.compile(rb"\xe2[\x80\x81][\x80-\xbf]|\xc2[\xa0-\xbf]|\xe3\x80[\x80-\xbf]")
 
 
+def _deletable() -> list[bytes]:
+    """UTF-8 of the characters in the punctuation blocks whose NFKC form is
+    removed entirely by the folding (so removing them first changes nothing)."""
+    out = []
+    for lo, hi in ((0xA0, 0xBF), (0x2000, 0x206F), (0x3000, 0x303F)):
+        for c in range(lo, hi + 1):
+            nf = unicodedata.normalize("NFKC", chr(c))
+            gone = all((ch.isascii() and not ch.isalnum()) or _UNICODE_PUNCT.fullmatch(ch.encode()) for ch in nf)
+            if gone:
+                out.append(chr(c).encode("utf-8"))
+    return out
+
+
+# the commonest non-ASCII characters of news text, removed by plain replaces
+_COMMON_PUNCT = [c.encode("utf-8") for c in "’“”‘—–\xa0…"]
+_DELETABLE = regex.compile(b"|".join(regex.escape(b) for b in _deletable()))
+
+
 def exact_key(raw: bytes, text: str) -> bytes:
     """The folded bytes that identify a paragraph for exact matching (see
-    module docstring); ``raw`` is the line's bytes, ``text`` its decoded text."""
-    if raw.isascii():
-        return raw.lower().translate(None, ASCII_NON_ALNUM)
+    module docstring); ``raw`` is the line's bytes, ``text`` its decoded text.
+    Lines whose only non-ASCII characters are punctuation take a byte-level
+    path with the same result as the full Unicode one."""
+    if not raw.isascii():
+        for p in _COMMON_PUNCT:
+            raw = raw.replace(p, b"")
+        if not raw.isascii():
+            raw = bytes(_DELETABLE.sub(b"", raw))
+            if not raw.isascii():
+                return _unicode_key(text)
+    return raw.lower().translate(None, ASCII_NON_ALNUM)
+
+
+def _unicode_key(text: str) -> bytes:
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     folded = text.casefold().encode("utf-8", "surrogateescape").translate(None, ASCII_NON_ALNUM)
@@ -77,6 +106,11 @@ _ASCII_TO_SPACE_BYTES = bytes.maketrans(ASCII_NON_ALNUM, b" " * len(ASCII_NON_AL
 def fold_words(raw: bytes, text: str) -> list[bytes]:
     """The paragraph's words after the same folding as ``exact_key`` (NFKC,
     case, punctuation and whitespace), as UTF-8 byte strings."""
+    if not raw.isascii():
+        for p in _COMMON_PUNCT:
+            raw = raw.replace(p, b" ")
+        if not raw.isascii():
+            raw = bytes(_DELETABLE.sub(b" ", raw))
     if raw.isascii():
         return raw.lower().translate(_ASCII_TO_SPACE_BYTES).split()
     if not unicodedata.is_normalized("NFKC", text):
