@@ -1,0 +1,276 @@
+"""Duplicate index: exact and near matching, scopes, index files, budget, boilerplate."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cleaner import Cleaner, Config
+from cleaner.dedup import _unicode_key, exact_key, fold_words
+from cleaner.index import Index, IndexError_, IndexParams, locked
+from cleaner.rules import RuleSet
+
+NO_RULES = RuleSet((), {}, ())
+A1 = "The Kremlin on Tuesday said that Russia's cooperation with China in the Arctic was not aimed against any other country."
+A1_NEAR = "The Kremlin on Monday said that Russia’s cooperation with China in the Arctic was not aimed at any other country!"
+A2 = "Beijing and Moscow have been working together to develop Arctic shipping routes as Russia seeks to deliver more oil."
+B1 = "A brand new paragraph about something entirely different happening in the southern hemisphere this week."
+
+
+def cleaner(**kw: object) -> Cleaner:
+    return Cleaner(Config(default_rules=False, **kw), ruleset=NO_RULES)  # type: ignore[arg-type]
+
+
+def lines(*xs: str) -> str:
+    return "".join(x + "\n" for x in xs)
+
+
+# -- normalization -------------------------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=60))
+def test_fast_exact_key_equals_unicode_path(text: str) -> None:
+    raw = text.encode("utf-8")
+    assert exact_key(raw, text) == _unicode_key(text)
+    assert b"".join(fold_words(raw, text)) == exact_key(raw, text)
+
+
+def test_folding_covers_case_quotes_dashes_and_spaces() -> None:
+    a = "“Don’t stop — now,” she said.\xa0"
+    b = '"don\'t STOP - now"   she said'
+    assert exact_key(a.encode(), a) == exact_key(b.encode(), b)
+
+
+# -- scopes ----------------------------------------------------------------------
+
+def test_doc_scope_is_per_document_stream_scope_is_across() -> None:
+    doc = cleaner()
+    assert doc.clean_text(lines(A1)) == lines(A1)
+    assert doc.clean_text(lines(A1)) == lines(A1)  # a new document
+    stream = cleaner(dedup="stream")
+    assert stream.clean_text(lines(A1, A2)) == lines(A1, A2)
+    assert stream.clean_text(lines(A2, B1)) == lines(B1)
+
+
+def test_near_duplicate_is_removed_and_explained_with_first_copy_and_score() -> None:
+    c = cleaner(dedup="stream")
+    c.clean_text(lines(A1), doc_id="a")
+    res = c.explain_text(lines(A1_NEAR, B1), doc_id="b")
+    assert res.text == lines(B1)
+    (d,) = res.decisions
+    assert (d.rule, d.match, d.first) == ("dedup.repeat", "near", ("a", 1))
+    assert d.score is not None and 0.5 <= d.score < 1
+    js = json.loads(d.to_json())
+    assert js["first"] == {"doc": "a", "line": 1} and js["match"] == "near"
+
+
+def test_no_near_and_threshold() -> None:
+    c = cleaner(dedup="stream", near=False)
+    c.clean_text(lines(A1))
+    assert c.clean_text(lines(A1_NEAR)) == lines(A1_NEAR)
+    strict = cleaner(dedup="stream", near_threshold=1.0)
+    strict.clean_text(lines(A1))
+    assert strict.clean_text(lines(A1_NEAR)) == lines(A1_NEAR)
+
+
+def test_short_paragraphs_are_exact_only_and_very_short_never_removed() -> None:
+    c = cleaner(dedup="stream")
+    short = "Officials met on Tuesday in Oslo."  # 6 words: exact only
+    c.clean_text(lines(short))
+    assert c.clean_text(lines("Officials met on Monday in Oslo.")) == lines("Officials met on Monday in Oslo.")
+    assert c.clean_text(lines("officials met on tuesday in oslo")) == ""
+    tiny = cleaner()
+    assert tiny.clean_text(lines("He said no.", "He said no.")) == lines("He said no.", "He said no.")
+
+
+def test_block_unit_judges_whole_paragraphs() -> None:
+    c = cleaner(unit="block")
+    para = "First line of a wrapped paragraph that goes on\nand continues here with more words in it.\n"
+    text = para + "\n" + "Something else entirely, a second paragraph.\n\n" + para
+    out = c.explain_text(text)
+    assert out.text == para + "\n" + "Something else entirely, a second paragraph.\n"
+    assert [d.line for d in out.decisions if d.rule == "dedup.repeat"] == [6, 7]
+    # lines repeated inside different blocks are not removed on their own
+    mixed = "Alpha beta gamma delta epsilon zeta.\nOne.\n\nAlpha beta gamma delta epsilon zeta.\nTwo.\n"
+    assert c.clean_text(mixed) == mixed
+
+
+def test_first_copy_wins_in_input_order_whatever_the_chunking() -> None:
+    text = lines(A1, B1, A1_NEAR, A2, A1).encode()
+    want = cleaner(dedup="stream").clean_bytes(text)
+    for size in (1, 7, 50, 1000):
+        c = cleaner(dedup="stream")
+        s = c.stream("x")
+        got = b"".join(s.feed(text[i:i + size]) for i in range(0, len(text), size)) + s.close()
+        assert got == want
+
+
+# -- index files -------------------------------------------------------------------
+
+def test_index_round_trip_ownership_and_readonly(tmp_path: Path) -> None:
+    idx = str(tmp_path / "c.idx")
+    with cleaner(index_path=idx) as c:
+        assert c.clean_text(lines(A1, A2), doc_id="a") == lines(A1, A2)
+    # re-running the same document is not a duplicate of itself
+    with cleaner(index_path=idx) as c:
+        assert c.clean_text(lines(A1, A2), doc_id="a") == lines(A1, A2)
+        assert c.clean_text(lines(A2, B1), doc_id="b") == lines(B1)
+    # read-only: checks, does not add
+    before = Path(idx).read_bytes()
+    with cleaner(index_path=idx, index_readonly=True) as c:
+        assert c.clean_text(lines(A1_NEAR, "Totally fresh words never seen in any document of this test."),
+                            doc_id="c") == lines("Totally fresh words never seen in any document of this test.")
+    assert Path(idx).read_bytes() == before
+    info = Index.load(idx).info()
+    assert info["documents"] == 2 and info["paragraphs"] == 3
+
+
+def test_index_rejects_corruption_and_parameter_mismatch(tmp_path: Path) -> None:
+    idx = tmp_path / "c.idx"
+    with cleaner(index_path=str(idx)) as c:
+        c.clean_text(lines(A1, A2), doc_id="a")
+    data = bytearray(idx.read_bytes())
+    data[-3] ^= 0xFF
+    bad = tmp_path / "bad.idx"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(IndexError_, match="checksum"):
+        Index.load(bad)
+    bad.write_bytes(b"not an index")
+    with pytest.raises(IndexError_, match="not a corpus-cleaner index"):
+        Index.load(bad)
+    with pytest.raises(IndexError_, match="built with"):
+        Index.load(idx, IndexParams(ngram=5))
+    r = subprocess.run([sys.executable, "-m", "cleaner", "--index", str(idx), "--near-threshold", "0.5"],
+                       input=b"x\n", capture_output=True)
+    assert r.returncode == 0
+    r = subprocess.run([sys.executable, "-m", "cleaner", "--index", str(bad)], input=b"x\n", capture_output=True)
+    assert r.returncode == 2 and b"not a corpus-cleaner index" in r.stderr
+
+
+def test_save_is_atomic_old_index_survives_a_failed_save(tmp_path: Path) -> None:
+    idx = tmp_path / "c.idx"
+    with cleaner(index_path=str(idx)) as c:
+        c.clean_text(lines(A1), doc_id="a")
+    before = idx.read_bytes()
+    broken = Index.load(idx)
+
+    class Boom(Exception):
+        pass
+
+    def explode(*_: object) -> None:
+        raise Boom
+
+    orig = os.fsync
+    os.fsync = explode  # type: ignore[assignment]
+    try:
+        with pytest.raises(Boom):
+            broken.save(idx)
+    finally:
+        os.fsync = orig
+    assert idx.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_lock_serializes_concurrent_runs(tmp_path: Path) -> None:
+    idx = tmp_path / "c.idx"
+    events: list[str] = []
+
+    def hold() -> None:
+        with locked(idx):
+            events.append("first in")
+            time.sleep(0.5)
+            events.append("first out")
+
+    t = threading.Thread(target=hold)
+    t.start()
+    time.sleep(0.1)
+    r = subprocess.run([sys.executable, "-m", "cleaner", "--index", str(idx)], input=lines(A1).encode(),
+                       capture_output=True, timeout=60)
+    events.append("second done")
+    t.join()
+    assert r.returncode == 0
+    assert events == ["first in", "first out", "second done"]
+
+
+def test_index_merge_and_info_commands(tmp_path: Path) -> None:
+    a, b, c = tmp_path / "a.idx", tmp_path / "b.idx", tmp_path / "c.idx"
+    (tmp_path / "d1.txt").write_text(lines(A1, A2))
+    (tmp_path / "d2.txt").write_text(lines(B1))
+    run = [sys.executable, "-m", "cleaner"]
+    assert subprocess.run(run + ["--index", str(a), str(tmp_path / "d1.txt")], capture_output=True).returncode == 0
+    assert subprocess.run(run + ["--index", str(b), str(tmp_path / "d2.txt")], capture_output=True).returncode == 0
+    r = subprocess.run(run + ["index", "merge", str(a), str(b), "-o", str(c)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(subprocess.run(run + ["index", "info", str(c)], capture_output=True, text=True).stdout)
+    assert info["paragraphs"] == 3 and info["documents"] == 2
+    assert info["params"]["ngram"] == IndexParams().ngram
+    # the merged index knows both shards
+    (tmp_path / "d3.txt").write_text(lines(A2, B1, A1_NEAR))
+    out = subprocess.run(run + ["--index", str(c), "--index-readonly", str(tmp_path / "d3.txt")],
+                         capture_output=True, text=True)
+    assert out.stdout == ""
+
+
+# -- memory budget --------------------------------------------------------------------
+
+def test_budget_degrades_by_sampling_and_stats_say_so() -> None:
+    import random
+
+    rnd = random.Random(7)
+    vocab = [f"w{n}" for n in range(5000)]
+    c = cleaner(dedup="stream", max_index_mb=0.05)
+    docs = [lines(*(" ".join(rnd.choice(vocab) for _ in range(14)) for _ in range(50))) for _ in range(60)]
+    for i, d in enumerate(docs):
+        c.clean_text(d, doc_id=str(i))
+        c.matcher.end_chunk()  # type: ignore[union-attr]
+    info = c.index_info()
+    assert info is not None
+    assert info["sampled_share"] < 1
+    assert info["memory_bytes"] <= 0.05 * 1024 * 1024
+    # still finds exact repeats whose fingerprints are in the kept share, and never crashes
+    again = c.clean_text(docs[-1], doc_id="again")
+    assert len(again) < len(docs[-1])
+
+
+def test_bytes_per_paragraph_exact_only_is_small() -> None:
+    idx = Index()
+    for i in range(200_000):
+        idx.exact.add(hash(("p", i)) & (2**64 - 1), idx.add_paragraph(0, i))
+    idx.spill()
+    idx.exact.spill(force=True)
+    assert idx.nbytes() / idx.paragraphs() <= 48
+
+
+# -- boilerplate -----------------------------------------------------------------------
+
+def test_repeated_boilerplate_two_passes_on_files(tmp_path: Path) -> None:
+    footer = "Subscribe to our newsletter for the latest stories every morning in your inbox today."
+    files = []
+    for i in range(3):
+        p = tmp_path / f"p{i}.txt"
+        p.write_text(lines(f"Story number {i} has its own unique words about topic {i} and more.", footer))
+        files.append(str(p))
+    r = subprocess.run([sys.executable, "-m", "cleaner", "--no-default-rules", "--rules", str(tmp_path / "none"),
+                        "--repeated-boilerplate", "3", *files], capture_output=True, text=True)
+    # no such rule file: usage error before reading input
+    assert r.returncode == 2
+    empty = tmp_path / "empty.toml"
+    empty.write_text("version = 1\n")
+    r = subprocess.run([sys.executable, "-m", "cleaner", "--no-default-rules", "--rules", str(empty),
+                        "--repeated-boilerplate", "3", *files], capture_output=True, text=True)
+    assert r.returncode == 0
+    assert footer not in r.stdout and r.stdout.count("Story number") == 3
+    # on stdin: removed from the K-th document on
+    stream = "\f\n".join(lines(f"Story {i} words are unique to this story number {i}.", footer) for i in range(4))
+    r = subprocess.run([sys.executable, "-m", "cleaner", "--no-default-rules", "--rules", str(empty),
+                        "--repeated-boilerplate", "3"], input=stream, capture_output=True, text=True)
+    assert r.stdout.count(footer) == 2
