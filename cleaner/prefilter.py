@@ -28,6 +28,24 @@ except ImportError:  # pragma: no cover - depends on the platform
     _hs = None
 
 _ANY_NON_ASCII = r"\x{80}-\x{10FFFF}"
+# Every character the regex module's \s matches beyond ASCII. The scan
+# buffer has each of them replaced by one ASCII space (line breaks do not
+# move, so match offsets still give line numbers), which lets the widened
+# patterns treat \s as ASCII whitespace: a far cheaper automaton.
+_UNICODE_SPACES = [chr(c) for c in (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)]
+_UNICODE_SPACES_UTF8 = [c.encode("utf-8") for c in _UNICODE_SPACES]
+_ASCII_SPACE = r"\x{9}-\x{d}\x{20}"
+_CODEPOINT_ESCAPE = regex.compile(r"\\(?:x([0-9A-Fa-f]{2})|x\{([0-9A-Fa-f]+)\}|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
+
+
+def canonical(buf: bytes) -> bytes:
+    """The scan buffer: Unicode spaces replaced by ASCII spaces."""
+    if buf.isascii():
+        return buf
+    for sp in _UNICODE_SPACES_UTF8:
+        if sp in buf:
+            buf = buf.replace(sp, b" ")
+    return buf
 _OUTSIDE = {"A": "^", "Z": "$", "z": "$", "b": "", "B": "", "G": ""}
 # Counted repeats above this bound become * or + : a superset, and far
 # cheaper for Hyperscan to compile than {0,120} over UTF-8.
@@ -68,12 +86,27 @@ def widen(pattern: str) -> str:
     in_class = negated = False
     while i < n:
         c = pattern[i]
+        if c in _UNICODE_SPACES:  # the scan buffer holds an ASCII space there
+            out.append(_ASCII_SPACE if in_class else f"[{_ASCII_SPACE}]")
+            i += 1
+            continue
         if c == "\\" and i + 1 < n:
             e = pattern[i + 1]
+            cp = _CODEPOINT_ESCAPE.match(pattern, i)
+            if cp:
+                ch = chr(int(next(g for g in cp.groups() if g), 16))
+                i = cp.end()
+                if ch in _UNICODE_SPACES:
+                    out.append(_ASCII_SPACE if in_class else f"[{_ASCII_SPACE}]")
+                else:
+                    out.append(f"\\x{{{ord(ch):x}}}")
+                continue
             m = _PROPERTY.match(pattern, i) if e in "pP" else None
             esc = m.group(0) if m else "\\" + e
             i = m.end() if m else i + 2
-            if e in "wdspP":
+            if e == "s":
+                out.append(_ASCII_SPACE if in_class else f"[{_ASCII_SPACE}]")
+            elif e in "wdpP":
                 ascii_part = _ascii_ranges(esc)
                 if in_class:
                     out.append(ascii_part if negated else ascii_part + _ANY_NON_ASCII)
@@ -100,6 +133,9 @@ def widen(pattern: str) -> str:
                     continue
         elif c == "[":
             in_class, negated = True, pattern.startswith("[^", i)
+            if negated and _excludes_ascii_space(pattern, i + 2):
+                # [^ ] matches a non-breaking space, which the scan buffer turned into " "
+                raise Unwidenable("a negated class that excludes ASCII whitespace but not \\s")
             if negated:
                 out.append("[^")
                 i += 2
@@ -107,6 +143,31 @@ def widen(pattern: str) -> str:
         out.append(c)
         i += 1
     return "".join(out)
+
+
+def _excludes_ascii_space(pattern: str, i: int) -> bool:
+    """Does the negated class whose body starts at ``i`` list the space
+    (literally or escaped), or a Unicode space, without also listing \\s?"""
+    body: list[str] = []
+    first = True
+    while i < len(pattern) and (pattern[i] != "]" or first):
+        cp = _CODEPOINT_ESCAPE.match(pattern, i)
+        if cp:
+            body.append(cp.group(0))
+            i = cp.end()
+        elif pattern[i] == "\\" and i + 1 < len(pattern):
+            body.append(pattern[i:i + 2])
+            i += 2
+        else:
+            body.append(pattern[i])
+            i += 1
+        first = False
+    if any(b in _UNICODE_SPACES or (_CODEPOINT_ESCAPE.fullmatch(b) is not None) for b in body):
+        return True  # be conservative with code point escapes and Unicode spaces in negated classes
+    if "\\s" in body:
+        return False
+    # Unicode spaces became " " in the scan buffer: only excluding " " matters
+    return any(b in (" ", "\\ ") or b.lower() in ("\\x20", "\\x{20}", "\\u0020") for b in body)
 
 
 class Prefilter:
@@ -142,6 +203,7 @@ class Prefilter:
         beyond ``always`` (which the caller tries on every line)."""
         if self._db is None:
             return {}
+        buf = canonical(buf)
         found: list[tuple[int, int]] = []
         append = found.append
 

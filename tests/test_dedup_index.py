@@ -206,16 +206,16 @@ def test_index_merge_and_info_commands(tmp_path: Path) -> None:
     (tmp_path / "d1.txt").write_text(lines(A1, A2))
     (tmp_path / "d2.txt").write_text(lines(B1))
     run = [sys.executable, "-m", "cleaner"]
-    assert subprocess.run(run + ["--index", str(a), str(tmp_path / "d1.txt")], capture_output=True).returncode == 0
-    assert subprocess.run(run + ["--index", str(b), str(tmp_path / "d2.txt")], capture_output=True).returncode == 0
-    r = subprocess.run(run + ["index", "merge", str(a), str(b), "-o", str(c)], capture_output=True, text=True)
+    assert subprocess.run([*run, "--index", str(a), str(tmp_path / "d1.txt")], capture_output=True).returncode == 0
+    assert subprocess.run([*run, "--index", str(b), str(tmp_path / "d2.txt")], capture_output=True).returncode == 0
+    r = subprocess.run([*run, "index", "merge", str(a), str(b), "-o", str(c)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    info = json.loads(subprocess.run(run + ["index", "info", str(c)], capture_output=True, text=True).stdout)
+    info = json.loads(subprocess.run([*run, "index", "info", str(c)], capture_output=True, text=True).stdout)
     assert info["paragraphs"] == 3 and info["documents"] == 2
     assert info["params"]["ngram"] == IndexParams().ngram
     # the merged index knows both shards
     (tmp_path / "d3.txt").write_text(lines(A2, B1, A1_NEAR))
-    out = subprocess.run(run + ["--index", str(c), "--index-readonly", str(tmp_path / "d3.txt")],
+    out = subprocess.run([*run, "--index", str(c), "--index-readonly", str(tmp_path / "d3.txt")],
                          capture_output=True, text=True)
     assert out.stdout == ""
 
