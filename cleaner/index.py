@@ -39,6 +39,7 @@ FORMAT = "corpus-cleaner-index"
 VERSION = 1
 MAGIC = b"CCIDX1\n"
 SPILL_AT = 1 << 15  # recent entries per table before they become a sorted run
+MAX_RUN = 1 << 22  # entries: merging two runs never copies more than this
 _DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
 
 
@@ -60,14 +61,23 @@ class IndexParams:
                 "sketch_k": self.sketch_k}
 
 
+Run = tuple[np.ndarray, np.ndarray]
+
+
 class FingerprintTable:
-    """Unique keys (uint64 or uint32) -> paragraph id (uint32)."""
+    """Unique keys (uint64 or uint32) -> paragraph id (uint32).
+
+    Recent keys sit in a dict; ``spill`` turns them into a sorted run and
+    merges runs of similar size, but never beyond ``MAX_RUN`` entries, so a
+    merge never needs more than a bounded amount of memory on top of the
+    index. Runs hold disjoint keys; older runs come first.
+    """
 
     def __init__(self, bits: int) -> None:
         self.bits = bits
         self.dtype = np.uint64 if bits == 64 else np.uint32
         self.recent: dict[int, int] = {}
-        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+        self.runs: list[Run] = []
         self.limit = 1 << bits  # keys at or above are not kept (sampling)
 
     def __len__(self) -> int:
@@ -84,10 +94,8 @@ class FingerprintTable:
         if not len(q):
             return {}
         found: dict[int, int] = {}
-        for keys_run, pids in self.runs:
-            pos = np.searchsorted(keys_run, q)
-            pos[pos >= len(keys_run)] = 0
-            hit = keys_run[pos] == q
+        for run_keys, pids in self.runs:
+            hit, pos = _member(run_keys, q)
             for k, p in zip(q[hit].tolist(), pids[pos[hit]].tolist(), strict=True):
                 found.setdefault(k, p)
         return found
@@ -102,13 +110,33 @@ class FingerprintTable:
             return
         keys = np.fromiter(self.recent.keys(), dtype=self.dtype, count=len(self.recent))
         pids = np.fromiter(self.recent.values(), dtype=np.uint32, count=len(self.recent))
-        order = np.argsort(keys, kind="stable")
-        self.runs.append((keys[order], pids[order]))
         self.recent = {}
-        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
-            b = self.runs.pop()
-            a = self.runs.pop()
-            self.runs.append(_merge(a, b))
+        order = np.argsort(keys)
+        self.add_run(keys[order], pids[order])
+
+    def add_run(self, keys: np.ndarray, pids: np.ndarray) -> None:
+        """Append a sorted run (keys not in older runs are kept), then merge
+        the newest runs while they are of similar size and stay under MAX_RUN."""
+        for old_keys, _ in self.runs:
+            hit, _pos = _member(old_keys, keys)
+            if hit.any():
+                keys, pids = keys[~hit], pids[~hit]
+        if not len(keys):
+            return
+        self.runs.append((keys, pids))
+        while (len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0])
+               and len(self.runs[-2][0]) + len(self.runs[-1][0]) <= MAX_RUN):
+            newer = self.runs.pop()
+            older = self.runs.pop()
+            self.runs.append(_merge(older, newer))
+
+    def absorb(self, other: FingerprintTable, pid_offset: int) -> None:
+        """Add another table's entries (its ids shifted); keys already here win."""
+        other.spill(force=True)
+        self.spill(force=True)
+        for keys, pids in other.runs:
+            keep = keys < self.limit
+            self.add_run(keys[keep], (pids[keep].astype(np.uint64) + pid_offset).astype(np.uint32))
 
     def sample(self, limit: int) -> None:
         """Keep only keys below ``limit`` (a smaller share of the hash space)."""
@@ -116,30 +144,19 @@ class FingerprintTable:
         self.recent = {k: p for k, p in self.recent.items() if k < self.limit}
         self.runs = [(k[k < self.limit], p[k < self.limit]) for k, p in self.runs]
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """All entries as one sorted run (for saving)."""
-        self.spill(force=True)
-        while len(self.runs) > 1:
-            b = self.runs.pop()
-            a = self.runs.pop()
-            self.runs.append(_merge(a, b))
-        if not self.runs:
-            return np.empty(0, self.dtype), np.empty(0, np.uint32)
-        return self.runs[0]
 
-    def load(self, keys: np.ndarray, pids: np.ndarray) -> None:
-        self.runs = [(keys, pids)] if len(keys) else []
+def _member(sorted_keys: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``q`` are in ``sorted_keys``, and where."""
+    pos = np.searchsorted(sorted_keys, q)
+    pos[pos >= len(sorted_keys)] = 0
+    return (sorted_keys[pos] == q) if len(sorted_keys) else np.zeros(len(q), bool), pos
 
 
-def _merge(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Merge two sorted runs; for a key in both, the older run (a) wins."""
-    keys = np.concatenate([a[0], b[0]])
-    pids = np.concatenate([a[1], b[1]])
-    order = np.argsort(keys, kind="stable")
-    keys, pids = keys[order], pids[order]
-    keep = np.ones(len(keys), dtype=bool)
-    keep[1:] = keys[1:] != keys[:-1]
-    return keys[keep], pids[keep]
+def _merge(a: Run, b: Run) -> Run:
+    """Merge two sorted runs with disjoint keys by inserting b into a: no
+    sort and no index array as large as both runs."""
+    pos = np.searchsorted(a[0], b[0])
+    return np.insert(a[0], pos, b[0]), np.insert(a[1], pos, b[1])
 
 
 class Index:
@@ -200,32 +217,39 @@ class Index:
     def compact(self) -> None:
         """Drop paragraphs no fingerprint points at (re-runs of a document add
         rows whose fingerprints were already owned) and renumber the rest."""
-        ek, ep = self.exact.arrays()
-        nk, npid = self.near.arrays()
-        used = np.unique(np.concatenate([ep, npid]))
-        if len(used) == len(self.para_doc):
+        self.exact.spill(force=True)
+        self.near.spill(force=True)
+        n = len(self.para_doc)
+        used = np.zeros(n, dtype=bool)
+        for table in (self.exact, self.near):
+            for _, pids in table.runs:
+                used[pids] = True
+        if used.all():
             return
+        new_id = (np.cumsum(used, dtype=np.uint64) - 1).astype(np.uint32)
+        for table in (self.exact, self.near):
+            table.runs = [(k, new_id[p]) for k, p in table.runs]
         pd = np.frombuffer(self.para_doc.tobytes(), np.uint32)[used]
         pl = np.frombuffer(self.para_line.tobytes(), np.uint32)[used]
-        self.exact.load(ek, np.searchsorted(used, ep).astype(np.uint32))
-        self.near.load(nk, np.searchsorted(used, npid).astype(np.uint32))
         self.para_doc, self.para_line = array("I", pd.tobytes()), array("I", pl.tobytes())
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write atomically: a temporary file in the same folder, fsync, rename."""
         path = Path(path)
         self.compact()
-        ek, ep = self.exact.arrays()
-        nk, npid = self.near.arrays()
-        blobs = [ek.tobytes(), ep.tobytes(), nk.tobytes(), npid.tobytes(),
-                 self.para_doc.tobytes(), self.para_line.tobytes(),
-                 "\n".join(self.docs).encode("utf-8", "surrogateescape")]
+        blobs: list[memoryview] = []
+        runs: dict[str, list[int]] = {}
+        for name, table in (("exact", self.exact), ("near", self.near)):
+            runs[name] = [len(k) for k, _ in table.runs]
+            for k, p in table.runs:
+                blobs += [memoryview(np.ascontiguousarray(k)), memoryview(np.ascontiguousarray(p))]
+        blobs += [memoryview(self.para_doc), memoryview(self.para_line),
+                  memoryview("\n".join(self.docs).encode("utf-8", "surrogateescape"))]
         header = {
             "format": FORMAT, "version": VERSION, "params": self.params.to_json(),
-            "sample_shift": self.sample_shift, "exact": len(ek), "near": len(nk),
+            "sample_shift": self.sample_shift, "runs": runs,
             "paragraphs": len(self.para_doc), "docs": len(self.docs),
-            "sizes": [len(b) for b in blobs],
-            "checksum": _checksum(blobs),
+            "sizes": [b.nbytes for b in blobs], "checksum": _checksum(blobs),
         }
         head = json.dumps(header, sort_keys=True).encode("utf-8")
         fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.", suffix=".tmp")
@@ -259,11 +283,14 @@ class Index:
         idx.sample_shift = int(header["sample_shift"])
         idx.exact.limit = 1 << (64 - idx.sample_shift)
         idx.near.limit = 1 << (32 - idx.sample_shift)
-        idx.exact.load(np.frombuffer(blobs[0], np.uint64), np.frombuffer(blobs[1], np.uint32))
-        idx.near.load(np.frombuffer(blobs[2], np.uint32), np.frombuffer(blobs[3], np.uint32))
-        idx.para_doc.frombytes(blobs[4])
-        idx.para_line.frombytes(blobs[5])
-        text = blobs[6].decode("utf-8", "surrogateescape")
+        pos = 0
+        for name, table in (("exact", idx.exact), ("near", idx.near)):
+            for _ in header["runs"][name]:
+                table.runs.append((np.frombuffer(blobs[pos], table.dtype), np.frombuffer(blobs[pos + 1], np.uint32)))
+                pos += 2
+        idx.para_doc.frombytes(blobs[pos])
+        idx.para_line.frombytes(blobs[pos + 1])
+        text = bytes(blobs[pos + 2]).decode("utf-8", "surrogateescape")
         idx.docs = text.split("\n") if text else []
         idx.doc_index = {d: i for i, d in enumerate(idx.docs)}
         return idx
@@ -273,15 +300,13 @@ class Index:
         if other.params != self.params:
             raise IndexError_("cannot merge indexes built with different parameters")
         base = self.paragraphs()
-        doc_map = np.array([self.doc_id(d) for d in other.docs] or [0], dtype=np.uint32)
-        od = np.frombuffer(other.para_doc.tobytes(), np.uint32)
-        self.para_doc.frombytes(doc_map[od].astype(np.uint32).tobytes() if len(od) else b"")
-        self.para_line.extend(other.para_line)
-        for mine, theirs in ((self.exact, other.exact), (self.near, other.near)):
-            k, p = theirs.arrays()
-            mk, mp = mine.arrays()
-            merged = _merge((mk, mp), (k, (p.astype(np.uint64) + base).astype(np.uint32)))
-            mine.load(*merged)
+        if other.docs:
+            doc_map = np.array([self.doc_id(d) for d in other.docs], dtype=np.uint32)
+            od = np.frombuffer(other.para_doc.tobytes(), np.uint32)
+            self.para_doc.frombytes(doc_map[od].tobytes())
+            self.para_line.extend(other.para_line)
+        self.exact.absorb(other.exact, base)
+        self.near.absorb(other.near, base)
         self.sample_shift = max(self.sample_shift, other.sample_shift)
         self.exact.sample(1 << (64 - self.sample_shift))
         self.near.sample(1 << (32 - self.sample_shift))
@@ -297,14 +322,14 @@ class Index:
         }
 
 
-def _checksum(blobs: list[bytes]) -> str:
+def _checksum(blobs: list[memoryview] | list[bytes]) -> str:
     h = xxhash.xxh3_64()
     for b in blobs:
         h.update(b)
     return h.hexdigest()
 
 
-def read_index_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[bytes]]:
+def read_index_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[memoryview]]:
     try:
         data = Path(path).read_bytes()
     except OSError as e:
@@ -317,12 +342,13 @@ def read_index_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[
         header = json.loads(data[start:start + n])
     except ValueError as e:
         raise IndexError_(f"{path}: corrupt index header") from e
-    if header.get("format") != FORMAT or header.get("version") != VERSION:
-        raise IndexError_(f"{path}: index format {header.get('format')} v{header.get('version')} "
-                          f"is not {FORMAT} v{VERSION}")
+    if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("version") != VERSION:
+        got = header.get("version") if isinstance(header, dict) else None
+        raise IndexError_(f"{path}: index format version {got} is not {FORMAT} v{VERSION}")
+    view = memoryview(data)
     blobs, pos = [], start + n
     for size in header["sizes"]:
-        blobs.append(data[pos:pos + size])
+        blobs.append(view[pos:pos + size])
         pos += size
     if pos != len(data) or _checksum(blobs) != header.get("checksum"):
         raise IndexError_(f"{path}: checksum mismatch: the index file is corrupt or truncated")
