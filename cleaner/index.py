@@ -242,7 +242,7 @@ class Index:
         for name, table in (("exact", self.exact), ("near", self.near)):
             runs[name] = [len(k) for k, _ in table.runs]
             for k, p in table.runs:
-                blobs += [memoryview(np.ascontiguousarray(k)), memoryview(np.ascontiguousarray(p))]
+                blobs += [np.ascontiguousarray(k).data, np.ascontiguousarray(p).data]
         blobs += [memoryview(self.para_doc), memoryview(self.para_line),
                   memoryview("\n".join(self.docs).encode("utf-8", "surrogateescape"))]
         header = {
