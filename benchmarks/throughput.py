@@ -608,6 +608,7 @@ def tools(with_dedup_off: bool) -> list[Tool]:
     ]
     if with_dedup_off:
         ts.append(Tool("clean --dedup off", [py, "-m", "cleaner", "--dedup", "off"]))
+    ts.append(Tool("clean --dedup stream (near on)", [py, "-m", "cleaner", "--dedup", "stream"]))
     return ts
 
 
@@ -718,6 +719,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = measure(tools(not args.no_dedup_off), prefix, stream, args.repeat)
     print(f"\nstream: {stream.relative_to(ROOT)}, {stream.stat().st_size:,} bytes")
     print_table(results)
+    by = {r.tool: r for r in results}
+    rules_only = by.get("clean --dedup off")
+    stream_near = by.get("clean --dedup stream (near on)")
+    if rules_only and stream_near:
+        cost = stream_near.best_cpu_seconds / rules_only.best_cpu_seconds - 1
+        print(f"--dedup stream with near matching costs {cost:+.0%} CPU time over the rules alone "
+              f"(target: at most +40%)")
     print(
         f"MB = 10^6 bytes; MB/s and seconds: best wall time, start-up included (`clean` on empty input: "
         f"{startup:.2f} s); CPU s: least user+system time of the child (wall well above CPU means the "
