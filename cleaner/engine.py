@@ -144,8 +144,6 @@ class DocumentCleaner:
         self.gap_removed = False
         self.kept_any = True
         out.append(it.raw)
-        if not self.body_seen and is_body_line(it.text):
-            self.body_seen = True
 
     # -- the state machine -------------------------------------------------
     def feed(self, it: Item, out: list[bytes]) -> None:
@@ -184,6 +182,10 @@ class DocumentCleaner:
             if not text or text.isspace():
                 self._blank(Item(ln, raw, text, None), out)
                 continue
+            # the body has begun once a prose line survives the rules, duplicate
+            # or not: rules never depend on dedup (so -j can run them apart)
+            if not self.body_seen and len(text) > 40 and is_body_line(text):
+                self.body_seen = True
             if inline is not None and len(text) >= short:
                 h = xxh(raw.lower().translate(None, ascii_non_alnum) if raw.isascii() else exact_key(raw, text))
                 pid = inline.get(h)
@@ -205,8 +207,6 @@ class DocumentCleaner:
             self.kept_any = True
             self.gap_removed = False
             append(raw)
-            if not self.body_seen and len(text) > 40 and is_body_line(text):
-                self.body_seen = True
         self.line_no = ln
 
     def _process(self, it: Item, out: list[bytes], exclude: Rule | None) -> None:
@@ -261,6 +261,8 @@ class DocumentCleaner:
                     self._drop(it, rule)
                     self.block, self.block_count, self.block_prev = rule, 0, text
                     return
+        if not self.body_seen and is_body_line(text):
+            self.body_seen = True
         if self.boiler is not None and self.boiler.is_boilerplate(it.raw, text):
             self._removed(it, BOILER_RULE, DEDUP_CATEGORY, "drop_line")
             return
