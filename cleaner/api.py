@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +11,7 @@ from typing import Any
 from .boilerplate import Boilerplate
 from .config import Config
 from .engine import Engine
+from .errors import InputError
 from .explain import Decision, Stats
 from .index import Index, IndexParams, locked
 from .matcher import Matcher, MatchSettings
@@ -77,6 +78,16 @@ class Cleaner:
                 self._lock.close()
                 self._lock = None
 
+    def without_rules(self) -> Cleaner:
+        """A Cleaner sharing this one's duplicate state and counters but
+        running no rules (the duplicate pass after rules ran elsewhere)."""
+        other = Cleaner.__new__(Cleaner)
+        other.config = self.config
+        other.ruleset = RuleSet((), self.ruleset.categories, ())
+        other.engine = Engine(other.ruleset, self.config)
+        other.stats, other.matcher, other.boiler, other._lock = self.stats, self.matcher, self.boiler, None
+        return other
+
     def __enter__(self) -> Cleaner:
         return self
 
@@ -103,9 +114,33 @@ class Cleaner:
         s = self.stream(doc_id, sink=sink)
         return s.feed(data) + s.close()
 
-    def clean_text(self, text: str, *, doc_id: str = "text") -> str:
+    def clean_text(self, text: str, *, doc_id: str = "text",
+                   sink: Callable[[Decision], None] | None = None) -> str:
         """Clean one document given as a string."""
-        return self._decode(self.clean_bytes(self._encode(text), doc_id=doc_id))
+        return self._decode(self.clean_bytes(self._encode(text), doc_id=doc_id, sink=sink))
+
+    def clean_records(self, records: Iterable[Mapping[str, Any]], field: str = "text",
+                      id_field: str | None = None) -> Iterator[dict[str, Any]]:
+        """Yield each record (a new dict, other fields untouched) with its
+        ``field`` cleaned, lazily and in order. Each record is one document;
+        ``id_field`` names it for explain and duplicate ownership."""
+        for n, rec in enumerate(records, 1):
+            text = rec.get(field)
+            if not isinstance(text, str):
+                raise InputError(f"record {n}: field {field!r} is missing or not a string")
+            out = dict(rec)
+            doc = str(rec[id_field]) if id_field is not None and id_field in rec else f"record#{n}"
+            out[field] = self.clean_text(text, doc_id=doc)
+            yield out
+
+    # A Cleaner crosses process boundaries as its options and rules: the
+    # Hyperscan database is rebuilt (from the on-disk cache) on arrival, and
+    # duplicate state starts empty in each copy.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"config": self.config, "ruleset": self.ruleset}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["config"], ruleset=state["ruleset"])  # type: ignore[misc]
 
     def explain_text(self, text: str, *, doc_id: str = "text") -> Explained:
         """Like ``clean_text``, also returning every removal and change, in line order."""

@@ -7,21 +7,25 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from typing import IO, Any
 
 import click
 
 from . import __version__
 from .api import Cleaner
+from .batch import Outcome, Target, clean_input, describe_reasons, needs_parent_pass, run_parallel, run_two_pass
 from .boilerplate import Boilerplate
 from .config import DEDUP_MIN_WORDS_DEFAULT, DEDUP_SCOPES, REGEX_TIMEOUT_DEFAULT, UNITS, Config
 from .dedup import NEAR_THRESHOLD_DEFAULT
 from .errors import CleanerError, RuleError
 from .explain import Decision
+from .files import out_path, write_atomic
 from .index import Index, IndexParams, locked, read_index_file
+from .jsonl import ON_ERROR, JsonlOptions
+from .progress import Progress
 from .rules import load_rules
 from .ruletest import check_examples
-from .stream import read_chunks
 
 EXIT_OK, EXIT_CHANGED, EXIT_USAGE = 0, 1, 2
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -93,20 +97,49 @@ def _fail_rules(e: RuleError) -> None:
                    "reads them twice; on stdin it removes from the K-th document on.")
 @click.option("--regex-timeout", type=click.FloatRange(min=0, min_open=True), default=REGEX_TIMEOUT_DEFAULT,
               show_default=True, help="Seconds one rule regex may run on one line (then the line is kept).")
+@click.option("--in-place", is_flag=True,
+              help="Rewrite each FILE that changes (atomically), print 'Fixing FILE', exit 1 if any changed.")
+@click.option("--out-dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Write each FILE's output to DIR under the same relative path.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              help="Clean FILEs in N processes; the output is the same as with -j 1.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress on stderr (default: when stderr is a terminal and there are several FILEs).")
+@click.option("--jsonl", is_flag=True, help="Input is JSON Lines: clean one field of each record, keep the rest.")
+@click.option("--text-field", default="text", show_default=True, metavar="NAME",
+              help="With --jsonl: the field holding the text.")
+@click.option("--id-field", metavar="NAME",
+              help="With --jsonl: the field naming the record (for --explain and --index).")
+@click.option("--on-error", type=click.Choice(ON_ERROR), default="stop", show_default=True,
+              help="With --jsonl: stop at a malformed line (exit 2), or skip it.")
+@click.option("--rejects", type=click.Path(dir_okay=False), metavar="PATH",
+              help="With --jsonl --on-error skip: write the malformed lines here.")
+@click.option("--drop-empty", is_flag=True, help="With --jsonl: drop records whose text becomes empty.")
 @click.version_option(__version__, "--version", prog_name="clean")
 def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_rules: bool,
                   explain_path: str | None, stats: bool, check: bool, dedup: str | None,
                   dedup_min_words: int, near: bool | None, near_threshold: float, unit: str,
                   index_path: str | None, index_readonly: bool, max_index_mb: float | None,
-                  repeated_boilerplate: int | None, regex_timeout: float) -> None:
+                  repeated_boilerplate: int | None, regex_timeout: float, in_place: bool,
+                  out_dir: str | None, jobs: int, progress: bool | None, jsonl: bool, text_field: str,
+                  id_field: str | None, on_error: str, rejects: str | None, drop_empty: bool) -> None:
     """Remove boilerplate and repeated paragraphs from scraped text.
 
     Reads FILEs (or stdin) and writes the article text to stdout: ad rails,
     captions and alt= leakage, comment forms, related stories, promos, share
     prompts, copyright lines, page chrome and repeated paragraphs are removed.
     """
+    names = list(files) or ["-"]
     if index_readonly and not index_path:
         raise click.UsageError("--index-readonly needs --index PATH")
+    if sum([check, in_place, out_dir is not None]) > 1:
+        raise click.UsageError("--check, --in-place and --out-dir exclude each other")
+    if (in_place or out_dir) and "-" in names:
+        raise click.UsageError("--in-place and --out-dir need FILE arguments, not stdin")
+    if jobs > 1 and "-" in names:
+        raise click.UsageError("-j needs FILE arguments, not stdin")
+    if not jsonl and (rejects or drop_empty or id_field):
+        raise click.UsageError("--rejects, --drop-empty and --id-field go with --jsonl")
     if dedup is None:
         dedup = "stream" if index_path else "doc"
     config = Config(rules=tuple(rule_paths), default_rules=not no_default_rules, dedup=dedup,
@@ -114,8 +147,8 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
                     index_path=index_path, index_readonly=index_readonly, max_index_mb=max_index_mb,
                     repeated_boilerplate=repeated_boilerplate, regex_timeout=regex_timeout)
     counts = None
-    if repeated_boilerplate and files and "-" not in files:
-        counts = Boilerplate.count(_file_lines(f) for f in files)  # first of two passes
+    if repeated_boilerplate and "-" not in names and not jsonl:
+        counts = Boilerplate.count(_file_lines(f) for f in names)  # first of two passes
     try:
         cleaner = Cleaner(config, boilerplate_counts=counts)
     except RuleError as e:
@@ -123,29 +156,45 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
     except CleanerError as e:
         click.echo(f"clean: error: {e}", err=True)
         sys.exit(EXIT_USAGE)
-    explain_out: IO[str] | None = None
-    if explain_path == "-":
-        explain_out = sys.stderr
-    elif explain_path:
-        explain_out = open(explain_path, "w", encoding="utf-8")  # noqa: SIM115 - closed below
-    sink = _explain_sink(explain_out) if explain_out else None
-    out = sys.stdout.buffer
-    changed: list[str] = []
-    try:
-        for name in files or ("-",):
-            if _clean_one(cleaner, name, None if check else out, sink):
-                changed.append(name)
-    except BrokenPipeError:
-        # the reader went away (``clean big.txt | head``): stop quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(EXIT_OK)
-    except CleanerError as e:
-        click.echo(f"clean: error: {e}", err=True)
-        sys.exit(EXIT_USAGE)
-    finally:
-        if explain_out is not None and explain_out is not sys.stderr:
-            explain_out.close()
+    target = Target("check" if check else "in_place" if in_place else "out_dir" if out_dir else "stdout", out_dir)
+    opts = JsonlOptions(text_field, id_field, on_error, drop_empty) if jsonl else None
+    if opts is not None and jobs > 1 and needs_parent_pass(config):
+        click.echo("clean: warning: --jsonl with cross-document duplicates runs in one process", err=True)
+        jobs = 1
+    show = progress if progress is not None else (len(names) > 1 and sys.stderr.isatty())
+    bar = Progress(len(names), enabled=bool(show))
+    with ExitStack() as stack:
+        explain_out: IO[str] | None = None
+        if explain_path == "-":
+            explain_out = sys.stderr
+        elif explain_path:
+            explain_out = stack.enter_context(open(explain_path, "w", encoding="utf-8"))
+        reject_out = stack.enter_context(open(rejects, "wb")) if rejects else None
+        sink = _ExplainWriter(explain_out) if explain_out else None
+        out = sys.stdout.buffer
+        changed: list[Outcome] = []
+        try:
+            for res in _outcomes(cleaner, names, target, jobs, opts, sink, reject_out, out):
+                bar.step(res.name)
+                if res.skipped:
+                    click.echo(f"clean: skipping {res.name}: {res.skipped}", err=True)
+                elif res.changed:
+                    changed.append(res)
+                    if in_place:
+                        out.write(f"Fixing {res.name}\n".encode())
+                        out.flush()
+        except BrokenPipeError:
+            # the reader went away (``clean big.txt | head``): stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(EXIT_OK)
+        except CleanerError as e:
+            click.echo(f"clean: error: {e}", err=True)
+            sys.exit(EXIT_USAGE)
+        finally:
+            bar.done()
+            if sink is not None:
+                sink.flush()
     cleaner.close()
     if stats:
         cleaner.stats.write(sys.stderr)
@@ -153,9 +202,43 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
         if info is not None:
             _write_index_info(info, sys.stderr)
     if check:
-        for name in changed:
-            click.echo(f"would clean {'<stdin>' if name == '-' else name}", err=True)
+        for res in changed:
+            name = "<stdin>" if res.name == "-" else res.name
+            click.echo(f"would clean {name} ({describe_reasons(res.reasons)})", err=True)
+    if check or in_place:
         sys.exit(EXIT_CHANGED if changed else EXIT_OK)
+
+
+def _outcomes(cleaner: Cleaner, names: Sequence[str], target: Target, jobs: int, opts: JsonlOptions | None,
+              sink: Callable[[Decision], None] | None, rejects: IO[bytes] | None,
+              out: IO[bytes]) -> Iterator[Outcome]:
+    """Each input's outcome in input order; with one job, output streams as it is decided."""
+    if jobs == 1:
+        for name in names:
+            yield clean_input(cleaner, name, target, out=out, sink=sink, jsonl=opts, rejects=rejects)
+        return
+    collect = sink is not None
+    if needs_parent_pass(cleaner.config):
+        results = run_two_pass(cleaner, names, jobs, collect=collect)
+    else:
+        results = run_parallel(cleaner, names, target, jobs, jsonl=opts, collect=collect)
+    for res in results:
+        if sink is not None:
+            for d in res.decisions:
+                sink(d)
+        if res.stats is not None:
+            cleaner.stats.merge(res.stats)
+        if res.data is not None and not res.skipped:
+            if target.kind == "stdout":
+                out.write(res.data)
+                out.flush()
+            elif res.changed and target.kind == "in_place":
+                write_atomic(res.name, res.data)
+            elif target.kind == "out_dir":
+                dest = out_path(target.out_dir or ".", res.name)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(dest, res.data, like=res.name)
+        yield res
 
 
 def _file_lines(path: str) -> Iterator[bytes]:
@@ -179,33 +262,27 @@ def _write_index_info(info: dict[str, Any], out: IO[str]) -> None:
     )
 
 
-def _explain_sink(out: IO[str]) -> Callable[[Decision], None]:
-    def write(d: Decision) -> None:
-        out.write(d.to_json() + "\n")
+class _ExplainWriter:
+    """Writes decisions as JSON lines, each document's in line order (the
+    engine settles blank lines late; sorting per document makes the output
+    the same for every -j)."""
 
-    return write
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.doc: str | None = None
+        self.held: list[Decision] = []
 
+    def __call__(self, d: Decision) -> None:
+        if d.doc != self.doc:
+            self.flush()
+            self.doc = d.doc
+        self.held.append(d)
 
-def _clean_one(cleaner: Cleaner, name: str, out: IO[bytes] | None,
-               sink: Callable[[Decision], None] | None) -> bool:
-    """Clean one input (a file is one document; stdin may hold several)."""
-    stdin = name == "-"
-    f = sys.stdin.buffer if stdin else open(name, "rb")  # noqa: SIM115 - closed below
-    try:
-        s = cleaner.stream("<stdin>" if stdin else name, sink=sink, split_docs=stdin)
-        for chunk in read_chunks(f):
-            data = s.feed(chunk)
-            if out is not None and data:
-                out.write(data)
-                out.flush()
-        data = s.close()
-        if out is not None and data:
-            out.write(data)
-            out.flush()
-        return s.changed
-    finally:
-        if not stdin:
-            f.close()
+    def flush(self) -> None:
+        self.held.sort(key=lambda d: d.line)
+        self.out.write("".join(d.to_json() + "\n" for d in self.held))
+        self.out.flush()
+        self.held = []
 
 
 @click.group(name="rules", context_settings=CONTEXT)

@@ -44,13 +44,17 @@ class Stats:
     by_rule: Counter[str] = field(default_factory=Counter)
     by_category: Counter[str] = field(default_factory=Counter)
     regex_timeouts: Counter[str] = field(default_factory=Counter)
+    rejected: int = 0  # JSON Lines records set aside (--on-error skip)
+    dropped_records: int = 0  # JSON Lines records left empty (--drop-empty)
+    skipped_files: int = 0  # binary files not touched
 
     def count(self, rule: str, category: str) -> None:
         self.by_rule[rule] += 1
         self.by_category[category] += 1
 
     def merge(self, other: Stats) -> None:
-        for name in ("docs", "lines_in", "lines_out", "bytes_in", "bytes_out"):
+        for name in ("docs", "lines_in", "lines_out", "bytes_in", "bytes_out", "rejected", "dropped_records",
+                     "skipped_files"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.by_rule.update(other.by_rule)
         self.by_category.update(other.by_category)
@@ -63,6 +67,10 @@ class Stats:
             f"lines: {self.lines_in} in, {self.lines_out} out, {removed} removed or merged\n"
             f"bytes: {self.bytes_in} in, {self.bytes_out} out\n"
         )
+        if self.rejected or self.dropped_records:
+            out.write(f"records: {self.rejected} rejected, {self.dropped_records} dropped as empty\n")
+        if self.skipped_files:
+            out.write(f"files skipped as binary: {self.skipped_files}\n")
         if self.by_category:
             out.write("by category:\n")
             for name, n in sorted(self.by_category.items(), key=lambda kv: (-kv[1], kv[0])):

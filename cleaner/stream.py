@@ -9,7 +9,7 @@ follows input without waiting for its end.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import IO
 
 from .boilerplate import Boilerplate
 from .engine import DocumentCleaner, Engine, Sink
@@ -20,7 +20,7 @@ CHUNK_SIZE = 1 << 18
 FORM_FEED = "\f"
 
 
-def read_chunks(f: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
+def read_chunks(f: IO[bytes], size: int = CHUNK_SIZE) -> Iterator[bytes]:
     """Yield what is available, up to ``size`` bytes at a time (one read call
     each, so a slow pipe is not waited on until the buffer fills)."""
     read = getattr(f, "read1", f.read)

@@ -1,0 +1,225 @@
+"""Running a Cleaner over inputs: stdin, files to stdout, files in place or
+into a folder, plain text or JSON Lines, in one process or several.
+
+With ``jobs > 1`` files are cleaned by worker processes and the results are
+taken in input order, so the output is the one ``jobs == 1`` gives. When
+duplicates are looked for across documents (``dedup="stream"``, an index, or
+repeated boilerplate), workers run the rules only and the parent runs the
+duplicate pass over their output in input order: rules never depend on
+duplicate decisions, so the two passes give the one-pass result.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO
+
+from .api import Cleaner
+from .config import Config
+from .explain import Decision, Stats
+from .files import out_path, sniff
+from .jsonl import JsonlOptions, clean_jsonl
+from .stream import read_chunks
+
+Sink = Callable[[Decision], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where cleaned output goes."""
+
+    kind: str = "stdout"
+    out_dir: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What happened to one input."""
+
+    name: str
+    changed: bool = False
+    skipped: str | None = None
+    reasons: Counter[str] = field(default_factory=Counter)
+    data: bytes | None = None  # output, when a worker cleaned it for stdout
+    decisions: list[Decision] = field(default_factory=list)
+    stats: Stats | None = None
+
+
+class _Sink:
+    """Counts removals per rule (for --check's "why") and forwards them."""
+
+    def __init__(self, forward: Sink | None, keep: list[Decision] | None = None) -> None:
+        self.forward = forward
+        self.keep = keep
+        self.reasons: Counter[str] = Counter()
+
+    def __call__(self, d: Decision) -> None:
+        self.reasons[d.rule] += 1
+        if self.keep is not None:
+            self.keep.append(d)
+        if self.forward is not None:
+            self.forward(d)
+
+
+def clean_input(cleaner: Cleaner, name: str, target: Target, *, out: IO[bytes] | None = None,
+                sink: Sink | None = None, jsonl: JsonlOptions | None = None,
+                rejects: IO[bytes] | None = None, keep: list[Decision] | None = None) -> Outcome:
+    """Clean one input ("-" is stdin), streaming, and send the result to ``target``."""
+    stdin = name == "-"
+    result = Outcome(name)
+    if not stdin and target.kind != "stdout" and sniff(name):
+        cleaner.stats.skipped_files += 1
+        result.skipped = "binary file"
+        return result
+    counting = _Sink(sink, keep)
+    f: IO[bytes] = sys.stdin.buffer if stdin else open(name, "rb")  # noqa: SIM115 - closed below
+    tmp: tuple[int, str] | None = None
+    try:
+        dest: IO[bytes] | None = out if target.kind == "stdout" else None
+        final: Path | None = None
+        if target.kind in ("in_place", "out_dir") and not stdin:
+            final = Path(name) if target.kind == "in_place" else out_path(target.out_dir or ".", name)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".clean-tmp")
+            dest = os.fdopen(tmp[0], "wb")
+        if jsonl is not None:
+            changed = False
+            clean = _jsonl_cleaner(cleaner)
+            for data, ch in clean_jsonl(clean, f, "<stdin>" if stdin else name, jsonl, cleaner.stats,
+                                        counting, rejects):
+                changed = changed or ch
+                if dest is not None and data:
+                    dest.write(data)
+                    if dest is out:
+                        dest.flush()
+            result.changed = changed
+        else:
+            s = cleaner.stream("<stdin>" if stdin else name, sink=counting, split_docs=stdin)
+            for chunk in read_chunks(f):
+                data = s.feed(chunk)
+                if dest is not None and data:
+                    dest.write(data)
+                    if dest is out:
+                        dest.flush()
+            data = s.close()
+            if dest is not None and data:
+                dest.write(data)
+                if dest is out:
+                    dest.flush()
+            result.changed = s.changed
+        if tmp is not None and dest is not None and final is not None:
+            dest.flush()
+            os.fsync(dest.fileno())
+            dest.close()
+            if target.kind == "in_place" and not result.changed:
+                os.unlink(tmp[1])  # unchanged: leave the file and its mtime alone
+            else:
+                os.chmod(tmp[1], Path(name).stat().st_mode & 0o7777)
+                os.replace(tmp[1], final)
+            tmp = None
+    finally:
+        if not stdin:
+            f.close()
+        if tmp is not None:
+            with suppress(OSError):
+                os.close(tmp[0])
+            with suppress(OSError):
+                os.unlink(tmp[1])
+    result.reasons = counting.reasons
+    return result
+
+
+def _jsonl_cleaner(cleaner: Cleaner) -> Callable[[str, str, Sink | None], str]:
+    def clean(text: str, doc_id: str, sink: Sink | None) -> str:
+        return cleaner.clean_text(text, doc_id=doc_id, sink=sink)
+
+    return clean
+
+
+# -- several processes ----------------------------------------------------------
+
+_worker: Cleaner | None = None
+
+
+def _init(cleaner: Cleaner) -> None:
+    global _worker
+    _worker = cleaner
+
+
+def _work(args: tuple[str, Target, JsonlOptions | None, bool]) -> Outcome:
+    name, target, jsonl, collect = args
+    assert _worker is not None
+    _worker.stats = Stats()
+    keep: list[Decision] | None = [] if collect else None
+    buf = io.BytesIO() if target.kind == "stdout" else None
+    res = clean_input(_worker, name, target, out=buf, jsonl=jsonl, keep=keep)
+    res.data = buf.getvalue() if buf is not None else None
+    res.decisions = keep or []
+    res.stats = _worker.stats
+    return res
+
+
+def needs_parent_pass(config: Config) -> bool:
+    """Does duplicate removal need documents other than the one at hand?"""
+    return config.dedup == "stream" or bool(config.index_path) or bool(config.repeated_boilerplate)
+
+
+def run_parallel(cleaner: Cleaner, names: Sequence[str], target: Target, jobs: int, *,
+                 jsonl: JsonlOptions | None = None, collect: bool = False) -> Iterator[Outcome]:
+    """Clean files in ``jobs`` worker processes; outcomes come in input order.
+    ``cleaner`` must not need a parent pass (see ``needs_parent_pass``)."""
+    ctx = mp.get_context("forkserver" if sys.platform != "win32" else "spawn")
+    with ctx.Pool(jobs, initializer=_init, initargs=(cleaner,)) as pool:
+        yield from pool.imap(_work, [(n, target, jsonl, collect) for n in names], chunksize=1)
+
+
+def run_two_pass(cleaner: Cleaner, names: Sequence[str], jobs: int, *,
+                 collect: bool = False) -> Iterator[Outcome]:
+    """Rules in workers (no duplicate removal), then the duplicate pass in
+    this process, file by file in input order. Outcomes carry the cleaned
+    bytes in ``data``; decision line numbers refer to the input files."""
+    rules_only = Cleaner(replace(cleaner.config, dedup="off", index_path=None, index_readonly=False,
+                                 repeated_boilerplate=None, near=False), ruleset=cleaner.ruleset)
+    dedup_only = cleaner.without_rules()
+    kept_lines: dict[str, list[int]] = {}
+    for first in run_parallel(rules_only, names, Target("stdout"), jobs, collect=True):
+        if first.skipped:
+            yield first
+            continue
+        removed = {d.line for d in first.decisions if d.action != "strip"}
+        total = first.stats.lines_in if first.stats else 0
+        kept_lines[first.name] = [n for n in range(1, total + 1) if n not in removed]
+        found: list[Decision] = []
+        s = dedup_only.stream(first.name, sink=found.append)
+        data = s.feed(first.data or b"") + s.close()
+        found = [_renumber(d, kept_lines) for d in found]
+        final = Outcome(first.name, changed=first.changed or s.changed, data=data,
+                        reasons=first.reasons + Counter(d.rule for d in found))
+        final.decisions = sorted(first.decisions + found, key=lambda d: d.line) if collect else []
+        if first.stats:
+            for key in ("by_rule", "by_category", "regex_timeouts"):
+                getattr(cleaner.stats, key).update(getattr(first.stats, key))
+        yield final
+
+
+def _renumber(d: Decision, kept_lines: dict[str, list[int]]) -> Decision:
+    """A decision of the duplicate pass, with line numbers of the original input."""
+    def orig(doc: str, line: int) -> int:
+        kept = kept_lines.get(doc)
+        return kept[line - 1] if kept is not None and 0 < line <= len(kept) else line
+
+    first = None if d.first is None else (d.first[0], orig(*d.first))
+    return replace(d, line=orig(d.doc, d.line), first=first)
+
+
+def describe_reasons(reasons: Counter[str]) -> str:
+    return ", ".join(f"{rule} {n}" for rule, n in reasons.most_common())

@@ -1,0 +1,63 @@
+"""Files: safe in-place rewrites, output folders, and telling text from binary."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+
+# A file is binary when its first SNIFF_BYTES hold a NUL byte, or when more
+# than BINARY_INVALID_SHARE of them are not valid UTF-8: scraped text has a
+# few bad bytes at most, images and archives are mostly "invalid".
+SNIFF_BYTES = 1 << 16
+BINARY_INVALID_SHARE = 0.10
+
+
+def is_binary(head: bytes) -> bool:
+    """Judge a file by its first bytes (see SNIFF_BYTES)."""
+    if b"\0" in head:
+        return True
+    if head.isascii():
+        return False
+    text = head.decode("utf-8", "replace")
+    # a multi-byte character cut at the end of the sample is not invalid
+    bad = text[:-4].count("\ufffd")
+    return bad > BINARY_INVALID_SHARE * max(len(head), 1)
+
+
+def sniff(path: str | os.PathLike[str]) -> bool:
+    with open(path, "rb") as f:
+        return is_binary(f.read(SNIFF_BYTES))
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, like: str | os.PathLike[str] | None = None) -> None:
+    """Replace ``path`` with ``data`` so that a crash at any moment leaves
+    either the old file or the new one: write a temporary file in the same
+    folder, flush and fsync it, give it the original's permissions, rename
+    it over the original."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".clean-tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        src = Path(like) if like is not None else path
+        if src.exists():
+            os.chmod(tmp, src.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def out_path(out_dir: str | os.PathLike[str], name: str) -> Path:
+    """Where ``--out-dir`` puts the output of input ``name``: the same
+    relative path under the folder (absolute inputs lose their root)."""
+    rel = Path(name)
+    if rel.is_absolute():
+        rel = rel.relative_to(rel.anchor)
+    parts = [p for p in rel.parts if p not in ("..", ".")]
+    return Path(out_dir, *parts)
