@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cleaner import Cleaner, Config
+from cleaner import Cleaner
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(p for p in (ROOT / "corpus_samples").glob("*.txt") if not p.name.endswith(".expected.txt"))

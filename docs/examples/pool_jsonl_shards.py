@@ -44,7 +44,8 @@ def main(workdir: Path) -> None:
     shards, clean = workdir / "shards", workdir / "clean"
     shards.mkdir(parents=True, exist_ok=True)
     clean.mkdir(exist_ok=True)
-    page = "Article sentence with enough words to be kept as text.\nLeave a Reply\nYour email address will not be published.\n"
+    page = ("Article sentence with enough words to be kept as text.\n"
+            "Leave a Reply\nYour email address will not be published.\n")
     for s in range(4):
         with (shards / f"shard{s}.jsonl").open("w", encoding="utf-8") as f:
             for r in range(25):
