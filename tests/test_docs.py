@@ -73,3 +73,11 @@ def test_readme_rule_example_loads_and_its_examples_pass(tmp_path: Path) -> None
 @pytest.mark.parametrize("code", ["0", "1", "2"])
 def test_exit_codes_documented(code: str) -> None:
     assert re.search(rf"^\| {code} \|", README, re.M)
+
+
+def test_every_pre_commit_hook_id_is_documented() -> None:
+    hooks = (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    ids = re.findall(r"^- id: (\S+)", hooks, re.M)
+    assert ids == ["clean", "clean-check"]
+    for hook_id in ids:
+        assert f"| `{hook_id}` |" in README, hook_id
