@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
+from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -42,13 +43,14 @@ Examples:
   clean --dedup stream *.txt > all.txt       repeats across all files too
   clean --index corpus.idx new/*.txt         ... and across earlier runs
   clean index info corpus.idx                what an index holds
+  clean explain page.txt | less -R           every line marked kept or removed, and why
 
 \b
 Input: each FILE is one document; on stdin ("-" or no FILE) a line holding
 only a form feed separates documents and is kept. Kept lines are written
 byte for byte as they came.
 Exit codes: 0 ok, 1 --check found changes, 2 usage or rule-file errors.
-A file literally named "rules" must be given as ./rules."""
+A file literally named "rules", "index" or "explain" must be given as ./NAME."""
 
 
 def _rule_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -366,7 +368,41 @@ def index_merge_cmd(inputs: Sequence[str], output: str) -> None:
     click.echo(f"{output}: {merged.paragraphs()} paragraphs from {len(inputs)} indexes")
 
 
-SUBCOMMANDS: dict[str, click.Command] = {"rules": rules_group, "index": index_group}
+@click.command(name="explain", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@_rule_options
+@click.option("--color/--no-color", default=None, help="Colour the marks (default: when stdout is a terminal).")
+def explain_command(file: str, rule_paths: Sequence[str], no_default_rules: bool, color: bool | None) -> None:
+    """Print FILE with every line marked: kept, or removed and why.
+
+    \b
+      + kept line
+      - removed line   [rule id]
+      ~ changed line   [rule id]
+    """
+    try:
+        cleaner = Cleaner(Config(rules=tuple(rule_paths), default_rules=not no_default_rules))
+    except RuleError as e:
+        _fail_rules(e)
+    data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    text = data.decode("utf-8", "surrogateescape")
+    why = {d.line: d for d in cleaner.explain_text(text, doc_id=file).decisions}
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    for n, line in enumerate(lines, 1):
+        line = line.removesuffix("\r")
+        d = why.get(n)
+        if d is None:
+            click.echo(click.style("+ ", fg="green") + line, color=color)
+            continue
+        mark = "~ " if d.action == "strip" else "- "
+        extra = f" (first copy: {d.first[0]}:{d.first[1]}, {d.match} {d.score})" if d.first else ""
+        click.echo(click.style(mark + line, fg="red" if mark == "- " else "yellow", dim=mark == "- ")
+                   + click.style(f"   [{d.rule}{extra}]", fg="cyan"), color=color)
+
+
+SUBCOMMANDS: dict[str, click.Command] = {"rules": rules_group, "index": index_group, "explain": explain_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
