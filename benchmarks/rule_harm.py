@@ -6,7 +6,7 @@ each rule, counts the removed lines that are junk (not in the gold) and the
 removed lines that are article text (in the gold), with examples of the
 harmful ones.
 
-    python benchmarks/rule_harm.py [--bench /work/shared/bench] [--examples 5]
+    python benchmarks/rule_harm.py [--bench /work/shared/bench] [--input dirty|extracted] [--examples 5]
                                    [--rule PREFIX] [--out DIR] [--show-good N]
 
 The bench folder holds ``dirty/<id>.txt`` (page text, one block per line) and
@@ -106,6 +106,7 @@ class RuleTally:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="folder with dirty/ and gold/")
+    ap.add_argument("--input", default="dirty", help="subfolder of --bench holding the pages to clean (dirty, extracted)")
     ap.add_argument("--examples", type=int, default=5, help="harmful examples shown per rule")
     ap.add_argument("--show-good", type=int, default=0, help="good removals shown per rule")
     ap.add_argument("--rule", default="", help="only report rules whose id starts with this")
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=int, default=160, help="truncate example text to this many characters")
     args = ap.parse_args(argv)
 
-    dirty_dir, gold_dir = args.bench / "dirty", args.bench / "gold"
+    dirty_dir, gold_dir = args.bench / args.input, args.bench / "gold"
     pages = sorted(dirty_dir.glob("*.txt"))
     if not pages:
         print(f"no pages in {dirty_dir}", file=sys.stderr)
