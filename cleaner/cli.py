@@ -167,11 +167,15 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
     bar = Progress(len(names), enabled=bool(show))
     with ExitStack() as stack:
         explain_out: IO[str] | None = None
-        if explain_path == "-":
-            explain_out = sys.stderr
-        elif explain_path:
-            explain_out = stack.enter_context(open(explain_path, "w", encoding="utf-8"))
-        reject_out = stack.enter_context(open(rejects, "wb")) if rejects else None
+        try:
+            if explain_path == "-":
+                explain_out = sys.stderr
+            elif explain_path:
+                explain_out = stack.enter_context(open(explain_path, "w", encoding="utf-8"))
+            reject_out = stack.enter_context(open(rejects, "wb")) if rejects else None
+        except OSError as e:
+            click.echo(f"clean: error: cannot write {e.filename}: {e.strerror}", err=True)
+            sys.exit(EXIT_USAGE)
         sink = _ExplainWriter(explain_out) if explain_out else None
         out = sys.stdout.buffer
         changed: list[Outcome] = []

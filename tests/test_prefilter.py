@@ -9,10 +9,9 @@ from hypothesis import strategies as st
 
 from cleaner import Cleaner, Config
 from cleaner.prefilter import Prefilter, Unwidenable, canonical, widen
-from cleaner.rules import load_rules
 
-RULES = load_rules()
 ENGINE = Cleaner(Config(dedup="off")).engine
+RULES = ENGINE.ruleset
 EXAMPLES = sorted({ex for r in RULES.rules for ex in (*r.drop_examples, *r.keep_examples)})
 NOISE = st.sampled_from([" ", "\xa0", "\u2009", "\u3000", "\t", "É", "é", "’", "—", "1", "A", "a", ".", ""])
 
