@@ -1,0 +1,96 @@
+"""Output follows input: a slow producer piped into the real ``clean`` process."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+from conftest import ARTICLE, CLEAN, clean_env
+
+from cleaner import Cleaner
+
+N_LINES = 15
+DELAY = 0.2
+LINES = [f"Line {i}: {ARTICLE[i % len(ARTICLE)]}" for i in range(N_LINES)]
+
+# Writes line 0, waits for "go" on stdin (so that clean's start-up time, which
+# includes building the prefilter, cannot eat the producer's time), then writes
+# the other lines one every DELAY seconds, flushing each.
+PRODUCER = textwrap.dedent(f"""
+    import sys, time
+    lines = {LINES!r}
+    sys.stdout.write(lines[0] + "\\n")
+    sys.stdout.flush()
+    sys.stdin.readline()
+    for line in lines[1:]:
+        time.sleep({DELAY})
+        sys.stdout.write(line + "\\n")
+        sys.stdout.flush()
+    time.sleep({DELAY})
+""")
+
+
+def _reader(stream, q: queue.Queue) -> None:  # type: ignore[no-untyped-def]
+    for line in iter(stream.readline, b""):
+        q.put((time.monotonic(), line))
+    q.put((time.monotonic(), None))
+
+
+def test_output_arrives_while_producer_still_writing() -> None:
+    producer = subprocess.Popen([sys.executable, "-c", PRODUCER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    clean = subprocess.Popen(CLEAN, stdin=producer.stdout, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=clean_env())
+    assert producer.stdout is not None and producer.stdin is not None and clean.stdout is not None
+    producer.stdout.close()  # clean holds the read end
+    q: queue.Queue = queue.Queue()
+    threading.Thread(target=_reader, args=(clean.stdout, q), daemon=True).start()
+    try:
+        # 1. the first line comes out while the producer is blocked, input still open
+        try:
+            _, first = q.get(timeout=120)
+        except queue.Empty:
+            raise AssertionError("clean did not write the first line while its input stayed open") from None
+        assert first == (LINES[0] + "\n").encode()
+        assert producer.poll() is None
+        producer.stdin.write(b"go\n")
+        producer.stdin.close()
+        # 2. the next line comes out while the producer still has lines to write
+        t_second, second = q.get(timeout=60)
+        producer_running_at_second = producer.poll() is None
+        assert second == (LINES[1] + "\n").encode()
+        rest = []
+        while True:
+            _, item = q.get(timeout=60)
+            if item is None:
+                break
+            rest.append(item)
+        producer.wait(timeout=30)
+        producer_end = time.monotonic()
+        clean.wait(timeout=30)
+    finally:
+        for p in (producer, clean):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert clean.stderr is not None
+    err = clean.stderr.read()
+    clean.stderr.close()
+    clean.stdout.close()
+    assert clean.returncode == 0, err.decode()
+    assert producer_running_at_second, "clean held its output until the producer had finished"
+    assert t_second < producer_end
+    assert [first, second, *rest] == [(line + "\n").encode() for line in LINES]
+
+
+def test_stream_feed_returns_decided_lines_at_once() -> None:
+    """Library level: each complete kept line comes back from the ``feed`` that
+    completed it; a partial line waits for its newline or ``close``."""
+    s = Cleaner().stream("doc")
+    assert s.feed(ARTICLE[0].encode() + b"\n") == ARTICLE[0].encode() + b"\n"
+    assert s.feed(ARTICLE[1].encode()[:10]) == b""
+    assert s.feed(ARTICLE[1].encode()[10:] + b"\n" + ARTICLE[2].encode()) == ARTICLE[1].encode() + b"\n"
+    assert s.close() == ARTICLE[2].encode()
