@@ -1,0 +1,851 @@
+"""Context-aware line classifier: keeps the article, drops the page around it.
+
+Rules remove the junk that can be named. What is left of a scraped page is
+still a mix of article text and page furniture no rule names: menu entries,
+teaser lists, bylines, footers, author bios, comment threads. This module
+decides the remaining lines from their own features *and* from their place
+on the page (``docs/algorithm.md`` explains each heuristic, why it holds and
+what it is worth on the bench):
+
+1. **Line classes** (pass 1, context-free). Cheap features give each line a
+   class and a score: length in words (characters in scripts written without
+   spaces), the share of stopwords of the document's language, a sentence
+   ending, digits, menu separators, table and list markup, the rule that
+   removed it (if any) and, with a ``CrossDocCounter``, how many earlier
+   documents of the stream held the same line. ``good`` is prose (positive
+   score, growing with length), ``neargood`` a sentence, ``data`` a table or
+   list row (neutral), ``title`` a heading-like line, ``short`` a label,
+   ``bad`` a line with junk evidence (negative).
+2. **Context** (pass 2). Prose with no prose directly above or below (a
+   teaser, a bio, a caption) counts less; a line repeated right below itself
+   (a link and its title, alt text and its caption) is junk.
+3. **The article region.** A two-state path (article / page) over the
+   scores, found with Viterbi: each switch costs ``switch_cost``, so a
+   heading or an ad label between paragraphs stays inside the article while
+   a run of menu lines or a share row cuts it. An article run must also score
+   a share of the strongest run seen so far (more when it lies far below the
+   last article text), which drops lone blocks of prose among the furniture.
+4. **Decisions.** Inside the article every line stays (the measured best:
+   headings, list items and table rows there are article text); outside it
+   every line goes. A document without a clear article (no run worth one long
+   paragraph) keeps its lines with content evidence instead of losing them.
+
+Rules take precedence: a line a rule removed stays removed and is evidence
+for its neighbours, weighted by the rule's category.
+
+Streaming: ``ContextClassifier.document()`` gives a ``DocumentContext`` that
+takes lines one at a time (``push``) and returns verdicts once a line has
+``window`` lines of look-ahead; verdicts come in chunks, so between
+``window`` and ``window + window // 4`` lines are held (100 at most at the
+default). A verdict depends on that window plus running statistics of the
+document (the language guess, the Viterbi state, the strongest run so far).
+``window=None`` holds the whole document and decides at its end.
+
+Verdicts carry a reason (``classifier:<class>-outside-article`` and the like)
+and the feature values, for ``--explain``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import NamedTuple
+
+import xxhash
+
+# -- look-ahead and language ------------------------------------------------
+# Lines of look-ahead before a line is decided: enough to see past a menu to
+# the article's first paragraphs on nearly every page (the bench F1 is the
+# same from 64 to 200 lines, and 0.01 lower at 40).
+WINDOW_DEFAULT = 64
+# Verdicts come in chunks of window / WINDOW_CHUNK_DIVISOR lines, so a line
+# sees between ``window`` and ``1.5 * window`` lines ahead (at most 96 at the
+# default), and the Viterbi trace-back over the held lines is paid once per
+# chunk (3 steps per line at the default).
+WINDOW_CHUNK_DIVISOR = 2
+# Short lines look this far for their nearest non-short neighbour (only with
+# ``drop_short_in_article``).
+NEIGHBOR_MAX = 12
+# Lines of look-ahead the context step needs (the next non-blank line; a
+# line repeated up to two lines below).
+LAG = 3
+# The language is guessed from lines of at least this many words, and needs
+# this many stopword hits, this share of the sampled words, and this lead
+# over the runner-up language; otherwise no stopword feature is used.
+LANG_LINE_WORDS = 6
+LANG_MIN_HITS = 20
+LANG_MIN_RATE = 0.15
+LANG_MIN_LEAD = 1.5
+# A document whose language is still unclear after this many sampled lines
+# is classified without stopwords (the guess costs a set lookup per word and
+# language, so it stops).
+LANG_MAX_LINES = 400
+# Words enough for a guess: later lines are not looked at; from
+# LANG_EARLY_WORDS on, the guess stops as soon as it is clear.
+LANG_ENOUGH_WORDS = 1000
+LANG_EARLY_WORDS = 150
+# Only the first characters of a line are looked at for stopwords: enough
+# for a density, and a paragraph costs no more than a sentence.
+STOP_PREFIX_CHARS = 200
+
+# -- pass 1: line classes ---------------------------------------------------
+# Fewer units (words; characters / UNSPACED_CHARS_PER_UNIT in unspaced
+# scripts) make a ``short`` line: menu entries, labels, bylines, headings.
+SHORT_UNITS_DEFAULT = 5
+# Prose: at least this many units and the stopword share of running text.
+LONG_UNITS_DEFAULT = 12
+# A line this long is prose whatever its stopwords (lists of names and
+# numbers in long sentences), unless it has almost none.
+VERY_LONG_UNITS_DEFAULT = 30
+# Stopword shares: below ``stop_low`` a line is not running text (menus,
+# name lists, tables); from ``stop_high`` it is.
+STOP_LOW_DEFAULT = 0.15
+STOP_HIGH_DEFAULT = 0.25
+# A token of more than this many characters on average means a script
+# written without spaces: units are then characters / UNSPACED_CHARS_PER_UNIT.
+UNSPACED_WORD_CHARS = 12
+UNSPACED_CHARS_PER_UNIT = 2.5
+# A row of a table or list: several tokens with digits and few stopwords.
+DATA_MIN_WORDS = 4
+# Two or more of these in a line make a menu or breadcrumb trail.
+MENU_SEPARATORS = (" | ", " • ", " · ", " ¦ ", " › ", " » ")
+MENU_MIN_SEPARATORS = 2
+
+# -- scores (evidence for the article state) --------------------------------
+# Prose scores its length, capped: min(units, PROSE_CAP) / PROSE_NORM (a
+# 40-word paragraph: 4), halved (PROSE_NO_END) when it does not end like a
+# sentence (teaser excerpts, cut-off descriptions).
+PROSE_CAP_DEFAULT = 80.0
+PROSE_NORM_DEFAULT = 10.0
+PROSE_NO_END_DEFAULT = 0.5
+# Sentences, table rows and list items are neutral: they neither start an
+# article run nor break one.
+NEARGOOD_SCORE_DEFAULT = 0.0
+DATA_SCORE_DEFAULT = 0.0
+# Labels and heading-like lines cost a little: one between paragraphs is
+# bridged, ten in a row (a menu) are not.
+SHORT_SCORE_DEFAULT = -0.2
+TITLE_SCORE_DEFAULT = -0.3
+BAD_SCORE_DEFAULT = -0.5
+# Removed by a rule: captions sit inside articles (mild); share rows,
+# related lists, comment forms, newsletters, consent, legal lines, promos and
+# ad rails sit around them (strong); other categories (navigation, chrome)
+# in between. Repeats removed by the duplicate index weigh DEDUP_SCORE.
+RULE_SCORE_DEFAULT = -1.0
+RULE_INLINE_SCORE_DEFAULT = -0.2
+RULE_BOUNDARY_SCORE_DEFAULT = -2.0
+DEDUP_SCORE_DEFAULT = -0.5
+INLINE_CATEGORIES = frozenset({"captions"})
+BOUNDARY_CATEGORIES = frozenset({"comments", "social", "related", "newsletter", "consent", "legal", "promos", "ads"})
+DEDUP_RULE = "dedup.repeat"
+
+# -- pass 2 and the article region ------------------------------------------
+# Prose with no prose line right above or below scores this share of its score.
+ISOLATED_FACTOR_DEFAULT = 0.5
+# Cost of switching between page and article: a gap of junk lines whose
+# scores sum to less than twice this is bridged.
+SWITCH_COST_DEFAULT = 2.0
+# An article run must score at least this share of the strongest run seen
+# so far in the document (and at least REGION_MIN).
+REGION_REL_DEFAULT = 0.25
+REGION_MIN_DEFAULT = 0.0
+# Runs before the strongest one are more often parts of a long article (its
+# strongest part comes later) than teasers: they need less.
+REGION_REL_BEFORE_DEFAULT = 0.1
+# A run that starts more than REGION_GAP lines after the last article line
+# (a long stretch of page furniture in between) must score REGION_REL_FAR of
+# the strongest run: articles are contiguous, and prose far below them is
+# comments, legal notices or another story.
+REGION_GAP_DEFAULT = 50
+REGION_REL_FAR_DEFAULT = 0.6
+# When a document ends and its strongest article run scores less than this
+# (one long paragraph), it has no clear article (a table, a list, a short
+# notice): lines with content evidence (prose, sentences, data rows) are
+# then kept even outside a run, instead of emptying the document.
+WEAK_ARTICLE_DEFAULT = 6.0
+
+# -- cross-document evidence ------------------------------------------------
+# A line seen in this many earlier documents of the stream is boilerplate.
+CROSSDOC_MIN_DOCS = 3
+CROSSDOC_WIDTH = 1 << 20
+CROSSDOC_DEPTH = 2
+CROSSDOC_MAX_KEYS_PER_DOC = 5000
+# Lines are keyed by their first characters (boilerplate differs early).
+CROSSDOC_KEY_CHARS = 200
+
+GOOD, NEARGOOD, TITLE, DATA, SHORT, BAD, RULE, DUP, BLANK = (
+    "good",
+    "neargood",
+    "title",
+    "data",
+    "short",
+    "bad",
+    "rule",
+    "dup",
+    "blank",
+)
+
+_END = frozenset(".!?…。！？")
+_CLOSERS = frozenset("\"'”’»)]*")
+_DIGITS = b"0123456789"
+_BULLETS = frozenset("-*•·–▪◦")
+_CONTENT = frozenset({GOOD, NEARGOOD, DATA})
+
+
+@dataclass(frozen=True)
+class ContextParams:
+    """Every knob of the classifier; each default is the module constant of
+    the same name (upper case, ``_DEFAULT`` suffix), documented there.
+
+    window: look-ahead in lines (None: hold the document, decide at its end).
+
+    Switches, each turning one part off (the ablation of
+    ``benchmarks/quality.py``; all on by default unless said otherwise):
+
+    use_stopwords: language guess and stopword shares (off: length, endings
+      and digits only, as for a language without a list).
+    use_context: pass 2 (isolated prose counts less, echoed lines are junk).
+    use_rule_weights: the category of the rule that removed a line sets its
+      weight (off: every removed line weighs ``rule_score``).
+    use_data: table rows, list items and number rows are neutral (off: junk).
+    use_region: the article region (off: each line is judged alone: prose,
+      sentences and data rows stay, the rest goes).
+    use_run_filter: article runs must score a share of the strongest run.
+    use_weak_article: a document without a clear article keeps its content lines.
+    use_crossdoc: lines found in ``crossdoc_min_docs`` earlier documents of the
+      stream are junk (only with a ``CrossDocCounter``).
+    drop_bad_in_article, drop_short_in_article: also drop junk-looking lines
+      and short lines among junk *inside* the article (off by default: on the
+      bench both remove more article text than junk).
+    """
+
+    window: int | None = WINDOW_DEFAULT
+    short_units: int = SHORT_UNITS_DEFAULT
+    long_units: int = LONG_UNITS_DEFAULT
+    very_long_units: int = VERY_LONG_UNITS_DEFAULT
+    stop_low: float = STOP_LOW_DEFAULT
+    stop_high: float = STOP_HIGH_DEFAULT
+    prose_cap: float = PROSE_CAP_DEFAULT
+    prose_norm: float = PROSE_NORM_DEFAULT
+    prose_no_end: float = PROSE_NO_END_DEFAULT
+    neargood_score: float = NEARGOOD_SCORE_DEFAULT
+    data_score: float = DATA_SCORE_DEFAULT
+    short_score: float = SHORT_SCORE_DEFAULT
+    title_score: float = TITLE_SCORE_DEFAULT
+    bad_score: float = BAD_SCORE_DEFAULT
+    rule_score: float = RULE_SCORE_DEFAULT
+    rule_inline_score: float = RULE_INLINE_SCORE_DEFAULT
+    rule_boundary_score: float = RULE_BOUNDARY_SCORE_DEFAULT
+    dedup_score: float = DEDUP_SCORE_DEFAULT
+    switch_cost: float = SWITCH_COST_DEFAULT
+    isolated_factor: float = ISOLATED_FACTOR_DEFAULT
+    region_rel: float = REGION_REL_DEFAULT
+    region_rel_before: float = REGION_REL_BEFORE_DEFAULT
+    region_gap: int = REGION_GAP_DEFAULT
+    weak_article: float = WEAK_ARTICLE_DEFAULT
+    region_rel_far: float = REGION_REL_FAR_DEFAULT
+    region_min: float = REGION_MIN_DEFAULT
+    crossdoc_min_docs: int = CROSSDOC_MIN_DOCS
+    use_stopwords: bool = True
+    use_context: bool = True
+    use_rule_weights: bool = True
+    use_data: bool = True
+    use_region: bool = True
+    use_run_filter: bool = True
+    use_weak_article: bool = True
+    use_crossdoc: bool = True
+    drop_bad_in_article: bool = False
+    drop_short_in_article: bool = False
+
+    def __post_init__(self) -> None:
+        if self.window is not None and self.window < NEIGHBOR_MAX:
+            raise ValueError(f"window must be at least {NEIGHBOR_MAX} lines (or None); got {self.window}")
+        if not 0 <= self.stop_low <= self.stop_high <= 1:
+            raise ValueError("need 0 <= stop_low <= stop_high <= 1")
+        if self.switch_cost < 0 or not 0 <= self.region_rel <= 1:
+            raise ValueError("need switch_cost >= 0 and 0 <= region_rel <= 1")
+
+
+def load_stopwords(langs: Iterable[str] | None = None) -> dict[str, frozenset[str]]:
+    """The stopword lists shipped in ``cleaner/stopwords/<lang>.txt``."""
+    out: dict[str, frozenset[str]] = {}
+    pkg = resources.files("cleaner") / "stopwords"
+    wanted = None if langs is None else set(langs)
+    for entry in pkg.iterdir():
+        name = entry.name
+        if not name.endswith(".txt") or (wanted is not None and name[:-4] not in wanted):
+            continue
+        words = (w.strip() for w in entry.read_text(encoding="utf-8").split("\n"))
+        out[name[:-4]] = frozenset(w for w in words if w and not w.startswith("#"))
+    return out
+
+
+class LineFeatures(NamedTuple):
+    """What pass 1 saw of a line (shown by ``--explain``)."""
+
+    chars: int
+    units: float  # words, or characters / UNSPACED_CHARS_PER_UNIT in unspaced scripts
+    stop: float  # stopword share; -1.0 when no language was detected
+    end: bool  # ends like a sentence
+    digits: int  # -1 when not counted (no rule needed it)
+    seps: int  # menu separators
+    table: bool  # a table row ("| a | b |")
+    bullet: bool  # a list item ("- item", "• item")
+    xdocs: int  # earlier documents of the stream holding this line (0 without a counter)
+
+
+_NO_FEATURES = LineFeatures(0, 0.0, -1.0, False, -1, 0, False, False, 0)
+
+
+class Verdict(NamedTuple):
+    """The decision on one line (``line`` is 0-based within the document)."""
+
+    line: int
+    keep: bool
+    reason: str  # "classifier:..." or, for a line a rule removed, the rule id
+    kind: str  # class after pass 2 ("good", "short", ...; "rule"/"dup" for removed lines)
+    article: bool  # inside the article region
+    score: float  # evidence for the article state
+    features: LineFeatures
+
+    def explain(self) -> dict[str, object]:
+        """Feature values for ``--explain``."""
+        f = self.features
+        d: dict[str, object] = {
+            "class": self.kind,
+            "article": self.article,
+            "score": round(self.score, 2),
+            "units": round(f.units, 1),
+            "end": f.end,
+        }
+        if f.stop >= 0:
+            d["stop"] = round(f.stop, 3)
+        if f.digits > 0:
+            d["digits"] = f.digits
+        if f.seps:
+            d["seps"] = f.seps
+        if f.xdocs:
+            d["xdocs"] = f.xdocs
+        return d
+
+
+class CrossDocCounter:
+    """In how many documents of a stream each line occurs, in bounded memory.
+
+    A count-min sketch (``depth`` rows of ``width`` 16-bit counters, 4 MB at
+    the defaults) of line keys (xxh3 of the case-folded, space-trimmed
+    line). Counts only over-estimate, never under-estimate; a line is
+    counted once per document. ``halve_every`` documents all counts are
+    halved, so that a site's old boilerplate fades from a long stream.
+    """
+
+    def __init__(
+        self, width: int = CROSSDOC_WIDTH, depth: int = CROSSDOC_DEPTH, halve_every: int | None = None
+    ) -> None:
+        if width < 1024 or width & (width - 1):
+            raise ValueError(f"width must be a power of two >= 1024; got {width}")
+        if not 1 <= depth <= 3:
+            raise ValueError(f"depth must be 1 to 3; got {depth}")
+        if halve_every is not None and halve_every < 1:
+            raise ValueError("halve_every must be positive (or None)")
+        self.width, self.depth, self.halve_every = width, depth, halve_every
+        self.mask = width - 1
+        self.bits = width.bit_length() - 1  # each row hashes with its own bits of the 64-bit key
+        if self.bits * depth > 64:
+            raise ValueError(f"width * depth too large for a 64-bit key: 2**{self.bits} x {depth}")
+        self.rows = [array("H", bytes(2 * width)) for _ in range(depth)]
+        self.docs = 0
+        self._pending: set[int] = set()
+
+    @staticmethod
+    def key(text: str) -> int:
+        return xxhash.xxh3_64_intdigest(text[:CROSSDOC_KEY_CHARS].strip().lower().encode("utf-8", "surrogateescape"))
+
+    def count(self, key: int) -> int:
+        """Documents (before the current one) holding the line with this key."""
+        m, b = self.mask, self.bits
+        c = self.rows[0][key & m]
+        for r in range(1, self.depth):
+            c = min(c, self.rows[r][(key >> (b * r)) & m])
+        return c
+
+    def add(self, key: int) -> None:
+        """Note a line of the current document (counted at ``end_doc``)."""
+        if len(self._pending) < CROSSDOC_MAX_KEYS_PER_DOC:
+            self._pending.add(key)
+
+    def end_doc(self) -> None:
+        """The current document is over: count each of its lines once."""
+        m = self.mask
+        rows = self.rows
+        for key in self._pending:
+            cur = self.count(key)
+            if cur < 0xFFFF:  # conservative update: raise only the minimal cells
+                for r in range(self.depth):
+                    i = (key >> (self.bits * r)) & m
+                    if rows[r][i] == cur:
+                        rows[r][i] = cur + 1
+        self._pending = set()
+        self.docs += 1
+        if self.halve_every is not None and self.docs % self.halve_every == 0:
+            for row in rows:
+                for i in range(self.width):
+                    row[i] >>= 1
+
+
+class LanguageGuess:
+    """Running stopword hits per language over the lines fed so far."""
+
+    def __init__(self, stop: Mapping[str, frozenset[str]]) -> None:
+        self.stop = stop
+        self.hits = dict.fromkeys(stop, 0)
+        self.words = 0
+        self.lines = 0
+
+    def feed(self, text: str) -> bool:
+        """Count one line's stopwords; False when the line was not sampled."""
+        if self.words >= LANG_ENOUGH_WORDS:
+            return False
+        ws = text[:STOP_PREFIX_CHARS].lower().split()
+        if len(ws) < LANG_LINE_WORDS:
+            return False
+        self.lines += 1
+        self.words += len(ws)
+        hits = self.hits
+        for lang, sw in self.stop.items():
+            hits[lang] += sum(map(sw.__contains__, ws))
+        return True
+
+    def best(self) -> str | None:
+        """The language whose stopwords are clearly the most frequent, or None."""
+        if not self.hits or not self.words:
+            return None
+        ranked = sorted(((v, k) for k, v in self.hits.items()), reverse=True)
+        h1, lang = ranked[0]
+        h2 = ranked[1][0] if len(ranked) > 1 else 0
+        if h1 < LANG_MIN_HITS or h1 < LANG_MIN_RATE * self.words or h1 < LANG_MIN_LEAD * h2:
+            return None
+        return lang
+
+
+def detect_language(texts: Iterable[str], stop: Mapping[str, frozenset[str]]) -> str | None:
+    """The language whose stopwords are clearly the most frequent in ``texts``, or None."""
+    g = LanguageGuess(stop)
+    for t in texts:
+        if g.feed(t) and g.words >= LANG_EARLY_WORDS and g.best() is not None:
+            break
+    return g.best()
+
+
+def _count_digits(t: str) -> int:
+    b = t.encode("utf-8", "surrogateescape")
+    return len(b) - len(b.translate(None, _DIGITS))
+
+
+class _Line:
+    """One line while it waits for its verdict."""
+
+    __slots__ = ("art", "back_a", "back_j", "feat", "fixed", "index", "kind", "score", "text", "why")
+
+    def __init__(self, index: int, text: str, fixed: str | None) -> None:
+        self.index = index
+        self.text = text
+        self.fixed = fixed
+        self.feat: LineFeatures | None = None
+        self.kind = ""
+        self.why = ""
+        self.score = 0.0
+        self.back_a = True  # Viterbi back-pointers: the best path into A (article) / J (page) here
+        self.back_j = False  # came from the article state
+        self.art = False
+
+
+class ContextClassifier:
+    """Shared, read-only part: parameters, stopword lists, optional cross-document counts."""
+
+    def __init__(
+        self,
+        params: ContextParams | None = None,
+        *,
+        crossdoc: CrossDocCounter | None = None,
+        stopwords: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
+        self.params = params or ContextParams()
+        self.stop = dict(stopwords) if stopwords is not None else load_stopwords()
+        self.crossdoc = crossdoc
+
+    def document(self) -> DocumentContext:
+        """Start a document: feed it lines with ``push`` and end with ``finish``."""
+        return DocumentContext(self)
+
+    def classify(self, lines: Sequence[str], fixed: Sequence[str | None]) -> list[Verdict]:
+        """All verdicts of one document (the same as pushing its lines one by one).
+
+        ``lines``: the lines after rules ran (decoded, no line endings);
+        ``fixed[i]``: None when no rule decided line i, else the id of the
+        rule that removed it (``"dedup.repeat"`` for repeats; any other string
+        counts as an ordinary rule).
+        """
+        if len(lines) != len(fixed):
+            raise ValueError(f"lines and fixed differ in length ({len(lines)} != {len(fixed)})")
+        doc = self.document()
+        out: list[Verdict] = []
+        for text, fx in zip(lines, fixed, strict=True):
+            out.extend(doc.push(text, fx))
+        out.extend(doc.finish())
+        return out
+
+
+class DocumentContext:
+    """Streaming classifier state for one document."""
+
+    def __init__(self, clf: ContextClassifier) -> None:
+        self.clf = clf
+        self.p = p = clf.params
+        self.window = p.window
+        self.chunk = max(1, (p.window or 0) // WINDOW_CHUNK_DIVISOR)
+        self.buf: list[_Line] = []  # lines not yet decided, in order
+        self.left: list[_Line] = []  # the last decided lines (context for short lines)
+        self.n = 0
+        self.lang: str | None = None
+        self.guess: LanguageGuess | None = LanguageGuess(clf.stop) if p.use_stopwords and clf.stop else None
+        self.sw: frozenset[str] | None = None
+        self.classified = 0  # buf[:classified] have features and a class
+        self.scored = 0  # buf[:scored] also have their Viterbi step
+        self.prev: _Line | None = None  # the last non-blank scored line
+        self.va = 0.0  # Viterbi: best path score ending in the article state
+        self.vj = 0.0  # ... in the page state
+        self.carry = 0.0  # score of the article run that reaches the last decided line
+        self.carry_open = False
+        self.best = 0.0  # strongest article run so far
+        self.best_start = 0  # and the index of its first line
+        self.carry_start = 0
+        self.carry_in = False
+        self.last_art = -1  # index of the last decided article line
+        self.finishing = False
+        self.crossdoc = clf.crossdoc if p.use_crossdoc else None
+
+    # -- input -------------------------------------------------------------
+    def push(self, text: str, fixed: str | None = None) -> list[Verdict]:
+        """Add the next line; return the verdicts now due (possibly none)."""
+        self.buf.append(_Line(self.n, text, fixed))
+        self.n += 1
+        w = self.window
+        if w is not None and len(self.buf) >= w + self.chunk:
+            return self._flush(len(self.buf) - w)
+        return []
+
+    def finish(self) -> list[Verdict]:
+        """End of document: the remaining verdicts."""
+        self.finishing = True
+        out = self._flush(len(self.buf))
+        if self.crossdoc is not None:
+            self.crossdoc.end_doc()
+        return out
+
+    # -- pass 1 ------------------------------------------------------------
+    def _classify(self, ln: _Line) -> None:
+        """Pass 1: features, class and score of one line."""
+        p = self.p
+        fx = ln.fixed
+        if fx is not None:
+            ln.feat = _NO_FEATURES
+            if not ln.text.strip():  # a blank line the engine collapsed: no evidence
+                ln.kind, ln.score = BLANK, 0.0
+                return
+            if fx == DEDUP_RULE:
+                ln.kind, ln.score = DUP, p.dedup_score
+                return
+            ln.kind = RULE
+            if not p.use_rule_weights:
+                ln.score = p.rule_score
+                return
+            cat = fx.split(".", 1)[0]
+            ln.score = (
+                p.rule_inline_score
+                if cat in INLINE_CATEGORIES
+                else p.rule_boundary_score
+                if cat in BOUNDARY_CATEGORIES
+                else p.rule_score
+            )
+            return
+        t = ln.text.strip()
+        n = len(t)
+        if not n:
+            ln.feat, ln.kind, ln.score = _NO_FEATURES, BLANK, 0.0
+            return
+        nw = t.count(" ") + 1
+        u = float(nw)
+        if n > UNSPACED_WORD_CHARS * nw:
+            u = n / UNSPACED_CHARS_PER_UNIT
+        stop = -1.0
+        sw = self.sw
+        if sw is not None and u >= p.short_units:
+            ws = t[:STOP_PREFIX_CHARS].lower().split()
+            stop = sum(map(sw.__contains__, ws)) / len(ws)
+        i = n - 1
+        while i >= 0 and t[i] in _CLOSERS:
+            i -= 1
+        end = i >= 0 and t[i] in _END
+        seps = 0
+        if nw >= 3 and ("|" in t or "•" in t or "·" in t or "»" in t or "›" in t or "¦" in t):
+            for sep in MENU_SEPARATORS:
+                seps += t.count(sep)
+        table = t[0] == "|" and t[-1] == "|" and n > 2
+        bullet = t[0] in _BULLETS and n > 2 and t[1] == " "
+        digits = -1  # counted only when a rule below needs it
+        xdocs = 0
+        cd = self.crossdoc
+        if cd is not None:
+            key = cd.key(t)
+            xdocs = cd.count(key)
+            cd.add(key)
+        kind, why, score = TITLE, "", p.title_score
+        if xdocs >= p.crossdoc_min_docs:
+            kind, why, score = BAD, "repeated-across-documents", p.bad_score
+        elif table:
+            kind, score = (DATA, p.data_score) if p.use_data else (BAD, p.bad_score)
+        elif seps >= MENU_MIN_SEPARATORS:
+            kind, why, score = BAD, "menu-separators", p.bad_score
+        elif u < p.short_units:
+            if end and stop >= p.stop_high:
+                kind, score = NEARGOOD, p.neargood_score
+            else:
+                kind, score = SHORT, p.short_score
+        elif 0 <= stop < p.stop_low:
+            if end:
+                kind, score = NEARGOOD, p.neargood_score
+            else:
+                digits = _count_digits(t)
+                if p.use_data and digits and u >= DATA_MIN_WORDS:
+                    kind, score = DATA, p.data_score
+                else:
+                    kind, why, score = BAD, "few-stopwords", p.bad_score
+        elif (u >= p.long_units and (stop >= p.stop_high or stop < 0)) or u >= p.very_long_units:
+            kind = GOOD
+            score = min(u, p.prose_cap) / p.prose_norm * (1.0 if end else p.prose_no_end)
+        elif end:
+            kind, score = NEARGOOD, p.neargood_score
+        elif stop < 0 and p.use_data and u >= DATA_MIN_WORDS:
+            digits = _count_digits(t)
+            if digits:
+                kind, score = DATA, p.data_score
+        if bullet and p.use_data and score < p.data_score:
+            kind, why, score = DATA, "", p.data_score
+        ln.kind, ln.why, ln.score = kind, why, score
+        ln.feat = LineFeatures(n, u, stop, end, digits, seps, table, bullet, xdocs)
+
+    def _score_pending(self, final: bool) -> None:
+        """Pass 1 for new lines, then context adjustments and the Viterbi
+        forward step for lines whose next LAG lines are known."""
+        buf = self.buf
+        p = self.p
+        if self.guess is not None:
+            # guess the language from every line not yet classified; until it
+            # is clear (or LANG_MAX_LINES lines were sampled) lines are
+            # classified without stopwords
+            g = self.guess
+            lang = None
+            for i in range(self.classified, len(buf)):
+                if g.feed(buf[i].text) and g.words >= LANG_EARLY_WORDS:
+                    lang = g.best()
+                    if lang is not None:
+                        break
+            self.lang = lang or g.best()
+            if self.lang is not None or g.lines >= LANG_MAX_LINES or g.words >= LANG_ENOUGH_WORDS:
+                self.sw = self.clf.stop.get(self.lang) if self.lang else None
+                self.guess = None
+        for i in range(self.classified, len(buf)):
+            self._classify(buf[i])
+        self.classified = len(buf)
+        stop = len(buf) if final else len(buf) - LAG
+        t = p.switch_cost
+        va, vj = self.va, self.vj
+        prev = self.prev
+        for i in range(self.scored, stop):
+            ln = buf[i]
+            if p.use_context and ln.fixed is None and ln.kind != BLANK:
+                self._context(i, prev)
+            kind = ln.kind
+            from_j = vj - t
+            if va >= from_j:
+                na, ln.back_a = va + ln.score, True
+            else:
+                na, ln.back_a = from_j + ln.score, False
+            from_a = va - t
+            if vj >= from_a:
+                ln.back_j = False
+            else:
+                vj, ln.back_j = from_a, True
+            va = na
+            if kind != BLANK:
+                prev = ln
+        self.va, self.vj = va, vj
+        self.prev = prev
+        self.scored = max(self.scored, stop)
+
+    def _context(self, i: int, prev: _Line | None) -> None:
+        """Pass 2 on line ``i`` (not blank, not removed by a rule)."""
+        buf, p = self.buf, self.p
+        ln = buf[i]
+        key = ""
+        for k in (1, 2):
+            o = buf[i + k] if i + k < len(buf) else None
+            if o is not None and o.kind == DUP:
+                key = key or ln.text.strip().lower()
+                if o.text.strip().lower() == key:
+                    # repeated right below itself: a link and its title, alt text and caption
+                    ln.kind, ln.why, ln.score = BAD, "echoed-below", p.bad_score
+                    return
+        if ln.kind == GOOD and (prev is None or prev.kind != GOOD):
+            nxt = None
+            for k in range(1, LAG + 1):
+                if i + k < len(buf) and buf[i + k].kind != BLANK:
+                    nxt = buf[i + k]
+                    break
+            if nxt is None or nxt.kind != GOOD:
+                # prose with no prose right above or below: a teaser, a bio, a caption
+                ln.score *= p.isolated_factor
+
+    # -- the article region and the verdicts -------------------------------
+    def _flush(self, upto: int) -> list[Verdict]:
+        """Decide ``buf[:upto]`` using everything in ``buf``."""
+        if upto <= 0:
+            return []
+        self._score_pending(final=upto == len(self.buf))
+        p = self.p
+        buf = self.buf
+        n = self.scored
+        # trace the best path back through the buffer
+        # both ends of the document are free: a path may start or end in the
+        # article without paying a switch (on clean input, such as extractor
+        # output, the first and last lines are article text; charging the
+        # switch there cost 1 point of recall on extracted/ and gained nothing)
+        state = self.va > self.vj
+        path = [False] * n
+        for i in range(n - 1, -1, -1):
+            path[i] = state
+            ln = buf[i]
+            state = ln.back_a if state else ln.back_j
+        # article runs and their scores (a run may continue from decided lines)
+        runs: list[tuple[int, int, float]] = []
+        self.carry_in = self.carry_open and n > 0 and path[0]
+        i = 0
+        while i < n:
+            if not path[i]:
+                i += 1
+                continue
+            j = i
+            carried = i == 0 and self.carry_open
+            tot = self.carry if carried else 0.0
+            while j < n and path[j]:
+                tot += buf[j].score
+                j += 1
+            runs.append((i, j, tot))
+            if tot > self.best:
+                self.best = tot
+                self.best_start = self.carry_start if carried else buf[i].index
+            i = j
+        if upto < n and path[upto - 1] and path[upto]:
+            # the run goes on past the decided part: carry its decided share
+            k = upto - 1
+            while k >= 0 and path[k]:
+                k -= 1
+            if k < 0 and self.carry_open:
+                self.carry += sum(buf[m].score for m in range(upto))
+            else:
+                self.carry = sum(buf[m].score for m in range(k + 1, upto))
+                self.carry_start = buf[k + 1].index
+            self.carry_open = True
+        else:
+            self.carry, self.carry_open = 0.0, False
+        for ln in buf:
+            ln.art = not p.use_region
+        if p.use_region and not p.use_run_filter:
+            for a, b, _ in runs:
+                for k in range(a, b):
+                    buf[k].art = True
+        elif p.use_region:
+            after = max(p.region_min, p.region_rel * self.best)
+            before = max(p.region_min, p.region_rel_before * self.best)
+            far = max(p.region_min, p.region_rel_far * self.best)
+            ref = self.last_art
+            for a, b, tot in runs:
+                if buf[b - 1].index < self.best_start:
+                    need = before
+                elif ref >= 0 and buf[a].index - ref > p.region_gap and not (a == 0 and self.carry_in):
+                    need = max(after, far)
+                else:
+                    need = after
+                if tot >= need:
+                    for k in range(a, b):
+                        buf[k].art = True
+                    ref = buf[b - 1].index
+        for i in range(upto):
+            if buf[i].art:
+                self.last_art = buf[i].index
+        out = [self._decide(i) for i in range(upto)]
+        self.left.extend(buf[:upto])
+        if len(self.left) > NEIGHBOR_MAX:
+            del self.left[: len(self.left) - NEIGHBOR_MAX]
+        del buf[:upto]
+        self.scored -= upto
+        self.classified -= upto
+        return out
+
+    def _neighbor(self, i: int, step: int) -> _Line | None:
+        """Nearest line that is not short or blank, within NEIGHBOR_MAX lines."""
+        buf, left = self.buf, self.left
+        for k in range(1, NEIGHBOR_MAX + 1):
+            j = i + step * k
+            if j >= len(buf):
+                return None
+            ln = buf[j] if j >= 0 else (left[j] if -j <= len(left) else None)
+            if ln is None:
+                return None
+            if ln.kind not in (SHORT, BLANK):
+                return ln
+        return None
+
+    def _decide(self, i: int) -> Verdict:
+        ln = self.buf[i]
+        f = ln.feat
+        assert f is not None
+        kind = ln.kind
+        if ln.fixed is not None:
+            return Verdict(ln.index, False, ln.fixed, kind, ln.art, ln.score, f)
+        if kind == BLANK:
+            return Verdict(ln.index, True, "classifier:blank", kind, ln.art, ln.score, f)
+        p = self.p
+        if not p.use_region:
+            keep = kind in _CONTENT
+            return Verdict(ln.index, keep, f"classifier:{kind}", kind, keep, ln.score, f)
+        if not ln.art:
+            if p.use_weak_article and self.finishing and self.best < p.weak_article and kind in _CONTENT:
+                return Verdict(ln.index, True, f"classifier:{kind}-no-clear-article", kind, False, ln.score, f)
+            return Verdict(ln.index, False, f"classifier:{kind}-outside-article", kind, False, ln.score, f)
+        if kind == BAD and (
+            p.drop_bad_in_article or (ln.why == "repeated-across-documents" and f.units >= p.short_units)
+        ):
+            return Verdict(ln.index, False, f"classifier:{ln.why}", kind, True, ln.score, f)
+        if kind == SHORT and p.drop_short_in_article:
+            prev, nxt = self._neighbor(i, -1), self._neighbor(i, 1)
+            ok_prev = prev is not None and prev.art and prev.kind in _CONTENT
+            ok_next = nxt is not None and nxt.art and nxt.kind in _CONTENT
+            if not (ok_prev or ok_next):
+                return Verdict(ln.index, False, "classifier:short-among-junk", kind, True, ln.score, f)
+        return Verdict(ln.index, True, f"classifier:{kind}-in-article", kind, True, ln.score, f)
+
+
+__all__ = [
+    "ContextClassifier",
+    "ContextParams",
+    "CrossDocCounter",
+    "DocumentContext",
+    "LineFeatures",
+    "Verdict",
+    "detect_language",
+    "load_stopwords",
+]
