@@ -176,8 +176,10 @@ class Prefilter:
     def __init__(self, patterns: Sequence[tuple[int, str]], n_rules: int, *, use_hyperscan: bool = True) -> None:
         # patterns: (rule index, regex source); a rule may own several.
         self.n_rules = n_rules
-        self._db: Any = None
-        self._pattern_rule: list[int] = []
+        # One database per pattern: with many patterns in one database,
+        # Hyperscan 0.9.1 (UTF-8, multi-line) was seen to miss matches that
+        # each pattern finds alone, and a prefilter must never miss.
+        self._dbs: list[tuple[Any, int]] = []
         always: set[int] = set()
         if use_hyperscan and _hs is not None and patterns:
             wide: list[tuple[int, str]] = []
@@ -186,36 +188,34 @@ class Prefilter:
                     wide.append((rule, widen(pat)))
                 except Unwidenable:
                     always.add(rule)
-            db, ok = _load_or_compile([w for _, w in wide])
-            accepted = set(ok)
-            always.update(r for i, (r, _) in enumerate(wide) if i not in accepted)
-            if ok:
-                self._pattern_rule = [wide[i][0] for i in ok]
-                self._db = db
+            for rule, w in wide:
+                db = _load_or_compile(w)
+                if db is None:
+                    always.add(rule)
+                else:
+                    self._dbs.append((db, rule))
         else:
             always.update(r for r, _ in patterns)
         self.always: tuple[int, ...] = tuple(sorted(always))
-        self.uses_hyperscan = self._db is not None
+        self.uses_hyperscan = bool(self._dbs)
 
     def scan(self, buf: bytes) -> dict[int, list[int]]:
         """``buf`` holds lines joined by ``\\n`` (valid UTF-8, no ``\\r``).
         Returns line index -> sorted rule indexes, for lines with candidates
         beyond ``always`` (which the caller tries on every line)."""
-        if self._db is None:
+        if not self._dbs:
             return {}
         buf = canonical(buf)
         found: list[tuple[int, int]] = []
-        append = found.append
+        for db, rule in self._dbs:
+            def on_match(pid: int, start: int, end: int, flags: int, ctx: object, rule: int = rule) -> None:
+                found.append((end, rule))
 
-        def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> None:
-            append((end, pid))
-
-        self._db.scan(buf, match_event_handler=on_match)
+            db.scan(buf, match_event_handler=on_match)
         if not found:
             return {}
         found.sort()
         hits: dict[int, set[int]] = {}
-        rule_of = self._pattern_rule
         line, pos = 0, 0
         for end, pid in found:
             # the match's last character decides its line
@@ -223,7 +223,7 @@ class Prefilter:
             if last > pos:
                 line += buf.count(b"\n", pos, last)
                 pos = last
-            hits.setdefault(line, set()).add(rule_of[pid])
+            hits.setdefault(line, set()).add(pid)
         return {k: sorted(v) for k, v in hits.items()}
 
 
@@ -244,55 +244,38 @@ def _compile(exprs: Sequence[str]) -> Any:
     return db
 
 
-def _compile_checked(exprs: Sequence[str]) -> tuple[list[int], list[int]]:
-    """Indexes that compile and those Hyperscan rejects (tried one by one only on failure)."""
-    try:
-        _compile(exprs)
-        return list(range(len(exprs))), []
-    except Exception:
-        ok, bad = [], []
-        for i, e in enumerate(exprs):
-            try:
-                _compile([e])
-                ok.append(i)
-            except Exception:
-                bad.append(i)
-        return ok, bad
-
-
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "corpus-cleaner"
 
 
-def _load_or_compile(exprs: Sequence[str]) -> tuple[Any, list[int]]:
-    """The database of the patterns Hyperscan accepts, and their indexes.
-    Compiling costs up to a second per hundred patterns, so the result is
-    cached on disk, keyed by the patterns and flags."""
+def _load_or_compile(expr: str) -> Any:
+    """The database of one widened pattern, or None if Hyperscan rejects it.
+    Databases are cached on disk one per pattern, keyed by the pattern and
+    flags, so editing a rule file recompiles only the patterns it changed."""
     assert _hs is not None
-    key = hashlib.sha256(
-        repr((getattr(_hs, "__version__", ""), _flags(), list(exprs))).encode("utf-8")
-    ).hexdigest()[:32]
-    path = _cache_dir() / f"hs-{key}.db"
+    key = hashlib.sha256(repr((getattr(_hs, "__version__", ""), _flags(), expr)).encode("utf-8")).hexdigest()[:32]
+    path = _cache_dir() / f"hs1-{key}.db"
     if os.environ.get("CLEANER_NO_CACHE") != "1":
         try:
-            head, _, body = path.read_bytes().partition(b"\n")
-            ok = [int(x) for x in head.split(b",") if x]
-            if not ok:
-                return None, ok
-            db = _hs.loadb(body, _hs.HS_MODE_BLOCK)
+            data = path.read_bytes()
+            if data == b"rejected":
+                return None
+            db = _hs.loadb(data, _hs.HS_MODE_BLOCK)
             db.scratch = _hs.Scratch(db)  # a loaded database comes without scratch space
-            return db, ok
+            return db
         except Exception:
             pass
-    ok, _bad = _compile_checked(exprs)
-    db = _compile([exprs[i] for i in ok]) if ok else None
+    try:
+        db = _compile([expr])
+    except Exception:
+        db = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".hs-")
         with os.fdopen(fd, "wb") as f:
-            f.write(",".join(map(str, ok)).encode() + b"\n" + (_hs.dumpb(db) if db is not None else b""))
+            f.write(_hs.dumpb(db) if db is not None else b"rejected")
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only home only costs compile time
-    return db, ok
+    return db
