@@ -120,9 +120,11 @@ def fold_words(raw: bytes, text: str) -> list[bytes]:
 
 
 def sketch(words: list[bytes], n: int = NGRAM_DEFAULT, k: int = SKETCH_K_DEFAULT) -> list[int]:
-    """Bottom-k sketch: the k smallest distinct 32-bit n-gram fingerprints
-    (top half of xxh3-64 of the n words joined by a space)."""
+    """Bottom-k sketch: of the k n-grams with the smallest xxh3-64 hashes
+    (n words joined by a space), the low 32 bits of each hash."""
     if len(words) < n:
         return []
     grams = set(map(_hash, map(b" ".join, zip(*(words[i:] for i in range(n)), strict=False))))
-    return [h >> 32 for h in sorted(grams)[:k]]
+    # keep the low halves: bits that do not depend on the rank, so a large
+    # index is not dense where every sketch's fingerprints would fall
+    return [h & 0xFFFFFFFF for h in sorted(grams)[:k]]

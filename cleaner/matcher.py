@@ -138,11 +138,14 @@ class Matcher:
             return Match("exact", 1.0, doc, first_line)
         if sk:
             hits = [h for h in map(lambda k: self._first(k, True), sk) if h is not None]
-            score = len(hits) / len(sk)
-            if hits and score >= self.s.near_threshold:
-                (pid, src), _ = Counter(hits).most_common(1)[0]
-                doc, first_line = src.where(pid)
-                return Match("near", round(score, 3), doc, first_line)
+            if hits:
+                # score against the one earlier paragraph sharing most of the
+                # sketch, not hits pooled from several paragraphs
+                (pid, src), count = Counter(hits).most_common(1)[0]
+                score = count / len(sk)
+                if score >= self.s.near_threshold:
+                    doc, first_line = src.where(pid)
+                    return Match("near", round(score, 3), doc, first_line)
         live = self.live
         pid = live.add_paragraph(self.doc, line)
         live.exact.add(key, pid)

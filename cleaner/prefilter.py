@@ -34,7 +34,7 @@ _ANY_NON_ASCII = r"\x{80}-\x{10FFFF}"
 # patterns treat \s as ASCII whitespace: a far cheaper automaton.
 _UNICODE_SPACES = [chr(c) for c in (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)]
 _UNICODE_SPACES_UTF8 = [c.encode("utf-8") for c in _UNICODE_SPACES]
-_ASCII_SPACE = r"\x{9}-\x{d}\x{20}"
+_ASCII_SPACE = r"\x{9}\x{b}-\x{d}\x{20}"  # no \n: a line never holds one
 _CODEPOINT_ESCAPE = regex.compile(r"\\(?:x([0-9A-Fa-f]{2})|x\{([0-9A-Fa-f]+)\}|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
 
 
@@ -86,6 +86,11 @@ def widen(pattern: str) -> str:
     in_class = negated = False
     while i < n:
         c = pattern[i]
+        if not in_class and not c.isascii() and c not in _UNICODE_SPACES:
+            # a non-ASCII literal: any non-ASCII character (see the class case below)
+            out.append(f"[{_ANY_NON_ASCII}]")
+            i += 1
+            continue
         if c in _UNICODE_SPACES:  # the scan buffer holds an ASCII space there
             out.append(_ASCII_SPACE if in_class else f"[{_ASCII_SPACE}]")
             i += 1
@@ -98,6 +103,11 @@ def widen(pattern: str) -> str:
                 i = cp.end()
                 if ch in _UNICODE_SPACES:
                     out.append(_ASCII_SPACE if in_class else f"[{_ASCII_SPACE}]")
+                elif not ch.isascii():  # as for non-ASCII literals
+                    if not in_class:
+                        out.append(f"[{_ANY_NON_ASCII}]")
+                    elif not negated:
+                        out.append(_ANY_NON_ASCII)
                 else:
                     out.append(f"\\x{{{ord(ch):x}}}")
                 continue
@@ -122,6 +132,14 @@ def widen(pattern: str) -> str:
         if in_class:
             if c == "]" and not (out and out[-1] in ("[", "[^")):
                 in_class = False
+            elif not c.isascii():
+                # Hyperscan 0.9.1 in UTF-8 mode was seen to miss lines when
+                # patterns hold non-ASCII literals: every one becomes "any
+                # non-ASCII character" (and is dropped from negated classes)
+                if not negated:
+                    out.append(_ANY_NON_ASCII)
+                i += 1
+                continue
         elif c == "{":
             m = _COUNTED.match(pattern, i)
             if m and m.group(1):
