@@ -612,6 +612,36 @@ def tools(with_dedup_off: bool) -> list[Tool]:
     return ts
 
 
+def measure_jobs(stream: Path, shards: int = 16) -> None:
+    """``clean -j 1`` against ``clean -j 2`` on the stream split into files
+    (at document boundaries), both cores allowed; wall time, best of two."""
+    data = stream.read_bytes()
+    docs = data.split(b"\n\f\n")
+    per = max(1, len(docs) // shards)
+    folder = DATA_DIR / "shards"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    files = []
+    for k in range(0, len(docs), per):
+        f = folder / f"shard{k // per:03d}.txt"
+        f.write_bytes(b"\n\f\n".join(docs[k:k + per]))
+        files.append(str(f))
+    times = {}
+    for jobs in (1, 2):
+        best = float("inf")
+        for _ in range(2):
+            out = OUT_DIR / f"jobs{jobs}"
+            shutil.rmtree(out, ignore_errors=True)
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "cleaner", "-j", str(jobs), "--out-dir", str(out), *files],
+                           check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+            best = min(best, time.perf_counter() - t0)
+        times[jobs] = best
+    mb = len(data) / MB
+    print(f"\n-j on {len(files)} files ({mb:.0f} MB), both cores: -j 1 {times[1]:.2f} s ({mb / times[1]:.1f} MB/s), "
+          f"-j 2 {times[2]:.2f} s ({mb / times[2]:.1f} MB/s): speed-up x{times[1] / times[2]:.2f}")
+
+
 def source_info() -> str:
     """Which code is measured: the checkout holding this script (``-m cleaner`` runs from it)."""
     try:
@@ -692,6 +722,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the best is reported (default 3)")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed (default %(default)s)")
     ap.add_argument("--no-dedup-off", action="store_true", help="skip the `clean --dedup off` run")
+    ap.add_argument("--no-jobs", dest="jobs", action="store_false", help="skip the -j 1 / -j 2 comparison")
     ap.add_argument("--cpu", type=int, default=None, help="CPU to pin every tool to (default: the first allowed)")
     ap.add_argument("--generate-only", action="store_true", help="build the stream, print its composition, stop")
     args = ap.parse_args(argv)
@@ -726,6 +757,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cost = stream_near.best_cpu_seconds / rules_only.best_cpu_seconds - 1
         print(f"--dedup stream with near matching costs {cost:+.0%} CPU time over the rules alone "
               f"(target: at most +40%)")
+    if args.jobs:
+        measure_jobs(stream)
     print(
         f"MB = 10^6 bytes; MB/s and seconds: best wall time, start-up included (`clean` on empty input: "
         f"{startup:.2f} s); CPU s: least user+system time of the child (wall well above CPU means the "
