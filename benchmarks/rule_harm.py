@@ -106,7 +106,8 @@ class RuleTally:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="folder with dirty/ and gold/")
-    ap.add_argument("--input", default="dirty", help="subfolder of --bench holding the pages to clean (dirty, extracted)")
+    ap.add_argument("--input", default="dirty",
+                    help="subfolder of --bench holding the pages to clean (dirty, extracted)")
     ap.add_argument("--examples", type=int, default=5, help="harmful examples shown per rule")
     ap.add_argument("--show-good", type=int, default=0, help="good removals shown per rule")
     ap.add_argument("--rule", default="", help="only report rules whose id starts with this")
