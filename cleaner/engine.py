@@ -61,7 +61,8 @@ class Engine:
         self.config = config
         self.rules: tuple[Rule, ...] = ruleset.rules
         patterns = [(i, p) for i, r in enumerate(self.rules) for p in r.patterns]
-        self.prefilter = Prefilter(patterns, len(self.rules), use_hyperscan=config.use_hyperscan)
+        self.prefilter = Prefilter(patterns, len(self.rules), use_hyperscan=config.use_hyperscan,
+                                   max_words=[r.max_words for r in self.rules])
         self.always = self.prefilter.always
         self.all_rules = tuple(range(len(self.rules)))
         self.has_before_body = any(r.where == "before_body" for r in self.rules)

@@ -54,6 +54,10 @@ _COUNTED = regex.compile(r"\{(\d*)(?:,(\d*))?\}")
 _PROPERTY = regex.compile(r"\\([pP])(\{[^}]*\}|[A-Za-z])")
 
 
+# Rules limited to at most this many words scan only the lines that short.
+SHORT_WORDS = 40
+
+
 class Unwidenable(ValueError):
     """The pattern uses a construct ``widen`` cannot turn into a superset."""
 
@@ -191,13 +195,17 @@ def _excludes_ascii_space(pattern: str, i: int) -> bool:
 class Prefilter:
     """Maps a batch of lines to the rules worth trying on each line."""
 
-    def __init__(self, patterns: Sequence[tuple[int, str]], n_rules: int, *, use_hyperscan: bool = True) -> None:
+    def __init__(self, patterns: Sequence[tuple[int, str]], n_rules: int, *, use_hyperscan: bool = True,
+                 max_words: Sequence[int | None] = ()) -> None:
         # patterns: (rule index, regex source); a rule may own several.
+        # max_words[rule]: the rule only matches lines of at most that many words.
         self.n_rules = n_rules
         # One database per pattern: with many patterns in one database,
         # Hyperscan 0.9.1 (UTF-8, multi-line) was seen to miss matches that
         # each pattern finds alone, and a prefilter must never miss.
-        self._dbs: list[tuple[Any, int]] = []
+        self._dbs: list[tuple[Any, int, int | None]] = []
+        words = list(max_words) + [None] * (n_rules - len(max_words))
+        self._short_words = max((w for w in words if w is not None and w <= SHORT_WORDS), default=0)
         always: set[int] = set()
         if use_hyperscan and _hs is not None and patterns:
             wide: list[tuple[int, str]] = []
@@ -206,12 +214,14 @@ class Prefilter:
                     wide.append((rule, widen(pat)))
                 except Unwidenable:
                     always.add(rule)
-            for rule, w in wide:
-                db = _load_or_compile(w)
+            for rule, expr in wide:
+                db = _load_or_compile(expr)
                 if db is None:
                     always.add(rule)
                 else:
-                    self._dbs.append((db, rule))
+                    limit = words[rule]
+                    short = limit is not None and limit <= SHORT_WORDS
+                    self._dbs.append((db, rule, self._short_words if short else None))
         else:
             always.update(r for r, _ in patterns)
         self.always: tuple[int, ...] = tuple(sorted(always))
@@ -224,25 +234,39 @@ class Prefilter:
         if not self._dbs:
             return {}
         buf = canonical(buf)
-        found: list[tuple[int, int]] = []
-        for db, rule in self._dbs:
-            def on_match(pid: int, start: int, end: int, flags: int, ctx: object, rule: int = rule) -> None:
-                found.append((end, rule))
-
-            db.scan(buf, match_event_handler=on_match)
-        if not found:
-            return {}
-        found.sort()
         hits: dict[int, set[int]] = {}
-        line, pos = 0, 0
-        for end, pid in found:
-            # the match's last character decides its line
-            last = max(end - 1, 0)
-            if last > pos:
-                line += buf.count(b"\n", pos, last)
-                pos = last
-            hits.setdefault(line, set()).add(pid)
+        long_dbs = [(db, rule) for db, rule, words in self._dbs if words is None]
+        short_dbs = [(db, rule) for db, rule, words in self._dbs if words is not None]
+        if long_dbs:
+            _scan_into(hits, long_dbs, buf, None)
+        if short_dbs:
+            # Rules with max_words can only fire on short lines: scan just
+            # those (most bytes are in long article lines). bytes.split()
+            # never counts more words than the engine's str.split().
+            lines = buf.split(b"\n")
+            keep = [i for i, line in enumerate(lines) if len(line.split()) <= self._short_words]
+            if keep:
+                _scan_into(hits, short_dbs, b"\n".join([lines[i] for i in keep]), keep)
         return {k: sorted(v) for k, v in hits.items()}
+
+
+def _scan_into(hits: dict[int, set[int]], dbs: list[tuple[Any, int]], buf: bytes,
+               line_map: list[int] | None) -> None:
+    found: list[tuple[int, int]] = []
+    for db, rule in dbs:
+        def on_match(pid: int, start: int, end: int, flags: int, ctx: object, rule: int = rule) -> None:
+            found.append((end, rule))
+
+        db.scan(buf, match_event_handler=on_match)
+    found.sort()
+    line, pos = 0, 0
+    for end, rule in found:
+        # the match's last character decides its line
+        last = max(end - 1, 0)
+        if last > pos:
+            line += buf.count(b"\n", pos, last)
+            pos = last
+        hits.setdefault(line if line_map is None else line_map[line], set()).add(rule)
 
 
 def _flags() -> int:
