@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 # A file is binary when its first SNIFF_BYTES hold a NUL byte, or when more
 # than BINARY_INVALID_SHARE of them are not valid UTF-8: scraped text has a
@@ -31,16 +33,17 @@ def sniff(path: str | os.PathLike[str]) -> bool:
         return is_binary(f.read(SNIFF_BYTES))
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes, *, like: str | os.PathLike[str] | None = None) -> None:
-    """Replace ``path`` with ``data`` so that a crash at any moment leaves
-    either the old file or the new one: write a temporary file in the same
-    folder, flush and fsync it, give it the original's permissions, rename
-    it over the original."""
+@contextmanager
+def atomic_writer(path: str | os.PathLike[str], *, like: str | os.PathLike[str] | None = None) -> Iterator[IO[bytes]]:
+    """Write ``path`` so that a crash at any moment leaves either the old file
+    or the new one: a temporary file in the same folder, flushed and fsynced,
+    given the permissions of ``like`` (default: the original), renamed over
+    the original when the block ends without an exception."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".clean-tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         src = Path(like) if like is not None else path
@@ -51,6 +54,12 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, like: str | os.Pa
         with suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, like: str | os.PathLike[str] | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically (see ``atomic_writer``)."""
+    with atomic_writer(path, like=like) as f:
+        f.write(data)
 
 
 def out_path(out_dir: str | os.PathLike[str], name: str) -> Path:

@@ -21,10 +21,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 from array import array
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ import xxhash
 
 from .dedup import HASH, NGRAM_DEFAULT, NORMALIZATION, SKETCH_K_DEFAULT
 from .errors import CleanerError
+from .files import atomic_writer
 
 FORMAT = "corpus-cleaner-index"
 VERSION = 1
@@ -252,21 +252,10 @@ class Index:
             "sizes": [b.nbytes for b in blobs], "checksum": _checksum(blobs),
         }
         head = json.dumps(header, sort_keys=True).encode("utf-8")
-        fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(MAGIC + len(head).to_bytes(8, "little") + head)
-                for b in blobs:
-                    f.write(b)
-                f.flush()
-                os.fsync(f.fileno())
-            if path.exists():
-                os.chmod(tmp, path.stat().st_mode & 0o7777)
-            os.replace(tmp, path)
-        except BaseException:
-            with suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with atomic_writer(path) as f:
+            f.write(MAGIC + len(head).to_bytes(8, "little") + head)
+            for b in blobs:
+                f.write(b)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], params: IndexParams | None = None,

@@ -177,7 +177,7 @@ def test_save_is_atomic_old_index_survives_a_failed_save(tmp_path: Path) -> None
     finally:
         os.fsync = orig
     assert idx.read_bytes() == before
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in tmp_path.iterdir() if "tmp" in p.name]
 
 
 def test_lock_serializes_concurrent_runs(tmp_path: Path) -> None:
