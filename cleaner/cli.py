@@ -22,7 +22,7 @@ from .dedup import NEAR_THRESHOLD_DEFAULT
 from .errors import CleanerError, RuleError
 from .explain import Decision
 from .files import out_path, write_atomic
-from .index import Index, IndexParams, locked, read_index_file
+from .index import Index, locked
 from .jsonl import ON_ERROR, JsonlOptions
 from .progress import Progress
 from .rules import load_rules
@@ -337,8 +337,7 @@ def index_info_cmd(path: str) -> None:
     """Print entries, size and parameters of an index file."""
     try:
         with locked(path, shared=True):
-            header, _ = read_index_file(path)
-            idx = Index.load(path, IndexParams(**header["params"]))
+            idx = Index.load(path)
     except CleanerError as e:
         click.echo(f"clean: error: {e}", err=True)
         sys.exit(EXIT_USAGE)
@@ -357,8 +356,7 @@ def index_merge_cmd(inputs: Sequence[str], output: str) -> None:
         merged: Index | None = None
         for path in inputs:
             with locked(path, shared=True):
-                header, _ = read_index_file(path)
-                idx = Index.load(path, IndexParams(**header["params"]))
+                idx = Index.load(path)
             if merged is None:
                 merged = idx
             else:

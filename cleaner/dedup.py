@@ -10,13 +10,12 @@ Exact key (``exact_key``), the contract behind in-document repeats:
   4. the hash is xxh3-64 of the UTF-8 bytes left.
 ASCII lines take a byte-level fast path with the same result.
 
-``normalize`` keeps word boundaries (for word n-grams): NFKC, casefold, runs
-of non-alphanumeric characters become one space.
+``fold_words`` applies the same folding but keeps word boundaries (for
+word n-grams): runs of removed characters split words.
 """
 
 from __future__ import annotations
 
-import string
 import unicodedata
 
 import regex
@@ -25,8 +24,6 @@ import xxhash
 NORMALIZATION = "nfkc-casefold-alnum-words-v1"
 HASH = "xxh3_64"
 
-_NON_ALNUM = regex.compile(r"[\W_]+")
-_ASCII_TO_SPACE = str.maketrans({c: " " for c in string.punctuation + "\t\n\r\x0b\x0c"})
 _hash = xxhash.xxh3_64_intdigest
 ASCII_NON_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
 _UNICODE_PUNCT = regex.compile(rb"\xe2[\x80\x81][\x80-\xbf]|\xc2[\xa0-\xbf]|\xe3\x80[\x80-\xbf]")
@@ -75,14 +72,6 @@ def _unicode_key(text: str) -> bytes:
 def key_hash(key: bytes) -> int:
     """xxh3-64 of an exact key."""
     return _hash(key)
-
-
-def normalize(text: str) -> str:
-    """Fold a paragraph to the words that identify it (see module docstring)."""
-    if text.isascii():
-        return " ".join(text.lower().translate(_ASCII_TO_SPACE).split())
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(_NON_ALNUM.sub(" ", folded).split())
 
 
 # -- near duplicates ---------------------------------------------------------

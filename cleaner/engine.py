@@ -64,7 +64,6 @@ class Engine:
         self.prefilter = Prefilter(patterns, len(self.rules), use_hyperscan=config.use_hyperscan,
                                    max_words=[r.max_words for r in self.rules])
         self.always = self.prefilter.always
-        self.all_rules = tuple(range(len(self.rules)))
         self.has_before_body = any(r.where == "before_body" for r in self.rules)
 
     def candidates(self, buf: bytes) -> dict[int, list[int]]:
@@ -104,9 +103,12 @@ class DocumentCleaner:
             boiler.start_doc(doc_id)
 
     # -- bookkeeping -------------------------------------------------------
-    def _removed(self, it: Item, rule: str, category: str, action: str, match: Match | None = None) -> None:
+    def _removed(self, it: Item, rule: str, category: str, action: str, match: Match | None = None,
+                 *, line_kept: bool = False) -> None:
+        """Record a removal (or, with ``line_kept``, a change to a kept line)."""
         self.changed = True
-        self.gap_removed = True
+        if not line_kept:
+            self.gap_removed = True
         self.stats.count(rule, category)
         if self.sink is not None:
             if match is None:
@@ -115,8 +117,8 @@ class DocumentCleaner:
                 self.sink(Decision(self.doc_id, it.line_no, rule, category, action, it.text,
                                    (match.doc, match.line), match.kind, match.score))
 
-    def _drop(self, it: Item, rule: Rule, action: str | None = None) -> None:
-        self._removed(it, rule.id, rule.category, action or rule.action)
+    def _drop(self, it: Item, rule: Rule, *, line_kept: bool = False) -> None:
+        self._removed(it, rule.id, rule.category, rule.action, line_kept=line_kept)
 
     def _blank(self, it: Item, out: list[bytes]) -> None:
         if self.para:
@@ -147,11 +149,6 @@ class DocumentCleaner:
         out.append(it.raw)
 
     # -- the state machine -------------------------------------------------
-    def feed(self, it: Item, out: list[bytes]) -> None:
-        """Process one line (the general path)."""
-        self.line_no = it.line_no
-        self._process(it, out, None)
-
     def feed_batch(self, raws: Sequence[bytes], texts: Sequence[str], hits: dict[int, list[int]],
                    lo: int, hi: int, out: list[bytes]) -> None:
         """Process lines ``lo..hi`` of a batch. The common case, a line with no
@@ -243,8 +240,7 @@ class DocumentCleaner:
                     if not new_text.strip():
                         self._drop(it, rule)
                         return
-                    self._drop(it, rule)  # recorded as changed, not removed
-                    self.gap_removed = False
+                    self._drop(it, rule, line_kept=True)
                     it = it._replace(raw=new_text.encode("utf-8", "surrogateescape") + line_ending(it.raw),
                                      text=new_text)
                     text = new_text

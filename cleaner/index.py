@@ -260,9 +260,12 @@ class Index:
     @classmethod
     def load(cls, path: str | os.PathLike[str], params: IndexParams | None = None,
              max_bytes: int | None = None) -> Index:
-        """Read an index file; check its format, checksum and parameters."""
+        """Read an index file; check its format and checksum, and that it was
+        built with ``params`` (None: take the file's own parameters)."""
         header, blobs = read_index_file(path)
-        want = (params or IndexParams()).to_json()
+        if params is None:
+            params = IndexParams(**header["params"])
+        want = params.to_json()
         if header["params"] != want:
             raise IndexError_(
                 f"{path}: index was built with {header['params']}, this run uses {want}; "

@@ -10,7 +10,7 @@ the first copy in input order always wins.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .classify import word_count
@@ -91,8 +91,8 @@ class Matcher:
         self._pre = pre
         self._lookup(pre.values())
 
-    def _lookup(self, fps: object) -> None:
-        items = list(fps)  # type: ignore[call-overload]
+    def _lookup(self, fps: Iterable[Prepared]) -> None:
+        items = list(fps)
         exact = [k for k, _ in items]
         near = [h for _, sk in items for h in sk]
         tables = [self.live.exact, self.live.near]

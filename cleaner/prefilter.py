@@ -199,11 +199,11 @@ class Prefilter:
                  max_words: Sequence[int | None] = ()) -> None:
         # patterns: (rule index, regex source); a rule may own several.
         # max_words[rule]: the rule only matches lines of at most that many words.
-        self.n_rules = n_rules
         # One database per pattern: with many patterns in one database,
         # Hyperscan 0.9.1 (UTF-8, multi-line) was seen to miss matches that
         # each pattern finds alone, and a prefilter must never miss.
-        self._dbs: list[tuple[Any, int, int | None]] = []
+        self._long_dbs: list[tuple[Any, int]] = []
+        self._short_dbs: list[tuple[Any, int]] = []  # rules that only match lines of <= _short_words words
         words = list(max_words) + [None] * (n_rules - len(max_words))
         self._short_words = max((w for w in words if w is not None and w <= SHORT_WORDS), default=0)
         always: set[int] = set()
@@ -221,22 +221,21 @@ class Prefilter:
                 else:
                     limit = words[rule]
                     short = limit is not None and limit <= SHORT_WORDS
-                    self._dbs.append((db, rule, self._short_words if short else None))
+                    (self._short_dbs if short else self._long_dbs).append((db, rule))
         else:
             always.update(r for r, _ in patterns)
         self.always: tuple[int, ...] = tuple(sorted(always))
-        self.uses_hyperscan = bool(self._dbs)
+        self.uses_hyperscan = bool(self._long_dbs or self._short_dbs)
 
     def scan(self, buf: bytes) -> dict[int, list[int]]:
         """``buf`` holds lines joined by ``\\n`` (valid UTF-8, no ``\\r``).
         Returns line index -> sorted rule indexes, for lines with candidates
         beyond ``always`` (which the caller tries on every line)."""
-        if not self._dbs:
+        if not self.uses_hyperscan:
             return {}
         buf = canonical(buf)
         hits: dict[int, set[int]] = {}
-        long_dbs = [(db, rule) for db, rule, words in self._dbs if words is None]
-        short_dbs = [(db, rule) for db, rule, words in self._dbs if words is not None]
+        long_dbs, short_dbs = self._long_dbs, self._short_dbs
         if long_dbs:
             _scan_into(hits, long_dbs, buf, None)
         if short_dbs:

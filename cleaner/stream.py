@@ -8,7 +8,7 @@ follows input without waiting for its end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import IO
 
 from .boilerplate import Boilerplate
@@ -43,7 +43,6 @@ class StreamCleaner:
         stats: Stats,
         sink: Sink | None = None,
         split_docs: bool = False,
-        doc_ids: Callable[[int], str] | None = None,
         matcher: Matcher | None = None,
         boiler: Boilerplate | None = None,
     ) -> None:
@@ -54,7 +53,6 @@ class StreamCleaner:
         self.stats = stats
         self.sink = sink
         self.split_docs = split_docs
-        self.doc_ids = doc_ids or ((lambda n: f"{name}#{n}") if split_docs else (lambda n: name))
         self.doc_count = 0
         self.changed = False
         self.doc = self._new_doc()
@@ -63,7 +61,8 @@ class StreamCleaner:
     def _new_doc(self) -> DocumentCleaner:
         self.doc_count += 1
         self.stats.docs += 1
-        return DocumentCleaner(self.engine, self.doc_ids(self.doc_count), self.stats, self.sink,
+        doc_id = f"{self.name}#{self.doc_count}" if self.split_docs else self.name
+        return DocumentCleaner(self.engine, doc_id, self.stats, self.sink,
                                self.matcher, self.boiler)
 
     def feed(self, chunk: bytes) -> bytes:
