@@ -24,6 +24,7 @@ from .explain import Decision
 from .files import out_path, write_atomic
 from .index import Index, locked
 from .jsonl import ON_ERROR, JsonlOptions
+from .prefilter import hyperscan_status
 from .progress import Progress
 from .rules import load_rules
 from .ruletest import check_examples
@@ -117,7 +118,8 @@ def _fail_rules(e: RuleError) -> None:
 @click.option("--rejects", type=click.Path(dir_okay=False), metavar="PATH",
               help="With --jsonl --on-error skip: write the malformed lines here.")
 @click.option("--drop-empty", is_flag=True, help="With --jsonl: drop records whose text becomes empty.")
-@click.version_option(__version__, "--version", prog_name="clean")
+@click.version_option(__version__, "--version", prog_name="clean",
+                      message=f"%(prog)s, version %(version)s\n{hyperscan_status()}")
 def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_rules: bool,
                   explain_path: str | None, stats: bool, check: bool, dedup: str | None,
                   dedup_min_words: int, near: bool | None, near_threshold: float, unit: str,

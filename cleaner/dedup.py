@@ -16,9 +16,9 @@ word n-grams): runs of removed characters split words.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-import regex
 import xxhash
 
 NORMALIZATION = "nfkc-casefold-alnum-words-v1"
@@ -26,7 +26,8 @@ HASH = "xxh3_64"
 
 _hash = xxhash.xxh3_64_intdigest
 ASCII_NON_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
-_UNICODE_PUNCT = regex.compile(rb"\xe2[\x80\x81][\x80-\xbf]|\xc2[\xa0-\xbf]|\xe3\x80[\x80-\xbf]")
+# stdlib re: twice as fast as the regex module on these byte alternations
+_UNICODE_PUNCT = re.compile(rb"\xe2[\x80\x81][\x80-\xbf]|\xc2[\xa0-\xbf]|\xe3\x80[\x80-\xbf]")
 
 
 def _deletable() -> list[bytes]:
@@ -44,7 +45,7 @@ def _deletable() -> list[bytes]:
 
 # the commonest non-ASCII characters of news text, removed by plain replaces
 _COMMON_PUNCT = [c.encode("utf-8") for c in "’“”‘—–\xa0…"]
-_DELETABLE = regex.compile(b"|".join(regex.escape(b) for b in _deletable()))
+_DELETABLE = re.compile(b"|".join(re.escape(b) for b in _deletable()))
 
 
 def exact_key(raw: bytes, text: str) -> bytes:
@@ -56,7 +57,7 @@ def exact_key(raw: bytes, text: str) -> bytes:
         for p in _COMMON_PUNCT:
             raw = raw.replace(p, b"")
         if not raw.isascii():
-            raw = bytes(_DELETABLE.sub(b"", raw))
+            raw = _DELETABLE.sub(b"", raw)
             if not raw.isascii():
                 return _unicode_key(text)
     return raw.lower().translate(None, ASCII_NON_ALNUM)
@@ -66,7 +67,7 @@ def _unicode_key(text: str) -> bytes:
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     folded = text.casefold().encode("utf-8", "surrogateescape").translate(None, ASCII_NON_ALNUM)
-    return bytes(_UNICODE_PUNCT.sub(b"", folded))
+    return _UNICODE_PUNCT.sub(b"", folded)
 
 
 def key_hash(key: bytes) -> int:
@@ -99,13 +100,13 @@ def fold_words(raw: bytes, text: str) -> list[bytes]:
         for p in _COMMON_PUNCT:
             raw = raw.replace(p, b" ")
         if not raw.isascii():
-            raw = bytes(_DELETABLE.sub(b" ", raw))
+            raw = _DELETABLE.sub(b" ", raw)
     if raw.isascii():
         return raw.lower().translate(_ASCII_TO_SPACE_BYTES).split()
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     folded = text.casefold().encode("utf-8", "surrogateescape").translate(_ASCII_TO_SPACE_BYTES)
-    return bytes(_UNICODE_PUNCT.sub(b" ", folded)).split()
+    return _UNICODE_PUNCT.sub(b" ", folded).split()
 
 
 def sketch(words: list[bytes], n: int = NGRAM_DEFAULT, k: int = SKETCH_K_DEFAULT) -> list[int]:

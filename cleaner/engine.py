@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 from .boilerplate import Boilerplate
@@ -21,7 +22,7 @@ from .dedup import ASCII_NON_ALNUM, exact_key, key_hash
 from .explain import Decision, Stats
 from .matcher import Match, Matcher
 from .prefilter import Prefilter
-from .rules import Rule, RuleSet
+from .rules import Rule, RuleSet, default_rules_dir
 
 log = logging.getLogger("cleaner")
 
@@ -61,7 +62,9 @@ class Engine:
         self.config = config
         self.rules: tuple[Rule, ...] = ruleset.rules
         patterns = [(i, p) for i, r in enumerate(self.rules) for p in r.patterns]
-        self.prefilter = Prefilter(patterns, len(self.rules), use_hyperscan=config.use_hyperscan,
+        pack = Path(default_rules_dir())
+        groups = [0 if Path(r.source).parent == pack else 1 for r in self.rules]
+        self.prefilter = Prefilter(patterns, len(self.rules), use_hyperscan=config.use_hyperscan, groups=groups,
                                    max_words=[r.max_words for r in self.rules])
         self.always = self.prefilter.always
         self.has_before_body = any(r.where == "before_body" for r in self.rules)

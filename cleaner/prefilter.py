@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,35 +28,73 @@ try:  # optional speed-up: wheels exist for the common platforms only
 except ImportError:  # pragma: no cover - depends on the platform
     _hs = None
 
+# hyperscan 0.7.23 and later bundle Vectorscan 5.4.12, which misses matches
+# once earlier lines of a buffer have been scanned (a multi-line ^ after some
+# lines; many-pattern databases): see benchmarks/prefilter_check.py. A
+# prefilter that misses changes the output, so other builds are not used.
+GOOD_HYPERSCAN = ((0, 7, 13), (0, 7, 23))  # [from, to)
+
+
+def hyperscan_status() -> str:
+    """One line for --version and the benchmarks: is Hyperscan used?"""
+    if _hs is None:
+        return "hyperscan: not installed (every rule's regex runs on every line)"
+    version = getattr(_hs, "__version__", "?")
+    if not _usable_version(version):
+        return f"hyperscan {version}: not used, a version known to miss matches (pip install 'hyperscan<0.7.23')"
+    return f"hyperscan {version}: used as the rule prefilter"
+
+
+def _usable_version(version: str) -> bool:
+    try:
+        parts = tuple(int(x) for x in version.split(".")[:3])
+    except ValueError:
+        return False
+    return GOOD_HYPERSCAN[0] <= parts < GOOD_HYPERSCAN[1]
+
+
+_hs_usable = _hs is not None and _usable_version(getattr(_hs, "__version__", ""))
+
 _ANY_NON_ASCII = r"\x{80}-\x{10FFFF}"
 # Every character the regex module's \s matches beyond ASCII. The scan
 # buffer has each of them replaced by one ASCII space (line breaks do not
 # move, so match offsets still give line numbers), which lets the widened
 # patterns treat \s as ASCII whitespace: a far cheaper automaton.
 _UNICODE_SPACES = [chr(c) for c in (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)]
-_UNICODE_SPACES_UTF8 = [c.encode("utf-8") for c in _UNICODE_SPACES]
+_UNICODE_SPACES_UTF8 = [c.encode("utf-8") for c in _UNICODE_SPACES]  # as in canonical()
 _ASCII_SPACE = r"\x{9}\x{b}-\x{d}\x{20}"  # no \n: a line never holds one
 _CODEPOINT_ESCAPE = regex.compile(r"\\(?:x([0-9A-Fa-f]{2})|x\{([0-9A-Fa-f]+)\}|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
+
+
+_UNICODE_SPACE_BYTES = re.compile(b"|".join(re.escape(sp) for sp in _UNICODE_SPACES_UTF8))  # stdlib re: faster here
 
 
 def canonical(buf: bytes) -> bytes:
     """The scan buffer: Unicode spaces replaced by ASCII spaces."""
     if buf.isascii():
         return buf
-    for sp in _UNICODE_SPACES_UTF8:
-        if sp in buf:
-            buf = buf.replace(sp, b" ")
-    return buf
-_OUTSIDE = {"A": "^", "Z": "$", "z": "$", "b": "", "B": "", "G": ""}
+    return _UNICODE_SPACE_BYTES.sub(b" ", buf)
+
+
+# Under (?i) the regex module matches these non-ASCII letters for ASCII ones
+# and back (found by trying every code point): the widened patterns list
+# them explicitly, as Hyperscan's caseless mode does not.
+_FOLD_TO_ASCII = {"\u0130": "iI", "\u0131": "iI", "\u017f": "sS", "\u212a": "kK"}
+_FOLD_FROM_ASCII = {a: "".join(f"\\x{{{ord(c):x}}}" for c, letters in _FOLD_TO_ASCII.items() if a in letters)
+                    for a in "iIsSkK"}
+# A group opening ("(?i)", "(?:", "(?P<name>", "(?=" ...): copied as it is.
+_GROUP_OPEN = regex.compile(r"\(\?(?:[a-zA-Z]*(?:-[a-zA-Z]+)?[:)]|P?<[A-Za-z_]\w*>|P=\w+\)|<?[=!]|>|\|)")
+# Line anchors become the line break itself: the scan buffer starts and ends
+# with one, so Hyperscan needs no multi-line mode. Hyperscan 0.9.1 was seen
+# to miss ^-anchored matches after some earlier lines in multi-line mode
+# (even with one pattern per database); plain \n literals do not.
+_LINE_EDGE = "\\n"
+_OUTSIDE = {"A": _LINE_EDGE, "Z": _LINE_EDGE, "z": _LINE_EDGE, "b": "", "B": "", "G": ""}
 # Counted repeats above this bound become * or + : a superset, and far
 # cheaper for Hyperscan to compile than {0,120} over UTF-8.
 _MAX_COUNT = 4
 _COUNTED = regex.compile(r"\{(\d*)(?:,(\d*))?\}")
 _PROPERTY = regex.compile(r"\\([pP])(\{[^}]*\}|[A-Za-z])")
-
-
-# Rules limited to at most this many words scan only the lines that short.
-SHORT_WORDS = 40
 
 
 class Unwidenable(ValueError):
@@ -78,42 +117,61 @@ def _ascii_ranges(escape: str) -> str:
     return "".join(out)
 
 
+def _literal(ch: str, in_class: bool, negated: bool) -> str:
+    """One literal character of the pattern, widened."""
+    if ch in _UNICODE_SPACES:  # the scan buffer holds an ASCII space there
+        return _ASCII_SPACE if in_class else f"[{_ASCII_SPACE}]"
+    if not ch.isascii():
+        # any non-ASCII character (inside a negated class: dropped), plus
+        # the ASCII letters it matches under (?i). Hyperscan 0.9.1 in
+        # UTF-8 mode was seen to miss lines with non-ASCII literals.
+        if in_class and negated:
+            return ""
+        body = _ANY_NON_ASCII + _FOLD_TO_ASCII.get(ch, "")
+        return body if in_class else f"[{body}]"
+    esc = f"\\x{{{ord(ch):x}}}" if not ch.isalnum() else ch
+    if ch in _FOLD_FROM_ASCII and not in_class:
+        return f"[{esc}{_FOLD_FROM_ASCII[ch]}]"
+    return esc
+
+
+def _class_folds(cls: str) -> str:
+    """The extra members a non-negated class needs for the (?i) letter folds."""
+    try:
+        pat = regex.compile("(?i)" + cls)
+    except regex.error:
+        return "".join(_FOLD_FROM_ASCII.values()) + "iIsSkK"
+    out = [_FOLD_FROM_ASCII[a] for a in "iIsSkK" if pat.fullmatch(a)]
+    out += [_FOLD_TO_ASCII[c] for c in _FOLD_TO_ASCII if pat.fullmatch(c)]
+    return "".join(dict.fromkeys(out))
+
+
 def widen(pattern: str) -> str:
     """Rewrite a ``regex`` pattern into a Hyperscan pattern that matches at
     least every line the original matches, with no Unicode property tables:
     a Unicode class becomes its ASCII members plus every non-ASCII character
     (inside a negated class: its ASCII members only), word boundaries are
-    dropped and long counted repeats become ``*``/``+``. Raises
-    ``Unwidenable`` for the few constructs this cannot handle."""
+    dropped, line anchors become line breaks and long counted repeats become
+    ``*``/``+``. Raises ``Unwidenable`` for the few constructs this cannot
+    handle."""
     out: list[str] = []
     i, n = 0, len(pattern)
     in_class = negated = False
+    class_start = class_out = 0
     while i < n:
         c = pattern[i]
-        if not in_class and not c.isascii() and c not in _UNICODE_SPACES:
-            # a non-ASCII literal: any non-ASCII character (see the class case below)
-            out.append(f"[{_ANY_NON_ASCII}]")
-            i += 1
-            continue
-        if c in _UNICODE_SPACES:  # the scan buffer holds an ASCII space there
-            out.append(_ASCII_SPACE if in_class else f"[{_ASCII_SPACE}]")
-            i += 1
-            continue
+        if not in_class and c == "(":
+            m = _GROUP_OPEN.match(pattern, i)
+            if m:
+                out.append(m.group(0))
+                i = m.end()
+                continue
         if c == "\\" and i + 1 < n:
             e = pattern[i + 1]
             cp = _CODEPOINT_ESCAPE.match(pattern, i)
             if cp:
-                ch = chr(int(next(g for g in cp.groups() if g), 16))
+                out.append(_literal(chr(int(next(g for g in cp.groups() if g), 16)), in_class, negated))
                 i = cp.end()
-                if ch in _UNICODE_SPACES:
-                    out.append(_ASCII_SPACE if in_class else f"[{_ASCII_SPACE}]")
-                elif not ch.isascii():  # as for non-ASCII literals
-                    if not in_class:
-                        out.append(f"[{_ANY_NON_ASCII}]")
-                    elif not negated:
-                        out.append(_ANY_NON_ASCII)
-                else:
-                    out.append(f"\\x{{{ord(ch):x}}}")
                 continue
             m = _PROPERTY.match(pattern, i) if e in "pP" else None
             esc = m.group(0) if m else "\\" + e
@@ -130,21 +188,26 @@ def widen(pattern: str) -> str:
                 raise Unwidenable(f"{esc} inside a negated class")
             elif not in_class and e in _OUTSIDE:
                 out.append(_OUTSIDE[e])
-            else:
+            elif e.isalnum() or e.isspace():  # \n, \t ... (a letter escape with a meaning)
                 out.append(esc)
+            else:  # an escaped literal: \. \( \' ...
+                out.append(_literal(e, in_class, negated))
             continue
         if in_class:
             if c == "]" and not (out and out[-1] in ("[", "[^")):
                 in_class = False
-            elif not c.isascii():
-                # Hyperscan 0.9.1 in UTF-8 mode was seen to miss lines when
-                # patterns hold non-ASCII literals: every one becomes "any
-                # non-ASCII character" (and is dropped from negated classes)
-                if not negated:
-                    out.append(_ANY_NON_ASCII)
+                if not negated:  # first, so that a trailing "-" stays literal
+                    out.insert(class_out, _class_folds(pattern[class_start:i + 1]))
+                out.append("]")
                 i += 1
                 continue
-        elif c == "{":
+            if c == "-" or c == "^":
+                out.append("\\" + c if c == "^" else c)
+            else:
+                out.append(_literal(c, in_class, negated))
+            i += 1
+            continue
+        if c == "{":
             m = _COUNTED.match(pattern, i)
             if m and m.group(1):
                 lo = int(m.group(1))
@@ -153,16 +216,28 @@ def widen(pattern: str) -> str:
                     out.append("*" if lo == 0 else "+")
                     i = m.end()
                     continue
+            out.append(m.group(0) if m else "\\{")
+            i = m.end() if m else i + 1
+            continue
+        if c in "^$":
+            out.append(_LINE_EDGE)
         elif c == "[":
             in_class, negated = True, pattern.startswith("[^", i)
+            class_start = i
             if negated and _excludes_ascii_space(pattern, i + 2):
                 # [^ ] matches a non-breaking space, which the scan buffer turned into " "
                 raise Unwidenable("a negated class that excludes ASCII whitespace but not \\s")
-            if negated:
-                out.append("[^")
-                i += 2
-                continue
-        out.append(c)
+            out.append("[^" if negated else "[")
+            class_out = len(out)
+            i += 2 if negated else 1
+            if pattern.startswith("]", i):  # a leading ] is a member
+                out.append("\\]")
+                i += 1
+            continue
+        elif c in "().|*+?":
+            out.append(c)
+        else:
+            out.append(_literal(c, in_class, negated))
         i += 1
     return "".join(out)
 
@@ -192,85 +267,104 @@ def _excludes_ascii_space(pattern: str, i: int) -> bool:
     return any(b in (" ", "\\ ") or b.lower() in ("\\x20", "\\x{20}", "\\u0020") for b in body)
 
 
+# Rules limited to at most this many words scan only the lines that short:
+# long article lines carry most of the bytes and meet few rules.
+SHORT_WORDS = 40
+
+
 class Prefilter:
     """Maps a batch of lines to the rules worth trying on each line."""
 
     def __init__(self, patterns: Sequence[tuple[int, str]], n_rules: int, *, use_hyperscan: bool = True,
-                 max_words: Sequence[int | None] = ()) -> None:
+                 groups: Sequence[int] = (), max_words: Sequence[int | None] = ()) -> None:
         # patterns: (rule index, regex source); a rule may own several.
-        # max_words[rule]: the rule only matches lines of at most that many words.
-        # One database per pattern: with many patterns in one database,
-        # Hyperscan 0.9.1 (UTF-8, multi-line) was seen to miss matches that
-        # each pattern finds alone, and a prefilter must never miss.
-        self._long_dbs: list[tuple[Any, int]] = []
-        self._short_dbs: list[tuple[Any, int]] = []  # rules that only match lines of <= _short_words words
-        words = list(max_words) + [None] * (n_rules - len(max_words))
-        self._short_words = max((w for w in words if w is not None and w <= SHORT_WORDS), default=0)
+        # groups[rule]: rules of one group share databases (the default
+        # pack, user rule files), so editing a user file does not recompile
+        # the pack. max_words[rule]: the rule never matches longer lines.
+        # Databases are cached on disk.
+        self._long: list[tuple[Any, list[int]]] = []  # (database, rule of each pattern id)
+        self._short: list[tuple[Any, list[int]]] = []  # rules limited to <= SHORT_WORDS words
         always: set[int] = set()
-        if use_hyperscan and _hs is not None and patterns:
-            wide: list[tuple[int, str]] = []
+        if use_hyperscan and _hs_usable and patterns:
+            by_group: dict[tuple[int, bool], list[tuple[int, str]]] = {}
             for rule, pat in patterns:
                 try:
-                    wide.append((rule, widen(pat)))
+                    expr = widen(pat)
                 except Unwidenable:
                     always.add(rule)
-            for rule, expr in wide:
-                db = _load_or_compile(expr)
-                if db is None:
-                    always.add(rule)
-                else:
-                    limit = words[rule]
-                    short = limit is not None and limit <= SHORT_WORDS
-                    (self._short_dbs if short else self._long_dbs).append((db, rule))
+                    continue
+                limit = max_words[rule] if rule < len(max_words) else None
+                short = limit is not None and limit <= SHORT_WORDS
+                group = groups[rule] if rule < len(groups) else 0
+                by_group.setdefault((group, short), []).append((rule, expr))
+            for (_, short), exprs in sorted(by_group.items()):
+                db = _load_or_compile([e for _, e in exprs])
+                if db is None:  # a pattern Hyperscan rejects: its rule runs on every line
+                    bad = {r for r, e in exprs if _load_or_compile([e]) is None}
+                    always.update(bad)
+                    exprs = [(r, e) for r, e in exprs if r not in bad]
+                    db = _load_or_compile([e for _, e in exprs]) if exprs else None
+                if db is not None:
+                    (self._short if short else self._long).append((db, [r for r, _ in exprs]))
+                else:  # cannot happen once the rejected patterns are out; never lose a rule
+                    always.update(r for r, _ in exprs)
         else:
             always.update(r for r, _ in patterns)
         self.always: tuple[int, ...] = tuple(sorted(always))
-        self.uses_hyperscan = bool(self._long_dbs or self._short_dbs)
+        self.uses_hyperscan = bool(self._long or self._short)
 
     def scan(self, buf: bytes) -> dict[int, list[int]]:
-        """``buf`` holds lines joined by ``\\n`` (valid UTF-8, no ``\\r``).
+        """``buf`` holds lines joined by ``\\n`` (valid UTF-8).
         Returns line index -> sorted rule indexes, for lines with candidates
         beyond ``always`` (which the caller tries on every line)."""
         if not self.uses_hyperscan:
             return {}
         buf = canonical(buf)
         hits: dict[int, set[int]] = {}
-        long_dbs, short_dbs = self._long_dbs, self._short_dbs
-        if long_dbs:
-            _scan_into(hits, long_dbs, buf, None)
-        if short_dbs:
-            # Rules with max_words can only fire on short lines: scan just
-            # those (most bytes are in long article lines). bytes.split()
-            # never counts more words than the engine's str.split().
+        if self._long:
+            _scan_into(hits, self._long, buf, None)
+        if self._short:
+            # bytes.split() never counts more words than the engine's
+            # str.split() (it splits on fewer characters)
             lines = buf.split(b"\n")
-            keep = [i for i, line in enumerate(lines) if len(line.split()) <= self._short_words]
+            keep = [i for i, line in enumerate(lines) if len(line.split()) <= SHORT_WORDS]
             if keep:
-                _scan_into(hits, short_dbs, b"\n".join([lines[i] for i in keep]), keep)
+                _scan_into(hits, self._short, b"\n".join([lines[i] for i in keep]), keep)
         return {k: sorted(v) for k, v in hits.items()}
 
 
-def _scan_into(hits: dict[int, set[int]], dbs: list[tuple[Any, int]], buf: bytes,
+def _scan_into(hits: dict[int, set[int]], dbs: list[tuple[Any, list[int]]], buf: bytes,
                line_map: list[int] | None) -> None:
+    # Line k of buf sits between the k-th and (k+1)-th line break of the
+    # padded buffer, so anchors (now \\n literals) match at both its edges.
+    padded = b"\n" + buf + b"\n"
+    n_lines = buf.count(b"\n") + 1
     found: list[tuple[int, int]] = []
-    for db, rule in dbs:
-        def on_match(pid: int, start: int, end: int, flags: int, ctx: object, rule: int = rule) -> None:
-            found.append((end, rule))
+    add = found.append
+    for db, rule_of in dbs:
+        def on_match(pid: int, start: int, end: int, flags: int, ctx: object,
+                     rule_of: list[int] = rule_of) -> None:
+            add((end, rule_of[pid]))
 
-        db.scan(buf, match_event_handler=on_match)
+        db.scan(padded, match_event_handler=on_match)
     found.sort()
-    line, pos = 0, 0
+    breaks, pos = 0, 0  # line breaks in padded[:pos]
     for end, rule in found:
-        # the match's last character decides its line
-        last = max(end - 1, 0)
+        last = end - 1  # the match's last byte decides its line
         if last > pos:
-            line += buf.count(b"\n", pos, last)
+            breaks += padded.count(b"\n", pos, last)
             pos = last
-        hits.setdefault(line if line_map is None else line_map[line], set()).add(rule)
+        lines = [breaks - 1]
+        if padded[last] == 0x0A:  # a line break ends one line and starts the next
+            lines.append(breaks)
+        for line in lines:
+            if 0 <= line < n_lines:
+                hits.setdefault(line if line_map is None else line_map[line], set()).add(rule)
 
 
 def _flags() -> int:
     assert _hs is not None
-    return int(_hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_PREFILTER)
+    return int(_hs.HS_FLAG_UTF8 | _hs.HS_FLAG_PREFILTER)
 
 
 def _compile(exprs: Sequence[str]) -> Any:
@@ -290,12 +384,13 @@ def _cache_dir() -> Path:
     return Path(base) / "corpus-cleaner"
 
 
-def _load_or_compile(expr: str) -> Any:
-    """The database of one widened pattern, or None if Hyperscan rejects it.
-    Databases are cached on disk one per pattern, keyed by the pattern and
-    flags, so editing a rule file recompiles only the patterns it changed."""
+def _load_or_compile(exprs: Sequence[str]) -> Any:
+    """The database of widened patterns (ids in list order), or None if
+    Hyperscan rejects one. Databases are cached on disk, keyed by the
+    patterns, the flags and the Hyperscan version."""
     assert _hs is not None
-    key = hashlib.sha256(repr((getattr(_hs, "__version__", ""), _flags(), expr)).encode("utf-8")).hexdigest()[:32]
+    ident = repr((getattr(_hs, "__version__", ""), _flags(), tuple(exprs)))
+    key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
     path = _cache_dir() / f"hs1-{key}.db"
     if os.environ.get("CLEANER_NO_CACHE") != "1":
         try:
@@ -308,7 +403,7 @@ def _load_or_compile(expr: str) -> Any:
         except Exception:
             pass
     try:
-        db = _compile([expr])
+        db = _compile(exprs)
     except Exception:
         db = None
     try:

@@ -8,12 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cleaner import Cleaner, Config
+from cleaner import prefilter
 from cleaner.prefilter import Prefilter, Unwidenable, canonical, widen
 
 ENGINE = Cleaner(Config(dedup="off")).engine
 RULES = ENGINE.ruleset
 EXAMPLES = sorted({ex for r in RULES.rules for ex in (*r.drop_examples, *r.keep_examples)})
-NOISE = st.sampled_from([" ", "\xa0", "\u2009", "\u3000", "\t", "É", "é", "’", "—", "1", "A", "a", ".", ""])
+NOISE = st.sampled_from([" ", "\xa0", "\u2009", "\u3000", "\t", "É", "é", "’", "—", "1", "A", "a", ".", "",
+                         "ſ", "ı", "İ", "\u212a"])
+# letters the regex module's (?i) matches across the ASCII boundary
+FOLDS = {"s": "ſ", "S": "ſ", "i": "İ", "I": "ı", "k": "\u212a", "K": "\u212a"}
 
 
 @st.composite
@@ -24,6 +28,11 @@ def mutated(draw: st.DrawFn) -> str:
         text = text[:pos] + draw(NOISE) + text[pos:]
     if draw(st.booleans()):
         text = text.replace(" ", draw(st.sampled_from(["\xa0", "\u2002", "  ", " "])))
+    if draw(st.booleans()):
+        letter = draw(st.sampled_from(sorted(FOLDS)))
+        text = text.replace(letter, FOLDS[letter])
+    if draw(st.booleans()):
+        text = draw(st.sampled_from([text.upper(), text.lower(), text.swapcase()]))
     return text
 
 
@@ -42,8 +51,34 @@ def test_every_regex_match_is_reported(lines: list[str]) -> None:
                 assert idx in got[i], (rule.id, line, widen(rule.patterns[0]))
 
 
+# Lines Hyperscan builds were seen to miss (each after the lines before it):
+# the regexes match the last line; the prefilter must report it.
+MISSED_BEFORE = [
+    ["#1 seed Alabama lost to Georgia on Saturday.", " Don't Miss"],
+    ["Real Estate Video", "Sections"],
+    ["{* loginWidget *}", "Use another account", "Sign In"],
+    ["#1 seed Alabama lost to Georgia on Saturday.", " Crédit photo : AFP"],
+]
+
+
+@pytest.mark.parametrize("lines", MISSED_BEFORE)
+def test_lines_missed_by_buggy_builds_are_reported(lines: list[str]) -> None:
+    last = len(lines) - 1
+    matching = {i for i, r in enumerate(RULES.rules) if any(p.search(lines[last]) for p in r.compiled)}
+    assert matching, "the case no longer matches any rule: pick another"
+    assert matching <= reported(lines)[last]
+
+
+@pytest.mark.parametrize(("version", "usable"), [("0.7.21", True), ("0.7.13", True), ("0.7.23", False),
+                                                 ("0.9.1", False), ("0.7.9", False), ("dev", False)])
+def test_known_bad_hyperscan_builds_are_not_used(version: str, usable: bool) -> None:
+    assert prefilter._usable_version(version) is usable
+
+
 def test_all_default_patterns_go_through_hyperscan() -> None:
-    pytest.importorskip("hyperscan")
+    hs = pytest.importorskip("hyperscan")
+    # the pin in pyproject.toml installs a good build; a bad one means it broke
+    assert prefilter._usable_version(hs.__version__), prefilter.hyperscan_status()
     assert ENGINE.prefilter.uses_hyperscan
     assert ENGINE.always == (), [RULES.rules[i].id for i in ENGINE.always]
 
