@@ -667,8 +667,8 @@ def clean_info() -> str:
     listed = subprocess.run([py, "-m", "cleaner", "rules", "list"], capture_output=True, text=True, cwd=ROOT)
     n_rules = len(listed.stdout.splitlines()) if listed.returncode == 0 else -1
     probe = (
-        "import importlib.util as u\n"
-        "print('importable' if u.find_spec('hyperscan') else 'not installed')\n"
+        "from cleaner.prefilter import hyperscan_status\n"
+        "print(hyperscan_status())\n"
         "from cleaner import Cleaner\n"
         "pf = getattr(getattr(Cleaner(), 'engine', None), 'prefilter', None)\n"
         "print(getattr(pf, 'uses_hyperscan', 'unknown'), len(getattr(pf, 'always', ())))\n"
@@ -676,9 +676,8 @@ def clean_info() -> str:
     got = subprocess.run([py, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     lines = got.stdout.split("\n")
     if got.returncode == 0 and len(lines) >= 2:
-        hs_import = lines[0]
         used, always = lines[1].split()
-        hs = f"hyperscan {hs_import}; Cleaner prefilter uses it: {used} ({always} rules checked on every line)"
+        hs = f"{lines[0]}; Cleaner prefilter uses it: {used} ({always} rules checked on every line)"
     else:
         last = (got.stderr.strip().splitlines() or ["no output"])[-1]
         hs = f"hyperscan: could not probe the Cleaner ({last})"

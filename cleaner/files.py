@@ -16,6 +16,12 @@ SNIFF_BYTES = 1 << 16
 BINARY_INVALID_SHARE = 0.10
 
 
+def cache_dir() -> Path:
+    """Where compiled rule data is cached (``$XDG_CACHE_HOME/corpus-cleaner``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "corpus-cleaner"
+
+
 def is_binary(head: bytes) -> bool:
     """Judge a file by its first bytes (see SNIFF_BYTES)."""
     if b"\0" in head:

@@ -17,10 +17,11 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import regex
+
+from .files import cache_dir
 
 _hs: Any
 try:  # optional speed-up: wheels exist for the common platforms only
@@ -379,11 +380,6 @@ def _compile(exprs: Sequence[str]) -> Any:
     return db
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "corpus-cleaner"
-
-
 def _load_or_compile(exprs: Sequence[str]) -> Any:
     """The database of widened patterns (ids in list order), or None if
     Hyperscan rejects one. Databases are cached on disk, keyed by the
@@ -391,7 +387,7 @@ def _load_or_compile(exprs: Sequence[str]) -> Any:
     assert _hs is not None
     ident = repr((getattr(_hs, "__version__", ""), _flags(), tuple(exprs)))
     key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
-    path = _cache_dir() / f"hs1-{key}.db"
+    path = cache_dir() / f"hs1-{key}.db"
     if os.environ.get("CLEANER_NO_CACHE") != "1":
         try:
             data = path.read_bytes()

@@ -7,9 +7,12 @@ reason).
 
 from __future__ import annotations
 
+import hashlib
+import os
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ import regex
 
 from .classify import PREDICATES
 from .errors import RuleError, RuleProblem
+from .files import cache_dir, write_atomic
 
 ACTIONS = ("drop_line", "drop_block", "truncate_after", "strip")
 WHERE = ("anywhere", "before_body")
@@ -41,7 +45,6 @@ class Rule:
     action: str
     description: str
     patterns: tuple[str, ...]
-    compiled: tuple[regex.Pattern[str], ...] = field(repr=False, compare=False)
     source: str
     order: int
     where: str = "anywhere"
@@ -56,6 +59,11 @@ class Rule:
     keep_examples: tuple[str, ...] = ()
     strip_examples: tuple[tuple[str, str], ...] = ()
     document_examples: tuple[tuple[str, str], ...] = ()
+
+    @cached_property
+    def compiled(self) -> tuple[regex.Pattern[str], ...]:
+        """The patterns, compiled on first use (they were validated at load)."""
+        return tuple(regex.compile(p) for p in self.patterns)
 
     def accepts_words(self, words: int) -> bool:
         """The start line's word count is within ``min_words``..``max_words``."""
@@ -120,12 +128,45 @@ def load_rules_text(text: str, name: str = "<string>") -> RuleSet:
     return loader.finish()
 
 
+# Compiling the patterns is most of the cost of loading the rules, and the
+# same rule files are loaded by every run: patterns that compiled (and do not
+# match the empty line) are remembered per regex version, and compiled on
+# first use instead. A bad pattern is never remembered, so it fails every load.
+def _valid_path() -> Path:
+    return cache_dir() / f"regex-ok-{regex.__version__}.txt"
+
+
+def _pattern_key(pattern: str) -> str:
+    return hashlib.sha256(pattern.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _load_valid() -> set[str]:
+    if os.environ.get("CLEANER_NO_CACHE") == "1":
+        return set()
+    try:
+        return set(_valid_path().read_text("ascii").split())
+    except (OSError, UnicodeDecodeError):
+        return set()
+
+
+def _save_valid(keys: set[str]) -> None:
+    if os.environ.get("CLEANER_NO_CACHE") == "1":
+        return
+    try:
+        _valid_path().parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(_valid_path(), "".join(k + "\n" for k in sorted(keys)).encode("ascii"))
+    except OSError:
+        pass  # a read-only home only costs compile time
+
+
 class _Loader:
     def __init__(self) -> None:
         self.problems: list[RuleProblem] = []
         self.raw: list[tuple[str, dict[str, Any]]] = []
         self.categories: dict[str, str] = {}
         self.sources: list[str] = []
+        self.valid = _load_valid()  # pattern keys an earlier run compiled
+        self.checked: set[str] = set()  # pattern keys this run compiled
 
     def problem(self, file: str, rule_id: str | None, msg: str) -> None:
         self.problems.append(RuleProblem(file, rule_id, msg))
@@ -181,6 +222,8 @@ class _Loader:
                 built.append(rule)
         if self.problems:
             raise RuleError(self.problems)
+        if self.checked - self.valid:
+            _save_valid(self.valid | self.checked)
         return RuleSet(tuple(built), dict(self.categories), tuple(self.sources))
 
     def _build(self, file: str, raw: dict[str, Any], order: int, seen: dict[str, str]) -> Rule | None:
@@ -245,15 +288,18 @@ class _Loader:
                 patterns = many
         else:
             p("missing required field 'pattern' (or 'patterns')")
-        compiled: list[regex.Pattern[str]] = []
         for pat in patterns:
+            if _pattern_key(pat) in self.valid:
+                continue  # checked by an earlier run with this regex version
             try:
-                compiled.append(regex.compile(pat))
+                compiled = regex.compile(pat)
             except regex.error as e:
                 p(f"bad regex {pat!r}: {e}")
                 continue
-            if compiled[-1].search("") is not None:
+            if compiled.search("") is not None:
                 p(f"regex {pat!r} matches the empty line, so it would match every line")
+            else:
+                self.checked.add(_pattern_key(pat))
 
         pred_name: str | None = None
         pred_params: dict[str, int] = {}
@@ -305,7 +351,7 @@ class _Loader:
             return None
         return Rule(
             id=rid, category=category, action=action, description=description,
-            patterns=tuple(patterns), compiled=tuple(compiled), source=file, order=order,
+            patterns=tuple(patterns), source=file, order=order,
             where=where, min_words=min_words, max_words=max_words, max_lines=max_lines,
             min_lines=min_lines, continue_predicate=pred_name, continue_params=pred_params,
             replace=replace, drop_examples=tuple(drop_ex), keep_examples=tuple(keep_ex),

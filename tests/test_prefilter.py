@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cleaner import Cleaner, Config
-from cleaner import prefilter
+from cleaner import Cleaner, Config, prefilter
 from cleaner.prefilter import Prefilter, Unwidenable, canonical, widen
 
 ENGINE = Cleaner(Config(dedup="off")).engine

@@ -190,3 +190,23 @@ def test_no_default_rules_uses_only_given_file(tmp_path: Path) -> None:
     assert pack.stdout == f"{ARTICLE[0]}\nJUNK LINE\n".encode()
     rs = load_rules([path], defaults=False)
     assert [r.id for r in rs.rules] == ["junk.mine"]
+
+
+def test_checked_patterns_are_remembered_but_bad_ones_fail_every_load(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # patterns that compiled once are not compiled again at load (they are
+    # on first use); a bad one is never remembered
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("CLEANER_NO_CACHE", raising=False)
+    good = tmp_path / "good.toml"
+    good.write_text(RULE_HEADER + rule_toml("junk.good", "^JUNK LINE$"), encoding="utf-8")
+    first = load_rules([good], defaults=False)
+    assert list((tmp_path / "cache" / "corpus-cleaner").glob("regex-ok-*.txt"))
+    second = load_rules([good], defaults=False)
+    assert second.rules[0].compiled[0].search("JUNK LINE")
+    assert first.rules[0].patterns == second.rules[0].patterns
+    bad = tmp_path / "bad.toml"
+    bad.write_text(RULE_HEADER + rule_toml("junk.bad-regex", "^(JUNK LINE$"), encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(RuleError, match="bad regex"):
+            load_rules([bad], defaults=False)
