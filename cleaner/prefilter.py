@@ -12,11 +12,14 @@ same output.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import regex
@@ -395,6 +398,8 @@ def _load_or_compile(exprs: Sequence[str]) -> Any:
                 return None
             db = _hs.loadb(data, _hs.HS_MODE_BLOCK)
             db.scratch = _hs.Scratch(db)  # a loaded database comes without scratch space
+            with contextlib.suppress(OSError):
+                os.utime(path)  # the mtime is the last use, for pruning
             return db
         except Exception:
             pass
@@ -408,6 +413,31 @@ def _load_or_compile(exprs: Sequence[str]) -> Any:
         with os.fdopen(fd, "wb") as f:
             f.write(_hs.dumpb(db) if db is not None else b"rejected")
         os.replace(tmp, path)
+        _prune(path.parent, keep=path)
     except OSError:
         pass  # a read-only home only costs compile time
     return db
+
+
+# Every edit of a rule file makes new databases: the cache keeps the most
+# recently used ones up to this many bytes, and none unused for this long.
+CACHE_MAX_BYTES = 256 * 1024 * 1024
+CACHE_MAX_AGE_S = 30 * 24 * 3600
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    now = time.time()
+    files = []
+    for f in folder.glob("hs1-*.db"):
+        try:
+            st = f.stat()
+        except OSError:
+            continue  # removed by another process meanwhile
+        files.append((st.st_mtime, st.st_size, f))
+    files.sort(reverse=True)  # most recently used first
+    total = 0
+    for mtime, size, f in files:
+        total += size
+        if f != keep and (total > CACHE_MAX_BYTES or now - mtime > CACHE_MAX_AGE_S):
+            with contextlib.suppress(OSError):
+                f.unlink()

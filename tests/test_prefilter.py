@@ -3,6 +3,10 @@ regex matches must be reported for that rule, whatever Unicode is around."""
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -100,3 +104,28 @@ def test_unwidenable_rule_is_checked_on_every_line() -> None:
 
 def test_excluding_line_breaks_is_fine() -> None:
     assert widen("[^\\n]{0,20}x") == "[^\\n]*x"
+
+
+def test_database_cache_is_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # each rule edit makes a new database file: old and least recently used ones go
+    if not prefilter._hs_usable:
+        pytest.skip("no usable hyperscan")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("CLEANER_NO_CACHE", raising=False)
+    folder = tmp_path / "corpus-cleaner"
+    folder.mkdir()
+    stale = folder / "hs1-stale.db"
+    stale.write_bytes(b"x")
+    os.utime(stale, (1, 1))  # unused for decades
+    recent = [folder / f"hs1-recent{i}.db" for i in range(3)]
+    for i, f in enumerate(recent):
+        f.write_bytes(b"y" * 100_000)
+        os.utime(f, (time.time() - 100 + i, time.time() - 100 + i))
+    monkeypatch.setattr(prefilter, "CACHE_MAX_BYTES", 250_000)  # the new one (a few KB) + two
+    pf = Prefilter([(0, "(?i)^pruning test line [0-9]+$")], 1)
+    assert pf.uses_hyperscan
+    left = {f.name for f in folder.glob("hs1-*.db")}
+    assert "hs1-stale.db" not in left
+    assert {"hs1-recent2.db", "hs1-recent1.db"} <= left  # the most recent fit the budget
+    assert "hs1-recent0.db" not in left
+    assert len(left) == 3  # plus the new database
