@@ -10,6 +10,7 @@ from typing import Any
 
 from .boilerplate import Boilerplate
 from .config import Config
+from .context import ContextClassifier, ContextParams, CrossDocCounter
 from .engine import Engine
 from .errors import InputError
 from .explain import Decision, Stats
@@ -50,6 +51,10 @@ class Cleaner:
         self.matcher = self._matcher(cfg) if cfg.dedup != "off" or cfg.index_path else None
         self.boiler = (Boilerplate(cfg.repeated_boilerplate, boilerplate_counts)
                        if cfg.repeated_boilerplate else None)
+        # one classifier per run: its cross-document counts (bounded, a few
+        # MB) span every document this Cleaner sees, in call order
+        self.classifier = (ContextClassifier(ContextParams(), crossdoc=CrossDocCounter())
+                           if cfg.classifier else None)
 
     def _matcher(self, cfg: Config) -> Matcher:
         params = IndexParams(ngram=cfg.ngram, sketch_k=cfg.sketch_k)
@@ -86,6 +91,7 @@ class Cleaner:
         other.ruleset = RuleSet((), self.ruleset.categories, ())
         other.engine = Engine(other.ruleset, self.config)
         other.stats, other.matcher, other.boiler, other._lock = self.stats, self.matcher, self.boiler, None
+        other.classifier = self.classifier
         return other
 
     def __enter__(self) -> Cleaner:
@@ -106,7 +112,7 @@ class Cleaner:
                split_docs: bool = False) -> StreamCleaner:
         """A byte-stream cleaner: ``feed(chunk) -> bytes`` then ``close() -> bytes``."""
         return StreamCleaner(self.engine, name, stats=self.stats, sink=sink, split_docs=split_docs,
-                             matcher=self.matcher, boiler=self.boiler)
+                             matcher=self.matcher, boiler=self.boiler, classifier=self.classifier)
 
     def clean_bytes(self, data: bytes, *, doc_id: str = "text",
                     sink: Callable[[Decision], None] | None = None) -> bytes:

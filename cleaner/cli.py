@@ -100,6 +100,10 @@ def _fail_rules(e: RuleError) -> None:
                    "reads them twice; on stdin it removes from the K-th document on.")
 @click.option("--regex-timeout", type=click.FloatRange(min=0, min_open=True), default=REGEX_TIMEOUT_DEFAULT,
               show_default=True, help="Seconds one rule regex may run on one line (then the line is kept).")
+@click.option("--classifier", is_flag=True,
+              help="Also drop the page furniture no rule names (menus, teasers, bylines, footers) with the "
+                   "context-aware line classifier; decides each line with up to 96 lines of look-ahead and "
+                   "counts lines across the documents of the run (so runs in one process with -j).")
 @click.option("--in-place", is_flag=True,
               help="Rewrite each FILE that changes (atomically), print 'Fixing FILE', exit 1 if any changed.")
 @click.option("--out-dir", type=click.Path(file_okay=False), metavar="DIR",
@@ -124,7 +128,7 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
                   explain_path: str | None, stats: bool, check: bool, dedup: str | None,
                   dedup_min_words: int, near: bool | None, near_threshold: float, unit: str,
                   index_path: str | None, index_readonly: bool, max_index_mb: float | None,
-                  repeated_boilerplate: int | None, regex_timeout: float, in_place: bool,
+                  repeated_boilerplate: int | None, regex_timeout: float, classifier: bool, in_place: bool,
                   out_dir: str | None, jobs: int, progress: bool | None, jsonl: bool, text_field: str,
                   id_field: str | None, on_error: str, rejects: str | None, drop_empty: bool) -> None:
     """Remove boilerplate and repeated paragraphs from scraped text.
@@ -144,12 +148,14 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
         raise click.UsageError("-j needs FILE arguments, not stdin")
     if not jsonl and (rejects or drop_empty or id_field):
         raise click.UsageError("--rejects, --drop-empty and --id-field go with --jsonl")
+    if classifier and unit != "line":
+        raise click.UsageError("--classifier needs --unit line (it judges paragraphs, not hard-wrapped lines)")
     if dedup is None:
         dedup = "stream" if index_path else "doc"
     config = Config(rules=tuple(rule_paths), default_rules=not no_default_rules, dedup=dedup,
                     dedup_min_words=dedup_min_words, near=near, near_threshold=near_threshold, unit=unit,
                     index_path=index_path, index_readonly=index_readonly, max_index_mb=max_index_mb,
-                    repeated_boilerplate=repeated_boilerplate, regex_timeout=regex_timeout)
+                    repeated_boilerplate=repeated_boilerplate, regex_timeout=regex_timeout, classifier=classifier)
     counts = None
     if repeated_boilerplate and "-" not in names and not jsonl:
         counts = Boilerplate.count(_file_lines(f) for f in names)  # first of two passes
@@ -164,6 +170,10 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
     opts = JsonlOptions(text_field, id_field, on_error, drop_empty) if jsonl else None
     if opts is not None and jobs > 1 and needs_parent_pass(config):
         click.echo("clean: warning: --jsonl with cross-document duplicates runs in one process", err=True)
+        jobs = 1
+    if classifier and jobs > 1:
+        # its cross-document line counts depend on every earlier file, in input order
+        click.echo("clean: warning: --classifier runs in one process (-j ignored)", err=True)
         jobs = 1
     show = progress if progress is not None else (len(names) > 1 and sys.stderr.isatty())
     bar = Progress(len(names), enabled=bool(show))
@@ -375,8 +385,10 @@ def index_merge_cmd(inputs: Sequence[str], output: str) -> None:
 @click.command(name="explain", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @_rule_options
+@click.option("--classifier", is_flag=True, help="Also run the context-aware line classifier (as clean --classifier).")
 @click.option("--color/--no-color", default=None, help="Colour the marks (default: when stdout is a terminal).")
-def explain_command(file: str, rule_paths: Sequence[str], no_default_rules: bool, color: bool | None) -> None:
+def explain_command(file: str, rule_paths: Sequence[str], no_default_rules: bool, classifier: bool,
+                    color: bool | None) -> None:
     """Print FILE with every line marked: kept, or removed and why.
 
     \b
@@ -385,7 +397,7 @@ def explain_command(file: str, rule_paths: Sequence[str], no_default_rules: bool
       ~ changed line   [rule id]
     """
     try:
-        cleaner = Cleaner(Config(rules=tuple(rule_paths), default_rules=not no_default_rules))
+        cleaner = Cleaner(Config(rules=tuple(rule_paths), default_rules=not no_default_rules, classifier=classifier))
     except RuleError as e:
         _fail_rules(e)
     data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
@@ -402,6 +414,8 @@ def explain_command(file: str, rule_paths: Sequence[str], no_default_rules: bool
             continue
         mark = "~ " if d.action == "strip" else "- "
         extra = f" (first copy: {d.first[0]}:{d.first[1]}, {d.match} {d.score})" if d.first else ""
+        if d.features:
+            extra = " (" + ", ".join(f"{k} {v}" for k, v in d.features.items()) + ")"
         click.echo(click.style(mark + line, fg="red" if mark == "- " else "yellow", dim=mark == "- ")
                    + click.style(f"   [{d.rule}{extra}]", fg="cyan"), color=color)
 

@@ -44,6 +44,11 @@ class Config:
     regex_timeout: seconds one rule regex may run on one line.
     use_hyperscan: use the Hyperscan prefilter when it is installed (the
         output is the same either way; only speed differs).
+    classifier: after rules and duplicate removal, also drop the page
+        furniture no rule names (menus, teasers, bylines, footers) with the
+        context-aware line classifier (``cleaner/context.py``); lines are
+        decided with a bounded look-ahead, and lines are counted across the
+        documents of the run. Needs ``unit="line"``.
     """
 
     rules: tuple[str, ...] = ()
@@ -62,6 +67,7 @@ class Config:
     repeated_boilerplate: int | None = None
     regex_timeout: float = REGEX_TIMEOUT_DEFAULT
     use_hyperscan: bool = True
+    classifier: bool = False
 
     @property
     def near_on(self) -> bool:
@@ -87,5 +93,7 @@ class Config:
             raise ValueError(f"max_index_mb must be positive; got {self.max_index_mb}")
         if self.repeated_boilerplate is not None and self.repeated_boilerplate < 2:
             raise ValueError(f"repeated_boilerplate must be at least 2; got {self.repeated_boilerplate}")
+        if self.classifier and self.unit != "line":
+            raise ValueError("classifier needs unit='line' (it judges paragraphs, not hard-wrapped lines)")
         if not self.regex_timeout > 0:
             raise ValueError(f"regex_timeout must be a positive number of seconds; got {self.regex_timeout}")

@@ -3,14 +3,22 @@
 For each line, in order: an active truncation drops it; an active block
 either swallows it (its predicate holds) or ends; otherwise the rules whose
 prefilter fired are tried in priority order; a kept line is then checked
-against the paragraphs already kept in the document. Blank lines are held
-until the next kept line so that runs left by removals collapse to one and
-documents have no leading or trailing blank lines.
+against the paragraphs already kept in the document.
+
+Each line's decision (kept, removed, blank) then goes to the output stage,
+directly or, with ``Config.classifier``, through the context classifier
+(``cleaner/context.py``): every decided line is pushed to it (removed lines
+as evidence, with their rule id) and held, raw bytes for kept and blank
+lines only, until its verdict arrives with a bounded look-ahead; a verdict
+dropping a kept line is a removal like a rule's. The output stage holds
+blank lines until the next kept line so that runs left by removals collapse
+to one and documents have no leading or trailing blank lines.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -18,6 +26,7 @@ from typing import NamedTuple
 from .boilerplate import Boilerplate
 from .classify import PREDICATES, is_body_line, word_count
 from .config import Config
+from .context import ContextClassifier, DocumentContext, Verdict
 from .dedup import ASCII_NON_ALNUM, exact_key, key_hash
 from .explain import Decision, Stats
 from .matcher import Match, Matcher
@@ -28,6 +37,7 @@ log = logging.getLogger("cleaner")
 
 BLANK_RULE, BLANK_CATEGORY = "layout.blank-lines", "layout"
 DEDUP_RULE, DEDUP_CATEGORY = "dedup.repeat", "duplicates"
+CLASSIFIER_CATEGORY = "classifier"
 BOILER_RULE = "dedup.boilerplate"
 # --unit block: a paragraph longer than this is judged in pieces (bounded memory).
 MAX_PARA_LINES = 200
@@ -78,7 +88,8 @@ class DocumentCleaner:
     """Cleans one document, line by line. Feed ``Item``s, collect kept bytes."""
 
     def __init__(self, engine: Engine, doc_id: str, stats: Stats, sink: Sink | None,
-                 matcher: Matcher | None = None, boiler: Boilerplate | None = None) -> None:
+                 matcher: Matcher | None = None, boiler: Boilerplate | None = None,
+                 classifier: ContextClassifier | None = None) -> None:
         self.e = engine
         self.doc_id = doc_id
         self.stats = stats
@@ -100,25 +111,38 @@ class DocumentCleaner:
         self.boiler = boiler
         self.block_unit = engine.config.unit == "block"
         self.para: list[Item] = []  # with --unit block: kept lines of the open paragraph
+        # the classifier stage: lines pushed and awaiting their verdict (None
+        # for removed lines: no bytes held), and verdicts due for the output stage
+        self.ctx: DocumentContext | None = classifier.document() if classifier is not None else None
+        self.held: deque[Item | None] = deque()
+        self.due: list[tuple[Item | None, Verdict]] = []
         if matcher is not None:
             matcher.start_doc(doc_id)
         if boiler is not None:
             boiler.start_doc(doc_id)
 
     # -- bookkeeping -------------------------------------------------------
-    def _removed(self, it: Item, rule: str, category: str, action: str, match: Match | None = None,
-                 *, line_kept: bool = False) -> None:
-        """Record a removal (or, with ``line_kept``, a change to a kept line)."""
+    def _record(self, it: Item, rule: str, category: str, action: str, match: Match | None = None,
+                features: dict[str, object] | None = None) -> None:
+        """Count a removal or change and tell the sink."""
         self.changed = True
-        if not line_kept:
-            self.gap_removed = True
         self.stats.count(rule, category)
         if self.sink is not None:
             if match is None:
-                self.sink(Decision(self.doc_id, it.line_no, rule, category, action, it.text))
+                self.sink(Decision(self.doc_id, it.line_no, rule, category, action, it.text, features=features))
             else:
                 self.sink(Decision(self.doc_id, it.line_no, rule, category, action, it.text,
                                    (match.doc, match.line), match.kind, match.score))
+
+    def _removed(self, it: Item, rule: str, category: str, action: str, match: Match | None = None,
+                 *, line_kept: bool = False) -> None:
+        """Record a removal (or, with ``line_kept``, a change to a kept line)."""
+        self._record(it, rule, category, action, match)
+        if not line_kept:
+            if self.ctx is None:
+                self.gap_removed = True
+            else:
+                self._push(it, rule)
 
     def _drop(self, it: Item, rule: Rule, *, line_kept: bool = False) -> None:
         self._removed(it, rule.id, rule.category, rule.action, line_kept=line_kept)
@@ -126,25 +150,65 @@ class DocumentCleaner:
     def _blank(self, it: Item, out: list[bytes]) -> None:
         if self.para:
             self._settle_para(out)
+        if self.ctx is None:
+            self._hold_blank(it)
+        else:
+            self._push(it, None)
+
+    def _keep(self, it: Item, out: list[bytes]) -> None:
+        if self.ctx is None:
+            self._out_keep(it, out)
+        else:
+            self._push(it, None)
+
+    # -- the classifier stage ------------------------------------------------
+    def _push(self, it: Item, fixed: str | None) -> None:
+        """A decided line (``fixed``: the rule that removed it) goes to the
+        classifier; verdicts now due wait in ``due`` for the output stage."""
+        assert self.ctx is not None
+        self.held.append(it if fixed is None else None)
+        for v in self.ctx.push(it.text, fixed):
+            self.due.append((self.held.popleft(), v))
+
+    def _apply_verdicts(self, out: list[bytes]) -> None:
+        """The output stage takes the verdicts due, in line order."""
+        due, self.due = self.due, []
+        for it, v in due:
+            if it is None:  # removed by a rule or as a duplicate, recorded then
+                self.gap_removed = True
+            elif not it.text or it.text.isspace():
+                self._hold_blank(it)
+            elif v.keep:
+                self._out_keep(it, out)
+            else:
+                self._record(it, v.reason, CLASSIFIER_CATEGORY, "drop_line", features=v.explain())
+                self.gap_removed = True
+
+    # -- the output stage: blank lines held, runs collapsed ------------------
+    def _hold_blank(self, it: Item) -> None:
         if len(self.blanks) < MAX_BLANK_RUN:
             self.blanks.append(it)
         else:
-            self._removed(it, BLANK_RULE, BLANK_CATEGORY, "drop_line")
+            self._drop_blank(it)
+
+    def _drop_blank(self, it: Item) -> None:
+        self._record(it, BLANK_RULE, BLANK_CATEGORY, "drop_line")
+        self.gap_removed = True
 
     def _flush_blanks(self, out: list[bytes]) -> None:
         """A line is about to be kept: settle the blank lines held before it."""
         blanks, self.blanks = self.blanks, []
         if not self.kept_any:
             for b in blanks:  # leading blank lines
-                self._removed(b, BLANK_RULE, BLANK_CATEGORY, "drop_line")
+                self._drop_blank(b)
         elif self.gap_removed:
             out.append(blanks[0].raw)
             for b in blanks[1:]:
-                self._removed(b, BLANK_RULE, BLANK_CATEGORY, "drop_line")
+                self._drop_blank(b)
         else:
             out.extend(b.raw for b in blanks)
 
-    def _keep(self, it: Item, out: list[bytes]) -> None:
+    def _out_keep(self, it: Item, out: list[bytes]) -> None:
         if self.blanks:
             self._flush_blanks(out)
         self.gap_removed = False
@@ -166,6 +230,7 @@ class DocumentCleaner:
         ascii_non_alnum = ASCII_NON_ALNUM
         xxh = key_hash
         slow = self.block_unit or self.boiler is not None
+        ctx = self.ctx
         append = out.append
         ln = self.line_no
         for i in range(lo, hi):
@@ -203,12 +268,17 @@ class DocumentCleaner:
                     self.line_no = ln
                     self._removed(Item(ln, raw, text, None), DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
                     continue
+            if ctx is not None:
+                self._push(Item(ln, raw, text, None), None)
+                continue
             if self.blanks:
                 self._flush_blanks(out)
             self.kept_any = True
             self.gap_removed = False
             append(raw)
         self.line_no = ln
+        if self.due:
+            self._apply_verdicts(out)
 
     def _process(self, it: Item, out: list[bytes], exclude: Rule | None) -> None:
         if self.truncated_by is not None:
@@ -388,11 +458,17 @@ class DocumentCleaner:
         log.warning("rule %s: regex timed out on %s line %d; line kept", rule.id, self.doc_id, it.line_no)
 
     def finish(self, out: list[bytes]) -> None:
-        """End of document: resolve any look-ahead and drop trailing blank lines."""
+        """End of document: resolve any look-ahead, take the classifier's last
+        verdicts and drop trailing blank lines."""
         while self.pending is not None:
             self._release(out)
         if self.para:
             self._settle_para(out)
+        if self.ctx is not None:
+            for v in self.ctx.finish():
+                self.due.append((self.held.popleft(), v))
+            assert not self.held, "a line was pushed without a verdict"
+            self._apply_verdicts(out)
         for b in self.blanks:
-            self._removed(b, BLANK_RULE, BLANK_CATEGORY, "drop_line")
+            self._drop_blank(b)
         self.blanks = []

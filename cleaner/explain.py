@@ -21,10 +21,12 @@ class Decision:
     first: tuple[str, int] | None = None  # for duplicates: where the kept copy is
     match: str | None = None  # for duplicates: "exact" or "near"
     score: float | None = None  # for near duplicates: share of the sketch already seen
+    # for classifier removals: the line's feature values (``Verdict.explain()``)
+    features: dict[str, Any] | None = field(default=None, hash=False)
 
     def to_json(self) -> str:
         d: dict[str, Any] = asdict(self)
-        for key in ("first", "match", "score"):
+        for key in ("first", "match", "score", "features"):
             if d[key] is None:
                 del d[key]
         if self.first is not None:

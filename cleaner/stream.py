@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from .boilerplate import Boilerplate
+from .context import ContextClassifier
 from .engine import DocumentCleaner, Engine, Sink
 from .explain import Stats
 from .matcher import Matcher
@@ -45,10 +46,12 @@ class StreamCleaner:
         split_docs: bool = False,
         matcher: Matcher | None = None,
         boiler: Boilerplate | None = None,
+        classifier: ContextClassifier | None = None,
     ) -> None:
         self.engine = engine
         self.matcher = matcher
         self.boiler = boiler
+        self.classifier = classifier
         self.name = name
         self.stats = stats
         self.sink = sink
@@ -63,7 +66,7 @@ class StreamCleaner:
         self.stats.docs += 1
         doc_id = f"{self.name}#{self.doc_count}" if self.split_docs else self.name
         return DocumentCleaner(self.engine, doc_id, self.stats, self.sink,
-                               self.matcher, self.boiler)
+                               self.matcher, self.boiler, self.classifier)
 
     def feed(self, chunk: bytes) -> bytes:
         """Take the next chunk; return the bytes decided so far."""
