@@ -104,6 +104,16 @@ class FingerprintTable:
         if key < self.limit:
             self.recent.setdefault(key, pid)
 
+    def add_many(self, keys: list[int], pid: int) -> None:
+        """``add(key, pid)`` for each key, in order."""
+        recent = self.recent
+        if self.limit == 1 << self.bits and recent.keys().isdisjoint(keys):
+            recent.update(dict.fromkeys(keys, pid))
+        else:
+            for key in keys:
+                if key < self.limit:
+                    recent.setdefault(key, pid)
+
     def spill(self, force: bool = False) -> None:
         """Move recent keys into a sorted run; merge runs of similar size."""
         if not self.recent or (len(self.recent) < SPILL_AT and not force):

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .classify import word_count
-from .dedup import exact_key, fold_words, key_hash, sketch
+from .dedup import exact_key, fold_words, key_hash, sketch, sketches
 from .index import Index
 
 
@@ -80,14 +80,29 @@ class Matcher:
         return key_hash(exact_key(raw, text)), []
 
     def prepare(self, raws: Sequence[bytes], texts: Sequence[str]) -> None:
-        """Fingerprint a chunk's lines and look them up in the sorted runs at once."""
+        """Fingerprint a chunk's lines and look them up in the sorted runs at once
+        (the sketches of all the chunk's paragraphs in one batch)."""
         if self.inline:
             return
-        pre: dict[int, Prepared] = {}
+        s = self.s
         short = self.short
+        near_len = 2 * s.near_min_words if s.near else -1
+        pre: dict[int, Prepared] = {}
+        sketched: list[int] = []
+        word_lists: list[list[bytes]] = []
         for i, text in enumerate(texts):
             if len(text) >= short and not text.isspace():
-                pre[i] = self.fingerprints(raws[i], text)
+                if 0 <= near_len <= len(text):
+                    words = fold_words(raws[i], text)
+                    pre[i] = (key_hash(b"".join(words)), [])
+                    if len(words) >= s.near_min_words:
+                        sketched.append(i)
+                        word_lists.append(words)
+                else:
+                    pre[i] = (key_hash(exact_key(raws[i], text)), [])
+        if sketched:
+            for i, sk in zip(sketched, sketches(word_lists, s.ngram, s.sketch_k), strict=True):
+                pre[i] = (pre[i][0], sk)
         self._pre = pre
         self._lookup(pre.values())
 
@@ -136,19 +151,36 @@ class Matcher:
                 return None  # short lines may repeat
             doc, first_line = hit[1].where(hit[0])
             return Match("exact", 1.0, doc, first_line)
-        if sk:
-            hits = [h for h in map(lambda k: self._first(k, True), sk) if h is not None]
-            if hits:
-                # score against the one earlier paragraph sharing most of the
-                # sketch, not hits pooled from several paragraphs
-                (pid, src), count = Counter(hits).most_common(1)[0]
-                score = count / len(sk)
-                if score >= self.s.near_threshold:
-                    doc, first_line = src.where(pid)
-                    return Match("near", round(score, 3), doc, first_line)
+        if sk and not self._no_near_hit(sk):
+            if self.loaded is None:
+                # this run only: the same choice as below without a call per fingerprint
+                rget, fget = self.live.near.recent.get, self._found[1].get
+                pids = [p for p in [rget(h, fget(h)) for h in sk] if p is not None]
+                if len(pids) / len(sk) >= self.s.near_threshold:  # else no paragraph can reach it
+                    pid = max(pids, key=pids.count)  # the first of the commonest
+                    score = pids.count(pid) / len(sk)
+                    if score >= self.s.near_threshold:
+                        doc, first_line = self.live.where(pid)
+                        return Match("near", round(score, 3), doc, first_line)
+            else:
+                hits = [h for h in map(lambda k: self._first(k, True), sk) if h is not None]
+                if hits:
+                    # score against the one earlier paragraph sharing most of the
+                    # sketch, not hits pooled from several paragraphs
+                    (pid, src), count = Counter(hits).most_common(1)[0]
+                    score = count / len(sk)
+                    if score >= self.s.near_threshold:
+                        doc, first_line = src.where(pid)
+                        return Match("near", round(score, 3), doc, first_line)
         live = self.live
         pid = live.add_paragraph(self.doc, line)
         live.exact.add(key, pid)
-        for h in sk:
-            live.near.add(h, pid)
+        live.near.add_many(sk, pid)
         return None
+
+    def _no_near_hit(self, sk: list[int]) -> bool:
+        """True when no fingerprint of the sketch is known anywhere (the common
+        case, decided without a call per fingerprint)."""
+        found = self._found
+        return (self.live.near.recent.keys().isdisjoint(sk) and found[1].keys().isdisjoint(sk)
+                and (self.loaded is None or found[3].keys().isdisjoint(sk)))
