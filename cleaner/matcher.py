@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .classify import word_count
-from .dedup import exact_key, fold_words, key_hash, sketch, sketches
+from .dedup import exact_key, fold_words, key_hash, sketch
 from .index import Index
 
 
@@ -101,7 +101,7 @@ class Matcher:
                 else:
                     pre[i] = (key_hash(exact_key(raws[i], text)), [])
         if sketched:
-            for i, sk in zip(sketched, sketches(word_lists, s.ngram, s.sketch_k), strict=True):
+            for i, sk in zip(sketched, [sketch(w, s.ngram, s.sketch_k) for w in word_lists], strict=True):
                 pre[i] = (pre[i][0], sk)
         self._pre = pre
         self._lookup(pre.values())

@@ -274,3 +274,13 @@ def test_repeated_boilerplate_two_passes_on_files(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "cleaner", "--no-default-rules", "--rules", str(empty),
                         "--repeated-boilerplate", "3"], input=stream, capture_output=True, text=True)
     assert r.stdout.count(footer) == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aZé ß.,’—\xa0\u3000\u1680İ-ﬁ1Ω\t")) | st.characters(), max_size=60))
+def test_folded_words_joined_are_the_exact_key(text: str) -> None:
+    # the matcher takes a paragraph's exact key from its folded words
+    raw = text.encode("utf-8", "surrogatepass")
+    if "\n" in text or "\r" in text:
+        return
+    assert b"".join(fold_words(raw, text)) == exact_key(raw, text)
