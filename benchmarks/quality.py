@@ -5,6 +5,7 @@
     python benchmarks/quality.py --whole          # also the classifier over whole documents
     python benchmarks/quality.py --crossdoc       # also with cross-document counts over the stream
     python benchmarks/quality.py --ablation       # F1 with each part of the classifier off (~1 min)
+    python benchmarks/quality.py --engine         # also the real engine: Cleaner(Config(classifier=True))
     python benchmarks/quality.py --bench DIR --out DIR --keep-going
 
 The bench folder (default ``/work/shared/bench``) holds ``dirty/<id>.txt``
@@ -33,6 +34,13 @@ Systems:
   shared by all pages, in file-name order (bench pages come from different
   sites, so this mostly checks that the counter costs nothing).
 
+- ``engine --classifier`` (``--engine``): the real engine with the classifier
+  stage on, ``Cleaner(Config(classifier=True))`` (what ``clean --classifier
+  dirty/*.txt`` does): one Cleaner per input folder, so one cross-document
+  counter over its pages in file-name order; each page's bytes go through
+  ``clean_bytes`` and are written as they come out (kept lines byte for
+  byte). Its time is the whole engine (rules, duplicates, classifier).
+
 Groups: overall, per source, non-English pages (``lang_en=0`` in the
 manifest), and two halves of the pages split by a hash of the page id (for
 checking that a change does not fit one half only). The reference rows are
@@ -60,11 +68,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 try:
-    from cleaner import Cleaner
+    from cleaner import Cleaner, Config
     from cleaner.context import ContextClassifier, ContextParams, CrossDocCounter
 except ImportError:  # run from a source checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from cleaner import Cleaner
+    from cleaner import Cleaner, Config
     from cleaner.context import ContextClassifier, ContextParams, CrossDocCounter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -252,6 +260,26 @@ def run_system(
     return Result(name, kind, score(bench, out_dir, manifest), spent, n)
 
 
+def run_engine(kind: str, bench: Path, out: Path, manifest: dict[str, dict[str, str]]) -> Result:
+    """The real engine with the classifier stage: pages in file-name order
+    through one ``Cleaner(Config(classifier=True))``, output bytes as they come."""
+    name = "engine --classifier"
+    out_dir = out / f"engine_classifier-{kind}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("*.txt"):
+        old.unlink()
+    cleaner = Cleaner(Config(classifier=True))
+    spent, n = 0.0, 0
+    for src in sorted((bench / kind).glob("*.txt")):
+        data = src.read_bytes()
+        t = time.perf_counter()
+        cleaned = cleaner.clean_bytes(data, doc_id=src.stem)
+        spent += time.perf_counter() - t
+        (out_dir / src.name).write_bytes(cleaned)
+    n = cleaner.stats.lines_in
+    return Result(name, kind, score(bench, out_dir, manifest), spent, n)
+
+
 def fmt_row(label: str, kind: str, g: dict[str, float]) -> str:
     return (
         f"| {label:<36} | {kind:<9} | {g['p']:.3f} | {g['r']:.3f} | {g['f1']:.3f} | "
@@ -277,9 +305,10 @@ def print_tables(results: list[Result]) -> None:
     print("\n## Classifier cost\n")
     for res in results:
         if res.name != "rules" and res.lines:
+            what = "rules, duplicates and classifier" if res.name.startswith("engine") else "classifier only"
             print(
                 f"- {res.name} on {res.input}: {res.seconds * 1e6 / res.lines:.2f} µs per line "
-                f"({res.lines} lines, classifier only)"
+                f"({res.lines} lines, {what})"
             )
 
 
@@ -291,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crossdoc", action="store_true", help="also with a CrossDocCounter over the stream")
     ap.add_argument("--ablation", action="store_true", help="F1 with each part of the classifier off")
     ap.add_argument("--rules-only", action="store_true", help="only the current behaviour (no classifier)")
+    ap.add_argument("--engine", action="store_true",
+                    help="also the real engine with the classifier stage (Cleaner(Config(classifier=True)))")
     args = ap.parse_args(argv)
     bench: Path = args.bench
     if not (bench / "score.py").exists():
@@ -313,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         for kind in INPUTS:
             # a fresh classifier per input, so cross-document counts do not leak between them
             results.append(run_system(name, kind, pages[kind], make(), bench, args.out, manifest))
+    if args.engine:
+        for kind in INPUTS:
+            results.append(run_engine(kind, bench, args.out, manifest))
     print_tables(results)
     if args.ablation:
         print("\n## Ablation: rules + classifier with one part changed\n")

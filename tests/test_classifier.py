@@ -1,0 +1,264 @@
+"""The context classifier inside the engine (``--classifier``, ``Config(classifier=True)``):
+a realistic page through the real CLI and the library, explain output,
+chunking invariance, bounded holding, and default options untouched."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import pytest
+from conftest import output_explained, parse_jsonl, run_clean, run_main, split_lines
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_properties import ARTICLE_LINES, JUNK_LINES
+
+from cleaner import Cleaner, Config
+from cleaner.context import WINDOW_CHUNK_DIVISOR, WINDOW_DEFAULT
+
+# A page as a naive HTML-to-text dump gives it: site name and menu, headline,
+# article paragraphs (some with CRLF endings), footer links.
+MENU = [b"Acme Gazette", b"Local news since 1921", b"Politics", b"Business", b"Science and Health",
+        b"Culture", b"Opinion", b"Weather Radar", b"Obituaries", b"Puzzles"]
+TITLE = b"Council approves new riverside park after years of debate"
+ARTICLE = [
+    b"The city council voted on Tuesday evening to approve a new riverside park, ending a debate that has "
+    b"divided the town for almost a decade.",
+    b"The plan turns the old freight yard along the river into eleven acres of meadow, walking paths and a "
+    b"small harbour for rowing boats, and it will be paid for with a mix of state grants and local bonds.",
+    b"Supporters said that the park would give the crowded east side of the town its first large green "
+    b"space, and that it would help to protect the houses near the river from the floods.",
+    b"Opponents argued that the money should have been spent on the schools and the roads, and several of "
+    b"them said that they did not trust the estimates for the cost of cleaning up the soil.",
+    b"The mayor, who had made the park one of the promises of her campaign, said after the vote that she was "
+    b"grateful to the residents who had come to the meetings and that the work would begin in the spring.",
+    b"Construction is expected to take about three years, and the first part of the park, a path along the "
+    b"water from the bridge to the old mill, could open to the public as early as next summer.",
+]
+FOOTER = [b"About the Gazette", b"Our newsroom", b"Careers at Acme", b"Advertise with us", b"Contact",
+          b"Site map", b"Accessibility", b"RSS feeds", b"Privacy and cookie settings", b"Newsletters"]
+# the footer lines no rule of the pack names: only the classifier removes them
+UNNAMED = [b"About the Gazette", b"Our newsroom", b"Careers at Acme", b"Accessibility"]
+
+
+def _ending(i: int) -> bytes:
+    return b"\r\n" if i % 2 else b"\n"
+
+
+def page() -> tuple[bytes, bytes]:
+    """The page, and the article as it must come out (byte for byte)."""
+    lines = [m + b"\n" for m in MENU] + [b"\n", TITLE + b"\n", b"\n"]
+    article: list[bytes] = []
+    for i, p in enumerate(ARTICLE):
+        article += [p + _ending(i), b"\n"]
+    lines += article
+    lines += [f + b"\n" for f in FOOTER]
+    return b"".join(lines), b"".join(article[:-1])
+
+
+@cache
+def with_classifier() -> Cleaner:
+    return Cleaner(Config(classifier=True))
+
+
+def test_cli_keeps_the_article_byte_for_byte_and_drops_menu_and_footer(tmp_path) -> None:
+    data, article = page()
+    f = tmp_path / "page.txt"
+    f.write_bytes(data)
+    r = run_clean(["--classifier", f], None)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == article
+    # the library gives the same bytes
+    assert with_classifier().clean_bytes(data, doc_id=str(f)) == article
+
+
+def test_without_classifier_the_footer_stays_so_the_classifier_did_the_work(tmp_path) -> None:
+    data, article = page()
+    f = tmp_path / "page.txt"
+    f.write_bytes(data)
+    r = run_clean([f], None)
+    assert r.returncode == 0, r.stderr
+    for line in UNNAMED:
+        assert line + b"\n" in r.stdout
+    assert article in r.stdout
+    assert r.stdout == Cleaner().clean_bytes(data, doc_id=str(f))
+
+
+def test_explain_json_names_classifier_reasons_and_features(tmp_path) -> None:
+    data, article = page()
+    f = tmp_path / "page.txt"
+    f.write_bytes(data)
+    r = run_clean(["--classifier", "--explain", "-", f], None)
+    assert r.returncode == 0
+    assert r.stdout == article
+    decisions = parse_jsonl(r.stderr)
+    by_line = {d["line"]: d for d in decisions}
+    lines = split_lines(data)
+    footer_nos = [i for i, raw in enumerate(lines, 1) if raw.rstrip(b"\r\n") in UNNAMED]
+    assert footer_nos
+    for n in footer_nos:
+        d = by_line[n]
+        assert d["category"] == "classifier"
+        assert d["rule"].startswith("classifier:") and d["rule"].endswith("-outside-article"), d
+        assert d["action"] == "drop_line"
+        assert d["features"]["article"] is False
+        assert d["features"]["class"] in d["rule"]
+        assert d["text"] == lines[n - 1].rstrip(b"\r\n").decode()
+    # rule decisions keep their fields and carry no features
+    for d in decisions:
+        if d["category"] != "classifier":
+            assert "features" not in d
+            assert not d["rule"].startswith("classifier:")
+    # every input line is kept or explained, once
+    objs = [type("D", (), {"line": d["line"], "action": d["action"]}) for d in decisions]
+    assert output_explained(r.stdout, data, objs)
+    assert len(by_line) == len(decisions)
+
+
+def test_clean_explain_subcommand_shows_classifier_reasons(tmp_path) -> None:
+    data, _ = page()
+    f = tmp_path / "page.txt"
+    f.write_bytes(data)
+    r = run_main(["explain", "--classifier", "--no-color", f], None)
+    assert r.returncode == 0
+    out = r.stdout.decode()
+    assert "- About the Gazette   [classifier:short-outside-article (class short, article False" in out
+    assert "+ " + ARTICLE[0].decode() in out
+    plain = run_main(["explain", "--no-color", f], None).stdout.decode()
+    assert "+ About the Gazette" in plain and "classifier:" not in plain
+
+
+def test_library_explain_text_and_stats() -> None:
+    data, article = page()
+    c = Cleaner(Config(classifier=True))
+    ex = c.explain_text(data.decode(), doc_id="p")
+    assert ex.text.encode() == article
+    cls = [d for d in ex.decisions if d.category == "classifier"]
+    assert {d.text for d in cls} >= {f.decode() for f in UNNAMED}
+    assert all(d.features and "score" in d.features for d in cls)
+    assert c.stats.by_category["classifier"] == len(cls)
+    assert json.loads(cls[0].to_json())["features"] == cls[0].features
+
+
+def test_default_options_have_no_classifier() -> None:
+    data, _ = page()
+    assert Config().classifier is False
+    decisions: list = []
+    out = Cleaner().clean_bytes(data, sink=decisions.append)
+    assert not any(d.category == "classifier" or d.features is not None for d in decisions)
+    assert b"About the Gazette\n" in out
+
+
+def test_classifier_needs_line_unit() -> None:
+    with pytest.raises(ValueError, match="unit"):
+        Config(classifier=True, unit="block")
+    r = run_main(["--classifier", "--unit", "block"], b"x\n")
+    assert r.returncode == 2
+    assert b"--classifier needs --unit line" in r.stderr
+
+
+def test_jobs_run_in_one_process_with_the_same_output(tmp_path) -> None:
+    data, _ = page()
+    names = []
+    for i in range(4):
+        f = tmp_path / f"p{i}.txt"
+        f.write_bytes(data.replace(b"riverside park", f"riverside park {i}".encode()))
+        names.append(f)
+    one = run_clean(["--classifier", "--explain", tmp_path / "one.jsonl", *names], None)
+    two = run_clean(["--classifier", "-j", "2", "--explain", tmp_path / "two.jsonl", *names], None)
+    assert one.returncode == two.returncode == 0
+    assert one.stdout == two.stdout and one.stdout
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
+    assert b"--classifier runs in one process" in two.stderr
+
+
+def test_cross_document_counts_span_the_stream() -> None:
+    """A line inside the article of every document of a stream: kept while
+    it is new, removed as repeated across documents once 3 earlier
+    documents held it (one Cleaner counts across all its documents)."""
+    body = [p.decode() for p in ARTICLE]
+    promo = "Photographs by the staff of the Acme Gazette"
+    docs = [
+        "\n".join([*body[i:i + 3], promo, *body[i + 3:], *body[:i]]) + "\n"
+        for i in range(len(body))
+    ]
+    c = Cleaner(Config(classifier=True))
+    outs = [c.explain_text(d, doc_id=f"d{i}") for i, d in enumerate(docs)]
+    assert [promo in o.text for o in outs] == [True, True, True, False, False, False]
+    why = [x for x in outs[3].decisions if x.text == promo]
+    assert why[0].rule.startswith("classifier:") and why[0].category == "classifier"
+    assert why[0].features is not None and why[0].features["xdocs"] == 3 and why[0].features["class"] == "bad"
+    # a fresh Cleaner has no counts: the same document keeps the line
+    assert promo in Cleaner(Config(classifier=True)).clean_text(docs[3])
+
+
+def test_output_starts_before_the_document_ends_and_holding_is_bounded() -> None:
+    paras = [p + b"\n" for p in ARTICLE]
+    lines = [f"Part {i}: ".encode() + paras[i % len(paras)] for i in range(600)]
+    s = with_classifier().stream("long")
+    out = b""
+    limit = WINDOW_DEFAULT + WINDOW_DEFAULT // WINDOW_CHUNK_DIVISOR
+    for i in range(0, len(lines), 7):
+        out += s.feed(b"".join(lines[i:i + 7]))
+        assert len(s.doc.held) <= limit
+    assert len(split_lines(out)) >= len(lines) - limit
+    out += s.close()
+    assert out == with_classifier().clean_bytes(b"".join(lines), doc_id="long")
+
+
+# -- properties ----------------------------------------------------------------
+PAGE_LINES = [ln.rstrip(b"\r\n") for ln in split_lines(page()[0])]
+line = st.one_of(
+    st.sampled_from(ARTICLE_LINES),
+    st.sampled_from(JUNK_LINES),
+    st.sampled_from(PAGE_LINES),
+    st.sampled_from(PAGE_LINES),
+    st.sampled_from([b"", b"", b" ", b"\f", b"\xc2\xa0"]),
+    st.text(st.characters(exclude_characters="\n", exclude_categories=["Cs"]), max_size=60).map(
+        lambda s: s.encode("utf-8")),
+    st.binary(max_size=30).map(lambda b: b.replace(b"\n", b" ")),
+)
+ending = st.sampled_from([b"\n", b"\n", b"\r\n"])
+
+
+@st.composite
+def long_documents(draw: st.DrawFn) -> bytes:
+    """Up to 300 lines: past the classifier's window, so verdicts come mid-document."""
+    lines = draw(st.lists(st.tuples(line, ending), max_size=300))
+    data = b"".join(text + end for text, end in lines)
+    if lines and draw(st.booleans()):
+        data = data.rstrip(b"\r\n")
+    return data
+
+
+PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPS
+@given(long_documents(), st.data())
+def test_chunking_does_not_change_output_with_classifier(data: bytes, draw: st.DataObject) -> None:
+    cuts = sorted(draw.draw(st.lists(st.integers(0, len(data)), max_size=12)))
+    split_docs = draw.draw(st.booleans())
+    chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+    # fresh Cleaners: cross-document counts start empty for both runs
+    whole = Cleaner(Config(classifier=True), ruleset=with_classifier().ruleset).stream("doc", split_docs=split_docs)
+    expected = whole.feed(data) + whole.close()
+    s = Cleaner(Config(classifier=True), ruleset=with_classifier().ruleset).stream("doc", split_docs=split_docs)
+    got = b"".join(s.feed(c) for c in chunks) + s.close()
+    assert got == expected
+
+
+@PROPS
+@given(long_documents())
+def test_output_is_input_minus_explained_lines_with_classifier(data: bytes) -> None:
+    decisions: list = []
+    out = with_classifier().clean_bytes(data, sink=decisions.append)
+    assert output_explained(out, data, decisions)
+    removed = [d.line for d in decisions if d.action != "strip"]
+    assert len(set(removed)) == len(removed), "a line was removed twice"
+    for d in decisions:
+        assert (d.category == "classifier") == d.rule.startswith("classifier:")
+        assert (d.features is not None) == (d.category == "classifier")
+    lines = [ln.rstrip(b"\r\n").decode("utf-8", "surrogateescape") for ln in split_lines(out)]
+    if lines:  # no leading or trailing blank lines, after the classifier's removals too
+        assert lines[0].strip() and lines[-1].strip()
