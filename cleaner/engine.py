@@ -181,7 +181,8 @@ class DocumentCleaner:
             elif v.keep:
                 self._out_keep(it, out)
             else:
-                self._record(it, v.reason, CLASSIFIER_CATEGORY, "drop_line", features=v.explain())
+                self._record(it, v.reason, CLASSIFIER_CATEGORY, "drop_line",
+                             features=v.explain() if self.sink is not None else None)
                 self.gap_removed = True
 
     # -- the output stage: blank lines held, runs collapsed ------------------
