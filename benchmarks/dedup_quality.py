@@ -624,8 +624,8 @@ class Params:
 
     def bytes_per_paragraph(self) -> int:
         # near table: uint32 fingerprint + uint32 paragraph id per sketch entry;
-        # exact table: uint64 + uint32; paragraph -> (doc, line): 2 x uint32
-        return 8 * self.sketch_k + 12 + 8
+        # exact table: uint64 + uint32; paragraph -> (doc, line, facts mask): 3 x uint32
+        return 8 * self.sketch_k + 12 + 12
 
 
 @dataclass(frozen=True)

@@ -118,3 +118,88 @@ def sketch(words: list[bytes], n: int = NGRAM_DEFAULT, k: int = SKETCH_K_DEFAULT
     # keep the low halves: bits that do not depend on the rank, so a large
     # index is not dense where every sketch's fingerprints would fall
     return [h & 0xFFFFFFFF for h in sorted(grams)[:k]]
+
+
+# -- facts guard ---------------------------------------------------------------
+# A paragraph's "facts" are its tokens with a digit and its capitalised words
+# that do not start a sentence (names). Each fact sets one bit of a 32-bit
+# mask kept with the indexed paragraph. Near matches (never exact ones) are
+# then judged on the sketch and the facts together (``near_accept``):
+#   - at least the threshold share of the sketch, unless the facts disagree:
+#     both paragraphs have facts and they share fewer than half of the smaller
+#     set (same template with other numbers or names);
+#   - one sketch value short of it (unless the threshold is 1), when the facts
+#     confirm: at least 2 shared and at least 80% of the larger set (an edited
+#     copy keeps its facts).
+FACT_BITS = 32
+FACTS_DISAGREE_BELOW = 0.51  # shared / smaller set
+FACTS_CONFIRM_SHARE = 0.8  # shared / larger set
+FACTS_CONFIRM_MIN = 2
+_SENTENCE_END = frozenset(".!?:;")
+_QUOTES = frozenset("\"'“”‘’«»")
+_OPENING_QUOTES = frozenset("\"“‘«")
+
+
+def _upper_class() -> str:
+    """A regex character class of the upper-case letters of the Latin, Greek,
+    Cyrillic and Armenian blocks (scripts without case have no names to find)."""
+    runs: list[list[int]] = []
+    for lo, hi in ((0, 0x600), (0x1E00, 0x2000)):
+        for c in range(lo, hi):
+            if chr(c).isupper():
+                if runs and runs[-1][1] == c - 1:
+                    runs[-1][1] = c
+                else:
+                    runs.append([c, c])
+    return "[" + "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+                         for a, b in runs) + "]"
+
+
+# a number: from its first digit to the end of the token
+_NUMBER = re.compile(r"\d\S*")
+# a capitalised word of 2+ letters, up to an apostrophe (``Trump's``,
+# ``Trumpʼs`` -> ``Trump``)
+_CAPITALISED = re.compile(_upper_class() + r"[^\W_\u02bc]+")
+
+
+def facts_mask(text: str) -> int:
+    """32-bit mask of the paragraph's facts: for each number (from its first
+    digit to the end of the token, folded as by ``exact_key``) and each
+    capitalised word that starts a token and does not start a sentence (case
+    folded), bit ``xxh3(key) % 32``."""
+    mask = 0
+    for tok in _NUMBER.findall(text):
+        key = exact_key(tok.encode("utf-8", "surrogateescape"), tok)
+        if key:
+            mask |= 1 << (_hash(key) % FACT_BITS)
+    for m in _CAPITALISED.finditer(text):
+        j = m.start()
+        while j and text[j - 1] in "([":
+            j -= 1
+        if j and text[j - 1] in _OPENING_QUOTES:
+            continue  # a quote starts a sentence
+        if not j or not text[j - 1].isspace():
+            continue  # the first word, or inside a token
+        j -= 1
+        while j and text[j - 1].isspace():
+            j -= 1
+        while j and text[j - 1] in _QUOTES:
+            j -= 1
+        if not j or text[j - 1] in _SENTENCE_END:
+            continue
+        mask |= 1 << (_hash(m.group().casefold().encode("utf-8", "surrogateescape")) % FACT_BITS)
+    return mask
+
+
+def near_accept(count: int, k: int, threshold: float, new: int, kept: int) -> bool:
+    """Whether ``count`` of a ``k``-value sketch shared with one earlier
+    paragraph makes a near duplicate, given both paragraphs' facts masks
+    (see the comment above ``FACT_BITS``)."""
+    need = threshold * k
+    if count < need - (threshold < 1):  # a strict threshold of 1 gets no relief
+        return False
+    n_new, n_kept = new.bit_count(), kept.bit_count()
+    shared = (new & kept).bit_count()
+    if count >= need:
+        return not (n_new and n_kept and shared < FACTS_DISAGREE_BELOW * min(n_new, n_kept))
+    return shared >= FACTS_CONFIRM_MIN and shared >= FACTS_CONFIRM_SHARE * max(n_new, n_kept)

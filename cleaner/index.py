@@ -1,9 +1,11 @@
 """The duplicate index: exact and near fingerprints of kept paragraphs.
 
 Each fingerprint maps to the id of the first paragraph that produced it; a
-paragraph id maps to (document, line). Recent fingerprints live in a dict;
-older ones in sorted numpy runs (a few bytes each) merged geometrically, so
-memory per paragraph stays small and lookups are batched per input chunk.
+paragraph id maps to (document, line) and to a 32-bit mask of its facts
+(``dedup.facts_mask``; 0 for paragraphs not sketched), which near matches
+are weighed with. Recent fingerprints live in a dict; older ones in sorted
+numpy runs (a few bytes each) merged geometrically, so memory per paragraph
+stays small and lookups are batched per input chunk.
 
 Two tables are kept apart: fingerprints loaded from an index file (owned by
 the documents of earlier runs) and fingerprints added in this run. A
@@ -36,7 +38,7 @@ from .errors import CleanerError
 from .files import atomic_writer
 
 FORMAT = "corpus-cleaner-index"
-VERSION = 1
+VERSION = 2  # 2: per-paragraph facts masks (near-match guard)
 MAGIC = b"CCIDX1\n"
 SPILL_AT = 1 << 15  # recent entries per table before they become a sorted run
 MAX_RUN = 1 << 22  # entries: merging two runs never copies more than this
@@ -179,6 +181,7 @@ class Index:
         self.near = FingerprintTable(32)
         self.para_doc = array("I")
         self.para_line = array("I")
+        self.para_facts = array("I")
         self.docs: list[str] = []
         self.doc_index: dict[str, int] = {}
         self.sample_shift = 0
@@ -191,9 +194,10 @@ class Index:
             self.docs.append(name)
         return idx
 
-    def add_paragraph(self, doc: int, line: int) -> int:
+    def add_paragraph(self, doc: int, line: int, facts: int = 0) -> int:
         self.para_doc.append(doc)
         self.para_line.append(line)
+        self.para_facts.append(facts)
         return len(self.para_doc) - 1
 
     def where(self, pid: int) -> tuple[str, int]:
@@ -205,7 +209,7 @@ class Index:
     # -- memory -------------------------------------------------------------
     def nbytes(self) -> int:
         docs = sum(len(d) + 60 for d in self.docs)
-        return self.exact.nbytes() + self.near.nbytes() + 8 * len(self.para_doc) + docs
+        return self.exact.nbytes() + self.near.nbytes() + 12 * len(self.para_doc) + docs
 
     def spill(self) -> None:
         """Between chunks: compact recent entries and enforce the budget."""
@@ -241,7 +245,9 @@ class Index:
             table.runs = [(k, new_id[p]) for k, p in table.runs]
         pd = np.frombuffer(self.para_doc.tobytes(), np.uint32)[used]
         pl = np.frombuffer(self.para_line.tobytes(), np.uint32)[used]
+        pf = np.frombuffer(self.para_facts.tobytes(), np.uint32)[used]
         self.para_doc, self.para_line = array("I", pd.tobytes()), array("I", pl.tobytes())
+        self.para_facts = array("I", pf.tobytes())
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write atomically: a temporary file in the same folder, fsync, rename."""
@@ -253,7 +259,7 @@ class Index:
             runs[name] = [len(k) for k, _ in table.runs]
             for k, p in table.runs:
                 blobs += [np.ascontiguousarray(k).data, np.ascontiguousarray(p).data]
-        blobs += [memoryview(self.para_doc), memoryview(self.para_line),
+        blobs += [memoryview(self.para_doc), memoryview(self.para_line), memoryview(self.para_facts),
                   memoryview("\n".join(self.docs).encode("utf-8", "surrogateescape"))]
         header = {
             "format": FORMAT, "version": VERSION, "params": self.params.to_json(),
@@ -292,7 +298,10 @@ class Index:
                 pos += 2
         idx.para_doc.frombytes(blobs[pos])
         idx.para_line.frombytes(blobs[pos + 1])
-        text = bytes(blobs[pos + 2]).decode("utf-8", "surrogateescape")
+        idx.para_facts.frombytes(blobs[pos + 2])
+        if not len(idx.para_doc) == len(idx.para_line) == len(idx.para_facts) == header["paragraphs"]:
+            raise IndexError_(f"{path}: paragraph tables of unequal length: the index file is corrupt")
+        text = bytes(blobs[pos + 3]).decode("utf-8", "surrogateescape")
         idx.docs = text.split("\n") if text else []
         idx.doc_index = {d: i for i, d in enumerate(idx.docs)}
         return idx
@@ -307,6 +316,7 @@ class Index:
             od = np.frombuffer(other.para_doc.tobytes(), np.uint32)
             self.para_doc.frombytes(doc_map[od].tobytes())
             self.para_line.extend(other.para_line)
+            self.para_facts.extend(other.para_facts)
         self.exact.absorb(other.exact, base)
         self.near.absorb(other.near, base)
         self.sample_shift = max(self.sample_shift, other.sample_shift)

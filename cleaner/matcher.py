@@ -3,8 +3,11 @@
 Exact: the folded paragraph's xxh3 hash was seen (``dedup.exact_key``).
 Near: at least ``near_threshold`` of the paragraph's bottom-k sketch of word
 n-gram fingerprints is already in the index (the onion idea, with a fixed
-number of fingerprints per paragraph). Only kept paragraphs are indexed, so
-the first copy in input order always wins.
+number of fingerprints per paragraph) for one earlier paragraph, weighed with
+the two paragraphs' facts (numbers, names; ``dedup.near_accept``): facts that
+disagree refuse the match, facts that confirm it accept one sketch value
+less. Only kept paragraphs are indexed, so the first copy in input order
+always wins.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .classify import word_count
-from .dedup import exact_key, fold_words, key_hash, sketch
+from .dedup import exact_key, facts_mask, fold_words, key_hash, near_accept, sketch
 from .index import Index
 
 
@@ -38,7 +41,7 @@ class MatchSettings:
     sketch_k: int
 
 
-Prepared = tuple[int, list[int]]
+Prepared = tuple[int, list[int], int]  # exact key, sketch, facts mask (0: none)
 
 
 class Matcher:
@@ -75,9 +78,10 @@ class Matcher:
         if s.near and len(text) >= 2 * s.near_min_words:
             words = fold_words(raw, text)
             key = key_hash(b"".join(words))
-            sk = sketch(words, s.ngram, s.sketch_k) if len(words) >= s.near_min_words else []
-            return key, sk
-        return key_hash(exact_key(raw, text)), []
+            if len(words) >= s.near_min_words:
+                return key, sketch(words, s.ngram, s.sketch_k), facts_mask(text)
+            return key, [], 0
+        return key_hash(exact_key(raw, text)), [], 0
 
     def prepare(self, raws: Sequence[bytes], texts: Sequence[str]) -> None:
         """Fingerprint a chunk's lines and look them up in the sorted runs at once
@@ -94,22 +98,22 @@ class Matcher:
             if len(text) >= short and not text.isspace():
                 if 0 <= near_len <= len(text):
                     words = fold_words(raws[i], text)
-                    pre[i] = (key_hash(b"".join(words)), [])
+                    pre[i] = (key_hash(b"".join(words)), [], 0)
                     if len(words) >= s.near_min_words:
                         sketched.append(i)
                         word_lists.append(words)
                 else:
-                    pre[i] = (key_hash(exact_key(raws[i], text)), [])
+                    pre[i] = (key_hash(exact_key(raws[i], text)), [], 0)
         if sketched:
             for i, sk in zip(sketched, [sketch(w, s.ngram, s.sketch_k) for w in word_lists], strict=True):
-                pre[i] = (pre[i][0], sk)
+                pre[i] = (pre[i][0], sk, facts_mask(texts[i]))
         self._pre = pre
         self._lookup(pre.values())
 
     def _lookup(self, fps: Iterable[Prepared]) -> None:
         items = list(fps)
-        exact = [k for k, _ in items]
-        near = [h for _, sk in items for h in sk]
+        exact = [k for k, _, _ in items]
+        near = [h for _, sk, _ in items for h in sk]
         tables = [self.live.exact, self.live.near]
         if self.loaded is not None:
             tables += [self.loaded.exact, self.loaded.near]
@@ -144,7 +148,7 @@ class Matcher:
                 return None
             fp = self.fingerprints(raw, text)
             self._lookup([fp])
-        key, sk = fp
+        key, sk, facts = fp
         hit = self._first(key, False)
         if hit is not None:
             if word_count(text) < self.s.min_words:
@@ -156,26 +160,33 @@ class Matcher:
                 # this run only: the same choice as below without a call per fingerprint
                 rget, fget = self.live.near.recent.get, self._found[1].get
                 pids = [p for p in [rget(h, fget(h)) for h in sk] if p is not None]
-                if len(pids) / len(sk) >= self.s.near_threshold:  # else no paragraph can reach it
-                    pid = max(pids, key=pids.count)  # the first of the commonest
-                    score = pids.count(pid) / len(sk)
-                    if score >= self.s.near_threshold:
-                        doc, first_line = self.live.where(pid)
-                        return Match("near", round(score, 3), doc, first_line)
+                if len(pids) >= self.s.near_threshold * len(sk) - 1:  # else no paragraph can reach it
+                    m = self._near([(p, self.live) for p in pids], len(sk), facts)
+                    if m is not None:
+                        return m
             else:
                 hits = [h for h in map(lambda k: self._first(k, True), sk) if h is not None]
                 if hits:
-                    # score against the one earlier paragraph sharing most of the
-                    # sketch, not hits pooled from several paragraphs
-                    (pid, src), count = Counter(hits).most_common(1)[0]
-                    score = count / len(sk)
-                    if score >= self.s.near_threshold:
-                        doc, first_line = src.where(pid)
-                        return Match("near", round(score, 3), doc, first_line)
+                    m = self._near(hits, len(sk), facts)
+                    if m is not None:
+                        return m
         live = self.live
-        pid = live.add_paragraph(self.doc, line)
+        pid = live.add_paragraph(self.doc, line, facts)
         live.exact.add(key, pid)
         live.near.add_many(sk, pid)
+        return None
+
+    def _near(self, hits: list[tuple[int, Index]], k: int, facts: int) -> Match | None:
+        """Score against single earlier paragraphs (not hits pooled from several):
+        the commonest first (ties: the first seen) that ``near_accept`` takes with
+        its facts."""
+        for (pid, src), count in Counter(hits).most_common():
+            if count < self.s.near_threshold * k - 1:
+                break  # near_accept refuses this and every count below
+            if near_accept(count, k, self.s.near_threshold, facts, src.para_facts[pid]):
+                score = count / k
+                doc, first_line = src.where(pid)
+                return Match("near", round(score, 3), doc, first_line)
         return None
 
     def _no_near_hit(self, sk: list[int]) -> bool:
