@@ -51,15 +51,11 @@ _DELETABLE = re.compile(b"|".join(re.escape(b) for b in _deletable()))
 def exact_key(raw: bytes, text: str) -> bytes:
     """The folded bytes that identify a paragraph for exact matching (see
     module docstring); ``raw`` is the line's bytes, ``text`` its decoded text.
-    Lines whose only non-ASCII characters are punctuation take a byte-level
-    path with the same result as the full Unicode one."""
+    ASCII lines take a byte-level path with the same result as the Unicode one."""
     if not raw.isascii():
-        for p in _COMMON_PUNCT:
-            raw = raw.replace(p, b"")
-        if not raw.isascii():
-            raw = _DELETABLE.sub(b"", raw)
-            if not raw.isascii():
-                return _unicode_key(text)
+        # measured on the news stream: straight to the Unicode path is
+        # faster than trying byte replaces first (most such lines hold letters)
+        return _unicode_key(text)
     return raw.lower().translate(None, ASCII_NON_ALNUM)
 
 
