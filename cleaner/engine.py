@@ -74,7 +74,7 @@ class Engine:
         patterns = [(i, p) for i, r in enumerate(self.rules) for p in r.patterns]
         pack = Path(default_rules_dir())
         groups = [0 if Path(r.source).parent == pack else 1 for r in self.rules]
-        self.prefilter = Prefilter(patterns, len(self.rules), use_hyperscan=config.use_hyperscan, groups=groups,
+        self.prefilter = Prefilter(patterns, use_hyperscan=config.use_hyperscan, groups=groups,
                                    max_words=[r.max_words for r in self.rules])
         self.always = self.prefilter.always
         self.has_before_body = any(r.where == "before_body" for r in self.rules)

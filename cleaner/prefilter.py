@@ -281,7 +281,7 @@ WORD_TIERS = (12, 40)
 class Prefilter:
     """Maps a batch of lines to the rules worth trying on each line."""
 
-    def __init__(self, patterns: Sequence[tuple[int, str]], n_rules: int, *, use_hyperscan: bool = True,
+    def __init__(self, patterns: Sequence[tuple[int, str]], *, use_hyperscan: bool = True,
                  groups: Sequence[int] = (), max_words: Sequence[int | None] = ()) -> None:
         # patterns: (rule index, regex source); a rule may own several.
         # groups[rule]: rules of one group share databases (the default

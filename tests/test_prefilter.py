@@ -100,7 +100,7 @@ def test_negated_classes_excluding_spaces_are_not_widened(pattern: str) -> None:
 
 
 def test_unwidenable_rule_is_checked_on_every_line() -> None:
-    pf = Prefilter([(0, "[^ ]{3}x"), (1, "hello")], 2)
+    pf = Prefilter([(0, "[^ ]{3}x"), (1, "hello")])
     assert pf.always == (0,)
 
 
@@ -124,7 +124,7 @@ def test_database_cache_is_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         f.write_bytes(b"y" * 100_000)
         os.utime(f, (time.time() - 100 + i, time.time() - 100 + i))
     monkeypatch.setattr(prefilter, "CACHE_MAX_BYTES", 250_000)  # the new one (a few KB) + two
-    pf = Prefilter([(0, "(?i)^pruning test line [0-9]+$")], 1)
+    pf = Prefilter([(0, "(?i)^pruning test line [0-9]+$")])
     assert pf.uses_hyperscan
     left = {f.name for f in folder.glob("hs1-*.db")}
     assert "hs1-stale.db" not in left
