@@ -46,6 +46,12 @@ MAX_PARA_LINES = 200
 MAX_BLANK_RUN = 256
 # Strip rules are re-applied to their own output at most this many times.
 MAX_STRIPS_PER_LINE = 8
+# Junk lines recur (site furniture, share prompts): the rule decision for a
+# line text is remembered for up to this many texts of at most this length.
+# The decision depends on nothing but the text and whether the body has
+# begun, so remembering it changes no output; the memo is emptied when full.
+MATCH_MEMO_SIZE = 8192
+MATCH_MEMO_MAX_CHARS = 300
 
 Sink = Callable[[Decision], None]
 
@@ -78,6 +84,8 @@ class Engine:
                                    max_words=[r.max_words for r in self.rules])
         self.always = self.prefilter.always
         self.has_before_body = any(r.where == "before_body" for r in self.rules)
+        # (text, body seen) -> (rule index or -1, new text for strip rules)
+        self.match_memo: dict[tuple[str, bool], tuple[int, str | None]] = {}
 
     def candidates(self, buf: bytes) -> dict[int, list[int]]:
         """Line index -> rule indexes to try, for a batch of lines joined by ``\\n``."""
@@ -399,6 +407,27 @@ class DocumentCleaner:
 
     def _match(self, it: Item, cands: Sequence[int], exclude: Rule | None) -> tuple[Rule | None, str | None]:
         text = it.text
+        if exclude is not None or len(text) > MATCH_MEMO_MAX_CHARS:
+            idx, new = self._match_rules(it, cands, exclude)
+        else:
+            memo = self.e.match_memo
+            key = (text, self.body_seen)
+            hit = memo.get(key)
+            if hit is not None:
+                idx, new = hit
+            else:
+                timeouts = self.stats.regex_timeouts.total()
+                idx, new = self._match_rules(it, cands, exclude)
+                if self.stats.regex_timeouts.total() == timeouts:  # a timed-out search decided nothing
+                    if len(memo) >= MATCH_MEMO_SIZE:
+                        memo.clear()
+                    memo[key] = (idx, new)
+        return (self.e.rules[idx] if idx >= 0 else None), new
+
+    def _match_rules(self, it: Item, cands: Sequence[int], exclude: Rule | None) -> tuple[int, str | None]:
+        """The first candidate rule (in priority order) that matches: its
+        index (-1: none) and, for a strip rule, the new text."""
+        text = it.text
         rules = self.e.rules
         wc = -1
         for idx in cands:
@@ -412,11 +441,11 @@ class DocumentCleaner:
                     continue
             if self._search(rule, text, it):
                 if rule.action != "strip":
-                    return rule, None
+                    return idx, None
                 new = self._strip(rule, text, it)
                 if new is not None:  # None: timed out, keep the line as it is
-                    return rule, new
-        return None, None
+                    return idx, new
+        return -1, None
 
     def _search(self, rule: Rule, text: str, it: Item) -> bool:
         timeout = self.e.config.regex_timeout

@@ -84,6 +84,7 @@ def canonical(buf: bytes) -> bytes:
 # and back (found by trying every code point): the widened patterns list
 # them explicitly, as Hyperscan's caseless mode does not.
 _FOLD_TO_ASCII = {"\u0130": "iI", "\u0131": "iI", "\u017f": "sS", "\u212a": "kK"}
+_FOLD_TO_ASCII_UTF8 = [c.encode("utf-8") for c in _FOLD_TO_ASCII]
 _FOLD_FROM_ASCII = {a: "".join(f"\\x{{{ord(c):x}}}" for c, letters in _FOLD_TO_ASCII.items() if a in letters)
                     for a in "iIsSkK"}
 # A group opening ("(?i)", "(?:", "(?P<name>", "(?=" ...): copied as it is.
@@ -121,8 +122,9 @@ def _ascii_ranges(escape: str) -> str:
     return "".join(out)
 
 
-def _literal(ch: str, in_class: bool, negated: bool) -> str:
-    """One literal character of the pattern, widened."""
+def _literal(ch: str, in_class: bool, negated: bool, folds: bool = True) -> str:
+    """One literal character of the pattern, widened (``folds``: with the
+    non-ASCII letters an ASCII one matches under (?i))."""
     if ch in _UNICODE_SPACES:  # the scan buffer holds an ASCII space there
         return _ASCII_SPACE if in_class else f"[{_ASCII_SPACE}]"
     if not ch.isascii():
@@ -134,30 +136,32 @@ def _literal(ch: str, in_class: bool, negated: bool) -> str:
         body = _ANY_NON_ASCII + _FOLD_TO_ASCII.get(ch, "")
         return body if in_class else f"[{body}]"
     esc = f"\\x{{{ord(ch):x}}}" if not ch.isalnum() else ch
-    if ch in _FOLD_FROM_ASCII and not in_class:
+    if folds and ch in _FOLD_FROM_ASCII and not in_class:
         return f"[{esc}{_FOLD_FROM_ASCII[ch]}]"
     return esc
 
 
-def _class_folds(cls: str) -> str:
-    """The extra members a non-negated class needs for the (?i) letter folds."""
+def _class_folds(cls: str, folds: bool = True) -> str:
+    """The extra members a non-negated class needs for the (?i) letter folds
+    (``folds`` false: only the ASCII ones)."""
     try:
         pat = regex.compile("(?i)" + cls)
     except regex.error:
-        return "".join(_FOLD_FROM_ASCII.values()) + "iIsSkK"
-    out = [_FOLD_FROM_ASCII[a] for a in "iIsSkK" if pat.fullmatch(a)]
+        return ("".join(_FOLD_FROM_ASCII.values()) if folds else "") + "iIsSkK"
+    out = [_FOLD_FROM_ASCII[a] for a in "iIsSkK" if folds and pat.fullmatch(a)]
     out += [_FOLD_TO_ASCII[c] for c in _FOLD_TO_ASCII if pat.fullmatch(c)]
     return "".join(dict.fromkeys(out))
 
 
-def widen(pattern: str) -> str:
+def widen(pattern: str, folds: bool = True) -> str:
     """Rewrite a ``regex`` pattern into a Hyperscan pattern that matches at
     least every line the original matches, with no Unicode property tables:
     a Unicode class becomes its ASCII members plus every non-ASCII character
     (inside a negated class: its ASCII members only), word boundaries are
     dropped, line anchors become line breaks and long counted repeats become
     ``*``/``+``. Raises ``Unwidenable`` for the few constructs this cannot
-    handle."""
+    handle. With ``folds`` false the result holds only for text without the
+    four non-ASCII letters of ``_FOLD_TO_ASCII`` (a cheaper automaton)."""
     out: list[str] = []
     i, n = 0, len(pattern)
     in_class = negated = False
@@ -174,7 +178,7 @@ def widen(pattern: str) -> str:
             e = pattern[i + 1]
             cp = _CODEPOINT_ESCAPE.match(pattern, i)
             if cp:
-                out.append(_literal(chr(int(next(g for g in cp.groups() if g), 16)), in_class, negated))
+                out.append(_literal(chr(int(next(g for g in cp.groups() if g), 16)), in_class, negated, folds))
                 i = cp.end()
                 continue
             m = _PROPERTY.match(pattern, i) if e in "pP" else None
@@ -195,20 +199,20 @@ def widen(pattern: str) -> str:
             elif e.isalnum() or e.isspace():  # \n, \t ... (a letter escape with a meaning)
                 out.append(esc)
             else:  # an escaped literal: \. \( \' ...
-                out.append(_literal(e, in_class, negated))
+                out.append(_literal(e, in_class, negated, folds))
             continue
         if in_class:
             if c == "]" and not (out and out[-1] in ("[", "[^")):
                 in_class = False
                 if not negated:  # first, so that a trailing "-" stays literal
-                    out.insert(class_out, _class_folds(pattern[class_start:i + 1]))
+                    out.insert(class_out, _class_folds(pattern[class_start:i + 1], folds))
                 out.append("]")
                 i += 1
                 continue
             if c == "-" or c == "^":
                 out.append("\\" + c if c == "^" else c)
             else:
-                out.append(_literal(c, in_class, negated))
+                out.append(_literal(c, in_class, negated, folds))
             i += 1
             continue
         if c == "{":
@@ -241,7 +245,7 @@ def widen(pattern: str) -> str:
         elif c in "().|*+?":
             out.append(c)
         else:
-            out.append(_literal(c, in_class, negated))
+            out.append(_literal(c, in_class, negated, folds))
         i += 1
     return "".join(out)
 
@@ -288,36 +292,43 @@ class Prefilter:
         # pack, user rule files), so editing a user file does not recompile
         # the pack. max_words[rule]: the rule never matches longer lines.
         # Databases are cached on disk.
-        # tier -> [(database, rule of each pattern id)]; tier None: every line
-        self._tiers: dict[int | None, list[tuple[Any, list[int]]]] = {}
+        # tier -> [(database, rule of each pattern id)]; tier None: every line.
+        # Two sets: _full for any text, _fast for text without the letters
+        # of _FOLD_TO_ASCII (nearly all text; its automata are cheaper).
+        self._full: dict[int | None, list[tuple[Any, list[int]]]] = {}
+        self._fast: dict[int | None, list[tuple[Any, list[int]]]] = {}
         always: set[int] = set()
         if use_hyperscan and _hs_usable and patterns:
-            by_group: dict[tuple[int, int], list[tuple[int, str]]] = {}
+            by_group: dict[tuple[int, int], list[tuple[int, str, str]]] = {}
             for rule, pat in patterns:
                 try:
-                    expr = widen(pat)
+                    full, fast = widen(pat), widen(pat, folds=False)
                 except Unwidenable:
                     always.add(rule)
                     continue
                 limit = max_words[rule] if rule < len(max_words) else None
                 tier = next((t for t in WORD_TIERS if limit is not None and limit <= t), 0)  # 0: no tier
                 group = groups[rule] if rule < len(groups) else 0
-                by_group.setdefault((group, tier), []).append((rule, expr))
+                by_group.setdefault((group, tier), []).append((rule, full, fast))
             for (_, tier), exprs in sorted(by_group.items()):
-                db = _load_or_compile([e for _, e in exprs])
+                db = _load_or_compile([e for _, e, _ in exprs])
                 if db is None:  # a pattern Hyperscan rejects: its rule runs on every line
-                    bad = {r for r, e in exprs if _load_or_compile([e]) is None}
+                    bad = {r for r, e, f in exprs if _load_or_compile([e]) is None or _load_or_compile([f]) is None}
                     always.update(bad)
-                    exprs = [(r, e) for r, e in exprs if r not in bad]
-                    db = _load_or_compile([e for _, e in exprs]) if exprs else None
-                if db is not None:
-                    self._tiers.setdefault(tier or None, []).append((db, [r for r, _ in exprs]))
+                    exprs = [x for x in exprs if x[0] not in bad]
+                    db = _load_or_compile([e for _, e, _ in exprs]) if exprs else None
+                fast = [f for _, _, f in exprs]
+                fast_db = db if db is None or fast == [e for _, e, _ in exprs] else _load_or_compile(fast)
+                if db is not None and fast_db is not None:
+                    rule_of = [r for r, _, _ in exprs]
+                    self._full.setdefault(tier or None, []).append((db, rule_of))
+                    self._fast.setdefault(tier or None, []).append((fast_db, rule_of))
                 else:  # cannot happen once the rejected patterns are out; never lose a rule
-                    always.update(r for r, _ in exprs)
+                    always.update(r for r, _, _ in exprs)
         else:
             always.update(r for r, _ in patterns)
         self.always: tuple[int, ...] = tuple(sorted(always))
-        self.uses_hyperscan = bool(self._tiers)
+        self.uses_hyperscan = bool(self._full)
 
     def scan(self, buf: bytes) -> dict[int, list[int]]:
         """``buf`` holds lines joined by ``\\n`` (valid UTF-8).
@@ -326,10 +337,16 @@ class Prefilter:
         if not self.uses_hyperscan:
             return {}
         buf = canonical(buf)
+        tiers = self._fast
         hits: dict[int, set[int]] = {}
-        if None in self._tiers:
-            _scan_into(hits, self._tiers[None], buf, None)
-        limits = sorted(t for t in self._tiers if t is not None)
+        special = _lines_holding(buf, _FOLD_TO_ASCII_UTF8)
+        if special:  # the few lines the fast automata may miss: every full one
+            lines = buf.split(b"\n")
+            for dbs in self._full.values():
+                _scan_into(hits, dbs, b"\n".join([lines[i] for i in special]), special)
+        if None in tiers:
+            _scan_into(hits, tiers[None], buf, None)
+        limits = sorted(t for t in tiers if t is not None)
         if limits:
             # bytes.split() never counts more words than the engine's
             # str.split() (it splits on fewer characters): never too few lines
@@ -339,8 +356,19 @@ class Prefilter:
             for limit in limits:
                 keep = [i for i, n in enumerate(words) if n <= limit]
                 if keep:
-                    _scan_into(hits, self._tiers[limit], b"\n".join([lines[i] for i in keep]), keep)
+                    _scan_into(hits, tiers[limit], b"\n".join([lines[i] for i in keep]), keep)
         return {k: sorted(v) for k, v in hits.items()}
+
+
+def _lines_holding(buf: bytes, needles: Sequence[bytes]) -> list[int]:
+    """Indexes of the lines of ``buf`` (joined by ``\\n``) holding any needle."""
+    found: set[int] = set()
+    for needle in needles:
+        pos = buf.find(needle)
+        while pos >= 0:
+            found.add(buf.count(b"\n", 0, pos))
+            pos = buf.find(needle, buf.find(b"\n", pos) + 1 or len(buf))
+    return sorted(found)
 
 
 def _scan_into(hits: dict[int, set[int]], dbs: list[tuple[Any, list[int]]], buf: bytes,

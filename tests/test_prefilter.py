@@ -130,4 +130,15 @@ def test_database_cache_is_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "hs1-stale.db" not in left
     assert {"hs1-recent2.db", "hs1-recent1.db"} <= left  # the most recent fit the budget
     assert "hs1-recent0.db" not in left
-    assert len(left) == 3  # plus the new database
+    assert len(left) == 4  # plus the two new databases (for any text, for text without fold letters)
+
+
+def test_fold_letters_are_found_beside_plain_lines() -> None:
+    # lines holding ſ ı İ K are scanned with the full automata, the rest with the fast ones
+    if not prefilter._hs_usable:
+        pytest.skip("no usable hyperscan")
+    pf = Prefilter([(0, "(?i)^share this$")])
+    lines = ["nothing here", "SHARE THİS", "share this", "ſhare thiſ", "share that", "Share thıs"]
+    hits = pf.scan("\n".join(lines).encode("utf-8"))
+    assert {1, 2, 3, 5} <= set(hits)  # (Hyperscan's prefilter mode may report more)
+    assert 0 not in hits
