@@ -233,11 +233,7 @@ class DocumentCleaner:
         always = self.e.always
         matcher = self.matcher
         short = matcher.short if matcher is not None else 0
-        inline = matcher.live.exact.recent if matcher is not None and matcher.inline else None
-        if matcher is not None:
-            live, doc, min_words = matcher.live, matcher.doc, matcher.s.min_words
-        ascii_non_alnum = ASCII_NON_ALNUM
-        xxh = key_hash
+        inline = matcher is not None and matcher.inline
         slow = self.block_unit or self.boiler is not None
         ctx = self.ctx
         append = out.append
@@ -261,18 +257,8 @@ class DocumentCleaner:
             # or not: rules never depend on dedup (so -j can run them apart)
             if not self.body_seen and len(text) > 40 and is_body_line(text):
                 self.body_seen = True
-            if inline is not None and len(text) >= short:
-                h = xxh(raw.lower().translate(None, ascii_non_alnum) if raw.isascii() else exact_key(raw, text))
-                pid = inline.get(h)
-                if pid is None:
-                    inline[h] = live.add_paragraph(doc, ln)
-                elif word_count(text) >= min_words:
-                    self.line_no = ln
-                    exact = Match("exact", 1.0, self.doc_id, live.para_line[pid])
-                    self._removed(Item(ln, raw, text, None), DEDUP_RULE, DEDUP_CATEGORY, "drop_line", exact)
-                    continue
-            elif matcher is not None and len(text) >= short:
-                m = matcher.check(raw, text, ln, i)
+            if matcher is not None and len(text) >= short:
+                m = self._repeat(raw, text, ln) if inline else matcher.check(raw, text, ln, i)
                 if m is not None:
                     self.line_no = ln
                     self._removed(Item(ln, raw, text, None), DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
@@ -351,11 +337,31 @@ class DocumentCleaner:
                 self._settle_para(out)
             return
         if self.matcher is not None:
-            m = self.matcher.check(it.raw, text, it.line_no, it.idx)
+            if self.matcher.inline:
+                m = self._repeat(it.raw, text, it.line_no) if len(text) >= self.matcher.short else None
+            else:
+                m = self.matcher.check(it.raw, text, it.line_no, it.idx)
             if m is not None:
                 self._removed(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
                 return
         self._keep(it, out)
+
+    def _repeat(self, raw: bytes, text: str, line: int) -> Match | None:
+        """Exact repeats within the document (the default, ``Matcher.inline``):
+        the paragraph's key looked up in the document's own dict; the same
+        decision as ``Matcher.check`` without its batching."""
+        matcher = self.matcher
+        assert matcher is not None
+        live = matcher.live
+        seen = live.exact.recent
+        h = key_hash(raw.lower().translate(None, ASCII_NON_ALNUM) if raw.isascii() else exact_key(raw, text))
+        pid = seen.get(h)
+        if pid is None:
+            seen[h] = live.add_paragraph(matcher.doc, line)
+            return None
+        if word_count(text) < matcher.s.min_words:
+            return None  # short lines may repeat
+        return Match("exact", 1.0, self.doc_id, live.para_line[pid])
 
     def _settle_para(self, out: list[bytes]) -> None:
         """``--unit block``: a paragraph ended; keep or drop all its lines together."""
