@@ -62,14 +62,13 @@ def exact_key(raw: bytes, text: str) -> bytes:
 
 
 _RSQUO, _LDQUO, _RDQUO = (c.encode("utf-8") for c in "’“”")
-_PUNCT_LEADS = (b"\xc2", b"\xe2", b"\xe3")  # first bytes of _UNICODE_PUNCT's sequences
 
 
 def _unicode_key(text: str) -> bytes:
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     folded = text.casefold().encode("utf-8", "surrogateescape").translate(None, ASCII_NON_ALNUM)
-    if any(lead in folded for lead in _PUNCT_LEADS):  # most lines hold none: skip the regex
+    if b"\xe2" in folded or b"\xc2" in folded or b"\xe3" in folded:  # lead bytes of _UNICODE_PUNCT: most lines hold none
         folded = _UNICODE_PUNCT.sub(b"", folded)
     return folded
 
