@@ -68,7 +68,8 @@ def _unicode_key(text: str) -> bytes:
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     folded = text.casefold().encode("utf-8", "surrogateescape").translate(None, ASCII_NON_ALNUM)
-    if b"\xe2" in folded or b"\xc2" in folded or b"\xe3" in folded:  # lead bytes of _UNICODE_PUNCT: most lines hold none
+    # the lead bytes of _UNICODE_PUNCT's characters: most lines hold none
+    if b"\xe2" in folded or b"\xc2" in folded or b"\xe3" in folded:
         folded = _UNICODE_PUNCT.sub(b"", folded)
     return folded
 

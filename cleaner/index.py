@@ -28,9 +28,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import xxhash
 
 from .dedup import HASH, NGRAM_DEFAULT, NORMALIZATION, SKETCH_K_DEFAULT
@@ -63,7 +62,10 @@ class IndexParams:
                 "sketch_k": self.sketch_k}
 
 
-Run = tuple[np.ndarray, np.ndarray]
+if TYPE_CHECKING:  # numpy is imported where used: in-document runs never need it (start-up)
+    import numpy as np
+
+    Run = tuple[np.ndarray, np.ndarray]
 
 
 class FingerprintTable:
@@ -77,10 +79,14 @@ class FingerprintTable:
 
     def __init__(self, bits: int) -> None:
         self.bits = bits
-        self.dtype = np.uint64 if bits == 64 else np.uint32
         self.recent: dict[int, int] = {}
         self.runs: list[Run] = []
         self.limit = 1 << bits  # keys at or above are not kept (sampling)
+
+    @property
+    def dtype(self) -> type[np.unsignedinteger[Any]]:
+        import numpy as np
+        return np.uint64 if self.bits == 64 else np.uint32
 
     def __len__(self) -> int:
         return len(self.recent) + sum(len(k) for k, _ in self.runs)
@@ -90,6 +96,7 @@ class FingerprintTable:
 
     def find_many(self, keys: Iterable[int]) -> dict[int, int]:
         """Keys found in the sorted runs -> paragraph id (one batch per chunk)."""
+        import numpy as np
         if not self.runs:
             return {}
         q = np.fromiter(keys, dtype=self.dtype)
@@ -118,6 +125,7 @@ class FingerprintTable:
 
     def spill(self, force: bool = False) -> None:
         """Move recent keys into a sorted run; merge runs of similar size."""
+        import numpy as np
         if not self.recent or (len(self.recent) < SPILL_AT and not force):
             return
         keys = np.fromiter(self.recent.keys(), dtype=self.dtype, count=len(self.recent))
@@ -144,6 +152,7 @@ class FingerprintTable:
 
     def absorb(self, other: FingerprintTable, pid_offset: int) -> None:
         """Add another table's entries (its ids shifted); keys already here win."""
+        import numpy as np
         other.spill(force=True)
         self.spill(force=True)
         for keys, pids in other.runs:
@@ -159,6 +168,7 @@ class FingerprintTable:
 
 def _member(sorted_keys: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which of ``q`` are in ``sorted_keys``, and where."""
+    import numpy as np
     pos = np.searchsorted(sorted_keys, q)
     pos[pos >= len(sorted_keys)] = 0
     return (sorted_keys[pos] == q) if len(sorted_keys) else np.zeros(len(q), bool), pos
@@ -167,6 +177,7 @@ def _member(sorted_keys: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndar
 def _merge(a: Run, b: Run) -> Run:
     """Merge two sorted runs with disjoint keys by inserting b into a: no
     sort and no index array as large as both runs."""
+    import numpy as np
     pos = np.searchsorted(a[0], b[0])
     return np.insert(a[0], pos, b[0]), np.insert(a[1], pos, b[1])
 
@@ -231,6 +242,7 @@ class Index:
     def compact(self) -> None:
         """Drop paragraphs no fingerprint points at (re-runs of a document add
         rows whose fingerprints were already owned) and renumber the rest."""
+        import numpy as np
         self.exact.spill(force=True)
         self.near.spill(force=True)
         n = len(self.para_doc)
@@ -251,6 +263,7 @@ class Index:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write atomically: a temporary file in the same folder, fsync, rename."""
+        import numpy as np
         path = Path(path)
         self.compact()
         blobs: list[memoryview] = []
@@ -278,6 +291,7 @@ class Index:
              max_bytes: int | None = None) -> Index:
         """Read an index file; check its format and checksum, and that it was
         built with ``params`` (None: take the file's own parameters)."""
+        import numpy as np
         header, blobs = read_index_file(path)
         if params is None:
             params = IndexParams(**header["params"])
@@ -308,6 +322,7 @@ class Index:
 
     def merge_from(self, other: Index) -> None:
         """Add another index's entries; on a fingerprint in both, this one's first copy wins."""
+        import numpy as np
         if other.params != self.params:
             raise IndexError_("cannot merge indexes built with different parameters")
         base = self.paragraphs()

@@ -316,8 +316,9 @@ class Prefilter:
                     always.update(bad)
                     exprs = [x for x in exprs if x[0] not in bad]
                     db = _load_or_compile([e for _, e, _ in exprs]) if exprs else None
-                fast = [f for _, _, f in exprs]
-                fast_db = db if db is None or fast == [e for _, e, _ in exprs] else _load_or_compile(fast)
+                fast_exprs = [f for _, _, f in exprs]
+                same = fast_exprs == [e for _, e, _ in exprs]
+                fast_db = db if db is None or same else _load_or_compile(fast_exprs)
                 if db is not None and fast_db is not None:
                     rule_of = [r for r, _, _ in exprs]
                     self._full.setdefault(tier or None, []).append((db, rule_of))
