@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -24,7 +25,7 @@ from typing import Any
 
 import regex
 
-from .files import cache_dir
+from .files import cache_dir, write_atomic
 
 _hs: Any
 try:  # optional speed-up: wheels exist for the common platforms only
@@ -299,12 +300,13 @@ class Prefilter:
         always: set[int] = set()
         if use_hyperscan and _hs_usable and patterns:
             by_group: dict[tuple[int, int], list[tuple[int, str, str]]] = {}
+            widened = _widened([p for _, p in patterns])
             for rule, pat in patterns:
-                try:
-                    full, fast = widen(pat), widen(pat, folds=False)
-                except Unwidenable:
+                pair = widened[pat]
+                if pair is None:  # Unwidenable
                     always.add(rule)
                     continue
+                full, fast = pair
                 limit = max_words[rule] if rule < len(max_words) else None
                 tier = next((t for t in WORD_TIERS if limit is not None and limit <= t), 0)  # 0: no tier
                 group = groups[rule] if rule < len(groups) else 0
@@ -368,6 +370,45 @@ class Prefilter:
                 if keep:
                     _scan_into(hits, tiers[limit], b"\n".join([lines[i] for i in keep]), keep)
         return {k: sorted(v) for k, v in hits.items()}
+
+
+def _widened(patterns: Sequence[str]) -> dict[str, tuple[str, str] | None]:
+    """Each pattern widened with and without folds (None: ``Unwidenable``).
+    Remembered in the cache, keyed by this module's source and the regex
+    version that ``widen`` depends on: widening costs ~0.15 s per start."""
+    ident = hashlib.sha256(Path(__file__).read_bytes() + regex.__version__.encode()).hexdigest()[:32]
+    path = cache_dir() / f"widen-{ident}.json"
+    use_cache = os.environ.get("CLEANER_NO_CACHE") != "1"
+    known = _read_widened(path) if use_cache else {}
+    if len(known) > WIDEN_CACHE_MAX:  # rule edits pile up entries: start again
+        known = {}
+    missing = [p for p in dict.fromkeys(patterns) if p not in known]
+    for pat in missing:
+        try:
+            known[pat] = (widen(pat), widen(pat, folds=False))
+        except Unwidenable:
+            known[pat] = None
+    if missing and use_cache:
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, json.dumps(known).encode("utf-8"))
+    return known
+
+
+def _read_widened(path: Path) -> dict[str, tuple[str, str] | None]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, tuple[str, str] | None] = {}
+    for pat, pair in data.items() if isinstance(data, dict) else ():
+        if pair is None:
+            out[pat] = None
+        elif isinstance(pair, list) and len(pair) == 2 and all(isinstance(w, str) for w in pair):
+            out[pat] = (pair[0], pair[1])
+        else:
+            return {}  # not ours: widen again
+    return out
 
 
 def _scan_into(hits: dict[int, set[int]], dbs: list[tuple[Any, list[int]]], buf: bytes,
@@ -456,12 +497,13 @@ def _load_or_compile(exprs: Sequence[str]) -> Any:
 # recently used ones up to this many bytes, and none unused for this long.
 CACHE_MAX_BYTES = 256 * 1024 * 1024
 CACHE_MAX_AGE_S = 30 * 24 * 3600
+WIDEN_CACHE_MAX = 20_000  # remembered widened patterns
 
 
 def _prune(folder: Path, keep: Path) -> None:
     now = time.time()
     files = []
-    for f in folder.glob("hs1-*.db"):
+    for f in [*folder.glob("hs1-*.db"), *folder.glob("widen-*.json")]:
         try:
             st = f.stat()
         except OSError:

@@ -143,3 +143,18 @@ def test_fold_letters_are_found_beside_plain_lines() -> None:
     hits = pf.scan("\n".join(lines).encode("utf-8"))
     assert {1, 2, 3, 5} <= set(hits)  # (Hyperscan's prefilter mode may report more)
     assert 0 not in hits
+
+
+def test_widened_patterns_are_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("CLEANER_NO_CACHE", raising=False)
+    pats = ["(?i)^share this$", "^a\\Sb$", "[^ ]x"]  # the last is Unwidenable ([^ ] matches a NBSP)
+    first = prefilter._widened(pats)
+    assert first == {pats[0]: (widen(pats[0]), widen(pats[0], folds=False)),
+                     pats[1]: (widen(pats[1]), widen(pats[1], folds=False)), pats[2]: None}
+    [cached] = (tmp_path / "corpus-cleaner").glob("widen-*.json")
+    assert prefilter._read_widened(cached) == first
+    cached.write_text('{"(?i)^share this$": ["x"]}')  # not ours: ignored, widened again
+    assert prefilter._widened(pats) == first
+    cached.write_text("not json")
+    assert prefilter._widened(pats) == first
