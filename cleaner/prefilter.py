@@ -74,6 +74,10 @@ _CODEPOINT_ESCAPE = regex.compile(r"\\(?:x([0-9A-Fa-f]{2})|x\{([0-9A-Fa-f]+)\}|u
 _UNICODE_SPACE_BYTES = re.compile(b"|".join(re.escape(sp) for sp in _UNICODE_SPACES_UTF8))  # stdlib re: faster here
 
 
+def _escape(ch: str) -> str:
+    return f"\\x{{{ord(ch):x}}}"
+
+
 def canonical(buf: bytes) -> bytes:
     """The scan buffer: Unicode spaces replaced by ASCII spaces."""
     if buf.isascii():
@@ -331,8 +335,20 @@ class Prefilter:
             always.update(r for r, _ in patterns)
         self.always: tuple[int, ...] = tuple(sorted(always))
         self.uses_hyperscan = bool(self._full)
-        # finds the lines holding fold letters (one literal pass, far cheaper than bytes.find)
-        self._folds_db = _load_or_compile([f"\\x{{{ord(c):x}}}" for c in _FOLD_TO_ASCII]) if self._full else None
+        # literal passes, far cheaper than bytes.find or re: which Unicode
+        # spaces a batch holds, which lines hold fold letters
+        self._spaces_db = _load_or_compile([_escape(c) for c in _UNICODE_SPACES], single=True) if self._full else None
+        self._folds_db = _load_or_compile([_escape(c) for c in _FOLD_TO_ASCII]) if self._full else None
+
+    def _canonical(self, buf: bytes) -> bytes:
+        """``canonical(buf)``: only the Unicode spaces present are replaced."""
+        if self._spaces_db is None or buf.isascii():
+            return canonical(buf)
+        present: list[int] = []
+        self._spaces_db.scan(buf, match_event_handler=lambda pid, *_: present.append(pid))
+        for pid in present:
+            buf = buf.replace(_UNICODE_SPACES_UTF8[pid], b" ")
+        return buf
 
     def _fold_lines(self, buf: bytes) -> list[int]:
         """Indexes of the lines of ``buf`` that hold a letter of ``_FOLD_TO_ASCII``."""
@@ -348,7 +364,7 @@ class Prefilter:
         beyond ``always`` (which the caller tries on every line)."""
         if not self.uses_hyperscan:
             return {}
-        buf = canonical(buf)
+        buf = self._canonical(buf)
         tiers = self._fast
         hits: dict[int, set[int]] = {}
         special = self._fold_lines(buf)
@@ -440,29 +456,30 @@ def _scan_into(hits: dict[int, set[int]], dbs: list[tuple[Any, list[int]]], buf:
                 hits.setdefault(line if line_map is None else line_map[line], set()).add(rule)
 
 
-def _flags() -> int:
+def _flags(single: bool = False) -> int:
+    """UTF-8 prefilter patterns; ``single``: report each pattern once per scan."""
     assert _hs is not None
-    return int(_hs.HS_FLAG_UTF8 | _hs.HS_FLAG_PREFILTER)
+    return int(_hs.HS_FLAG_UTF8 | _hs.HS_FLAG_PREFILTER | (_hs.HS_FLAG_SINGLEMATCH if single else 0))
 
 
-def _compile(exprs: Sequence[str]) -> Any:
+def _compile(exprs: Sequence[str], single: bool = False) -> Any:
     assert _hs is not None
     db = _hs.Database()
     db.compile(
         expressions=[e.encode("utf-8") for e in exprs],
         ids=list(range(len(exprs))),
         elements=len(exprs),
-        flags=[_flags()] * len(exprs),
+        flags=[_flags(single)] * len(exprs),
     )
     return db
 
 
-def _load_or_compile(exprs: Sequence[str]) -> Any:
+def _load_or_compile(exprs: Sequence[str], single: bool = False) -> Any:
     """The database of widened patterns (ids in list order), or None if
     Hyperscan rejects one. Databases are cached on disk, keyed by the
     patterns, the flags and the Hyperscan version."""
     assert _hs is not None
-    ident = repr((getattr(_hs, "__version__", ""), _flags(), tuple(exprs)))
+    ident = repr((getattr(_hs, "__version__", ""), _flags(single), tuple(exprs)))
     key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
     path = cache_dir() / f"hs1-{key}.db"
     if os.environ.get("CLEANER_NO_CACHE") != "1":
@@ -478,7 +495,7 @@ def _load_or_compile(exprs: Sequence[str]) -> Any:
         except Exception:
             pass
     try:
-        db = _compile(exprs)
+        db = _compile(exprs, single)
     except Exception:
         db = None
     try:
