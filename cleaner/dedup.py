@@ -74,9 +74,7 @@ def _unicode_key(text: str) -> bytes:
     return folded
 
 
-def key_hash(key: bytes) -> int:
-    """xxh3-64 of an exact key."""
-    return _hash(key)
+key_hash = _hash  # xxh3-64 of an exact key (an alias: no Python call on the hot path)
 
 
 # -- near duplicates ---------------------------------------------------------

@@ -116,6 +116,7 @@ class DocumentCleaner:
         self.pending_rule: Rule | None = None
         self.pending_count = 0
         self.matcher = matcher
+        self.first_line: dict[int, int] = {}  # exact key hash -> line (``_repeat``)
         self.boiler = boiler
         self.block_unit = engine.config.unit == "block"
         self.para: list[Item] = []  # with --unit block: kept lines of the open paragraph
@@ -350,18 +351,15 @@ class DocumentCleaner:
         """Exact repeats within the document (the default, ``Matcher.inline``):
         the paragraph's key looked up in the document's own dict; the same
         decision as ``Matcher.check`` without its batching."""
-        matcher = self.matcher
-        assert matcher is not None
-        live = matcher.live
-        seen = live.exact.recent
         h = key_hash(raw.lower().translate(None, ASCII_NON_ALNUM) if raw.isascii() else exact_key(raw, text))
-        pid = seen.get(h)
-        if pid is None:
-            seen[h] = live.add_paragraph(matcher.doc, line)
+        first = self.first_line.get(h)
+        if first is None:
+            self.first_line[h] = line
             return None
-        if word_count(text) < matcher.s.min_words:
+        assert self.matcher is not None
+        if word_count(text) < self.matcher.s.min_words:
             return None  # short lines may repeat
-        return Match("exact", 1.0, self.doc_id, live.para_line[pid])
+        return Match("exact", 1.0, self.doc_id, first)
 
     def _settle_para(self, out: list[bytes]) -> None:
         """``--unit block``: a paragraph ended; keep or drop all its lines together."""

@@ -59,8 +59,8 @@ class Matcher:
         self.doc_name = ""
         self.loaded_doc = -1
         self.short = 2 * settings.min_words - 1  # fewer characters cannot hold min_words words
-        # exact matching within one document needs no batching: the engine
-        # looks the key up in ``live.exact.recent`` inline (the hot path)
+        # exact matching within one document needs no index: the engine keeps
+        # the document's keys in a dict (``DocumentCleaner._repeat``, the hot path)
         self.inline = per_doc and not settings.near and loaded is None
         self._pre: dict[int, Prepared] = {}
         self._found: list[dict[int, int]] = [{}, {}, {}, {}]
