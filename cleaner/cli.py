@@ -238,16 +238,19 @@ def _outcomes(cleaner: Cleaner, names: Sequence[str], target: Target, jobs: int,
             yield clean_input(cleaner, name, target, out=out, sink=sink, jsonl=opts, rejects=rejects)
         return
     collect = sink is not None
-    if needs_parent_pass(cleaner.config):
-        results = run_two_pass(cleaner, names, jobs, collect=collect)
+    two_pass = needs_parent_pass(cleaner.config)
+    if two_pass:
+        results = run_two_pass(cleaner, names, target, jobs, collect=collect)  # merges its own stats
     else:
         results = run_parallel(cleaner, names, target, jobs, jsonl=opts, collect=collect)
     for res in results:
         if sink is not None:
             for d in res.decisions:
                 sink(d)
-        if res.stats is not None:
+        if res.stats is not None and not two_pass:
             cleaner.stats.merge(res.stats)
+        if rejects is not None and res.rejected:
+            rejects.write(res.rejected)
         if res.data is not None and not res.skipped:
             if target.kind == "stdout":
                 out.write(res.data)

@@ -109,6 +109,73 @@ def test_jobs_give_the_same_output_explain_and_out_dir(tmp_path: Path, scope: st
     assert joined == one.stdout
 
 
+def _mixed_corpus(folder: Path) -> list[str]:
+    """Files cut from the samples: overlapping runs of lines (repeats within
+    and across files), CRLF files, and one file the rules empty entirely."""
+    import random
+
+    lines = [x for s in SAMPLES for x in s.read_bytes().splitlines(keepends=True)]
+    rnd = random.Random(5)
+    folder.mkdir()
+    names = []
+    for i in range(16):
+        start = rnd.randrange(len(lines))
+        body = lines[start:start + rnd.randint(5, 60)] + rnd.sample(lines, 8) + [b"\n"] + lines[start:start + 3]
+        if i % 5 == 0:
+            body = [x.replace(b"\n", b"\r\n") for x in body]
+        if i == 7:
+            body = [b"Your email address will not be published. Required fields are marked *\n", *body]
+        (folder / f"f{i:02d}.txt").write_bytes(b"".join(body))
+        names.append(f"{folder.name}/f{i:02d}.txt")
+    return names
+
+
+@pytest.mark.parametrize("opts", [["--index", "corpus.idx"], ["--repeated-boilerplate", "3"],
+                                  ["--dedup", "stream", "--unit", "block"]])
+def test_jobs_with_cross_file_duplicates_match_one_process(tmp_path: Path, opts: list[str]) -> None:
+    # the duplicate pass runs in the parent: output, explain (with the first
+    # copy's input line), --stats, --check's reasons and the saved index are
+    # those of -j 1
+    files = _mixed_corpus(tmp_path / "in")
+    runs = {}
+    for j in ("1", "2"):
+        args = [o.replace("corpus.idx", f"j{j}.idx") for o in opts]
+        r = run("-j", j, *args, "--stats", "--explain", f"e{j}.jsonl", *files, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        runs[j] = r
+    assert runs["1"].stdout == runs["2"].stdout and runs["1"].stdout
+    assert runs["1"].stderr == runs["2"].stderr and b"lines: " in runs["1"].stderr
+    explain = (tmp_path / "e1.jsonl").read_bytes()
+    assert explain == (tmp_path / "e2.jsonl").read_bytes()
+    assert b'"first"' in explain
+    if "--index" in opts:
+        assert (tmp_path / "j1.idx").read_bytes() == (tmp_path / "j2.idx").read_bytes()
+    checks = [run("-j", j, *[o.replace("corpus.idx", "c.idx") for o in opts], "--check", *files, cwd=tmp_path)
+              for j in ("1", "2")]
+    assert checks[0].returncode == checks[1].returncode == 1
+    assert checks[0].stderr == checks[1].stderr
+
+
+def test_jobs_in_place_with_cross_file_duplicates_skip_binary_files(tmp_path: Path) -> None:
+    blob = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR More in World\n\n\nLeave a Reply\n"
+    trees = {}
+    for j in ("1", "2"):
+        files = [f"{j}/{s.name}" for s in SAMPLES] + [f"{j}/image.txt", f"{j}/again.txt"]
+        (tmp_path / j).mkdir()
+        for s in SAMPLES:
+            shutil.copy(s, tmp_path / j / s.name)
+        shutil.copy(SAMPLES[0], tmp_path / j / "again.txt")
+        (tmp_path / j / "image.txt").write_bytes(blob)
+        r = run("-j", j, "--dedup", "stream", "--in-place", *files, cwd=tmp_path)
+        assert r.returncode == 1
+        assert r.stderr == f"clean: skipping {j}/image.txt: binary file\n".encode()
+        assert r.stdout.decode().splitlines() == [f"Fixing {f}" for f in files if "image" not in f]
+        assert (tmp_path / j / "image.txt").read_bytes() == blob
+        trees[j] = {p.name: p.read_bytes() for p in (tmp_path / j).iterdir()}
+    assert trees["1"] == trees["2"]
+    assert trees["1"]["again.txt"] == b""  # every paragraph was kept in an earlier file
+
+
 def test_progress_only_when_asked_or_on_a_terminal(tmp_path: Path) -> None:
     files = [str(s) for s in SAMPLES]
     assert b"files" not in run(*files).stderr
@@ -144,6 +211,21 @@ def test_jsonl_bad_line_stops_with_its_number_or_is_set_aside(tmp_path: Path) ->
     assert len(r.stdout.splitlines()) == 2
     assert rej.read_bytes() == b'{not json}\n{"text": 3}\n'
     assert b"2 rejected" in r.stderr
+
+
+def test_jsonl_files_in_several_processes_keep_their_rejects(tmp_path: Path) -> None:
+    for name, bad in (("a.jsonl", b"{oops}\n"), ("b.jsonl", b"[1, 2]\n")):
+        (tmp_path / name).write_bytes(b'{"text": "A fine sentence that is long enough to keep."}\n' + bad
+                                      + b'{"text": "Leave a Reply\\nName *\\n"}\n')
+    got = []
+    for j in ("1", "2"):
+        r = run("--jsonl", "-j", j, "--on-error", "skip", "--rejects", f"rej{j}", "--stats", "a.jsonl", "b.jsonl",
+                cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert b"records: 2 rejected" in r.stderr
+        got.append((r.stdout, (tmp_path / f"rej{j}").read_bytes()))
+    assert got[0] == got[1]
+    assert got[0][1] == b"{oops}\n[1, 2]\n"
 
 
 # -- library ------------------------------------------------------------------------------
