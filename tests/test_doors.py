@@ -58,6 +58,20 @@ def test_binary_files_are_skipped_never_rewritten(tmp_path: Path) -> None:
     assert r.returncode == 0
     assert b"skipping" in r.stderr and b"binary" in r.stderr
     assert blob.read_bytes() == data
+    # a NUL byte far past the first block read to judge the file
+    late = tmp_path / "late.txt"
+    text = b"".join(s.read_bytes() for s in SAMPLES) * 20
+    assert len(text) > 1 << 17
+    late.write_bytes(text + b"\0tail\n")
+    for mode in ("--in-place", "--check"):
+        r = run(mode, str(late))
+        assert (r.returncode, r.stderr) == (0, f"clean: skipping {late}: binary file\n".encode())
+        assert late.read_bytes() == text + b"\0tail\n"
+    # invalid UTF-8 throughout and no NUL: not text either
+    noise = tmp_path / "noise.txt"
+    noise.write_bytes(bytes(range(128, 256)) * 64)
+    r = run("--in-place", str(noise))
+    assert b"skipping" in r.stderr and noise.read_bytes() == bytes(range(128, 256)) * 64
 
 
 def test_sigkill_mid_run_leaves_every_file_wholly_old_or_wholly_new(tmp_path: Path) -> None:
