@@ -80,6 +80,7 @@ def test_sigkill_mid_run_leaves_every_file_wholly_old_or_wholly_new(tmp_path: Pa
     for i in range(120):
         p = tmp_path / f"page{i:03d}.txt"
         p.write_bytes(f"Unique opening sentence number {i} of this page, long enough to keep.\n".encode() + big)
+        p.chmod(0o640)
         files.append(p)
     originals = {p.name: p.read_bytes() for p in files}
     first_line = originals[files[0].name].split(b"\n", 1)[0] + b"\n"
@@ -99,7 +100,11 @@ def test_sigkill_mid_run_leaves_every_file_wholly_old_or_wholly_new(tmp_path: Pa
         else:
             assert got == originals[p.name].split(b"\n", 1)[0] + b"\n" + tail, p.name
             new += 1
+        assert stat.S_IMODE(p.stat().st_mode) == 0o640, p.name
     assert new >= 1 and old >= 1, (new, old)
+    # what a kill can leave: at most the hidden temporary file being written
+    litter = {p.name for p in tmp_path.iterdir()} - {p.name for p in files}
+    assert len(litter) <= 1 and all(n.startswith(".page") and n.endswith(".clean-tmp") for n in litter), litter
 
 
 # -- folders and processes ------------------------------------------------------------
