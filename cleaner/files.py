@@ -61,13 +61,19 @@ def atomic_writer(path: str | os.PathLike[str], *, like: str | os.PathLike[str] 
             f.flush()
             os.fsync(f.fileno())
         src = Path(like) if like is not None else path
-        if src.exists():
-            os.chmod(tmp, src.stat().st_mode & 0o7777)
+        # mkstemp makes the file 0600; a new file gets what open() would give it
+        os.chmod(tmp, src.stat().st_mode & 0o7777 if src.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it back at once
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, *, like: str | os.PathLike[str] | None = None) -> None:
