@@ -154,6 +154,8 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
         raise click.UsageError("--classifier needs --unit line (it judges paragraphs, not hard-wrapped lines)")
     if dedup is None:
         dedup = "stream" if index_path else "doc"
+    if check and index_path:
+        index_readonly = True  # --check writes nothing, the index included (a clean-check hook with --index)
     config = Config(rules=tuple(rule_paths), default_rules=not no_default_rules, dedup=dedup,
                     dedup_min_words=dedup_min_words, near=near, near_threshold=near_threshold, unit=unit,
                     index_path=index_path, index_readonly=index_readonly, max_index_mb=max_index_mb,

@@ -50,6 +50,20 @@ def test_in_place_fixes_dirty_files_and_leaves_clean_ones_alone(tmp_path: Path) 
     assert not [p for p in tmp_path.iterdir() if "clean-tmp" in p.name]
 
 
+def test_check_with_an_index_reads_it_and_writes_nothing(tmp_path: Path) -> None:
+    para = "Prime Minister Jonas Gahr Store told reporters in Oslo on Monday that the budget would come next week.\n"
+    (tmp_path / "a.txt").write_text("The first article opens with a sentence of its own, long enough.\n\n" + para)
+    (tmp_path / "b.txt").write_text("The second article opens with another sentence, long enough too.\n\n" + para)
+    r = run("--check", "--index", "c.idx", "a.txt", "b.txt", cwd=tmp_path)
+    assert (r.returncode, r.stderr) == (1, b"would clean b.txt (dedup.repeat 1, layout.blank-lines 1)\n")
+    assert not (tmp_path / "c.idx").exists()
+    assert run("--index", "c.idx", "a.txt", cwd=tmp_path).returncode == 0
+    before = (tmp_path / "c.idx").read_bytes()
+    r = run("--check", "--index", "c.idx", "b.txt", cwd=tmp_path)
+    assert (r.returncode, r.stderr) == (1, b"would clean b.txt (dedup.repeat 1, layout.blank-lines 1)\n")
+    assert (tmp_path / "c.idx").read_bytes() == before
+
+
 def test_binary_files_are_skipped_never_rewritten(tmp_path: Path) -> None:
     blob = tmp_path / "image.txt"
     data = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256)) * 4
