@@ -136,7 +136,10 @@ class Cleaner:
                 raise InputError(f"record {n}: field {field!r} is missing or not a string")
             out = dict(rec)
             doc = str(rec[id_field]) if id_field is not None and id_field in rec else f"record#{n}"
-            out[field] = self.clean_text(text, doc_id=doc)
+            try:
+                out[field] = self.clean_text(text, doc_id=doc)
+            except UnicodeEncodeError:
+                raise InputError(f"record {n}: field {field!r} holds a lone surrogate, not Unicode text") from None
             yield out
 
     # A Cleaner crosses process boundaries as its options and rules: the

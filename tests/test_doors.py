@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cleaner import Cleaner
 
@@ -261,6 +263,59 @@ def test_jsonl_files_in_several_processes_keep_their_rejects(tmp_path: Path) -> 
     assert got[0][1] == b"{oops}\n[1, 2]\n"
 
 
+def test_jsonl_keeps_every_other_byte_of_a_record() -> None:
+    lines = [
+        b'{"id": 7, "n": 1e400, "m": 1.10, "u": "\\u00e9", "text": "A sentence long enough to stay in the text.\\n72\\n",'
+        b' "tail": [1, {"text": "nested, not the field"}]}\n',
+        b'{"text":"A sentence long enough to stay in the text, untouched.\\n",  "x" : 1.0}\r\n',
+        b'{"text": "A line with an escaped bad byte \\udc80, long enough to keep.\\nLeave a Reply\\nName *\\n"}',
+    ]
+    r = run("--jsonl", input=b"".join(lines))
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.splitlines(keepends=True)
+    assert out[0] == lines[0].replace(b"\\n72\\n", b"\\n")
+    assert out[1] == lines[1]  # unchanged: as it came, CRLF included
+    assert out[2] == b'{"text": "A line with an escaped bad byte \\udc80, long enough to keep.\\n"}\n'
+    assert json.loads(out[2])["text"] == "A line with an escaped bad byte \udc80, long enough to keep.\n"
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                     lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+                     max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=6).filter(lambda k: k != "text"), _json, max_size=5), st.text(), st.text(),
+       st.integers(0, 5), st.sampled_from([(", ", ": "), (",", ":"), (" , ", " : ")]), st.booleans())
+def test_replacing_the_text_value_changes_nothing_else(rec: dict[str, object], old: str, new: str, at: int,
+                                                       seps: tuple[str, str], ascii_only: bool) -> None:
+    from cleaner.jsonl import replace_value
+
+    comma, colon = seps
+
+    def field(k: str, v: object) -> str:
+        return json.dumps(k, ensure_ascii=ascii_only) + colon + json.dumps(v, separators=seps, ensure_ascii=ascii_only)
+
+    items = list(rec.items())
+    before = "".join(field(k, v) + comma for k, v in items[:at])
+    after = "".join(comma + field(k, v) for k, v in items[at:])
+    line = "{" + before + field("text", old) + after + "}\n"
+    assert json.loads(line) == {**rec, "text": old}
+    got = replace_value(line, "text", new).decode("utf-8")
+    assert got == "{" + before + '"text"' + colon + json.dumps(new, ensure_ascii=False) + after + "}\n"
+
+
+@pytest.mark.parametrize("bad", [b'{"text": "lone \\ud800 surrogate"}', b'{"text": "bad byte \xff"}'])
+def test_jsonl_text_that_is_not_unicode_is_a_bad_record(tmp_path: Path, bad: bytes) -> None:
+    data = b'{"text": "A fine sentence that is long enough."}\n' + bad + b"\n"
+    r = run("--jsonl", input=data)
+    assert r.returncode == 2 and b"<stdin>:2: bad JSON Lines record" in r.stderr
+    assert b"Traceback" not in r.stderr
+    r = run("--jsonl", "--on-error", "skip", "--rejects", str(tmp_path / "rej"), input=data)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 1
+    assert (tmp_path / "rej").read_bytes() == bad + b"\n"
+
+
 # -- library ------------------------------------------------------------------------------
 
 def test_clean_records_is_lazy_and_cleaner_pickles() -> None:
@@ -278,6 +333,16 @@ def test_clean_records_is_lazy_and_cleaner_pickles() -> None:
     copy = pickle.loads(pickle.dumps(c))
     assert copy.clean_text("Fine sentence.\nLeave a Reply\nx\n") == "Fine sentence.\n"
     assert copy.config == c.config
+
+
+def test_clean_records_names_the_record_it_cannot_clean() -> None:
+    from cleaner.errors import InputError
+
+    recs = [{"text": "A fine sentence that is long enough."}, {"text": "lone \ud800 surrogate"}]
+    out = Cleaner().clean_records(recs)
+    assert next(out) == recs[0]
+    with pytest.raises(InputError, match="record 2: field 'text' holds a lone surrogate"):
+        next(out)
 
 
 def test_docs_etl_examples_run(tmp_path: Path) -> None:
