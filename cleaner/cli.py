@@ -150,6 +150,8 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
         raise click.UsageError("-j needs FILE arguments, not stdin")
     if not jsonl and (rejects or drop_empty or id_field):
         raise click.UsageError("--rejects, --drop-empty and --id-field go with --jsonl")
+    if rejects and on_error != "skip":
+        raise click.UsageError("--rejects needs --on-error skip (by default a bad line stops the run)")
     if classifier and unit != "line":
         raise click.UsageError("--classifier needs --unit line (it judges paragraphs, not hard-wrapped lines)")
     if dedup is None:
@@ -220,6 +222,9 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
     cleaner.close()
     if stats:
         cleaner.stats.write(sys.stderr)
+    elif cleaner.stats.rejected:  # lines left out of the output are never silent
+        where = f" (in {rejects})" if rejects else ""
+        click.echo(f"clean: {cleaner.stats.rejected} bad JSON Lines line(s) skipped{where}", err=True)
         info = cleaner.index_info()
         if info is not None:
             _write_index_info(info, sys.stderr)

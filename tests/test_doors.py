@@ -245,7 +245,12 @@ def test_jsonl_bad_line_stops_with_its_number_or_is_set_aside(tmp_path: Path) ->
     assert r.returncode == 0
     assert len(r.stdout.splitlines()) == 2
     assert rej.read_bytes() == b'{not json}\n{"text": 3}\n'
-    assert b"2 rejected" in r.stderr
+    assert b"records: 2 rejected, 0 dropped as empty" in r.stderr
+    # without --stats, skipped lines are still reported
+    r = run("--jsonl", "--on-error", "skip", input=data)
+    assert (r.returncode, r.stderr) == (0, b"clean: 2 bad JSON Lines line(s) skipped\n")
+    r = run("--jsonl", "--rejects", str(rej), input=data)
+    assert r.returncode == 2 and b"--rejects needs --on-error skip" in r.stderr
 
 
 def test_jsonl_files_in_several_processes_keep_their_rejects(tmp_path: Path) -> None:
