@@ -17,7 +17,7 @@ import os
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -81,10 +81,10 @@ class _Sink:
 def clean_input(cleaner: Cleaner, name: str, target: Target, *, out: IO[bytes] | None = None,
                 sink: Sink | None = None, jsonl: JsonlOptions | None = None,
                 rejects: IO[bytes] | None = None, keep: list[Decision] | None = None,
-                skip_binary: bool | None = None) -> Outcome:
+                skip_binary: bool | None = None, progress: Callable[[int], None] | None = None) -> Outcome:
     """Clean one input ("-" is stdin), streaming, and send the result to
     ``target``. ``skip_binary`` (default: ``target.skips_binary``) leaves
-    binary files alone."""
+    binary files alone; ``progress`` is told how many bytes were read."""
     stdin = name == "-"
     result = Outcome(name)
     if skip_binary is None:
@@ -107,7 +107,8 @@ def clean_input(cleaner: Cleaner, name: str, target: Target, *, out: IO[bytes] |
         if jsonl is not None:
             changed = False
             clean = _jsonl_cleaner(cleaner)
-            for data, ch in clean_jsonl(clean, f, "<stdin>" if stdin else name, jsonl, cleaner.stats,
+            lines = f if progress is None else _counted(f, progress)
+            for data, ch in clean_jsonl(clean, lines, "<stdin>" if stdin else name, jsonl, cleaner.stats,
                                         counting, rejects):
                 changed = changed or ch
                 if dest is not None and data:
@@ -117,7 +118,8 @@ def clean_input(cleaner: Cleaner, name: str, target: Target, *, out: IO[bytes] |
             result.changed = changed
         else:
             s = cleaner.stream("<stdin>" if stdin else name, sink=counting, split_docs=stdin)
-            for chunk in read_chunks(f):
+            chunks = read_chunks(f)
+            for chunk in chunks if progress is None else _counted(chunks, progress):
                 data = s.feed(chunk)
                 if dest is not None and data:
                     dest.write(data)
@@ -149,6 +151,12 @@ def clean_input(cleaner: Cleaner, name: str, target: Target, *, out: IO[bytes] |
                 os.unlink(tmp[1])
     result.reasons = counting.reasons
     return result
+
+
+def _counted(items: Iterable[bytes], progress: Callable[[int], None]) -> Iterator[bytes]:
+    for item in items:
+        progress(len(item))
+        yield item
 
 
 def _jsonl_cleaner(cleaner: Cleaner) -> Callable[[str, str, Sink | None], str]:

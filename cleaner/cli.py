@@ -25,7 +25,8 @@ from .files import out_path, write_atomic
 from .index import Index, locked
 from .jsonl import ON_ERROR, JsonlOptions
 from .prefilter import hyperscan_status
-from .progress import Progress
+from .progress import LONG_RUN, Progress, total_size
+from .progress import default_enabled as default_progress
 from .rules import load_rules
 from .ruletest import check_examples
 
@@ -113,7 +114,8 @@ def _fail_rules(e: RuleError) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Clean FILEs in N processes; the output is the same as with -j 1.")
 @click.option("--progress/--no-progress", default=None,
-              help="Progress on stderr (default: when stderr is a terminal and there are several FILEs).")
+              help="A progress bar on stderr. Default: when stderr is a terminal, the input is FILEs (not a pipe) "
+                   "and the cleaned text does not go to the terminal or a pipe; for one FILE once it runs long.")
 @click.option("--jsonl", is_flag=True, help="Input is JSON Lines: clean one field of each record, keep the rest.")
 @click.option("--text-field", default="text", show_default=True, metavar="NAME",
               help="With --jsonl: the field holding the text.")
@@ -181,8 +183,13 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
         # its cross-document line counts depend on every earlier file, in input order
         click.echo("clean: warning: --classifier runs in one process (-j ignored)", err=True)
         jobs = 1
-    show = progress if progress is not None else (len(names) > 1 and sys.stderr.isatty())
-    bar = Progress(len(names), enabled=bool(show))
+    if progress is None:
+        progress = default_progress(names, writes_text_to_stdout=target.kind == "stdout",
+                                    stderr_busy=explain_path == "-")
+        delay = 0.0 if len(names) > 1 else LONG_RUN  # one file: only once the run is long
+    else:
+        delay = 0.0
+    bar = Progress(len(names), total_size(names), enabled=progress, delay=delay)
     with ExitStack() as stack:
         explain_out: IO[str] | None = None
         try:
@@ -198,15 +205,17 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
         out = sys.stdout.buffer
         changed: list[Outcome] = []
         try:
-            for res in _outcomes(cleaner, names, target, jobs, opts, sink, reject_out, out):
-                bar.step(res.name)
+            for res in _outcomes(cleaner, names, target, jobs, opts, sink, reject_out, out, bar):
                 if res.skipped:
+                    bar.clear()
                     click.echo(f"clean: skipping {res.name}: {res.skipped}", err=True)
                 elif res.changed:
                     changed.append(res)
                     if in_place:
+                        bar.clear()
                         out.write(f"Fixing {res.name}\n".encode())
                         out.flush()
+                bar.step()
         except BrokenPipeError:
             # the reader went away (``clean big.txt | head``): stop quietly
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -238,11 +247,12 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
 
 def _outcomes(cleaner: Cleaner, names: Sequence[str], target: Target, jobs: int, opts: JsonlOptions | None,
               sink: Callable[[Decision], None] | None, rejects: IO[bytes] | None,
-              out: IO[bytes]) -> Iterator[Outcome]:
+              out: IO[bytes], bar: Progress) -> Iterator[Outcome]:
     """Each input's outcome in input order; with one job, output streams as it is decided."""
     if jobs == 1:
         for name in names:
-            yield clean_input(cleaner, name, target, out=out, sink=sink, jsonl=opts, rejects=rejects)
+            yield clean_input(cleaner, name, target, out=out, sink=sink, jsonl=opts, rejects=rejects,
+                              progress=bar.advance if bar.enabled else None)
         return
     collect = sink is not None
     two_pass = needs_parent_pass(cleaner.config)
@@ -258,6 +268,8 @@ def _outcomes(cleaner: Cleaner, names: Sequence[str], target: Target, jobs: int,
             cleaner.stats.merge(res.stats)
         if rejects is not None and res.rejected:
             rejects.write(res.rejected)
+        if bar.enabled:
+            bar.advance(os.path.getsize(res.name))
         if res.data is not None and not res.skipped:
             if target.kind == "stdout":
                 out.write(res.data)

@@ -211,10 +211,88 @@ def test_jobs_in_place_with_cross_file_duplicates_skip_binary_files(tmp_path: Pa
     assert trees["1"]["again.txt"] == b""  # every paragraph was kept in an earlier file
 
 
-def test_progress_only_when_asked_or_on_a_terminal(tmp_path: Path) -> None:
-    files = [str(s) for s in SAMPLES]
-    assert b"files" not in run(*files).stderr
-    assert b"2/2 files" in run("--progress", *files).stderr
+def on_terminal(args: list[str], *, stdout: str, input: bytes | None = None, cwd: Path) -> bytes:
+    """Run clean with stderr on a real pseudo-terminal; ``stdout`` is "pipe",
+    "file" or "terminal". Returns what the terminal received."""
+    import pty
+    import threading
+
+    master, slave = pty.openpty()
+    out_file = (cwd / "stdout.bin").open("wb") if stdout == "file" else None
+    out = slave if stdout == "terminal" else out_file if out_file is not None else subprocess.PIPE
+    proc = subprocess.Popen([*CLEAN, *args], stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                            stdout=out, stderr=slave, cwd=cwd)
+    os.close(slave)
+    if proc.stdout is not None:
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
+    if proc.stdin is not None:
+        proc.stdin.write(input or b"")
+        proc.stdin.close()
+    got = b""
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the last holder of the terminal closed it
+            break
+        if not data:
+            break
+        got += data
+    proc.wait(timeout=300)
+    os.close(master)
+    if out_file is not None:
+        out_file.close()
+    return got
+
+
+def test_progress_bar_on_a_terminal_never_in_pipes(tmp_path: Path) -> None:
+    files = []
+    for i in range(3):
+        for s in SAMPLES:
+            shutil.copy(s, tmp_path / f"{i}-{s.name}")
+            files.append(f"{i}-{s.name}")
+    n = len(files)
+    # several FILEs, output redirected to a file, stderr a terminal: a bar
+    shown = on_terminal(files, stdout="file", cwd=tmp_path)
+    assert f"100%  {n}/{n} files".encode() in shown and b"MB/s" in shown
+    assert (tmp_path / "stdout.bin").read_bytes() == run(*files, cwd=tmp_path).stdout
+    assert f"100%  {n}/{n} files".encode() in on_terminal(["-j", "2", "--out-dir", "o", *files], stdout="pipe",
+                                                          cwd=tmp_path)
+    assert on_terminal(["--no-progress", *files], stdout="file", cwd=tmp_path) == b""
+    # a filter in a pipe, or output going down a pipe: never by default
+    assert on_terminal([], stdout="pipe", input=SAMPLES[0].read_bytes(), cwd=tmp_path) == b""
+    assert on_terminal(files, stdout="pipe", cwd=tmp_path) == b""
+    # forced on, stderr not a terminal
+    forced = run("--progress", *files, cwd=tmp_path)
+    assert f"{n}/{n} files".encode() in forced.stderr
+    assert forced.stdout == (tmp_path / "stdout.bin").read_bytes()
+    # "Fixing" lines on the same terminal start on a line of their own
+    shown = on_terminal(["--in-place", *files], stdout="terminal", cwd=tmp_path)
+    assert shown.count(b"Fixing ") == n
+    assert shown.count(b"\x1b[KFixing ") == n
+
+
+def test_progress_waits_for_a_long_run_and_clears_itself() -> None:
+    import io
+
+    from cleaner.progress import Progress
+
+    quiet = io.StringIO()
+    bar = Progress(1, 1000, enabled=True, delay=3600.0, out=quiet)  # the run is never "long"
+    bar.advance(500)
+    bar.step()
+    bar.done()
+    assert quiet.getvalue() == ""
+    shown = io.StringIO()
+    bar = Progress(2, 1000, enabled=True, out=shown)
+    bar.advance(500)
+    bar.step()
+    assert "\r\x1b[Kclean: [############------------]  50%  0/2 files  0.0/0.0 MB" in shown.getvalue()
+    bar.clear()
+    assert shown.getvalue().endswith("\r\x1b[K")
+    bar.advance(500)
+    bar.step()
+    bar.done()
+    assert "100%  2/2 files" in shown.getvalue() and shown.getvalue().endswith("\n")
 
 
 # -- JSON Lines -------------------------------------------------------------------------
