@@ -45,7 +45,7 @@ Examples:
   clean --dedup stream *.txt > all.txt       repeats across all files too
   clean --index corpus.idx new/*.txt         ... and across earlier runs
   clean index info corpus.idx                what an index holds
-  clean explain page.txt | less -R           every line marked kept or removed, and why
+  clean explain --color page.txt | less -R   every line marked kept or removed, and why
 
 \b
 Input: each FILE is one document; on stdin ("-" or no FILE) a line holding
