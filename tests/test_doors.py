@@ -1,4 +1,4 @@
-"""The other doors: in-place files, folders, JSON Lines, several processes, pre-commit."""
+"""The other doors: in-place files, folders, JSON Lines, several processes (pre-commit: test_pre_commit.py)."""
 
 from __future__ import annotations
 
@@ -442,51 +442,3 @@ def test_datasets_map_example(tmp_path: Path) -> None:
                        text=True, timeout=300, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "cleaned" in r.stdout
-
-
-# -- pre-commit -------------------------------------------------------------------------------
-
-def _git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, env=env, check=check)
-
-
-def test_pre_commit_hook_stops_fixes_and_lets_the_next_commit_through(tmp_path: Path) -> None:
-    pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).with_name("pre-commit"))
-    if not Path(pre_commit).exists():
-        pytest.fail("pre-commit is not installed (pip install '.[test]')")
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    repo = tmp_path / "corpus"
-    repo.mkdir()
-    _git(repo, "init", "-q")
-    (repo / ".pre-commit-config.yaml").write_text(
-        f"repos:\n- repo: {ROOT}\n  rev: {head}\n  hooks:\n  - id: clean\n  - id: clean-check\n    stages: [manual]\n"
-    )
-    tidy = repo / "tidy.txt"
-    tidy.write_bytes(expected(SAMPLES[0]))
-    _git(repo, "add", ".")
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pc-home")}
-    subprocess.run([pre_commit, "install"], cwd=repo, check=True, capture_output=True, env=env)
-    first = subprocess.run(["git", "commit", "-qm", "tidy"], cwd=repo, capture_output=True, text=True,
-                           env={**env, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-                                "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
-    assert first.returncode == 0, first.stdout + first.stderr
-    mtime = tidy.stat().st_mtime_ns
-    dirty = repo / "page.txt"
-    shutil.copy(SAMPLES[1], dirty)
-    _git(repo, "add", "page.txt")
-    commit_env = {**env, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                  "GIT_COMMITTER_EMAIL": "t@t"}
-    stopped = subprocess.run(["git", "commit", "-qm", "add page"], cwd=repo, capture_output=True, text=True,
-                             env=commit_env)
-    assert stopped.returncode != 0
-    assert "Fixing page.txt" in stopped.stdout + stopped.stderr
-    assert dirty.read_bytes() == expected(SAMPLES[1])
-    check = subprocess.run([pre_commit, "run", "clean-check", "--hook-stage", "manual", "--all-files"], cwd=repo,
-                           capture_output=True, text=True, env=env)
-    assert check.returncode == 0, check.stdout
-    _git(repo, "add", "page.txt")
-    ok = subprocess.run(["git", "commit", "-qm", "add page"], cwd=repo, capture_output=True, text=True, env=commit_env)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert tidy.stat().st_mtime_ns == mtime
