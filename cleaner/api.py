@@ -144,8 +144,15 @@ class Cleaner:
 
     # A Cleaner crosses process boundaries as its options and rules: the
     # Hyperscan database is rebuilt (from the on-disk cache) on arrival, and
-    # duplicate state starts empty in each copy.
+    # duplicate state starts empty in each copy (a read-only index is loaded
+    # again by each copy).
     def __getstate__(self) -> dict[str, Any]:
+        cfg = self.config
+        if cfg.index_path and not cfg.index_readonly:
+            # the copy would wait forever for the lock this Cleaner holds on the index
+            raise TypeError(f"a Cleaner that saves the duplicate index {cfg.index_path!r} cannot be copied to "
+                            "another process; give each worker its own index_path (and merge them with "
+                            "`clean index merge`), or copy one with index_readonly=True (see docs/etl.md)")
         return {"config": self.config, "ruleset": self.ruleset}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
