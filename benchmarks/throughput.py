@@ -614,7 +614,9 @@ def tools(with_dedup_off: bool) -> list[Tool]:
 
 def measure_jobs(stream: Path, shards: int = 16) -> None:
     """``clean -j 1`` against ``clean -j 2`` on the stream split into files
-    (at document boundaries), both cores allowed; wall time, best of two."""
+    (at document boundaries), both cores allowed; wall time, best of two.
+    Twice: duplicates within each file (all work in the workers), and
+    ``--dedup stream`` (the duplicate pass runs in the parent, in order)."""
     data = stream.read_bytes()
     docs = data.split(b"\n\f\n")
     per = max(1, len(docs) // shards)
@@ -626,20 +628,23 @@ def measure_jobs(stream: Path, shards: int = 16) -> None:
         f = folder / f"shard{k // per:03d}.txt"
         f.write_bytes(b"\n\f\n".join(docs[k:k + per]))
         files.append(str(f))
-    times = {}
-    for jobs in (1, 2):
-        best = float("inf")
-        for _ in range(2):
-            out = OUT_DIR / f"jobs{jobs}"
-            shutil.rmtree(out, ignore_errors=True)
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "cleaner", "-j", str(jobs), "--out-dir", str(out), *files],
-                           check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-            best = min(best, time.perf_counter() - t0)
-        times[jobs] = best
     mb = len(data) / MB
-    print(f"\n-j on {len(files)} files ({mb:.0f} MB), both cores: -j 1 {times[1]:.2f} s ({mb / times[1]:.1f} MB/s), "
-          f"-j 2 {times[2]:.2f} s ({mb / times[2]:.1f} MB/s): speed-up x{times[1] / times[2]:.2f}")
+    print()
+    for scope in ("doc", "stream"):
+        times = {}
+        for jobs in (1, 2):
+            best = float("inf")
+            for _ in range(2):
+                out = OUT_DIR / f"jobs{jobs}"
+                shutil.rmtree(out, ignore_errors=True)
+                t0 = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "cleaner", "--dedup", scope, "-j", str(jobs),
+                                "--out-dir", str(out), *files], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+                best = min(best, time.perf_counter() - t0)
+            times[jobs] = best
+        print(f"-j on {len(files)} files ({mb:.0f} MB), --dedup {scope}, both cores: "
+              f"-j 1 {times[1]:.2f} s ({mb / times[1]:.1f} MB/s), -j 2 {times[2]:.2f} s ({mb / times[2]:.1f} MB/s): "
+              f"speed-up x{times[1] / times[2]:.2f}")
 
 
 def source_info() -> str:
