@@ -314,6 +314,22 @@ def test_jsonl_cleans_the_text_field_and_keeps_the_rest(tmp_path: Path) -> None:
     assert len(dropped.stdout.splitlines()) == 2
 
 
+def test_jsonl_records_are_the_documents_of_dedup_and_explain() -> None:
+    para = "Prime Minister Jonas Gahr Store told reporters in Oslo on Monday that the budget would come next week."
+    recs = [{"id": "a", "text": f"First record opening sentence, long enough to keep.\n{para}\n"},
+            {"id": "b", "text": f"Second record has its own opening sentence too.\n{para}\n"}]
+    data = "".join(json.dumps(r) + "\n" for r in recs).encode()
+    # within each record by default; across records with --dedup stream, the first record keeping it
+    assert run("--jsonl", input=data).stdout == data
+    r = run("--jsonl", "--id-field", "id", "--dedup", "stream", "--explain", "-", input=data)
+    assert [json.loads(x)["text"] for x in r.stdout.splitlines()] == [recs[0]["text"], recs[1]["text"].split(para)[0]]
+    (why,) = [json.loads(x) for x in r.stderr.splitlines()]
+    assert (why["doc"], why["line"], why["rule"], why["first"]) == ("b", 2, "dedup.repeat", {"doc": "a", "line": 2})
+    # without --id-field, records are named by source and line number
+    r = run("--jsonl", "--dedup", "stream", "--explain", "-", input=data)
+    assert json.loads(r.stderr)["first"] == {"doc": "<stdin>#1", "line": 2}
+
+
 def test_jsonl_bad_line_stops_with_its_number_or_is_set_aside(tmp_path: Path) -> None:
     data = b'{"text": "A fine sentence that is long enough."}\n{not json}\n{"text": 3}\n{"text": "Another."}\n'
     r = run("--jsonl", input=data)
