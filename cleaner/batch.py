@@ -26,7 +26,7 @@ from typing import IO
 from .api import Cleaner
 from .config import Config
 from .explain import Decision, Stats
-from .files import out_path, sniff
+from .files import in_place_path, out_path, sniff
 from .index import Index
 from .jsonl import JsonlOptions, clean_jsonl
 from .stream import read_chunks
@@ -100,7 +100,7 @@ def clean_input(cleaner: Cleaner, name: str, target: Target, *, out: IO[bytes] |
         dest: IO[bytes] | None = out if target.kind == "stdout" else None
         final: Path | None = None
         if target.kind in ("in_place", "out_dir") and not stdin:
-            final = Path(name) if target.kind == "in_place" else out_path(target.out_dir or ".", name)
+            final = in_place_path(name) if target.kind == "in_place" else out_path(target.out_dir or ".", name)
             final.parent.mkdir(parents=True, exist_ok=True)
             tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".clean-tmp")
             dest = os.fdopen(tmp[0], "wb")

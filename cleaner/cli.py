@@ -21,7 +21,7 @@ from .config import DEDUP_MIN_WORDS_DEFAULT, DEDUP_SCOPES, REGEX_TIMEOUT_DEFAULT
 from .dedup import NEAR_THRESHOLD_DEFAULT
 from .errors import CleanerError, RuleError
 from .explain import Decision
-from .files import out_path, write_atomic
+from .files import in_place_path, out_path, write_atomic
 from .index import Index, locked
 from .jsonl import ON_ERROR, JsonlOptions
 from .prefilter import hyperscan_status
@@ -275,7 +275,7 @@ def _outcomes(cleaner: Cleaner, names: Sequence[str], target: Target, jobs: int,
                 out.write(res.data)
                 out.flush()
             elif res.changed and target.kind == "in_place":
-                write_atomic(res.name, res.data)
+                write_atomic(in_place_path(res.name), res.data)
             elif target.kind == "out_dir":
                 dest = out_path(target.out_dir or ".", res.name)
                 dest.parent.mkdir(parents=True, exist_ok=True)

@@ -82,6 +82,13 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, like: str | os.Pa
         f.write(data)
 
 
+def in_place_path(name: str) -> Path:
+    """The file an in-place rewrite replaces: a symlink's target, so the
+    link stays a link (renaming over the link itself would turn it into a
+    copy and leave the target dirty)."""
+    return Path(os.path.realpath(name))
+
+
 def out_path(out_dir: str | os.PathLike[str], name: str) -> Path:
     """Where ``--out-dir`` puts the output of input ``name``: the same
     relative path under the folder (absolute inputs lose their root)."""

@@ -66,6 +66,18 @@ def test_check_with_an_index_reads_it_and_writes_nothing(tmp_path: Path) -> None
     assert (tmp_path / "c.idx").read_bytes() == before
 
 
+@pytest.mark.parametrize("jobs", [["-j", "1"], ["-j", "2", "--dedup", "stream"]])
+def test_in_place_through_a_symlink_rewrites_the_target(tmp_path: Path, jobs: list[str]) -> None:
+    (tmp_path / "real.txt").write_bytes(SAMPLES[0].read_bytes())
+    (tmp_path / "link.txt").symlink_to("real.txt")
+    other = tmp_path / "other.txt"
+    other.write_bytes(expected(SAMPLES[1]))
+    r = run(*jobs, "--in-place", "link.txt", "other.txt", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (1, b"Fixing link.txt\n")
+    assert (tmp_path / "link.txt").is_symlink()
+    assert (tmp_path / "real.txt").read_bytes() == expected(SAMPLES[0])
+
+
 def test_binary_files_are_skipped_never_rewritten(tmp_path: Path) -> None:
     blob = tmp_path / "image.txt"
     data = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256)) * 4
