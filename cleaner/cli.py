@@ -77,7 +77,8 @@ def _fail_rules(e: RuleError) -> None:
               metavar="PATH", help='Write one JSON object per removed or changed line to PATH ("-": stderr).')
 @click.option("--stats", is_flag=True, help="Print per-rule and per-category counts and bytes in/out to stderr.")
 @click.option("--check", is_flag=True,
-              help="Write no output; list inputs that would change on stderr and exit 1 if any.")
+              help="Write nothing (an --index is only read); list on stderr each input that would change, "
+                   "and why; exit 1 if any.")
 @click.option("--dedup", type=click.Choice(DEDUP_SCOPES), default=None,
               help="Where repeated paragraphs are removed: off, within each document (doc, the default), "
                    "or across all documents of the run (stream; the default with --index).")
