@@ -16,12 +16,14 @@ import multiprocessing as mp
 import os
 import sys
 import tempfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
+from itertools import islice
+from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from .api import Cleaner
 from .config import Config
@@ -32,6 +34,8 @@ from .jsonl import JsonlOptions, clean_jsonl
 from .stream import read_chunks
 
 Sink = Callable[[Decision], None]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,21 @@ def run_parallel(cleaner: Cleaner, names: Sequence[str], target: Target, jobs: i
     ``cleaner`` must not need a parent pass (see ``needs_parent_pass``)."""
     ctx = mp.get_context("forkserver" if sys.platform != "win32" else "spawn")
     with ctx.Pool(jobs, initializer=_init, initargs=(cleaner,)) as pool:
-        yield from pool.imap(_work, [(n, target, jsonl, collect, capture) for n in names], chunksize=1)
+        yield from in_order(pool, _work, ((n, target, jsonl, collect, capture) for n in names), ahead=2 * jobs)
+
+
+def in_order(pool: Pool, func: Callable[[T], R], args: Iterable[T], *, ahead: int) -> Iterator[R]:
+    """``pool.imap(func, args)`` with at most ``ahead`` tasks submitted and
+    not yet taken by the caller. Outcomes carry whole files' output: imap
+    would let workers run arbitrarily far ahead of a slower consumer (the
+    duplicate pass, a slow pipe) and hold their results in memory."""
+    todo = iter(args)
+    pending: deque[AsyncResult[R]] = deque(pool.apply_async(func, (a,)) for a in islice(todo, ahead))
+    while pending:
+        done = pending.popleft().get()
+        for a in islice(todo, 1):
+            pending.append(pool.apply_async(func, (a,)))
+        yield done
 
 
 def run_two_pass(cleaner: Cleaner, names: Sequence[str], target: Target, jobs: int, *,

@@ -203,6 +203,27 @@ def test_jobs_with_cross_file_duplicates_match_one_process(tmp_path: Path, opts:
     assert checks[0].stderr == checks[1].stderr
 
 
+def test_workers_never_run_far_ahead_of_the_caller() -> None:
+    # outcomes hold whole files: at most `ahead` of them wait in memory for a slower parent
+    import multiprocessing as mp
+
+    from cleaner.batch import in_order
+
+    consumed: list[int] = []
+
+    def tasks():  # type: ignore[no-untyped-def]
+        for i in range(60):
+            consumed.append(i)
+            yield -i
+
+    got: list[int] = []
+    with mp.get_context("forkserver").Pool(2) as pool:
+        for x in in_order(pool, abs, tasks(), ahead=4):
+            got.append(x)
+            assert len(consumed) <= len(got) + 4
+    assert got == list(range(60))
+
+
 def test_jobs_in_place_with_cross_file_duplicates_skip_binary_files(tmp_path: Path) -> None:
     blob = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR More in World\n\n\nLeave a Reply\n"
     trees = {}
