@@ -140,9 +140,9 @@ def test_sigkill_mid_run_leaves_every_file_wholly_old_or_wholly_new(tmp_path: Pa
 @pytest.mark.parametrize("scope", ["doc", "stream"])
 def test_jobs_give_the_same_output_explain_and_out_dir(tmp_path: Path, scope: str) -> None:
     files = []
-    for i in range(6):
+    for i in range(40):  # 80 files: several batches (cleaner.batch.BATCH_FILES) for the workers
         for s in SAMPLES:
-            p = tmp_path / "in" / f"{i}-{s.name}"
+            p = tmp_path / "in" / f"{i:02d}-{s.name}"
             p.parent.mkdir(exist_ok=True)
             shutil.copy(s, p)
             files.append(str(p.relative_to(tmp_path)))
@@ -201,6 +201,20 @@ def test_jobs_with_cross_file_duplicates_match_one_process(tmp_path: Path, opts:
               for j in ("1", "2")]
     assert checks[0].returncode == checks[1].returncode == 1
     assert checks[0].stderr == checks[1].stderr
+
+
+def test_files_go_to_workers_in_ordered_batches_by_count_and_size(tmp_path: Path) -> None:
+    from cleaner.batch import BATCH_BYTES, BATCH_FILES, batches
+
+    small = [tmp_path / f"s{i:03d}.txt" for i in range(BATCH_FILES + 10)]
+    for p in small:
+        p.write_bytes(b"x\n")
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"y" * BATCH_BYTES)
+    names = [str(p) for p in small[:3]] + [str(big)] + [str(p) for p in small[3:]]
+    got = list(batches(names))
+    assert [n for b in got for n in b] == names
+    assert [len(b) for b in got] == [4, BATCH_FILES, 7]
 
 
 def test_workers_never_run_far_ahead_of_the_caller() -> None:
