@@ -612,34 +612,39 @@ def tools(with_dedup_off: bool) -> list[Tool]:
     return ts
 
 
-def measure_jobs(stream: Path, shards: int = 16) -> None:
-    """``clean -j 1`` against ``clean -j 2`` on the stream split into files
-    (at document boundaries), both cores allowed; wall time, best of two."""
-    data = stream.read_bytes()
-    docs = data.split(b"\n\f\n")
-    per = max(1, len(docs) // shards)
-    folder = DATA_DIR / "shards"
+def measure_jobs(stream: Path) -> None:
+    """``clean -j 1`` against ``clean -j 2`` on the stream's documents, one
+    file each (a FILE is one document: files holding several form-feed
+    separated pages would be cut at the first page's comment form), both
+    cores allowed; wall time, best of two. Twice: duplicates within each
+    file (all work in the workers), and ``--dedup stream`` (the duplicate
+    pass runs in the parent, in input order)."""
+    docs = stream.read_bytes().split(b"\n\f\n")
+    folder = DATA_DIR / "pages"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     files = []
-    for k in range(0, len(docs), per):
-        f = folder / f"shard{k // per:03d}.txt"
-        f.write_bytes(b"\n\f\n".join(docs[k:k + per]))
-        files.append(str(f))
-    times = {}
-    for jobs in (1, 2):
-        best = float("inf")
-        for _ in range(2):
-            out = OUT_DIR / f"jobs{jobs}"
-            shutil.rmtree(out, ignore_errors=True)
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "cleaner", "-j", str(jobs), "--out-dir", str(out), *files],
-                           check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-            best = min(best, time.perf_counter() - t0)
-        times[jobs] = best
-    mb = len(data) / MB
-    print(f"\n-j on {len(files)} files ({mb:.0f} MB), both cores: -j 1 {times[1]:.2f} s ({mb / times[1]:.1f} MB/s), "
-          f"-j 2 {times[2]:.2f} s ({mb / times[2]:.1f} MB/s): speed-up x{times[1] / times[2]:.2f}")
+    for k, doc in enumerate(docs):
+        name = f"p{k:05d}.txt"
+        (folder / name).write_bytes(doc + b"\n")
+        files.append(name)
+    mb = sum(len(d) + 1 for d in docs) / MB
+    print()
+    for scope in ("doc", "stream"):
+        times = {}
+        for jobs in (1, 2):
+            best = float("inf")
+            for _ in range(2):
+                out = OUT_DIR / f"jobs{jobs}"
+                shutil.rmtree(out, ignore_errors=True)
+                t0 = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "cleaner", "--dedup", scope, "-j", str(jobs),
+                                "--out-dir", str(out), *files], check=True, cwd=folder, stdout=subprocess.DEVNULL)
+                best = min(best, time.perf_counter() - t0)
+            times[jobs] = best
+        print(f"-j on {len(files)} files ({mb:.0f} MB), --dedup {scope}, both cores: "
+              f"-j 1 {times[1]:.2f} s ({mb / times[1]:.1f} MB/s), -j 2 {times[2]:.2f} s ({mb / times[2]:.1f} MB/s): "
+              f"speed-up x{times[1] / times[2]:.2f}")
 
 
 def source_info() -> str:

@@ -136,13 +136,23 @@ class Cleaner:
                 raise InputError(f"record {n}: field {field!r} is missing or not a string")
             out = dict(rec)
             doc = str(rec[id_field]) if id_field is not None and id_field in rec else f"record#{n}"
-            out[field] = self.clean_text(text, doc_id=doc)
+            try:
+                out[field] = self.clean_text(text, doc_id=doc)
+            except UnicodeEncodeError:
+                raise InputError(f"record {n}: field {field!r} holds a lone surrogate, not Unicode text") from None
             yield out
 
     # A Cleaner crosses process boundaries as its options and rules: the
     # Hyperscan database is rebuilt (from the on-disk cache) on arrival, and
-    # duplicate state starts empty in each copy.
+    # duplicate state starts empty in each copy (a read-only index is loaded
+    # again by each copy).
     def __getstate__(self) -> dict[str, Any]:
+        cfg = self.config
+        if cfg.index_path and not cfg.index_readonly:
+            # the copy would wait forever for the lock this Cleaner holds on the index
+            raise TypeError(f"a Cleaner that saves the duplicate index {cfg.index_path!r} cannot be copied to "
+                            "another process; give each worker its own index_path (and merge them with "
+                            "`clean index merge`), or copy one with index_readonly=True (see docs/etl.md)")
         return {"config": self.config, "ruleset": self.ruleset}
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -21,11 +21,12 @@ from .config import DEDUP_MIN_WORDS_DEFAULT, DEDUP_SCOPES, REGEX_TIMEOUT_DEFAULT
 from .dedup import NEAR_THRESHOLD_DEFAULT
 from .errors import CleanerError, RuleError
 from .explain import Decision
-from .files import out_path, write_atomic
+from .files import in_place_path, out_path, write_atomic
 from .index import Index, locked
 from .jsonl import ON_ERROR, JsonlOptions
 from .prefilter import hyperscan_status
-from .progress import Progress
+from .progress import LONG_RUN, Progress, total_size
+from .progress import default_enabled as default_progress
 from .rules import load_rules
 from .ruletest import check_examples
 
@@ -44,7 +45,7 @@ Examples:
   clean --dedup stream *.txt > all.txt       repeats across all files too
   clean --index corpus.idx new/*.txt         ... and across earlier runs
   clean index info corpus.idx                what an index holds
-  clean explain page.txt | less -R           every line marked kept or removed, and why
+  clean explain --color page.txt | less -R   every line marked kept or removed, and why
 
 \b
 Input: each FILE is one document; on stdin ("-" or no FILE) a line holding
@@ -76,7 +77,8 @@ def _fail_rules(e: RuleError) -> None:
               metavar="PATH", help='Write one JSON object per removed or changed line to PATH ("-": stderr).')
 @click.option("--stats", is_flag=True, help="Print per-rule and per-category counts and bytes in/out to stderr.")
 @click.option("--check", is_flag=True,
-              help="Write no output; list inputs that would change on stderr and exit 1 if any.")
+              help="Write nothing (an --index is only read); list on stderr each input that would change, "
+                   "and why; exit 1 if any.")
 @click.option("--dedup", type=click.Choice(DEDUP_SCOPES), default=None,
               help="Where repeated paragraphs are removed: off, within each document (doc, the default), "
                    "or across all documents of the run (stream; the default with --index).")
@@ -113,7 +115,8 @@ def _fail_rules(e: RuleError) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Clean FILEs in N processes; the output is the same as with -j 1.")
 @click.option("--progress/--no-progress", default=None,
-              help="Progress on stderr (default: when stderr is a terminal and there are several FILEs).")
+              help="A progress bar on stderr. Default: when stderr is a terminal, the input is FILEs (not a pipe) "
+                   "and the cleaned text does not go to the terminal or a pipe; for one FILE once it runs long.")
 @click.option("--jsonl", is_flag=True, help="Input is JSON Lines: clean one field of each record, keep the rest.")
 @click.option("--text-field", default="text", show_default=True, metavar="NAME",
               help="With --jsonl: the field holding the text.")
@@ -150,10 +153,14 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
         raise click.UsageError("-j needs FILE arguments, not stdin")
     if not jsonl and (rejects or drop_empty or id_field):
         raise click.UsageError("--rejects, --drop-empty and --id-field go with --jsonl")
+    if rejects and on_error != "skip":
+        raise click.UsageError("--rejects needs --on-error skip (by default a bad line stops the run)")
     if classifier and unit != "line":
         raise click.UsageError("--classifier needs --unit line (it judges paragraphs, not hard-wrapped lines)")
     if dedup is None:
         dedup = "stream" if index_path else "doc"
+    if check and index_path:
+        index_readonly = True  # --check writes nothing, the index included (a clean-check hook with --index)
     config = Config(rules=tuple(rule_paths), default_rules=not no_default_rules, dedup=dedup,
                     dedup_min_words=dedup_min_words, near=near, near_threshold=near_threshold, unit=unit,
                     index_path=index_path, index_readonly=index_readonly, max_index_mb=max_index_mb,
@@ -177,8 +184,13 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
         # its cross-document line counts depend on every earlier file, in input order
         click.echo("clean: warning: --classifier runs in one process (-j ignored)", err=True)
         jobs = 1
-    show = progress if progress is not None else (len(names) > 1 and sys.stderr.isatty())
-    bar = Progress(len(names), enabled=bool(show))
+    if progress is None:
+        progress = default_progress(names, writes_text_to_stdout=target.kind == "stdout",
+                                    stderr_busy=explain_path == "-")
+        delay = 0.0 if len(names) > 1 else LONG_RUN  # one file: only once the run is long
+    else:
+        delay = 0.0
+    bar = Progress(len(names), total_size(names), enabled=progress, delay=delay)
     with ExitStack() as stack:
         explain_out: IO[str] | None = None
         try:
@@ -194,15 +206,17 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
         out = sys.stdout.buffer
         changed: list[Outcome] = []
         try:
-            for res in _outcomes(cleaner, names, target, jobs, opts, sink, reject_out, out):
-                bar.step(res.name)
+            for res in _outcomes(cleaner, names, target, jobs, opts, sink, reject_out, out, bar):
                 if res.skipped:
+                    bar.clear()
                     click.echo(f"clean: skipping {res.name}: {res.skipped}", err=True)
                 elif res.changed:
                     changed.append(res)
                     if in_place:
+                        bar.clear()
                         out.write(f"Fixing {res.name}\n".encode())
                         out.flush()
+                bar.step()
         except BrokenPipeError:
             # the reader went away (``clean big.txt | head``): stop quietly
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -218,6 +232,9 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
     cleaner.close()
     if stats:
         cleaner.stats.write(sys.stderr)
+    elif cleaner.stats.rejected:  # lines left out of the output are never silent
+        where = f" (in {rejects})" if rejects else ""
+        click.echo(f"clean: {cleaner.stats.rejected} bad JSON Lines line(s) skipped{where}", err=True)
         info = cleaner.index_info()
         if info is not None:
             _write_index_info(info, sys.stderr)
@@ -231,29 +248,35 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
 
 def _outcomes(cleaner: Cleaner, names: Sequence[str], target: Target, jobs: int, opts: JsonlOptions | None,
               sink: Callable[[Decision], None] | None, rejects: IO[bytes] | None,
-              out: IO[bytes]) -> Iterator[Outcome]:
+              out: IO[bytes], bar: Progress) -> Iterator[Outcome]:
     """Each input's outcome in input order; with one job, output streams as it is decided."""
     if jobs == 1:
         for name in names:
-            yield clean_input(cleaner, name, target, out=out, sink=sink, jsonl=opts, rejects=rejects)
+            yield clean_input(cleaner, name, target, out=out, sink=sink, jsonl=opts, rejects=rejects,
+                              progress=bar.advance if bar.enabled else None)
         return
     collect = sink is not None
-    if needs_parent_pass(cleaner.config):
-        results = run_two_pass(cleaner, names, jobs, collect=collect)
+    two_pass = needs_parent_pass(cleaner.config)
+    if two_pass:
+        results = run_two_pass(cleaner, names, target, jobs, collect=collect)  # merges its own stats
     else:
         results = run_parallel(cleaner, names, target, jobs, jsonl=opts, collect=collect)
     for res in results:
         if sink is not None:
             for d in res.decisions:
                 sink(d)
-        if res.stats is not None:
+        if res.stats is not None and not two_pass:
             cleaner.stats.merge(res.stats)
+        if rejects is not None and res.rejected:
+            rejects.write(res.rejected)
+        if bar.enabled:
+            bar.advance(os.path.getsize(res.name))
         if res.data is not None and not res.skipped:
             if target.kind == "stdout":
                 out.write(res.data)
                 out.flush()
             elif res.changed and target.kind == "in_place":
-                write_atomic(res.name, res.data)
+                write_atomic(in_place_path(res.name), res.data)
             elif target.kind == "out_dir":
                 dest = out_path(target.out_dir or ".", res.name)
                 dest.parent.mkdir(parents=True, exist_ok=True)

@@ -9,9 +9,9 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
-# A file is binary when its first SNIFF_BYTES hold a NUL byte, or when more
-# than BINARY_INVALID_SHARE of them are not valid UTF-8: scraped text has a
-# few bad bytes at most, images and archives are mostly "invalid".
+# A file is binary when it holds a NUL byte anywhere, or when more than
+# BINARY_INVALID_SHARE of its first SNIFF_BYTES are not valid UTF-8: scraped
+# text has a few bad bytes at most, images and archives are mostly "invalid".
 SNIFF_BYTES = 1 << 16
 BINARY_INVALID_SHARE = 0.10
 
@@ -35,8 +35,16 @@ def is_binary(head: bytes) -> bool:
 
 
 def sniff(path: str | os.PathLike[str]) -> bool:
+    """Is the file binary (see above)? Decided before any of it is cleaned,
+    so a NUL byte deep in the file cannot leave a half-cleaned file behind
+    or duplicate state fed from it; the scan for NUL runs at memchr speed."""
     with open(path, "rb") as f:
-        return is_binary(f.read(SNIFF_BYTES))
+        if is_binary(f.read(SNIFF_BYTES)):
+            return True
+        while block := f.read(1 << 20):
+            if b"\0" in block:
+                return True
+    return False
 
 
 @contextmanager
@@ -53,8 +61,8 @@ def atomic_writer(path: str | os.PathLike[str], *, like: str | os.PathLike[str] 
             f.flush()
             os.fsync(f.fileno())
         src = Path(like) if like is not None else path
-        if src.exists():
-            os.chmod(tmp, src.stat().st_mode & 0o7777)
+        # mkstemp makes the file 0600; a new file gets what open() would give it
+        os.chmod(tmp, src.stat().st_mode & 0o7777 if src.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with suppress(OSError):
@@ -62,10 +70,23 @@ def atomic_writer(path: str | os.PathLike[str], *, like: str | os.PathLike[str] 
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it back at once
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes, *, like: str | os.PathLike[str] | None = None) -> None:
     """Replace ``path`` with ``data`` atomically (see ``atomic_writer``)."""
     with atomic_writer(path, like=like) as f:
         f.write(data)
+
+
+def in_place_path(name: str) -> Path:
+    """The file an in-place rewrite replaces: a symlink's target, so the
+    link stays a link (renaming over the link itself would turn it into a
+    copy and leave the target dirty)."""
+    return Path(os.path.realpath(name))
 
 
 def out_path(out_dir: str | os.PathLike[str], name: str) -> Path:

@@ -86,8 +86,8 @@ class StreamCleaner:
     def close(self) -> bytes:
         """End of input: the last line (even without newline) and the document end."""
         out: list[bytes] = []
-        if self.carry:
-            tail, self.carry = b"".join(self.carry), []
+        tail, self.carry = b"".join(self.carry), []
+        if tail:  # an empty input holds no line at all (not one empty line)
             out = self._lines(tail)
         self.doc.finish(out)
         self.changed = self.changed or self.doc.changed

@@ -109,6 +109,15 @@ def test_only_blank_or_junk_gives_empty_output() -> None:
     assert stdin_clean(b"") == b""
 
 
+def test_empty_input_holds_no_line() -> None:
+    # not one empty line that is then removed: nothing to explain, nothing counted
+    c = Cleaner()
+    decisions: list[object] = []
+    assert c.clean_bytes(b"", sink=decisions.append) == b""
+    assert decisions == []
+    assert (c.stats.lines_in, c.stats.lines_out, c.stats.docs) == (0, 0, 1)
+
+
 def test_blank_lines_between_kept_lines_stay() -> None:
     data = A + b"\n\n" + B + b"\n"
     assert Cleaner().clean_bytes(data) == data

@@ -230,6 +230,21 @@ def test_save_is_atomic_old_index_survives_a_failed_save(tmp_path: Path) -> None
     assert not [p for p in tmp_path.iterdir() if "tmp" in p.name]
 
 
+def test_new_index_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    # written through a private temporary file, but not left private (0600)
+    old = os.umask(0o027)
+    try:
+        with cleaner(index_path=str(tmp_path / "c.idx")) as c:
+            c.clean_text(lines(A1), doc_id="a")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "c.idx").stat().st_mode & 0o777 == 0o640
+    (tmp_path / "c.idx").chmod(0o664)
+    with cleaner(index_path=str(tmp_path / "c.idx")) as c:
+        c.clean_text(lines(A2), doc_id="b")
+    assert (tmp_path / "c.idx").stat().st_mode & 0o777 == 0o664
+
+
 def test_lock_serializes_concurrent_runs(tmp_path: Path) -> None:
     idx = tmp_path / "c.idx"
     events: list[str] = []
