@@ -691,9 +691,13 @@ class DocumentContext:
         buf, p = self.buf, self.p
         ln = buf[i]
         key = ""
+        # a paragraph of prose pasted twice in a row is an article paragraph
+        # (its copy is removed): only other lines are echoes
+        f = ln.feat
+        prose = ln.kind == GOOD and f is not None and f.end
         for k in (1, 2):
             o = buf[i + k] if i + k < len(buf) else None
-            if o is not None and o.kind == DUP:
+            if o is not None and o.kind == DUP and not prose:
                 key = key or ln.text.strip().lower()
                 if o.text.strip().lower() == key:
                     # repeated right below itself: a link and its title, alt text and caption
