@@ -309,3 +309,44 @@ def test_idempotent_on_a_page_and_in_a_stream() -> None:
     assert once == article + b"\f\n" + article + b"\f\n" + article
     s = c.stream("<stdin>", split_docs=True)
     assert s.feed(once) + s.close() == once
+
+
+def test_page_without_article_keeps_its_table_not_the_lone_lines() -> None:
+    """A results table with no prose article: the rows stay; a lone
+    "date - author - tags" line and a promo paragraph alone among arrow
+    links are not the page's content."""
+    rows = [f"{i} Driver Number{i} {5000 - 37 * i} {i % 4} {i % 3} {i % 7}" for i in range(1, 13)]
+    doc = "\n".join([
+        "Standings", "Results", "Calendar", "Teams",
+        "05/10/2018 - Posted by: Staff - Category: Racing - Tags: standings",
+        "Final standings of the season after the last race",
+        *rows,
+        "» Our columnists",
+        "Click on the picture above and read every column our writers have published this season so far.",
+        "» Power ranking",
+        "Contact",
+    ]) + "\n"
+    ex = Cleaner().explain_text(doc, doc_id="t")
+    assert ex.text == "".join(r + "\n" for r in rows)
+    why = {d.text: d.rule for d in ex.decisions}
+    assert why["05/10/2018 - Posted by: Staff - Category: Racing - Tags: standings"] == (
+        "classifier:data-alone-no-clear-article")
+    assert why["» Our columnists"] == "classifier:bad-outside-article"
+
+
+def test_headlines_glued_to_their_excerpts_are_a_feed_not_an_article() -> None:
+    teasers = [
+        "Council Approves New Budget After Long NightThe city council voted late on Tuesday to pass the budget "
+        "after a debate that lasted for hours.",
+        "Storm Brings Heavy Rain To The Coast AgainResidents were told to stay at home as the river rose above "
+        "the old bridge on the main road.",
+        "Local School Wins National Science PrizeA team of students from the north side won the award with a "
+        "project on clean water for the town.",
+    ]
+    doc = "\n".join([*(m.decode() for m in MENU), *teasers, *(p.decode() for p in ARTICLE)]) + "\n"
+    ex = Cleaner().explain_text(doc, doc_id="t")
+    assert ex.text == "".join(p.decode() + "\n" for p in ARTICLE)
+    glued = [d for d in ex.decisions if d.text in teasers]
+    assert len(glued) == 3
+    assert all(d.rule == "classifier:bad-outside-article" and d.features is not None
+               and d.features["class"] == "bad" for d in glued)
