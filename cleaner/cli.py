@@ -105,9 +105,9 @@ def _fail_rules(e: RuleError) -> None:
 @click.option("--classifier/--no-classifier", default=None,
               help="Also drop the page furniture no rule names (menus, teasers, bylines, footers) with the "
                    "context-aware line classifier: decides each line from its place on the page with up to 96 "
-                   "lines of look-ahead and counts lines across the documents of the run (so it runs in one "
-                   "process with -j). Default: on with --unit line; --no-classifier for rules and duplicates "
-                   "only.")
+                   "lines of look-ahead; with --dedup stream it also counts lines across documents (and runs "
+                   "in one process with -j). Default: on with --unit line; --no-classifier for rules and "
+                   "duplicates only.")
 @click.option("--in-place", is_flag=True,
               help="Rewrite each FILE that changes (atomically), print 'Fixing FILE', exit 1 if any changed.")
 @click.option("--out-dir", type=click.Path(file_okay=False), metavar="DIR",
