@@ -5,7 +5,7 @@
     python benchmarks/quality.py --whole          # also the classifier over whole documents
     python benchmarks/quality.py --crossdoc       # also with cross-document counts over the stream
     python benchmarks/quality.py --ablation       # F1 with each part of the classifier off (~1 min)
-    python benchmarks/quality.py --engine         # also the real engine: Cleaner(Config(classifier=True))
+    python benchmarks/quality.py --engine         # also the real engine with default options: Cleaner()
     python benchmarks/quality.py --bench DIR --out DIR --keep-going
 
 The bench folder (default ``/work/shared/bench``) holds ``dirty/<id>.txt``
@@ -19,11 +19,11 @@ pages, as ``score.py`` prints it.
 
 Systems:
 
-- ``rules``: ``Cleaner().clean_text`` with default options (today: the rule
-  pack and in-document duplicate removal).
+- ``rules``: ``Cleaner(Config(classifier=False))``: the rule pack and
+  in-document duplicate removal (the default before the classifier).
 - ``rules+context``: the same, then ``cleaner.context.ContextClassifier``
   (default parameters, streaming window) on what the rules left. The rules
-  run once per page through ``Cleaner().explain_text``: every line a rule or
+  run once per page through ``explain_text`` of the ``rules`` Cleaner: every line a rule or
   the duplicate index removed is passed to the classifier as removed (with
   the rule id, which the classifier weighs by category), lines a strip rule
   changed are passed in their changed form, and the kept lines are written
@@ -34,12 +34,12 @@ Systems:
   shared by all pages, in file-name order (bench pages come from different
   sites, so this mostly checks that the counter costs nothing).
 
-- ``engine --classifier`` (``--engine``): the real engine with the classifier
-  stage on, ``Cleaner(Config(classifier=True))`` (what ``clean --classifier
-  dirty/*.txt`` does): one Cleaner per input folder, so one cross-document
-  counter over its pages in file-name order; each page's bytes go through
-  ``clean_bytes`` and are written as they come out (kept lines byte for
-  byte). Its time is the whole engine (rules, duplicates, classifier).
+- ``engine (default)`` (``--engine``): the real engine with default options,
+  ``Cleaner()`` (what ``clean dirty/*.txt`` does: rules, in-document
+  duplicates, the classifier stage): one Cleaner per input folder, pages in
+  file-name order; each page's bytes go through ``clean_bytes`` and are
+  written as they come out (kept lines byte for byte). Its time is the
+  whole engine (rules, duplicates, classifier).
 
 Groups: overall, per source, non-English pages (``lang_en=0`` in the
 manifest), and two halves of the pages split by a hash of the page id (for
@@ -101,6 +101,9 @@ ABLATION: list[tuple[str, dict[str, object]]] = [
     ("no data rows (tables, lists -> junk)", {"use_data": False}),
     ("no run filter (every article run kept)", {"use_run_filter": False}),
     ("no weak-article fallback", {"use_weak_article": False}),
+    ("fallback keeps lines without company", {"use_weak_neighbors": False}),
+    ("no glued-teaser test", {"use_glue": False}),
+    ("no arrow-link test", {"use_arrows": False}),
     ("no article region (lines judged alone)", {"use_region": False}),
     ("+ drop junk-looking lines in article", {"drop_bad_in_article": True}),
     ("+ drop short lines among junk in article", {"drop_short_in_article": True}),
@@ -164,7 +167,7 @@ def rules_pass(cleaner: Cleaner, page_id: str, text: str) -> Page:
 
 
 def load_pages(bench: Path, kind: str) -> tuple[list[Page], float]:
-    cleaner = Cleaner()
+    cleaner = Cleaner(Config(classifier=False))
     t = time.perf_counter()
     pages = [rules_pass(cleaner, p.stem, p.read_text(encoding="utf-8")) for p in sorted((bench / kind).glob("*.txt"))]
     return pages, time.perf_counter() - t
@@ -261,14 +264,14 @@ def run_system(
 
 
 def run_engine(kind: str, bench: Path, out: Path, manifest: dict[str, dict[str, str]]) -> Result:
-    """The real engine with the classifier stage: pages in file-name order
-    through one ``Cleaner(Config(classifier=True))``, output bytes as they come."""
-    name = "engine --classifier"
-    out_dir = out / f"engine_classifier-{kind}"
+    """The real engine with default options (the classifier stage on): pages
+    in file-name order through one ``Cleaner()``, output bytes as they come."""
+    name = "engine (default)"
+    out_dir = out / f"engine_default-{kind}"
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.txt"):
         old.unlink()
-    cleaner = Cleaner(Config(classifier=True))
+    cleaner = Cleaner()
     spent, n = 0.0, 0
     for src in sorted((bench / kind).glob("*.txt")):
         data = src.read_bytes()
@@ -321,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ablation", action="store_true", help="F1 with each part of the classifier off")
     ap.add_argument("--rules-only", action="store_true", help="only the current behaviour (no classifier)")
     ap.add_argument("--engine", action="store_true",
-                    help="also the real engine with the classifier stage (Cleaner(Config(classifier=True)))")
+                    help="also the real engine with default options (Cleaner(), the classifier on)")
     args = ap.parse_args(argv)
     bench: Path = args.bench
     if not (bench / "score.py").exists():

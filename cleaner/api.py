@@ -31,8 +31,12 @@ class Explained:
 class Cleaner:
     """Rules compiled once plus options; cleans texts, line streams and byte streams.
 
-    >>> Cleaner().clean_text("Real sentence one.\\nLeave a Reply\\nName *\\n")
-    'Real sentence one.\\n'
+    >>> page = ("Our newsroom\\nThe council met on Tuesday and approved the budget for the new school year.\\n"
+    ...         "Leave a Reply\\nName *\\n")
+    >>> Cleaner().clean_text(page)  # a label no rule names (the classifier), a comment form (a rule)
+    'The council met on Tuesday and approved the budget for the new school year.\\n'
+    >>> Cleaner(Config(classifier=False)).clean_text(page)  # rules and duplicates only
+    'Our newsroom\\nThe council met on Tuesday and approved the budget for the new school year.\\n'
 
     A ``Cleaner`` accumulates counters in ``stats`` across calls. Each call
     is one document. With ``dedup="doc"`` repeats are looked for within it;
@@ -51,10 +55,13 @@ class Cleaner:
         self.matcher = self._matcher(cfg) if cfg.dedup != "off" or cfg.index_path else None
         self.boiler = (Boilerplate(cfg.repeated_boilerplate, boilerplate_counts)
                        if cfg.repeated_boilerplate else None)
-        # one classifier per run: its cross-document counts (bounded, a few
-        # MB) span every document this Cleaner sees, in call order
-        self.classifier = (ContextClassifier(ContextParams(), crossdoc=CrossDocCounter())
-                           if cfg.classifier else None)
+        # one classifier per run. Like duplicates, its cross-document line
+        # counts (bounded, a few MB) follow the dedup scope: with "stream"
+        # they span every document this Cleaner sees, in call order; else
+        # each document is judged alone (same output in any order, any -j)
+        self.classifier = (ContextClassifier(ContextParams(),
+                                             crossdoc=CrossDocCounter() if cfg.dedup == "stream" else None)
+                           if cfg.classifier_on else None)
 
     def _matcher(self, cfg: Config) -> Matcher:
         params = IndexParams(ngram=cfg.ngram, sketch_k=cfg.sketch_k)

@@ -104,10 +104,12 @@ def _fail_rules(e: RuleError) -> None:
                    "reads them twice; on stdin it removes from the K-th document on.")
 @click.option("--regex-timeout", type=click.FloatRange(min=0, min_open=True), default=REGEX_TIMEOUT_DEFAULT,
               show_default=True, help="Seconds one rule regex may run on one line (then the line is kept).")
-@click.option("--classifier", is_flag=True,
+@click.option("--classifier/--no-classifier", default=None,
               help="Also drop the page furniture no rule names (menus, teasers, bylines, footers) with the "
-                   "context-aware line classifier; decides each line with up to 96 lines of look-ahead and "
-                   "counts lines across the documents of the run (so runs in one process with -j).")
+                   "context-aware line classifier: decides each line from its place on the page with up to 96 "
+                   "lines of look-ahead; with --dedup stream it also counts lines across documents (and runs "
+                   "in one process with -j). Default: on with --unit line; --no-classifier for rules and "
+                   "duplicates only.")
 @click.option("--in-place", is_flag=True,
               help="Rewrite each FILE that changes (atomically), print 'Fixing FILE', exit 1 if any changed.")
 @click.option("--out-dir", type=click.Path(file_okay=False), metavar="DIR",
@@ -133,7 +135,7 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
                   explain_path: str | None, stats: bool, check: bool, dedup: str | None,
                   dedup_min_words: int, near: bool | None, near_threshold: float, unit: str,
                   index_path: str | None, index_readonly: bool, max_index_mb: float | None,
-                  repeated_boilerplate: int | None, regex_timeout: float, classifier: bool, in_place: bool,
+                  repeated_boilerplate: int | None, regex_timeout: float, classifier: bool | None, in_place: bool,
                   out_dir: str | None, jobs: int, progress: bool | None, jsonl: bool, text_field: str,
                   id_field: str | None, on_error: str, rejects: str | None, drop_empty: bool) -> None:
     """Remove boilerplate and repeated paragraphs from scraped text.
@@ -180,9 +182,11 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
     if opts is not None and jobs > 1 and needs_parent_pass(config):
         click.echo("clean: warning: --jsonl with cross-document duplicates runs in one process", err=True)
         jobs = 1
-    if classifier and jobs > 1:
-        # its cross-document line counts depend on every earlier file, in input order
-        click.echo("clean: warning: --classifier runs in one process (-j ignored)", err=True)
+    if config.classifier_on and jobs > 1 and needs_parent_pass(config):
+        # the classifier needs the duplicate decisions (and, with --dedup stream,
+        # counts lines across files), which the parent pass makes in input order
+        click.echo("clean: warning: the classifier with cross-document duplicates runs in one process "
+                   "(-j ignored; --no-classifier to use -j)", err=True)
         jobs = 1
     if progress is None:
         progress = default_progress(names, writes_text_to_stdout=target.kind == "stdout",
@@ -197,7 +201,7 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
             if explain_path == "-":
                 explain_out = sys.stderr
             elif explain_path:
-                explain_out = stack.enter_context(open(explain_path, "w", encoding="utf-8"))
+                explain_out = stack.enter_context(open(explain_path, "w", encoding="utf-8", errors="backslashreplace"))
             reject_out = stack.enter_context(open(rejects, "wb")) if rejects else None
         except OSError as e:
             click.echo(f"clean: error: cannot write {e.filename}: {e.strerror}", err=True)
@@ -410,9 +414,10 @@ def index_merge_cmd(inputs: Sequence[str], output: str) -> None:
 @click.command(name="explain", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @_rule_options
-@click.option("--classifier", is_flag=True, help="Also run the context-aware line classifier (as clean --classifier).")
+@click.option("--classifier/--no-classifier", default=None,
+              help="Run the context-aware line classifier (default: on, as in clean).")
 @click.option("--color/--no-color", default=None, help="Colour the marks (default: when stdout is a terminal).")
-def explain_command(file: str, rule_paths: Sequence[str], no_default_rules: bool, classifier: bool,
+def explain_command(file: str, rule_paths: Sequence[str], no_default_rules: bool, classifier: bool | None,
                     color: bool | None) -> None:
     """Print FILE with every line marked: kept, or removed and why.
 

@@ -50,7 +50,10 @@ class Config:
         furniture no rule names (menus, teasers, bylines, footers) with the
         context-aware line classifier (``cleaner/context.py``); lines are
         decided with a bounded look-ahead, and lines are counted across the
-        documents of the run. Needs ``unit="line"``.
+        documents of the run. ``None`` (default): on with ``unit="line"``,
+        off with ``unit="block"`` (hard-wrapped lines are not paragraphs);
+        ``False`` switches it off (rules and duplicates only); ``True``
+        needs ``unit="line"``.
     """
 
     rules: tuple[str, ...] = ()
@@ -69,7 +72,7 @@ class Config:
     repeated_boilerplate: int | None = None
     regex_timeout: float = REGEX_TIMEOUT_DEFAULT
     use_hyperscan: bool = True
-    classifier: bool = False
+    classifier: bool | None = None
 
     @property
     def near_on(self) -> bool:
@@ -77,6 +80,13 @@ class Config:
         if self.near is not None:
             return self.near
         return self.dedup == "stream" or self.index_path is not None
+
+    @property
+    def classifier_on(self) -> bool:
+        """Whether the context classifier runs (resolving the ``None`` default)."""
+        if self.classifier is not None:
+            return self.classifier
+        return self.unit == "line"
 
     def __post_init__(self) -> None:
         if self.dedup not in DEDUP_SCOPES:

@@ -47,6 +47,7 @@ and the feature values, for ``--explain``.
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -192,6 +193,8 @@ _CLOSERS = frozenset("\"'”’»)]*")
 _DIGITS = b"0123456789"
 _BULLETS = frozenset("-*•·–▪◦")
 _CONTENT = frozenset({GOOD, NEARGOOD, DATA})
+_ARROWS = frozenset("»›→▸►")
+_GAPS = frozenset({BLANK, RULE, DUP})
 
 
 @dataclass(frozen=True)
@@ -258,6 +261,9 @@ class ContextParams:
     use_crossdoc: bool = True
     drop_bad_in_article: bool = False
     drop_short_in_article: bool = False
+    use_glue: bool = True
+    use_weak_neighbors: bool = True
+    use_arrows: bool = True
 
     def __post_init__(self) -> None:
         if self.window is not None and self.window < NEIGHBOR_MAX:
@@ -437,6 +443,44 @@ def detect_language(texts: Iterable[str], stop: Mapping[str, frozenset[str]]) ->
         if g.feed(t) and g.words >= LANG_EARLY_WORDS and g.best() is not None:
             break
     return g.best()
+
+
+# A headline glued to its excerpt ("...Won't StandWarren Mayor Jim Fouts
+# says it was..."): a naive page dump joins a teaser's title and summary
+# when they sit in one link. Inside a word, a lowercase run (3+ letters) then
+# a capital starting a word ("StandWarren", "AthleteA 24-year-old"), or a
+# sentence mark then a capital ("Rise?Violence").
+_GLUE = re.compile(r"(?<=[a-z]{3})[A-Z](?=[a-z]|$)|(?<=[a-z][.?!:])[A-Z]")
+GLUE_TITLE_WORDS = 5  # title words before the glue, at least
+GLUE_TEXT_WORDS = 6  # excerpt words after it, at least
+GLUE_TITLE_CAPS = 0.6  # share of capitalized title words, at least (Title Case)
+GLUE_TEXT_CAPS = 0.4  # share of capitalized excerpt words, below (running text)
+GLUE_MAX_WORD = 30  # the glue is looked for in the first words only
+
+
+def _is_cap(w: str) -> bool:
+    c = w[:1]
+    return c.isupper() or c.isdigit()
+
+
+def _glued_teaser(t: str) -> bool:
+    """A Title Case headline glued to a lowercase-dominated excerpt."""
+    ws = t.split(maxsplit=GLUE_MAX_WORD + GLUE_TEXT_WORDS)
+    if len(ws) < GLUE_TITLE_WORDS + GLUE_TEXT_WORDS or sum(map(_is_cap, ws[:GLUE_TITLE_WORDS])) < 3:
+        return False
+    for i in range(GLUE_TITLE_WORDS - 1, min(len(ws) - GLUE_TEXT_WORDS, GLUE_MAX_WORD)):
+        w = ws[i]
+        if len(w) < 6:
+            continue
+        m = _GLUE.search(w, 4)
+        if m is None:
+            continue
+        title = i + 1
+        text = ws[i + 1:]
+        if (sum(map(_is_cap, ws[:title])) >= GLUE_TITLE_CAPS * title
+                and sum(map(_is_cap, text)) < GLUE_TEXT_CAPS * len(text)):
+            return True
+    return False
 
 
 def _count_digits(t: str) -> int:
@@ -624,8 +668,11 @@ class DocumentContext:
                 else:
                     kind, why, score = BAD, "few-stopwords", p.bad_score
         elif (u >= p.long_units and (stop >= p.stop_high or stop < 0)) or u >= p.very_long_units:
-            kind = GOOD
-            score = min(u, p.prose_cap) / p.prose_norm * (1.0 if end else p.prose_no_end)
+            if p.use_glue and n <= UNSPACED_WORD_CHARS * nw and _glued_teaser(t):
+                kind, why, score = BAD, "glued-teaser", p.bad_score
+            else:
+                kind = GOOD
+                score = min(u, p.prose_cap) / p.prose_norm * (1.0 if end else p.prose_no_end)
         elif end:
             kind, score = NEARGOOD, p.neargood_score
         elif stop < 0 and p.use_data and u >= DATA_MIN_WORDS:
@@ -634,6 +681,9 @@ class DocumentContext:
                 kind, score = DATA, p.data_score
         if bullet and p.use_data and score < p.data_score:
             kind, why, score = DATA, "", p.data_score
+        if p.use_arrows and kind != GOOD and t[0] in _ARROWS and n > 2 and t[1] == " ":
+            # "» Next story", "› More videos": a link with an arrow mark
+            kind, why, score = BAD, "arrow-link", p.bad_score
         ln.kind, ln.why, ln.score = kind, why, score
         ln.feat = LineFeatures(n, u, stop, end, digits, seps, table, bullet, xdocs)
 
@@ -691,9 +741,13 @@ class DocumentContext:
         buf, p = self.buf, self.p
         ln = buf[i]
         key = ""
+        # a paragraph of prose pasted twice in a row is an article paragraph
+        # (its copy is removed): only other lines are echoes
+        f = ln.feat
+        prose = ln.kind == GOOD and f is not None and f.end
         for k in (1, 2):
             o = buf[i + k] if i + k < len(buf) else None
-            if o is not None and o.kind == DUP:
+            if o is not None and o.kind == DUP and not prose:
                 key = key or ln.text.strip().lower()
                 if o.text.strip().lower() == key:
                     # repeated right below itself: a link and its title, alt text and caption
@@ -809,6 +863,29 @@ class DocumentContext:
                 return ln
         return None
 
+    def _near(self, i: int, step: int) -> _Line | None:
+        """The nearest line above (step -1) or below (step 1) line ``i`` that
+        is not blank and not removed by a rule or as a duplicate."""
+        buf, left = self.buf, self.left
+        j = i + step
+        while -len(left) <= j < len(buf):
+            ln = buf[j] if j >= 0 else left[j]
+            if ln.kind not in _GAPS:
+                return ln
+            j += step
+        return None
+
+    def _weak_company(self, i: int, kind: str) -> bool:
+        """In a document without a clear article: does line ``i`` keep company
+        with its kind? A table row needs a row next to it (a lone "date -
+        author - tags" or address line is no table); other content lines need
+        a content line next to them or the document's edge (a paragraph alone
+        among menu entries and link labels is a sidebar promo)."""
+        up, down = self._near(i, -1), self._near(i, 1)
+        if kind == DATA:
+            return (up is not None and up.kind == DATA) or (down is not None and down.kind == DATA)
+        return up is None or down is None or up.kind in _CONTENT or down.kind in _CONTENT
+
     def _decide(self, i: int) -> Verdict:
         ln = self.buf[i]
         f = ln.feat
@@ -824,7 +901,9 @@ class DocumentContext:
             return Verdict(ln.index, keep, f"classifier:{kind}", kind, keep, ln.score, f)
         if not ln.art:
             if p.use_weak_article and self.finishing and self.best < p.weak_article and kind in _CONTENT:
-                return Verdict(ln.index, True, f"classifier:{kind}-no-clear-article", kind, False, ln.score, f)
+                if not p.use_weak_neighbors or self._weak_company(i, kind):
+                    return Verdict(ln.index, True, f"classifier:{kind}-no-clear-article", kind, False, ln.score, f)
+                return Verdict(ln.index, False, f"classifier:{kind}-alone-no-clear-article", kind, False, ln.score, f)
             return Verdict(ln.index, False, f"classifier:{kind}-outside-article", kind, False, ln.score, f)
         if kind == BAD and (
             p.drop_bad_in_article or (ln.why == "repeated-across-documents" and f.units >= p.short_units)

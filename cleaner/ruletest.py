@@ -40,8 +40,10 @@ def check_examples(ruleset: RuleSet, config: Config | None = None) -> list[Examp
     from .api import Cleaner  # api imports this module's neighbours; avoid a cycle
 
     base = config or Config()
-    alone = Config(dedup="off", use_hyperscan=False, regex_timeout=base.regex_timeout)
-    whole = Cleaner(Config(dedup="off", use_hyperscan=base.use_hyperscan), ruleset=ruleset)
+    # examples test rules: no duplicate removal and no classifier (a lone
+    # example line has no page around it for the classifier to judge)
+    alone = Config(dedup="off", use_hyperscan=False, regex_timeout=base.regex_timeout, classifier=False)
+    whole = Cleaner(Config(dedup="off", use_hyperscan=base.use_hyperscan, classifier=False), ruleset=ruleset)
     fails: list[ExampleFailure] = []
 
     def fail(rule: Rule, kind: str, example: str, message: str) -> None:

@@ -1,6 +1,7 @@
-"""The context classifier inside the engine (``--classifier``, ``Config(classifier=True)``):
-a realistic page through the real CLI and the library, explain output,
-chunking invariance, bounded holding, and default options untouched."""
+"""The context classifier inside the engine (on by default; ``--no-classifier``,
+``Config(classifier=False)`` switch it off): a realistic page through the
+real CLI and the library, explain output, chunking invariance, idempotence,
+bounded holding, -j, and cross-document counts with ``--dedup stream``."""
 
 from __future__ import annotations
 
@@ -72,16 +73,31 @@ def test_cli_keeps_the_article_byte_for_byte_and_drops_menu_and_footer(tmp_path)
     assert with_classifier().clean_bytes(data, doc_id=str(f)) == article
 
 
-def test_without_classifier_the_footer_stays_so_the_classifier_did_the_work(tmp_path) -> None:
+def test_default_options_run_the_classifier(tmp_path) -> None:
     data, article = page()
     f = tmp_path / "page.txt"
     f.write_bytes(data)
     r = run_clean([f], None)
     assert r.returncode == 0, r.stderr
+    assert r.stdout == article
+    assert Config().classifier_on and Config(classifier=None).classifier_on
+    decisions: list = []
+    assert Cleaner().clean_bytes(data, sink=decisions.append) == article
+    assert {d.text for d in decisions if d.category == "classifier"} >= {u.decode() for u in UNNAMED}
+
+
+def test_without_classifier_the_footer_stays_so_the_classifier_did_the_work(tmp_path) -> None:
+    data, article = page()
+    f = tmp_path / "page.txt"
+    f.write_bytes(data)
+    r = run_clean(["--no-classifier", f], None)
+    assert r.returncode == 0, r.stderr
     for line in UNNAMED:
         assert line + b"\n" in r.stdout
     assert article in r.stdout
-    assert r.stdout == Cleaner().clean_bytes(data, doc_id=str(f))
+    decisions: list = []
+    assert r.stdout == Cleaner(Config(classifier=False)).clean_bytes(data, doc_id=str(f), sink=decisions.append)
+    assert not any(d.category == "classifier" or d.features is not None for d in decisions)
 
 
 def test_explain_json_names_classifier_reasons_and_features(tmp_path) -> None:
@@ -124,7 +140,8 @@ def test_clean_explain_subcommand_shows_classifier_reasons(tmp_path) -> None:
     out = r.stdout.decode()
     assert "- About the Gazette   [classifier:short-outside-article (class short, article False" in out
     assert "+ " + ARTICLE[0].decode() in out
-    plain = run_main(["explain", "--no-color", f], None).stdout.decode()
+    assert run_main(["explain", "--no-color", f], None).stdout.decode() == out  # the default
+    plain = run_main(["explain", "--no-classifier", "--no-color", f], None).stdout.decode()
     assert "+ About the Gazette" in plain and "classifier:" not in plain
 
 
@@ -140,56 +157,63 @@ def test_library_explain_text_and_stats() -> None:
     assert json.loads(cls[0].to_json())["features"] == cls[0].features
 
 
-def test_default_options_have_no_classifier() -> None:
-    data, _ = page()
-    assert Config().classifier is False
-    decisions: list = []
-    out = Cleaner().clean_bytes(data, sink=decisions.append)
-    assert not any(d.category == "classifier" or d.features is not None for d in decisions)
-    assert b"About the Gazette\n" in out
-
-
 def test_classifier_needs_line_unit() -> None:
     with pytest.raises(ValueError, match="unit"):
         Config(classifier=True, unit="block")
     r = run_main(["--classifier", "--unit", "block"], b"x\n")
     assert r.returncode == 2
     assert b"--classifier needs --unit line" in r.stderr
+    # by default, hard-wrapped text (--unit block) is cleaned without it
+    assert not Config(unit="block").classifier_on
+    data, _ = page()
+    r = run_main(["--unit", "block"], data)
+    assert r.returncode == 0
+    assert b"About the Gazette\n" in r.stdout
 
 
-def test_jobs_run_in_one_process_with_the_same_output(tmp_path) -> None:
+def test_jobs_give_the_same_output(tmp_path) -> None:
+    """Each file is judged alone by default, so -j cleans files in parallel;
+    with --dedup stream the classifier counts lines across files, in input
+    order, and runs in one process (with a warning). Same bytes either way."""
     data, _ = page()
     names = []
     for i in range(4):
         f = tmp_path / f"p{i}.txt"
         f.write_bytes(data.replace(b"riverside park", f"riverside park {i}".encode()))
         names.append(f)
-    one = run_clean(["--classifier", "--explain", tmp_path / "one.jsonl", *names], None)
-    two = run_clean(["--classifier", "-j", "2", "--explain", tmp_path / "two.jsonl", *names], None)
-    assert one.returncode == two.returncode == 0
-    assert one.stdout == two.stdout and one.stdout
-    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
-    assert b"--classifier runs in one process" in two.stderr
+    for extra in ([], ["--dedup", "stream"]):
+        one = run_clean([*extra, "--explain", tmp_path / "one.jsonl", *names], None)
+        two = run_clean([*extra, "-j", "2", "--explain", tmp_path / "two.jsonl", *names], None)
+        assert one.returncode == two.returncode == 0
+        assert one.stdout == two.stdout and one.stdout
+        assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
+        assert b'"category": "classifier"' in (tmp_path / "two.jsonl").read_bytes()
+        assert (b"classifier with cross-document duplicates runs in one process" in two.stderr) == bool(extra)
 
 
 def test_cross_document_counts_span_the_stream() -> None:
-    """A line inside the article of every document of a stream: kept while
-    it is new, removed as repeated across documents once 3 earlier
-    documents held it (one Cleaner counts across all its documents)."""
-    body = [p.decode() for p in ARTICLE]
+    """With --dedup stream, a line inside the article of every document of a
+    stream: kept while it is new, removed as repeated across documents once
+    3 earlier documents held it (one Cleaner counts across all its
+    documents). Here paragraphs under 10 words are not duplicates, so only
+    the classifier's counts can remove the 8-word line; each document's
+    article is its own (other figures), so no duplicate removes it."""
     promo = "Photographs by the staff of the Acme Gazette"
-    docs = [
-        "\n".join([*body[i:i + 3], promo, *body[i + 3:], *body[:i]]) + "\n"
-        for i in range(len(body))
-    ]
-    c = Cleaner(Config(classifier=True))
+    docs = []
+    for i in range(len(ARTICLE)):
+        body = [f"{p.decode()[:-1]}, in report number {i}." for p in ARTICLE]
+        docs.append("\n".join([*body[i:i + 3], promo, *body[i + 3:], *body[:i]]) + "\n")
+    c = Cleaner(Config(dedup="stream", dedup_min_words=10, near=False))
     outs = [c.explain_text(d, doc_id=f"d{i}") for i, d in enumerate(docs)]
     assert [promo in o.text for o in outs] == [True, True, True, False, False, False]
     why = [x for x in outs[3].decisions if x.text == promo]
     assert why[0].rule.startswith("classifier:") and why[0].category == "classifier"
     assert why[0].features is not None and why[0].features["xdocs"] == 3 and why[0].features["class"] == "bad"
     # a fresh Cleaner has no counts: the same document keeps the line
-    assert promo in Cleaner(Config(classifier=True)).clean_text(docs[3])
+    assert promo in Cleaner(Config(dedup="stream", dedup_min_words=10, near=False)).clean_text(docs[3])
+    # by default (duplicates within documents) each document is judged alone
+    c = Cleaner()
+    assert all(promo in c.clean_text(d) for d in docs)
 
 
 def test_output_starts_before_the_document_ends_and_holding_is_bounded() -> None:
@@ -262,3 +286,67 @@ def test_output_is_input_minus_explained_lines_with_classifier(data: bytes) -> N
     lines = [ln.rstrip(b"\r\n").decode("utf-8", "surrogateescape") for ln in split_lines(out)]
     if lines:  # no leading or trailing blank lines, after the classifier's removals too
         assert lines[0].strip() and lines[-1].strip()
+
+
+@PROPS
+@given(long_documents())
+def test_idempotent_past_the_window(data: bytes) -> None:
+    """clean(clean(x)) == clean(x) with default options on documents long
+    enough that verdicts come mid-document (the short-document property is
+    in test_properties.py)."""
+    c = Cleaner()
+    once = c.clean_bytes(data)
+    assert c.clean_bytes(once) == once
+
+
+def test_idempotent_on_a_page_and_in_a_stream() -> None:
+    data, article = page()
+    c = Cleaner()
+    assert c.clean_bytes(article) == article
+    s = c.stream("<stdin>", split_docs=True)
+    stream = data + b"\f\n" + data + b"\f\n" + data
+    once = s.feed(stream) + s.close()
+    assert once == article + b"\f\n" + article + b"\f\n" + article
+    s = c.stream("<stdin>", split_docs=True)
+    assert s.feed(once) + s.close() == once
+
+
+def test_page_without_article_keeps_its_table_not_the_lone_lines() -> None:
+    """A results table with no prose article: the rows stay; a lone
+    "date - author - tags" line and a promo paragraph alone among arrow
+    links are not the page's content."""
+    rows = [f"{i} Driver Number{i} {5000 - 37 * i} {i % 4} {i % 3} {i % 7}" for i in range(1, 13)]
+    doc = "\n".join([
+        "Standings", "Results", "Calendar", "Teams",
+        "05/10/2018 - Posted by: Staff - Category: Racing - Tags: standings",
+        "Final standings of the season after the last race",
+        *rows,
+        "» Our columnists",
+        "Click on the picture above and read every column our writers have published this season so far.",
+        "» Power ranking",
+        "Contact",
+    ]) + "\n"
+    ex = Cleaner().explain_text(doc, doc_id="t")
+    assert ex.text == "".join(r + "\n" for r in rows)
+    why = {d.text: d.rule for d in ex.decisions}
+    assert why["05/10/2018 - Posted by: Staff - Category: Racing - Tags: standings"] == (
+        "classifier:data-alone-no-clear-article")
+    assert why["» Our columnists"] == "classifier:bad-outside-article"
+
+
+def test_headlines_glued_to_their_excerpts_are_a_feed_not_an_article() -> None:
+    teasers = [
+        "Council Approves New Budget After Long NightThe city council voted late on Tuesday to pass the budget "
+        "after a debate that lasted for hours.",
+        "Storm Brings Heavy Rain To The Coast AgainResidents were told to stay at home as the river rose above "
+        "the old bridge on the main road.",
+        "Local School Wins National Science PrizeA team of students from the north side won the award with a "
+        "project on clean water for the town.",
+    ]
+    doc = "\n".join([*(m.decode() for m in MENU), *teasers, *(p.decode() for p in ARTICLE)]) + "\n"
+    ex = Cleaner().explain_text(doc, doc_id="t")
+    assert ex.text == "".join(p.decode() + "\n" for p in ARTICLE)
+    glued = [d for d in ex.decisions if d.text in teasers]
+    assert len(glued) == 3
+    assert all(d.rule == "classifier:bad-outside-article" and d.features is not None
+               and d.features["class"] == "bad" for d in glued)

@@ -27,6 +27,9 @@ B1 = "A brand new paragraph about something entirely different happening in the 
 
 
 def cleaner(**kw: object) -> Cleaner:
+    """The duplicate stage alone: no rules and no classifier (which would judge
+    these few-line documents as pages; the classifier has its own tests)."""
+    kw.setdefault("classifier", False)
     return Cleaner(Config(default_rules=False, **kw), ruleset=NO_RULES)  # type: ignore[arg-type]
 
 

@@ -477,7 +477,9 @@ def test_clean_records_is_lazy_and_cleaner_pickles() -> None:
     assert first == {"text": "Sentence number 0 is here.\n", "n": 0}
     assert len(consumed) == 1
     copy = pickle.loads(pickle.dumps(c))
-    assert copy.clean_text("Fine sentence.\nLeave a Reply\nx\n") == "Fine sentence.\n"
+    page = "Our newsroom\nThe council met on Tuesday and approved the budget for the new school year.\nLeave a Reply\nx\n"
+    assert copy.clean_text(page) == c.clean_text(page)
+    assert copy.clean_text(page) == "The council met on Tuesday and approved the budget for the new school year.\n"
     assert copy.config == c.config
 
 

@@ -12,12 +12,18 @@ from conftest import ARTICLE, DROP_LINE, JUNK, RULE_HEADER, rule_toml, sample_na
 
 import cleaner
 from cleaner import Cleaner, Config, Decision, Explained, RuleError, load_rules
+from cleaner.context import WINDOW_CHUNK_DIVISOR, WINDOW_DEFAULT
 
 SAMPLES = sample_names()
 
 
 def test_clean_text_docstring_example() -> None:
-    assert Cleaner().clean_text("Real sentence one.\nLeave a Reply\nName *\n") == "Real sentence one.\n"
+    import doctest
+
+    from cleaner import api
+
+    res = doctest.testmod(api, extraglobs={"Config": Config})
+    assert res.attempted >= 3 and res.failed == 0
 
 
 def test_module_clean_text() -> None:
@@ -83,7 +89,8 @@ def test_clean_lines_is_lazy_and_streams() -> None:
             pulled += 1
             yield f"Line {i}: {ARTICLE[i % len(ARTICLE)]}\n"
 
-    it = Cleaner().clean_lines(source())
+    # rules and duplicates decide each line as it comes
+    it = Cleaner(Config(classifier=False)).clean_lines(source())
     assert pulled == 0, "clean_lines should be a lazy iterator"
     first = next(it)
     assert first == f"Line 0: {ARTICLE[0]}\n"
@@ -91,6 +98,15 @@ def test_clean_lines_is_lazy_and_streams() -> None:
     second = next(it)
     assert second == f"Line 1: {ARTICLE[1]}\n"
     assert pulled < 10
+    # the classifier (default) decides a line once it has seen its bounded look-ahead
+    pulled = 0
+    it = Cleaner().clean_lines(source())
+    assert pulled == 0, "clean_lines should be a lazy iterator"
+    assert next(it) == f"Line 0: {ARTICLE[0]}\n"
+    bound = WINDOW_DEFAULT + WINDOW_DEFAULT // WINDOW_CHUNK_DIVISOR
+    assert pulled <= bound + 1, f"the first output line needed {pulled} input lines"
+    assert next(it) == f"Line 1: {ARTICLE[1]}\n"
+    assert pulled <= bound + 1
 
 
 def test_clean_lines_accepts_a_text_file(tmp_path: Path) -> None:
@@ -181,7 +197,7 @@ def test_cleaner_with_ruleset(tmp_path: Path) -> None:
     path = tmp_path / "mine.toml"
     path.write_text(RULE_HEADER + rule_toml("junk.mine"), encoding="utf-8")
     rs = load_rules([path], defaults=False)
-    c = Cleaner(ruleset=rs)
+    c = Cleaner(Config(classifier=False), ruleset=rs)  # the rule alone (no page for the classifier)
     assert c.clean_text("JUNK LINE\nKeep this.\n") == "Keep this.\n"
 
 

@@ -11,22 +11,32 @@ import time
 
 from conftest import ARTICLE, CLEAN, clean_env
 
-from cleaner import Cleaner
+from cleaner import Cleaner, Config
+from cleaner.context import WINDOW_CHUNK_DIVISOR, WINDOW_DEFAULT
 
-N_LINES = 15
+# With default options the classifier decides a line once it has seen its
+# look-ahead: verdicts come in chunks of CHUNK lines, the first when BOUND
+# lines are in, the next each CHUNK lines later. So the producer writes HEAD
+# lines at once (one short of the second chunk), waits for "go" on stdin (so
+# that clean's start-up time, which includes building the prefilter, cannot
+# eat the producer's time), then writes the other lines one every DELAY
+# seconds, flushing each: the first line must come out while the producer
+# waits, and the second chunk (from line CHUNK on) as soon as the next line
+# is in, while the producer still has lines to write.
+CHUNK = WINDOW_DEFAULT // WINDOW_CHUNK_DIVISOR
+BOUND = WINDOW_DEFAULT + CHUNK
+HEAD = BOUND + CHUNK - 1
+N_LINES = HEAD + 15
 DELAY = 0.2
 LINES = [f"Line {i}: {ARTICLE[i % len(ARTICLE)]}" for i in range(N_LINES)]
 
-# Writes line 0, waits for "go" on stdin (so that clean's start-up time, which
-# includes building the prefilter, cannot eat the producer's time), then writes
-# the other lines one every DELAY seconds, flushing each.
 PRODUCER = textwrap.dedent(f"""
     import sys, time
     lines = {LINES!r}
-    sys.stdout.write(lines[0] + "\\n")
+    sys.stdout.write("".join(line + "\\n" for line in lines[:{HEAD}]))
     sys.stdout.flush()
     sys.stdin.readline()
-    for line in lines[1:]:
+    for line in lines[{HEAD}:]:
         time.sleep({DELAY})
         sys.stdout.write(line + "\\n")
         sys.stdout.flush()
@@ -49,19 +59,22 @@ def test_output_arrives_while_producer_still_writing() -> None:
     q: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(clean.stdout, q), daemon=True).start()
     try:
-        # 1. the first line comes out while the producer is blocked, input still open
+        # 1. the first lines come out while the producer is blocked, input still open
         try:
             _, first = q.get(timeout=120)
         except queue.Empty:
             raise AssertionError("clean did not write the first line while its input stayed open") from None
         assert first == (LINES[0] + "\n").encode()
+        out = [first]
+        for _ in range(1, CHUNK):
+            out.append(q.get(timeout=60)[1])
         assert producer.poll() is None
         producer.stdin.write(b"go\n")
         producer.stdin.close()
-        # 2. the next line comes out while the producer still has lines to write
+        # 2. the next chunk comes out while the producer still has lines to write
         t_second, second = q.get(timeout=60)
         producer_running_at_second = producer.poll() is None
-        assert second == (LINES[1] + "\n").encode()
+        assert second == (LINES[CHUNK] + "\n").encode()
         rest = []
         while True:
             _, item = q.get(timeout=60)
@@ -83,13 +96,15 @@ def test_output_arrives_while_producer_still_writing() -> None:
     assert clean.returncode == 0, err.decode()
     assert producer_running_at_second, "clean held its output until the producer had finished"
     assert t_second < producer_end
-    assert [first, second, *rest] == [(line + "\n").encode() for line in LINES]
+    assert [*out, second, *rest] == [(line + "\n").encode() for line in LINES]
 
 
 def test_stream_feed_returns_decided_lines_at_once() -> None:
-    """Library level: each complete kept line comes back from the ``feed`` that
-    completed it; a partial line waits for its newline or ``close``."""
-    s = Cleaner().stream("doc")
+    """Library level, rules and duplicates only: each complete kept line comes
+    back from the ``feed`` that completed it; a partial line waits for its
+    newline or ``close``. (With the classifier, the default, a line waits for
+    its bounded look-ahead: ``test_classifier.py``.)"""
+    s = Cleaner(Config(classifier=False)).stream("doc")
     assert s.feed(ARTICLE[0].encode() + b"\n") == ARTICLE[0].encode() + b"\n"
     assert s.feed(ARTICLE[1].encode()[:10]) == b""
     assert s.feed(ARTICLE[1].encode()[10:] + b"\n" + ARTICLE[2].encode()) == ARTICLE[1].encode() + b"\n"
