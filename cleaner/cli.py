@@ -91,7 +91,7 @@ def _fail_rules(e: RuleError) -> None:
               show_default=True,
               help="Share of a paragraph's n-gram sketch already seen that makes it a near duplicate "
                    "(one sketch value less when the paragraphs' numbers and names agree; a match whose "
-                   "facts differ is refused).")
+                   "facts differ, or that only shares a quote with the earlier paragraph, is refused).")
 @click.option("--unit", type=click.Choice(UNITS), default="line", show_default=True,
               help="A paragraph is a line, or a block of non-blank lines between blank lines (hard-wrapped text).")
 @click.option("--index", "index_path", type=click.Path(dir_okay=False), metavar="PATH",

@@ -32,7 +32,9 @@ class Config:
     near_threshold: share of a paragraph's n-gram sketch already seen that
         makes it a near duplicate (0 < t <= 1); below 1, one sketch value
         less suffices when the facts (numbers, names) of both paragraphs
-        agree, and a match whose facts differ is refused (``dedup.near_accept``).
+        agree, and a match whose facts differ is refused (``dedup.near_accept``),
+        as is one that only shares a quote with the earlier paragraph
+        (``dedup.is_excerpt``).
     near_min_words: shorter paragraphs are judged by exact match only.
     ngram, sketch_k: words per n-gram and fingerprints kept per paragraph.
     unit: ``"line"`` (a paragraph per line) or ``"block"`` (non-blank lines

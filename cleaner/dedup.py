@@ -205,3 +205,58 @@ def near_accept(count: int, k: int, threshold: float, new: int, kept: int) -> bo
     if count >= need:
         return not (n_new and n_kept and shared < FACTS_DISAGREE_BELOW * min(n_new, n_kept))
     return shared >= FACTS_CONFIRM_MIN and shared >= FACTS_CONFIRM_SHARE * max(n_new, n_kept)
+
+
+# -- two-sided containment: the excerpt test -------------------------------------
+# ``near_accept`` measures how much of B (the new paragraph) is in A (the
+# earlier one) with B's sketch. The other side is measured on the candidate
+# path only: every word n-gram of B is looked up, and those owned by A are the
+# values of A's sketch that occur in B (how much of A is in B; A's sketch is a
+# uniform sample of A's n-grams). Below the largest of them in hash order
+# A's sketch holds *every* n-gram of A (it is a bottom-k sketch), so each of
+# B's n-grams in that range is known to be in A (owned by A) or not in A (in
+# no paragraph's sketch); those owned by another paragraph tell nothing.
+#
+# A shared quote is one block: the n-grams of B known to be in A lie together,
+# with n-grams known not to be in A only outside it, the block spans a small
+# part of B and holds a minority of A's sketch. A real copy covers most of at
+# least one side: edits leave unshared n-grams between shared ones, a
+# truncated copy has no unshared n-gram in range, a copy with an addition or
+# a merge holds (nearly) all of A's sketch, an edited copy spans most of B.
+# A near match that ``near_accept`` takes is refused as an excerpt when:
+#   - B's n-grams in range known not to be in A exist, and none lies between
+#     the first and the last n-gram of B found in A's sketch (one block);
+#   - fewer than EXCERPT_MAX_SHARE_OF_A of A's sketch values occur in B;
+#   - the block, from the first word of its first n-gram to the last word of
+#     its last one, spans less than EXCERPT_MAX_SPAN_OF_B of B's words.
+EXCERPT_MAX_SHARE_OF_A = 0.75  # of the k values of A's sketch
+EXCERPT_MAX_SPAN_OF_B = 0.4  # of B's words
+
+
+def ngram_hashes(words: list[bytes], n: int = NGRAM_DEFAULT) -> list[int]:
+    """xxh3-64 of each word n-gram in text order (the i-th starts at word i):
+    the values ``sketch`` picks from."""
+    return list(map(_hash, map(b" ".join, zip(*(words[i:] for i in range(n)), strict=False))))
+
+
+IN_A, NOT_IN_A, UNKNOWN = 1, 0, -1
+
+
+def is_excerpt(hashes: list[int], status: list[int], k: int, n: int = NGRAM_DEFAULT) -> bool:
+    """Whether the n-grams B shares with A form an excerpt (see the comment
+    above ``EXCERPT_MAX_SHARE_OF_A``). ``hashes`` are B's ``ngram_hashes``;
+    ``status[i]`` says whether the low 32 bits of ``hashes[i]`` are owned by A
+    (``IN_A``), by no paragraph (``NOT_IN_A``) or by another one (``UNKNOWN``);
+    ``k`` is the sketch size."""
+    found = [i for i, st in enumerate(status) if st == IN_A]
+    if not found or len({hashes[i] for i in found}) >= EXCERPT_MAX_SHARE_OF_A * k:
+        return False
+    bound = max(hashes[i] for i in found)  # A's sketch holds all of A's n-grams up to here
+    outside = False
+    for i, st in enumerate(status):
+        if st == NOT_IN_A and hashes[i] <= bound:
+            if found[0] < i < found[-1]:
+                return False  # an unshared n-gram inside: edits, not a quote
+            outside = True
+    n_words = len(hashes) + n - 1
+    return outside and found[-1] - found[0] + n < EXCERPT_MAX_SPAN_OF_B * n_words

@@ -6,8 +6,14 @@ n-gram fingerprints is already in the index (the onion idea, with a fixed
 number of fingerprints per paragraph) for one earlier paragraph, weighed with
 the two paragraphs' facts (numbers, names; ``dedup.near_accept``): facts that
 disagree refuse the match, facts that confirm it accept one sketch value
-less. Only kept paragraphs are indexed, so the first copy in input order
-always wins.
+less. A match so accepted is then checked from the other side (two-sided
+containment, ``dedup.is_excerpt``): all of the new paragraph's n-grams are
+looked up, which tells how much of the earlier paragraph's sketch is in it and
+where; when what the two share is one short block holding a minority of the
+earlier paragraph (a shared quote), the match is refused. That check needs
+every fingerprint, so it is skipped when the index is sampled (memory budget).
+The reported score stays the share of the new paragraph's sketch found. Only
+kept paragraphs are indexed, so the first copy in input order always wins.
 """
 
 from __future__ import annotations
@@ -17,7 +23,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .classify import word_count
-from .dedup import exact_key, facts_mask, fold_words, key_hash, near_accept, sketch
+from .dedup import (
+    IN_A,
+    NOT_IN_A,
+    UNKNOWN,
+    exact_key,
+    facts_mask,
+    fold_words,
+    is_excerpt,
+    key_hash,
+    near_accept,
+    ngram_hashes,
+    sketch,
+)
 from .index import Index
 
 
@@ -161,13 +179,13 @@ class Matcher:
                 rget, fget = self.live.near.recent.get, self._found[1].get
                 pids = [p for p in [rget(h, fget(h)) for h in sk] if p is not None]
                 if len(pids) >= self.s.near_threshold * len(sk) - 1:  # else no paragraph can reach it
-                    m = self._near([(p, self.live) for p in pids], len(sk), facts)
+                    m = self._near([(p, self.live) for p in pids], len(sk), facts, raw, text)
                     if m is not None:
                         return m
             else:
                 hits = [h for h in map(lambda k: self._first(k, True), sk) if h is not None]
                 if hits:
-                    m = self._near(hits, len(sk), facts)
+                    m = self._near(hits, len(sk), facts, raw, text)
                     if m is not None:
                         return m
         live = self.live
@@ -176,18 +194,38 @@ class Matcher:
         live.near.add_many(sk, pid)
         return None
 
-    def _near(self, hits: list[tuple[int, Index]], k: int, facts: int) -> Match | None:
+    def _near(self, hits: list[tuple[int, Index]], k: int, facts: int, raw: bytes, text: str) -> Match | None:
         """Score against single earlier paragraphs (not hits pooled from several):
         the commonest first (ties: the first seen) that ``near_accept`` takes with
-        its facts."""
+        its facts and that is not an excerpt (``dedup.is_excerpt``; judged only
+        when the index holds every fingerprint, i.e. is not sampled)."""
+        grams: list[int] | None = None
         for (pid, src), count in Counter(hits).most_common():
             if count < self.s.near_threshold * k - 1:
                 break  # near_accept refuses this and every count below
-            if near_accept(count, k, self.s.near_threshold, facts, src.para_facts[pid]):
-                score = count / k
-                doc, first_line = src.where(pid)
-                return Match("near", round(score, 3), doc, first_line)
+            if not near_accept(count, k, self.s.near_threshold, facts, src.para_facts[pid]):
+                continue
+            if src.sample_shift == 0:
+                if grams is None:
+                    grams = ngram_hashes(fold_words(raw, text), self.s.ngram)
+                if is_excerpt(grams, self._status(grams, pid, src), self.s.sketch_k, self.s.ngram):
+                    continue
+            score = count / k
+            doc, first_line = src.where(pid)
+            return Match("near", round(score, 3), doc, first_line)
         return None
+
+    @staticmethod
+    def _status(grams: list[int], pid: int, src: Index) -> list[int]:
+        """For each n-gram hash of the new paragraph: whether its near
+        fingerprint is owned by paragraph ``pid`` of ``src``, by no paragraph,
+        or by another one (the two-sided check, on the rare candidate path)."""
+        keys = [h & 0xFFFFFFFF for h in grams]
+        table = src.near
+        runs = table.find_many(keys)
+        rget, fget = table.recent.get, runs.get
+        owners = [rget(key, fget(key)) for key in keys]
+        return [NOT_IN_A if o is None else IN_A if o == pid else UNKNOWN for o in owners]
 
     def _no_near_hit(self, sk: list[int]) -> bool:
         """True when no fingerprint of the sketch is known anywhere (the common

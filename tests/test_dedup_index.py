@@ -15,7 +15,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cleaner import Cleaner, Config
-from cleaner.dedup import _unicode_key, exact_key, facts_mask, fold_words, near_accept, sketch
+from cleaner.dedup import (
+    IN_A,
+    NOT_IN_A,
+    UNKNOWN,
+    _unicode_key,
+    exact_key,
+    facts_mask,
+    fold_words,
+    is_excerpt,
+    near_accept,
+    ngram_hashes,
+    sketch,
+)
 from cleaner.index import Index, IndexError_, IndexParams, locked
 from cleaner.rules import RuleSet
 
@@ -126,6 +138,56 @@ def test_near_accept_weighs_the_sketch_with_the_facts() -> None:
     assert not near_accept(3, 8, 0.5, 0b11, 0b11111)  # 2 shared of 5: no confirmation
     assert not near_accept(3, 8, 0.5, 0, 0) and not near_accept(2, 8, 0.5, four, four)
     assert not near_accept(7, 8, 1.0, four, four)  # a strict threshold of 1 gets no relief
+
+
+# a paragraph, and another article quoting 14 of its words: the quote holds 4 of
+# the paragraph's 8 sketch values, which the one-sided sketch test took for a copy
+Q_A = ("Anker also has USB-C car chargers, including one with a 30W USB-C PD port and another with dual "
+       "18W USB-C PD ports, but neither match the 60W output from Satechi.")
+Q_B = ("As a result, in “and another with dual 18W USB-C PD ports, but neither match the 60W output” this "
+       "fact-check, we’ll interpret McKinley’s comment to refer to the amount being")
+
+
+def test_shared_quote_is_kept_real_copies_are_still_removed() -> None:
+    a, b = fold_words(Q_A.encode(), Q_A), fold_words(Q_B.encode(), Q_B)
+    assert len(set(sketch(a)) & set(sketch(b))) >= 4  # B's sketch alone would call it a repeat
+    c = cleaner(dedup="stream")
+    c.clean_text(lines(Q_A), doc_id="a")
+    assert c.clean_text(lines(Q_B), doc_id="quote") == lines(Q_B)
+    words = Q_A.split()
+    copies = {
+        "truncated": " ".join(words[: int(0.7 * len(words))]),
+        "addition": Q_A[:-1] + ", and the cable is sold separately.",
+        "edited": Q_A.replace("also has", "has").replace("another", "a second one"),
+        "merged": Q_A + " " + A2,
+    }
+    for name, copy in copies.items():
+        res = c.explain_text(lines(copy), doc_id=name)
+        assert res.text == "", name
+        assert [(d.match, d.first) for d in res.decisions] == [("near", ("a", 1))], name
+
+
+def test_is_excerpt_needs_one_block_a_minority_of_a_and_a_small_part_of_b() -> None:
+    words = [f"w{i}".encode() for i in range(40)]
+    hashes = ngram_hashes(words)
+    assert len(hashes) == 37
+    order = sorted(range(len(hashes)), key=hashes.__getitem__)
+    block = sorted(range(10, 17))  # n-grams 10-16: words 10-19, a quarter of B
+    found = [i for i in order if i in block][:4]  # 4 of the 8 values of A's sketch
+
+    def status(inside: list[int], unknown: tuple[int, ...] = ()) -> list[int]:
+        return [IN_A if i in inside else UNKNOWN if i in unknown else NOT_IN_A for i in range(len(hashes))]
+
+    assert is_excerpt(hashes, status(found), 8)
+    assert not is_excerpt(hashes, status(found), 5)  # 4 of a 5-value sketch: most of A is in B
+    # an unshared n-gram in range between shared ones: an edited copy
+    five = sorted(order[:5])
+    gap = next(i for i in five[1:-1] if i != order[4])  # inside, and in range of the other four
+    assert not is_excerpt(hashes, status([i for i in five if i != gap]), 8)
+    # no unshared n-gram in range (B inside A, a truncated copy)
+    assert not is_excerpt(hashes, [IN_A if i in found else UNKNOWN for i in range(len(hashes))], 8)
+    wide = [block[0], 30]  # a block over most of B
+    assert not is_excerpt(hashes, status(wide, tuple(range(block[0] + 1, 30))), 8)
 
 
 def test_short_paragraphs_are_exact_only_and_very_short_never_removed() -> None:
