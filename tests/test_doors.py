@@ -183,11 +183,11 @@ def _mixed_corpus(folder: Path) -> list[str]:
 def test_jobs_with_cross_file_duplicates_match_one_process(tmp_path: Path, opts: list[str]) -> None:
     # the duplicate pass runs in the parent: output, explain (with the first
     # copy's input line), --stats, --check's reasons and the saved index are
-    # those of -j 1
+    # those of -j 1 (without the classifier, which would make -j 2 run in one process)
     files = _mixed_corpus(tmp_path / "in")
     runs = {}
     for j in ("1", "2"):
-        args = [o.replace("corpus.idx", f"j{j}.idx") for o in opts]
+        args = ["--no-classifier", *[o.replace("corpus.idx", f"j{j}.idx") for o in opts]]
         r = run("-j", j, *args, "--stats", "--explain", f"e{j}.jsonl", *files, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         runs[j] = r
@@ -198,7 +198,8 @@ def test_jobs_with_cross_file_duplicates_match_one_process(tmp_path: Path, opts:
     assert b'"first"' in explain
     if "--index" in opts:
         assert (tmp_path / "j1.idx").read_bytes() == (tmp_path / "j2.idx").read_bytes()
-    checks = [run("-j", j, *[o.replace("corpus.idx", "c.idx") for o in opts], "--check", *files, cwd=tmp_path)
+    checks = [run("-j", j, "--no-classifier", *[o.replace("corpus.idx", "c.idx") for o in opts], "--check", *files,
+                  cwd=tmp_path)
               for j in ("1", "2")]
     assert checks[0].returncode == checks[1].returncode == 1
     assert checks[0].stderr == checks[1].stderr
@@ -249,7 +250,7 @@ def test_jobs_in_place_with_cross_file_duplicates_skip_binary_files(tmp_path: Pa
             shutil.copy(s, tmp_path / j / s.name)
         shutil.copy(SAMPLES[0], tmp_path / j / "again.txt")
         (tmp_path / j / "image.txt").write_bytes(blob)
-        r = run("-j", j, "--dedup", "stream", "--in-place", *files, cwd=tmp_path)
+        r = run("-j", j, "--no-classifier", "--dedup", "stream", "--in-place", *files, cwd=tmp_path)  # (-j 2 in parallel)
         assert r.returncode == 1
         assert r.stderr == f"clean: skipping {j}/image.txt: binary file\n".encode()
         assert r.stdout.decode().splitlines() == [f"Fixing {f}" for f in files if "image" not in f]
