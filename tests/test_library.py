@@ -230,3 +230,15 @@ def test_nested_plus_pattern_without_prefilter(tmp_path: Path) -> None:
     line = "a" * 40 + "!\n"
     assert c.clean_text(line) == line
     assert c.clean_text("aaaa\n") == ""
+
+
+def test_remembered_rule_decisions_change_nothing() -> None:
+    # the engine memoizes rule decisions per line text: a warm Cleaner (each
+    # sample seen once, in any order) explains every sample as a fresh one does
+    texts = [sample_paths(name)[0].read_text("utf-8") for name in sample_names()]
+    warm = Cleaner(Config(classifier=False))
+    for t in reversed(texts):
+        warm.explain_text(t)
+    assert warm.engine.match_memo  # the memo is in use
+    for t in texts:
+        assert warm.explain_text(t) == Cleaner(Config(classifier=False)).explain_text(t)
