@@ -191,3 +191,20 @@ def output_explained(out: bytes, data: bytes, decisions: Sequence[Any]) -> bool:
                 new.add(j + 1)
         states = new
     return len(outl) in states
+
+
+def assert_chunking_invariant(new_cleaner: Callable[[], Any], data: bytes, draw: Any) -> tuple[bytes, bool]:
+    """Feeding ``data`` in chunks cut where hypothesis ``draw`` says gives the
+    bytes feeding it whole gives (each run on a fresh ``new_cleaner()``).
+    Returns the output and whether form feeds split documents."""
+    import hypothesis.strategies as st
+
+    cuts = sorted(draw.draw(st.lists(st.integers(0, len(data)), max_size=12)))
+    split_docs = draw.draw(st.booleans())
+    chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+    whole = new_cleaner().stream("doc", split_docs=split_docs)
+    expected = whole.feed(data) + whole.close()
+    s = new_cleaner().stream("doc", split_docs=split_docs)
+    got = b"".join(s.feed(c) for c in chunks) + s.close()
+    assert got == expected
+    return got, split_docs

@@ -9,7 +9,7 @@ import json
 from functools import cache
 
 import pytest
-from conftest import output_explained, parse_jsonl, run_clean, run_main, split_lines
+from conftest import assert_chunking_invariant, output_explained, parse_jsonl, run_clean, run_main, split_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_properties import ARTICLE_LINES, JUNK_LINES
@@ -57,15 +57,21 @@ def page() -> tuple[bytes, bytes]:
     return b"".join(lines), b"".join(article[:-1])
 
 
+def page_file(tmp_path) -> tuple:
+    """The test page written to ``tmp_path/page.txt``: (path, bytes, article bytes)."""
+    data, article = page()
+    f = tmp_path / "page.txt"
+    f.write_bytes(data)
+    return f, data, article
+
+
 @cache
 def with_classifier() -> Cleaner:
     return Cleaner(Config(classifier=True))
 
 
 def test_cli_keeps_the_article_byte_for_byte_and_drops_menu_and_footer(tmp_path) -> None:
-    data, article = page()
-    f = tmp_path / "page.txt"
-    f.write_bytes(data)
+    f, data, article = page_file(tmp_path)
     r = run_clean(["--classifier", f], None)
     assert r.returncode == 0, r.stderr
     assert r.stdout == article
@@ -74,9 +80,7 @@ def test_cli_keeps_the_article_byte_for_byte_and_drops_menu_and_footer(tmp_path)
 
 
 def test_default_options_run_the_classifier(tmp_path) -> None:
-    data, article = page()
-    f = tmp_path / "page.txt"
-    f.write_bytes(data)
+    f, data, article = page_file(tmp_path)
     r = run_clean([f], None)
     assert r.returncode == 0, r.stderr
     assert r.stdout == article
@@ -87,9 +91,7 @@ def test_default_options_run_the_classifier(tmp_path) -> None:
 
 
 def test_without_classifier_the_footer_stays_so_the_classifier_did_the_work(tmp_path) -> None:
-    data, article = page()
-    f = tmp_path / "page.txt"
-    f.write_bytes(data)
+    f, data, article = page_file(tmp_path)
     r = run_clean(["--no-classifier", f], None)
     assert r.returncode == 0, r.stderr
     for line in UNNAMED:
@@ -101,9 +103,7 @@ def test_without_classifier_the_footer_stays_so_the_classifier_did_the_work(tmp_
 
 
 def test_explain_json_names_classifier_reasons_and_features(tmp_path) -> None:
-    data, article = page()
-    f = tmp_path / "page.txt"
-    f.write_bytes(data)
+    f, data, article = page_file(tmp_path)
     r = run_clean(["--classifier", "--explain", "-", f], None)
     assert r.returncode == 0
     assert r.stdout == article
@@ -132,9 +132,7 @@ def test_explain_json_names_classifier_reasons_and_features(tmp_path) -> None:
 
 
 def test_clean_explain_subcommand_shows_classifier_reasons(tmp_path) -> None:
-    data, _ = page()
-    f = tmp_path / "page.txt"
-    f.write_bytes(data)
+    f, _, _ = page_file(tmp_path)
     r = run_main(["explain", "--classifier", "--no-color", f], None)
     assert r.returncode == 0
     out = r.stdout.decode()
@@ -261,15 +259,8 @@ PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCh
 @PROPS
 @given(long_documents(), st.data())
 def test_chunking_does_not_change_output_with_classifier(data: bytes, draw: st.DataObject) -> None:
-    cuts = sorted(draw.draw(st.lists(st.integers(0, len(data)), max_size=12)))
-    split_docs = draw.draw(st.booleans())
-    chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
     # fresh Cleaners: cross-document counts start empty for both runs
-    whole = Cleaner(Config(classifier=True), ruleset=with_classifier().ruleset).stream("doc", split_docs=split_docs)
-    expected = whole.feed(data) + whole.close()
-    s = Cleaner(Config(classifier=True), ruleset=with_classifier().ruleset).stream("doc", split_docs=split_docs)
-    got = b"".join(s.feed(c) for c in chunks) + s.close()
-    assert got == expected
+    assert_chunking_invariant(lambda: Cleaner(Config(classifier=True), ruleset=with_classifier().ruleset), data, draw)
 
 
 @PROPS

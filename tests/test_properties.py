@@ -7,6 +7,7 @@ from functools import cache
 
 from conftest import (
     CORPUS,
+    assert_chunking_invariant,
     invoke_clean,
     output_explained,
     run_clean,
@@ -140,14 +141,7 @@ def test_no_leading_trailing_blanks_and_no_kept_repeats(data: bytes) -> None:
 @SETTINGS
 @given(documents(), st.data())
 def test_chunking_does_not_change_output(data: bytes, draw: st.DataObject) -> None:
-    cuts = sorted(draw.draw(st.lists(st.integers(0, len(data)), max_size=12)))
-    split_docs = draw.draw(st.booleans())
-    chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
-    whole = cleaner().stream("doc", split_docs=split_docs)
-    expected = whole.feed(data) + whole.close()
-    s = cleaner().stream("doc", split_docs=split_docs)
-    got = b"".join(s.feed(c) for c in chunks) + s.close()
-    assert got == expected
+    got, split_docs = assert_chunking_invariant(cleaner, data, draw)
     if not split_docs:
         assert got == cleaner().clean_bytes(data, doc_id="doc")
 
