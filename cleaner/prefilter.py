@@ -368,17 +368,16 @@ class Prefilter:
         tiers = self._fast
         hits: dict[int, set[int]] = {}
         special = self._fold_lines(buf)
+        limits = sorted(t for t in tiers if t is not None)
+        lines = buf.split(b"\n") if special or limits else []
         if special:  # the few lines the fast automata may miss: every full one
-            lines = buf.split(b"\n")
             for dbs in self._full.values():
                 _scan_into(hits, dbs, b"\n".join([lines[i] for i in special]), special)
         if None in tiers:
             _scan_into(hits, tiers[None], buf, None)
-        limits = sorted(t for t in tiers if t is not None)
         if limits:
             # bytes.split() never counts more words than the engine's
             # str.split() (it splits on fewer characters): never too few lines
-            lines = buf.split(b"\n")
             top = limits[-1]
             words = [len(line.split(None, top)) for line in lines]  # capped: a count above top is enough
             for limit in limits:
