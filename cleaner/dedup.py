@@ -116,7 +116,7 @@ def sketch(words: list[bytes], n: int = NGRAM_DEFAULT, k: int = SKETCH_K_DEFAULT
     (n words joined by a space), the low 32 bits of each hash."""
     if len(words) < n:
         return []
-    grams = set(map(_hash, map(b" ".join, zip(*(words[i:] for i in range(n)), strict=False))))
+    grams = set(ngram_hashes(words, n))
     # keep the low halves: bits that do not depend on the rank, so a large
     # index is not dense where every sketch's fingerprints would fall
     return [h & 0xFFFFFFFF for h in sorted(grams)[:k]]
