@@ -24,9 +24,22 @@ _SENTENCE_END = frozenset(".!?…。！？")
 _CLOSERS = frozenset("\"'”’»)]")
 
 
+# Longer lines are counted piece by piece: ``str.split`` on a line of tens of
+# megabytes (a minified script, a data URI) would hold a string per word.
+WORD_COUNT_PIECE = 1 << 16
+
+
 def word_count(text: str) -> int:
-    """Whitespace-separated words."""
-    return len(text.split())
+    """Whitespace-separated words (as ``len(text.split())``), in memory
+    bounded by ``WORD_COUNT_PIECE`` whatever the line's length."""
+    if len(text) <= WORD_COUNT_PIECE:
+        return len(text.split())
+    n = 0
+    for i in range(0, len(text), WORD_COUNT_PIECE):
+        n += len(text[i:i + WORD_COUNT_PIECE].split())
+        if i and not text[i - 1].isspace() and not text[i].isspace():
+            n -= 1  # a word cut in two by the piece boundary
+    return n
 
 
 def ends_sentence(text: str) -> bool:

@@ -38,6 +38,8 @@ except ImportError:  # pragma: no cover - depends on the platform
 # lines; many-pattern databases): see benchmarks/prefilter_check.py. A
 # prefilter that misses changes the output, so other builds are not used.
 GOOD_HYPERSCAN = ((0, 7, 13), (0, 7, 23))  # [from, to)
+# Word tiers count the words of a line's first bytes only (see ``scan``).
+WORD_COUNT_PREFIX = 4096
 
 
 def hyperscan_status() -> str:
@@ -379,7 +381,10 @@ class Prefilter:
             # bytes.split() never counts more words than the engine's
             # str.split() (it splits on fewer characters): never too few lines
             top = limits[-1]
-            words = [len(line.split(None, top)) for line in lines]  # capped: a count above top is enough
+            # capped: a count above top is enough; a prefix can only count fewer
+            # words (the line is then scanned in more tiers), and spares a long
+            # line the copy of its remainder
+            words = [len(line[:WORD_COUNT_PREFIX].split(None, top)) for line in lines]
             for limit in limits:
                 keep = [i for i, n in enumerate(words) if n <= limit]
                 if keep:

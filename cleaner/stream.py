@@ -77,7 +77,7 @@ class StreamCleaner:
             return b""
         head = chunk[: cut + 1]
         if self.carry:
-            head = b"".join(self.carry) + head
+            head = b"".join([*self.carry, head])  # one copy: long lines arrive in many chunks
             self.carry = []
         if cut + 1 < len(chunk):
             self.carry.append(chunk[cut + 1 :])
@@ -109,17 +109,17 @@ class StreamCleaner:
         if b"\r" in buf:
             buf = buf.replace(b"\r\n", b"\n")
             text = text.replace("\r\n", "\n")
-        raws = data.split(b"\n")
         texts = text.split("\n")
-        nl = b"\n"
         if data.endswith(b"\n"):
-            raws.pop()
             texts.pop()
-            raws = [r + nl for r in raws]
+        if b"\r" not in data:  # splitlines also splits at a lone CR: only without one
+            raws = data.splitlines(keepends=True)
         else:
+            raws = data.split(b"\n")
             last = raws.pop()
-            raws = [r + nl for r in raws]
-            raws.append(last)
+            raws = [r + b"\n" for r in raws]
+            if last:
+                raws.append(last)
         self.stats.lines_in += len(raws)
         hits = self.engine.candidates(buf)
         matcher = self.matcher

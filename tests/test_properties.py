@@ -190,3 +190,15 @@ def test_real_cli_process_never_crashes_on_bytes(data: bytes) -> None:
     r = run_clean(["--explain", "-", "--stats"], data, timeout=60)
     assert r.returncode == 0
     assert b"Traceback" not in r.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab \t\n\u2003\u00a0é")), max_size=80), st.integers(1, 9))
+def test_word_count_in_pieces_equals_split(text: str, piece: int) -> None:
+    import cleaner.classify as classify
+    old = classify.WORD_COUNT_PIECE
+    classify.WORD_COUNT_PIECE = piece  # pieces far shorter than the text: many cut words
+    try:
+        assert classify.word_count(text) == len(text.split())
+    finally:
+        classify.WORD_COUNT_PIECE = old
