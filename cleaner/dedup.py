@@ -88,6 +88,10 @@ SKETCH_K_DEFAULT = 8
 # Paragraphs with fewer words are judged by exact match only: too few
 # n-grams to tell an edit from a different sentence.
 NEAR_MIN_WORDS_DEFAULT = 10
+# Longer paragraphs (no real one comes near: a minified script, a data URI, a
+# whole document without blank lines in block mode) are judged by exact match
+# only: their n-grams would hold a string and an integer per word in memory.
+NEAR_MAX_CHARS = 100_000
 # A paragraph is a near duplicate when at least this share of its sketch is
 # already in the index.
 NEAR_THRESHOLD_DEFAULT = 0.5

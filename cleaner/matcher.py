@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from .classify import word_count
 from .dedup import (
     IN_A,
+    NEAR_MAX_CHARS,
     NOT_IN_A,
     UNKNOWN,
     exact_key,
@@ -93,7 +94,7 @@ class Matcher:
     # -- fingerprints -----------------------------------------------------------
     def fingerprints(self, raw: bytes, text: str) -> Prepared:
         s = self.s
-        if s.near and len(text) >= 2 * s.near_min_words:
+        if s.near and 2 * s.near_min_words <= len(text) <= NEAR_MAX_CHARS:
             words = fold_words(raw, text)
             key = key_hash(b"".join(words))
             if len(words) >= s.near_min_words:
@@ -114,7 +115,7 @@ class Matcher:
         word_lists: list[list[bytes]] = []
         for i, text in enumerate(texts):
             if len(text) >= short and not text.isspace():
-                if 0 <= near_len <= len(text):
+                if 0 <= near_len <= len(text) <= NEAR_MAX_CHARS:
                     words = fold_words(raws[i], text)
                     pre[i] = (key_hash(b"".join(words)), [], 0)
                     if len(words) >= s.near_min_words:

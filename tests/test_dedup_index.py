@@ -415,3 +415,18 @@ def test_folded_words_joined_are_the_exact_key(text: str) -> None:
     if "\n" in text or "\r" in text:
         return
     assert b"".join(fold_words(raw, text)) == exact_key(raw, text)
+
+
+def test_paragraphs_past_near_max_chars_are_judged_exactly() -> None:
+    from cleaner.dedup import NEAR_MAX_CHARS
+    words = [f"word{i}" for i in range(NEAR_MAX_CHARS // 6)]
+    huge = " ".join(words)
+    edited = " ".join(["changed", *words[1:]])
+    assert len(huge) > NEAR_MAX_CHARS
+    c = cleaner(dedup="stream")
+    assert c.clean_text(lines(huge), doc_id="a") == lines(huge)
+    assert c.clean_text(lines(huge.upper()), doc_id="b") == ""  # exact (folded) copy: removed
+    assert c.clean_text(lines(edited), doc_id="c") == lines(edited)  # one word changed: kept, no near matching
+    short_edit = " ".join(["changed", *words[1:200]])
+    c.clean_text(lines(" ".join(words[:200])), doc_id="d")
+    assert c.clean_text(lines(short_edit), doc_id="e") == ""  # the same edit on a normal paragraph: near

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 from conftest import ARTICLE, CLEAN, clean_env
 
@@ -109,3 +110,28 @@ def test_stream_feed_returns_decided_lines_at_once() -> None:
     assert s.feed(ARTICLE[1].encode()[:10]) == b""
     assert s.feed(ARTICLE[1].encode()[10:] + b"\n" + ARTICLE[2].encode()) == ARTICLE[1].encode() + b"\n"
     assert s.close() == ARTICLE[2].encode()
+
+
+def _peak_rss_bytes(args: list[str], path: str) -> int:
+    """Peak RSS of a real ``clean`` run, measured by a fresh parent process
+    (its only child is that run)."""
+    probe = textwrap.dedent(f"""
+        import resource, subprocess, sys
+        subprocess.run({CLEAN + args + [path]!r}, stdout=subprocess.DEVNULL, check=True)
+        print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    """)
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, check=True, env=clean_env())
+    return int(out.stdout) * 1024  # kilobytes on Linux
+
+
+def test_a_huge_line_costs_a_few_copies_of_itself_not_a_string_per_word(tmp_path: Path) -> None:
+    # a minified script or data URI: one line of megabytes; the classifier, the
+    # word tiers and near matching must not hold a string (or an n-gram) per word
+    words = [f"w{i % 9973}x{i % 7}" for i in range(1_500_000)]
+    big, small = tmp_path / "big.txt", tmp_path / "small.txt"
+    big.write_text(" ".join(words) + "\n")
+    small.write_text("one line\n")
+    size = big.stat().st_size
+    for args in ([], ["--dedup", "stream"]):
+        extra = _peak_rss_bytes(args, str(big)) - _peak_rss_bytes(args, str(small))
+        assert extra < 8 * size, (args, extra / size)
