@@ -85,6 +85,9 @@ class Matcher:
         self._found: list[dict[int, int]] = [{}, {}, {}, {}]
 
     def start_doc(self, name: str) -> None:
+        if self.inline:  # the engine keeps the document's keys: no index, no ids
+            self.doc_name = name
+            return
         if self.per_doc:
             self.live = Index(self.live.params, self.live.max_bytes)
         self.doc_name = name
