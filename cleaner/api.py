@@ -75,7 +75,8 @@ class Cleaner:
                 loaded = Index.load(cfg.index_path, params, budget)
         settings = MatchSettings(cfg.dedup_min_words, cfg.near_on, cfg.near_threshold, cfg.near_min_words,
                                  cfg.ngram, cfg.sketch_k)
-        return Matcher(settings, Index(params, budget), loaded, per_doc=cfg.dedup == "doc")
+        return Matcher(settings, Index(params, budget), loaded, per_doc=cfg.dedup == "doc",
+                       line_unit=cfg.unit == "line")
 
     def close(self) -> None:
         """Save the duplicate index (``index_path``, unless read-only) and release its lock."""

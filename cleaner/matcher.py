@@ -69,7 +69,7 @@ class Matcher:
     entries owned by the current document are ignored."""
 
     def __init__(self, settings: MatchSettings, live: Index, loaded: Index | None = None,
-                 per_doc: bool = False) -> None:
+                 per_doc: bool = False, line_unit: bool = True) -> None:
         self.s = settings
         self.live = live
         self.loaded = loaded
@@ -80,7 +80,8 @@ class Matcher:
         self.short = 2 * settings.min_words - 1  # fewer characters cannot hold min_words words
         # exact matching within one document needs no index: the engine keeps
         # the document's keys in a dict (``DocumentCleaner._repeat``, the hot path)
-        self.inline = per_doc and not settings.near and loaded is None
+        # (with --unit block, paragraphs are judged by ``check``, which needs the index)
+        self.inline = per_doc and not settings.near and loaded is None and line_unit
         self._pre: dict[int, Prepared] = {}
         self._found: list[dict[int, int]] = [{}, {}, {}, {}]
 
