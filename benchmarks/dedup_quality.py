@@ -27,7 +27,10 @@ article appended as a clause or a sentence).
 Hard negatives (B must be kept): another paragraph of the same article (pairs
 whose word 3-grams overlap by half or more are skipped as real repeats); the
 same template with other facts (all numbers and capitalized names replaced, and
-30% of the other content words changed; English articles only); and a quote of
+30% of the other content words changed; English articles only; a name is a
+capitalized word that may not start a sentence, i.e. follows no ``.``, ``!``,
+``?``, ``:`` or opening quote, and is no stop word before an in-word
+apostrophe, so ``I’m`` is not one); and a quote of
 8-15 words from A embedded in text of comparable length from another article
 (A of at least 30 words).
 
@@ -414,9 +417,26 @@ def clause(rng: random.Random, sources: Sequence[Source], avoid: str) -> list[st
             return toks[i:i + n]
 
 
+_CLOSING = "\"'”’»)]"
+_IN_WORD_QUOTE = re.compile(r"['’]")
+
+
+def may_start_sentence(prev: str) -> bool:
+    """Whether the word after token ``prev`` may start a sentence: after ``.``,
+    ``!``, ``?`` or ``:`` (a sentence after a colon is capitalised too), with
+    closing quotes and brackets after the mark (``work."``), or after an
+    opening quote; a comma before a closing quote (``crisis,"``) ends no
+    sentence."""
+    core = prev.rstrip(_CLOSING)
+    return not core or core[-1] in ".!?:“‘«„"
+
+
 def template(rng: random.Random, text: str, lex: Lexicon) -> tuple[str, str] | None:
     """Numbers and capitalized names replaced, ~30% of the other content words
-    changed; None when A has no number or name (B would be a plain edit)."""
+    changed; None when A has no number or name (B would be a plain edit).
+    A name is a capitalized word that does not start a sentence
+    (``may_start_sentence``) and is no stop word before an in-word apostrophe
+    (``I’m``, ``I’d`` are the pronoun, not names)."""
     toks = text.split()
     out = list(toks)
     content = []
@@ -424,7 +444,7 @@ def template(rng: random.Random, text: str, lex: Lexicon) -> tuple[str, str] | N
     prev = "."
     for i, tok in enumerate(toks):
         lead, core, trail = split_token(tok)
-        start = prev[-1:] in ".!?" or prev[-1:] in "\"“"
+        start = may_start_sentence(prev)
         prev = tok
         if not core:
             continue
@@ -435,7 +455,7 @@ def template(rng: random.Random, text: str, lex: Lexicon) -> tuple[str, str] | N
                               for j, c in enumerate(core))
             out[i] = lead + new + trail
             changed += 1
-        elif core[0].isupper() and core.lower() not in STOP and not start:
+        elif core[0].isupper() and _IN_WORD_QUOTE.split(core)[0].lower() not in STOP and not start:
             new = core
             while new == core:
                 new = rng.choice(lex.entities)

@@ -1,4 +1,5 @@
-"""The throughput benchmark's stream generator is deterministic and dirty.
+"""The benchmarks' generators: the throughput stream is deterministic and dirty;
+the dedup-quality template pairs replace what is a fact.
 
 No timing is asserted here: benchmarks print numbers, tests never check them.
 """
@@ -6,6 +7,7 @@ No timing is asserted here: benchmarks print numbers, tests never check them.
 from __future__ import annotations
 
 import importlib.util
+import random
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -48,3 +50,36 @@ def test_stream_has_documents_and_junk(throughput: ModuleType) -> None:
     assert stats.junk_lines > 0 and stats.repeated_lines > 0
     assert 0 < stats.non_ascii_lines < stats.lines
     assert stats.bytes == len(data)
+
+
+DEDUP_QUALITY = Path(__file__).resolve().parent.parent / "benchmarks" / "dedup_quality.py"
+
+
+@pytest.fixture(scope="module")
+def dedup_quality() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("benchmarks_dedup_quality", DEDUP_QUALITY)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(spec.name, None)
+    return module
+
+
+def test_template_pairs_replace_names_not_pronouns_or_sentence_starts(dedup_quality: ModuleType) -> None:
+    """The "same template, other facts" generator replaces every number and
+    name, and nothing that only looks like a name: ``I’m`` (the pronoun) and a
+    capitalised word after a colon stay; a name after a quote closed by a comma
+    is replaced."""
+    lex = dedup_quality.Lexicon(vocab=["zzz"], content=["zzzcontent"], entities=["Zed"])
+    a = ('"We are here," Sasse told reporters on Monday. I’m glad: Neither side won, '
+         'and the 2019 vote stands with the budget intact.')
+    b, _ = dedup_quality.template(random.Random(1), a, lex)
+    pairs = list(zip(a.split(), b.split(), strict=True))
+    as_name = {x for x, y in pairs if "Zed" in y}  # other words get "zzzcontent"
+    assert as_name == {"Sasse", "Monday."}
+    assert ("2019", "2019") not in pairs
+    assert dedup_quality.may_start_sentence('work."') and dedup_quality.may_start_sentence("it:")
+    assert not dedup_quality.may_start_sentence('crisis,"') and not dedup_quality.may_start_sentence("word")

@@ -26,6 +26,7 @@ from cleaner.dedup import (
     is_excerpt,
     near_accept,
     ngram_hashes,
+    shared_facts,
     sketch,
 )
 from cleaner.index import Index, IndexError_, IndexParams, locked
@@ -138,6 +139,43 @@ def test_near_accept_weighs_the_sketch_with_the_facts() -> None:
     assert not near_accept(3, 8, 0.5, 0b11, 0b11111)  # 2 shared of 5: no confirmation
     assert not near_accept(3, 8, 0.5, 0, 0) and not near_accept(2, 8, 0.5, four, four)
     assert not near_accept(7, 8, 1.0, four, four)  # a strict threshold of 1 gets no relief
+
+
+# a listing dense with names and numbers, and the same listing with every one
+# replaced but "GB": 13 facts each, of which 1 is shared, but 5 of the 9 bits
+# of one mask fall on set bits of the other (a fuller mask catches more by chance)
+L_REVIEW = ("costs {} dollars in {} shops, and our reviewers used this machine for two weeks of ordinary office work "
+            "and found that it stayed quiet and cool through long days of writing, browsing and video calls, which is "
+            "more than most rivals manage.")
+L_A = "The Akoya Honor 998 with Vaio Microsoft 533, 507 GB and Aspire Intel 424 " + L_REVIEW.format("950", "812")
+L_OTHER = "The Razer Teclast 526 with Toshiba Samsung 152, 298 GB and Matebook Asus 153 " + L_REVIEW.format("783", "107")
+L_EDIT = L_A.replace("two weeks of ordinary", "three weeks of")
+
+
+def test_facts_guard_discounts_chance_overlap_of_dense_masks() -> None:
+    fa, fo = facts_mask(L_A), facts_mask(L_OTHER)
+    sa = set(sketch(fold_words(L_A.encode(), L_A)))
+    assert sum(h in sa for h in sketch(fold_words(L_OTHER.encode(), L_OTHER))) >= 4  # the sketch calls it a copy
+    n_small = min(fa.bit_count(), fo.bit_count())
+    assert (fa & fo).bit_count() >= 0.51 * n_small  # the plain overlap of the masks too
+    assert shared_facts(fo, fa) < 0.51 * n_small
+    assert not near_accept(4, 8, 0.5, fo, fa)
+    c = cleaner(dedup="stream")
+    c.clean_text(lines(L_A), doc_id="a")
+    assert c.clean_text(lines(L_OTHER), doc_id="b") == lines(L_OTHER)
+    res = c.explain_text(lines(L_EDIT), doc_id="c")  # an edited copy keeps its facts: still removed
+    assert [(d.match, d.first) for d in res.decisions] == [("near", ("a", 1))]
+
+
+MASKS = st.integers(min_value=0, max_value=(1 << 32) - 1)
+
+
+@given(MASKS, MASKS)
+def test_shared_facts_is_symmetric_and_counts_a_contained_mask_whole(a: int, b: int) -> None:
+    assert shared_facts(a, b) == shared_facts(b, a)
+    assert shared_facts(a, b) <= (a & b).bit_count()  # chance only ever explains overlap away
+    assert shared_facts(a, a | b) == pytest.approx(a.bit_count())  # all of a's facts are in a | b
+    assert shared_facts(a, 0) == 0
 
 
 # a paragraph, and another article quoting 14 of its words: the quote holds 4 of
