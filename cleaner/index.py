@@ -265,6 +265,7 @@ class DocColumn:
         self.starts = array("I")  # first paragraph id of each run
         self.docs = array("I")  # its document
         self.n = 0
+        self.last = -1  # the last paragraph's document
 
     def __len__(self) -> int:
         return self.n
@@ -275,9 +276,10 @@ class DocColumn:
         return self.docs[bisect_right(self.starts, pid) - 1]
 
     def append(self, doc: int) -> None:
-        if not self.docs or self.docs[-1] != doc:
+        if doc != self.last:
             self.starts.append(self.n)
             self.docs.append(doc)
+            self.last = doc
         self.n += 1
 
     def nbytes(self) -> int:
@@ -304,11 +306,12 @@ class DocColumn:
             return
         change = np.flatnonzero(docs[1:] != docs[:-1]) + 1
         starts = np.concatenate(([0], change)).astype(np.uint32)
-        if self.docs and self.docs[-1] == int(docs[0]):
+        if self.last == int(docs[0]):
             starts = starts[1:]
         self.starts.frombytes((starts + np.uint32(self.n)).tobytes())
         self.docs.frombytes(docs[starts].tobytes())
         self.n += len(docs)
+        self.last = int(docs[-1])
 
 
 class Index:
@@ -335,10 +338,16 @@ class Index:
         return idx
 
     def add_paragraph(self, doc: int, line: int, facts: int = 0) -> int:
-        self.para_doc.append(doc)
+        col = self.para_doc  # DocColumn.append, inlined (once per kept paragraph)
+        pid = col.n
+        if doc != col.last:
+            col.starts.append(pid)
+            col.docs.append(doc)
+            col.last = doc
+        col.n = pid + 1
         self.para_line.append(line)
         self.para_facts.append(facts)
-        return len(self.para_doc) - 1
+        return pid
 
     def where(self, pid: int) -> tuple[str, int]:
         return self.docs[self.para_doc[pid]], self.para_line[pid]
@@ -454,6 +463,7 @@ class Index:
             idx.para_doc.starts = reader.uint32s(int(header["doc_runs"]))
             idx.para_doc.docs = reader.uint32s(int(header["doc_runs"]))
             idx.para_doc.n = n
+            idx.para_doc.last = idx.para_doc.docs[-1] if idx.para_doc.docs else -1
             idx.para_line = reader.uint32s(n)
             idx.para_facts = reader.uint32s(n)
             text = reader.read_bytes().decode("utf-8", "surrogateescape")

@@ -137,6 +137,13 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
             assert {k: back.where(p) for k, p in got.items()} == where
             assert {k: back.para_facts[p] for k, p in got.items()} == facts
     assert back.nbytes() == idx.nbytes()
+    # the loaded document column goes on where it stopped
+    last = back.para_doc[back.paragraphs() - 1]
+    runs = len(back.para_doc.starts)
+    pid = back.add_paragraph(last, 99)
+    assert back.para_doc[pid] == last and len(back.para_doc.starts) == runs
+    assert back.para_doc[back.add_paragraph(0, 1)] == 0 and len(back.para_doc.starts) == runs + 1
+    back = Index.load(tmp_path / "a.idx")
     # saved again unchanged: the same bytes
     back.save(tmp_path / "b.idx")
     assert (tmp_path / "a.idx").read_bytes() == (tmp_path / "b.idx").read_bytes()
