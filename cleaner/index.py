@@ -4,8 +4,12 @@ Each fingerprint maps to the id of the first paragraph that produced it; a
 paragraph id maps to (document, line) and to a 32-bit mask of its facts
 (``dedup.facts_mask``; 0 for paragraphs not sketched), which near matches
 are weighed with. Recent fingerprints live in a dict; older ones in sorted
-numpy runs (a few bytes each) merged geometrically, so memory per paragraph
-stays small and lookups are batched per input chunk.
+numpy runs merged geometrically, so memory per paragraph stays small and
+lookups are batched per input chunk. A run stores each paragraph id in 3
+bytes, as an offset from the run's smallest id (4 bytes when the ids of one
+run span 2**24 or more); the paragraph table stores the document once per
+run of consecutive paragraphs of one document, so a paragraph row is its
+line and facts mask (8 bytes).
 
 Two tables are kept apart: fingerprints loaded from an index file (owned by
 the documents of earlier runs) and fingerprints added in this run. A
@@ -24,11 +28,12 @@ import fcntl
 import json
 import os
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import xxhash
 
@@ -37,10 +42,12 @@ from .errors import CleanerError
 from .files import atomic_writer
 
 FORMAT = "corpus-cleaner-index"
-VERSION = 2  # 2: per-paragraph facts masks (near-match guard)
+VERSION = 3  # 2: per-paragraph facts masks (near-match guard); 3: 3-byte ids in runs, documents as runs
 MAGIC = b"CCIDX1\n"
 SPILL_AT = 1 << 15  # recent entries per table before they become a sorted run
 MAX_RUN = 1 << 22  # entries: merging two runs never copies more than this
+MERGE_STEP = 1 << 16  # entries of the newer run placed per step of a merge (bounds its index arrays)
+PID3 = 1 << 24  # a run whose ids span less than this stores them in 3 bytes
 _DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
 
 
@@ -65,7 +72,51 @@ class IndexParams:
 if TYPE_CHECKING:  # numpy is imported where used: in-document runs never need it (start-up)
     import numpy as np
 
-    Run = tuple[np.ndarray, np.ndarray]
+
+class Run(NamedTuple):
+    """A sorted run: unique keys and their paragraph ids. ``pids`` holds the
+    ids as 3-byte little-endian offsets from ``base`` (dtype ``V3``), or as
+    uint32 with ``base`` 0 when they span too much; every id lies in
+    ``[base, top]``."""
+
+    keys: np.ndarray
+    pids: np.ndarray
+    base: int
+    top: int
+
+    @classmethod
+    def of(cls, keys: np.ndarray, pids: np.ndarray) -> Run:
+        """A run from keys and their ids as uint32 (narrowed when they fit)."""
+        import numpy as np
+        if not len(pids):
+            return cls(keys, np.empty(0, "V3"), 0, 0)
+        base, top = int(pids.min()), int(pids.max())
+        if top - base >= PID3:
+            return cls(keys, pids.astype(np.uint32, copy=False), 0, top)
+        return cls(keys, _narrow(pids, base), base, top)
+
+    def ids(self, pos: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The paragraph ids at ``pos`` as uint32."""
+        import numpy as np
+        col = self.pids[pos]
+        if col.dtype == np.uint32:
+            return col
+        wide = np.zeros((len(col), 4), np.uint8)
+        wide[:, :3] = col.view(np.uint8).reshape(-1, 3)
+        out = wide.view("<u4").reshape(-1).astype(np.uint32, copy=False)
+        out += np.uint32(self.base)
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.keys.nbytes + self.pids.nbytes)
+
+
+def _narrow(pids: np.ndarray, base: int) -> np.ndarray:
+    """uint32 ids -> 3-byte offsets from ``base`` (all ids in [base, base + PID3))."""
+    import numpy as np
+    off = pids.astype("<u4") - np.uint32(base)
+    return np.ascontiguousarray(off.view(np.uint8).reshape(-1, 4)[:, :3]).view("V3").reshape(-1)
 
 
 class FingerprintTable:
@@ -89,10 +140,10 @@ class FingerprintTable:
         return np.uint64 if self.bits == 64 else np.uint32
 
     def __len__(self) -> int:
-        return len(self.recent) + sum(len(k) for k, _ in self.runs)
+        return len(self.recent) + sum(len(r.keys) for r in self.runs)
 
     def nbytes(self) -> int:
-        return len(self.recent) * _DICT_ENTRY_BYTES + sum(k.nbytes + p.nbytes for k, p in self.runs)
+        return len(self.recent) * _DICT_ENTRY_BYTES + sum(r.nbytes for r in self.runs)
 
     def find_many(self, keys: Iterable[int]) -> dict[int, int]:
         """Keys found in the sorted runs -> paragraph id (one batch per chunk)."""
@@ -103,10 +154,11 @@ class FingerprintTable:
         if not len(q):
             return {}
         found: dict[int, int] = {}
-        for run_keys, pids in self.runs:
-            hit, pos = _member(run_keys, q)
-            for k, p in zip(q[hit].tolist(), pids[pos[hit]].tolist(), strict=True):
-                found.setdefault(k, p)
+        for run in self.runs:
+            hit, pos = _member(run.keys, q)
+            if hit.any():
+                for k, p in zip(q[hit].tolist(), run.ids(pos[hit]).tolist(), strict=True):
+                    found.setdefault(k, p)
         return found
 
     def add(self, key: int, pid: int) -> None:
@@ -137,15 +189,15 @@ class FingerprintTable:
     def add_run(self, keys: np.ndarray, pids: np.ndarray) -> None:
         """Append a sorted run (keys not in older runs are kept), then merge
         the newest runs while they are of similar size and stay under MAX_RUN."""
-        for old_keys, _ in self.runs:
-            hit, _pos = _member(old_keys, keys)
+        for old in self.runs:
+            hit, _pos = _member(old.keys, keys)
             if hit.any():
                 keys, pids = keys[~hit], pids[~hit]
         if not len(keys):
             return
-        self.runs.append((keys, pids))
-        while (len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0])
-               and len(self.runs[-2][0]) + len(self.runs[-1][0]) <= MAX_RUN):
+        self.runs.append(Run.of(keys, pids))
+        while (len(self.runs) > 1 and len(self.runs[-2].keys) <= 2 * len(self.runs[-1].keys)
+               and len(self.runs[-2].keys) + len(self.runs[-1].keys) <= MAX_RUN):
             newer = self.runs.pop()
             older = self.runs.pop()
             self.runs.append(_merge(older, newer))
@@ -155,15 +207,16 @@ class FingerprintTable:
         import numpy as np
         other.spill(force=True)
         self.spill(force=True)
-        for keys, pids in other.runs:
-            keep = keys < self.limit
-            self.add_run(keys[keep], (pids[keep].astype(np.uint64) + pid_offset).astype(np.uint32))
+        for run in other.runs:
+            keep = run.keys < self.limit
+            self.add_run(run.keys[keep], (run.ids(keep).astype(np.uint64) + pid_offset).astype(np.uint32))
 
     def sample(self, limit: int) -> None:
         """Keep only keys below ``limit`` (a smaller share of the hash space)."""
         self.limit = min(self.limit, limit)
         self.recent = {k: p for k, p in self.recent.items() if k < self.limit}
-        self.runs = [(k[k < self.limit], p[k < self.limit]) for k, p in self.runs]
+        self.runs = [r._replace(keys=r.keys[r.keys < self.limit], pids=r.pids[r.keys < self.limit])
+                     for r in self.runs]
 
 
 def _member(sorted_keys: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -175,11 +228,90 @@ def _member(sorted_keys: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _merge(a: Run, b: Run) -> Run:
-    """Merge two sorted runs with disjoint keys by inserting b into a: no
-    sort and no index array as large as both runs."""
+    """Merge two sorted runs with disjoint keys: b's entries are placed
+    ``MERGE_STEP`` at a time, then a's fill the rest. Besides the merged run
+    it needs one byte per entry (a mask) and index arrays of MERGE_STEP
+    entries: no sort, no index array as large as either run."""
     import numpy as np
-    pos = np.searchsorted(a[0], b[0])
-    return np.insert(a[0], pos, b[0]), np.insert(a[1], pos, b[1])
+    base, top = min(a.base, b.base), max(a.top, b.top)
+    narrow = a.pids.dtype == b.pids.dtype != np.uint32 and top - base < PID3
+    if narrow:
+        pa = a.pids if a.base == base else _narrow(a.ids(), base)
+        pb = b.pids if b.base == base else _narrow(b.ids(), base)
+    else:
+        base, pa, pb = 0, a.ids(), b.ids()
+    n, nb = len(a.keys) + len(b.keys), len(b.keys)
+    keys = np.empty(n, a.keys.dtype)
+    pids = np.empty(n, pa.dtype)
+    from_a = np.ones(n, bool)
+    for s in range(0, nb, MERGE_STEP):
+        bk = b.keys[s:s + MERGE_STEP]
+        dest = np.searchsorted(a.keys, bk)
+        dest += np.arange(s, s + len(bk), dtype=dest.dtype)
+        keys[dest] = bk
+        pids[dest] = pb[s:s + MERGE_STEP]
+        from_a[dest] = False
+    keys[from_a] = a.keys
+    pids[from_a] = pa
+    return Run(keys, pids, base, top)
+
+
+class DocColumn:
+    """The document of each paragraph, stored once per run of consecutive
+    paragraphs of one document (8 bytes per run instead of 4 per paragraph).
+    ``column[pid]`` is the document index of paragraph ``pid``."""
+
+    def __init__(self) -> None:
+        self.starts = array("I")  # first paragraph id of each run
+        self.docs = array("I")  # its document
+        self.n = 0
+        self.last = -1  # the last paragraph's document
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, pid: int) -> int:
+        if not 0 <= pid < self.n:
+            raise IndexError("paragraph id out of range")
+        return self.docs[bisect_right(self.starts, pid) - 1]
+
+    def append(self, doc: int) -> None:
+        if doc != self.last:
+            self.starts.append(self.n)
+            self.docs.append(doc)
+            self.last = doc
+        self.n += 1
+
+    def nbytes(self) -> int:
+        return 8 * len(self.starts)
+
+    def to_numpy(self) -> np.ndarray:
+        """One uint32 per paragraph (for renumbering)."""
+        import numpy as np
+        starts = np.frombuffer(self.starts, np.uint32)
+        lengths = np.diff(np.append(starts.astype(np.int64), self.n))
+        return np.repeat(np.frombuffer(self.docs, np.uint32), lengths)
+
+    @classmethod
+    def from_numpy(cls, docs: np.ndarray) -> DocColumn:
+        import numpy as np
+        col = cls()
+        col.extend_numpy(docs.astype(np.uint32, copy=False))
+        return col
+
+    def extend_numpy(self, docs: np.ndarray) -> None:
+        """Append paragraphs of documents ``docs`` (uint32, one per paragraph)."""
+        import numpy as np
+        if not len(docs):
+            return
+        change = np.flatnonzero(docs[1:] != docs[:-1]) + 1
+        starts = np.concatenate(([0], change)).astype(np.uint32)
+        if self.last == int(docs[0]):
+            starts = starts[1:]
+        self.starts.frombytes((starts + np.uint32(self.n)).tobytes())
+        self.docs.frombytes(docs[starts].tobytes())
+        self.n += len(docs)
+        self.last = int(docs[-1])
 
 
 class Index:
@@ -190,7 +322,7 @@ class Index:
         self.max_bytes = max_bytes
         self.exact = FingerprintTable(64)
         self.near = FingerprintTable(32)
-        self.para_doc = array("I")
+        self.para_doc = DocColumn()
         self.para_line = array("I")
         self.para_facts = array("I")
         self.docs: list[str] = []
@@ -206,10 +338,16 @@ class Index:
         return idx
 
     def add_paragraph(self, doc: int, line: int, facts: int = 0) -> int:
-        self.para_doc.append(doc)
+        col = self.para_doc  # DocColumn.append, inlined (once per kept paragraph)
+        pid = col.n
+        if doc != col.last:
+            col.starts.append(pid)
+            col.docs.append(doc)
+            col.last = doc
+        col.n = pid + 1
         self.para_line.append(line)
         self.para_facts.append(facts)
-        return len(self.para_doc) - 1
+        return pid
 
     def where(self, pid: int) -> tuple[str, int]:
         return self.docs[self.para_doc[pid]], self.para_line[pid]
@@ -220,7 +358,7 @@ class Index:
     # -- memory -------------------------------------------------------------
     def nbytes(self) -> int:
         docs = sum(len(d) + 60 for d in self.docs)
-        return self.exact.nbytes() + self.near.nbytes() + 12 * len(self.para_doc) + docs
+        return self.exact.nbytes() + self.near.nbytes() + 8 * len(self.para_line) + self.para_doc.nbytes() + docs
 
     def spill(self) -> None:
         """Between chunks: compact recent entries and enforce the budget."""
@@ -248,36 +386,35 @@ class Index:
         n = len(self.para_doc)
         used = np.zeros(n, dtype=bool)
         for table in (self.exact, self.near):
-            for _, pids in table.runs:
-                used[pids] = True
+            for run in table.runs:
+                used[run.ids()] = True
         if used.all():
             return
         new_id = (np.cumsum(used, dtype=np.uint64) - 1).astype(np.uint32)
         for table in (self.exact, self.near):
-            table.runs = [(k, new_id[p]) for k, p in table.runs]
-        pd = np.frombuffer(self.para_doc.tobytes(), np.uint32)[used]
-        pl = np.frombuffer(self.para_line.tobytes(), np.uint32)[used]
-        pf = np.frombuffer(self.para_facts.tobytes(), np.uint32)[used]
-        self.para_doc, self.para_line = array("I", pd.tobytes()), array("I", pl.tobytes())
-        self.para_facts = array("I", pf.tobytes())
+            table.runs = [Run.of(r.keys, new_id[r.ids()]) for r in table.runs]
+        self.para_doc = DocColumn.from_numpy(self.para_doc.to_numpy()[used])
+        pl = np.frombuffer(self.para_line, np.uint32)[used]
+        pf = np.frombuffer(self.para_facts, np.uint32)[used]
+        self.para_line, self.para_facts = array("I", pl.tobytes()), array("I", pf.tobytes())
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write atomically: a temporary file in the same folder, fsync, rename."""
-        import numpy as np
         path = Path(path)
         self.compact()
         blobs: list[memoryview] = []
-        runs: dict[str, list[int]] = {}
+        runs: dict[str, list[list[int]]] = {}
         for name, table in (("exact", self.exact), ("near", self.near)):
-            runs[name] = [len(k) for k, _ in table.runs]
-            for k, p in table.runs:
-                blobs += [np.ascontiguousarray(k).data, np.ascontiguousarray(p).data]
-        blobs += [memoryview(self.para_doc), memoryview(self.para_line), memoryview(self.para_facts),
-                  memoryview("\n".join(self.docs).encode("utf-8", "surrogateescape"))]
+            # per run: entries, bytes per id (3 or 4), id base, id top
+            runs[name] = [[len(r.keys), r.pids.itemsize, r.base, r.top] for r in table.runs]
+            for r in table.runs:
+                blobs += [_bytes(r.keys), _bytes(r.pids)]
+        blobs += [memoryview(self.para_doc.starts), memoryview(self.para_doc.docs), memoryview(self.para_line),
+                  memoryview(self.para_facts), memoryview("\n".join(self.docs).encode("utf-8", "surrogateescape"))]
         header = {
             "format": FORMAT, "version": VERSION, "params": self.params.to_json(),
             "sample_shift": self.sample_shift, "runs": runs,
-            "paragraphs": len(self.para_doc), "docs": len(self.docs),
+            "paragraphs": len(self.para_line), "doc_runs": len(self.para_doc.starts), "docs": len(self.docs),
             "sizes": [b.nbytes for b in blobs], "checksum": _checksum(blobs),
         }
         head = json.dumps(header, sort_keys=True).encode("utf-8")
@@ -290,9 +427,20 @@ class Index:
     def load(cls, path: str | os.PathLike[str], params: IndexParams | None = None,
              max_bytes: int | None = None) -> Index:
         """Read an index file; check its format and checksum, and that it was
-        built with ``params`` (None: take the file's own parameters)."""
+        built with ``params`` (None: take the file's own parameters). The
+        arrays are read straight into their final buffers: loading needs the
+        index's own memory, not a copy of the file besides."""
+        with _IndexReader(path) as reader:
+            header = reader.header
+            idx = cls._from_reader(reader, header, params, max_bytes)
+            reader.finish()
+        return idx
+
+    @classmethod
+    def _from_reader(cls, reader: _IndexReader, header: dict[str, Any], params: IndexParams | None,
+                     max_bytes: int | None) -> Index:
         import numpy as np
-        header, blobs = read_index_file(path)
+        path = reader.path
         if params is None:
             params = IndexParams(**header["params"])
         want = params.to_json()
@@ -305,17 +453,22 @@ class Index:
         idx.sample_shift = int(header["sample_shift"])
         idx.exact.limit = 1 << (64 - idx.sample_shift)
         idx.near.limit = 1 << (32 - idx.sample_shift)
-        pos = 0
-        for name, table in (("exact", idx.exact), ("near", idx.near)):
-            for _ in header["runs"][name]:
-                table.runs.append((np.frombuffer(blobs[pos], table.dtype), np.frombuffer(blobs[pos + 1], np.uint32)))
-                pos += 2
-        idx.para_doc.frombytes(blobs[pos])
-        idx.para_line.frombytes(blobs[pos + 1])
-        idx.para_facts.frombytes(blobs[pos + 2])
-        if not len(idx.para_doc) == len(idx.para_line) == len(idx.para_facts) == header["paragraphs"]:
-            raise IndexError_(f"{path}: paragraph tables of unequal length: the index file is corrupt")
-        text = bytes(blobs[pos + 3]).decode("utf-8", "surrogateescape")
+        try:
+            for name, table in (("exact", idx.exact), ("near", idx.near)):
+                for n, width, base, top in header["runs"][name]:
+                    keys = reader.read_array(n, np.dtype(table.dtype))
+                    pids = reader.read_array(n, np.dtype("V3") if width == 3 else np.dtype(np.uint32))
+                    table.runs.append(Run(keys, pids, int(base), int(top)))
+            n = int(header["paragraphs"])
+            idx.para_doc.starts = reader.uint32s(int(header["doc_runs"]))
+            idx.para_doc.docs = reader.uint32s(int(header["doc_runs"]))
+            idx.para_doc.n = n
+            idx.para_doc.last = idx.para_doc.docs[-1] if idx.para_doc.docs else -1
+            idx.para_line = reader.uint32s(n)
+            idx.para_facts = reader.uint32s(n)
+            text = reader.read_bytes().decode("utf-8", "surrogateescape")
+        except (KeyError, TypeError, ValueError) as e:
+            raise IndexError_(f"{path}: corrupt index header: {e}") from e
         idx.docs = text.split("\n") if text else []
         idx.doc_index = {d: i for i, d in enumerate(idx.docs)}
         return idx
@@ -328,8 +481,7 @@ class Index:
         base = self.paragraphs()
         if other.docs:
             doc_map = np.array([self.doc_id(d) for d in other.docs], dtype=np.uint32)
-            od = np.frombuffer(other.para_doc.tobytes(), np.uint32)
-            self.para_doc.frombytes(doc_map[od].tobytes())
+            self.para_doc.extend_numpy(doc_map[other.para_doc.to_numpy()])
             self.para_line.extend(other.para_line)
             self.para_facts.extend(other.para_facts)
         self.exact.absorb(other.exact, base)
@@ -356,30 +508,93 @@ def _checksum(blobs: list[memoryview] | list[bytes]) -> str:
     return h.hexdigest()
 
 
-def read_index_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[memoryview]]:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise IndexError_(f"{path}: cannot read index: {e}") from e
-    if not data.startswith(MAGIC):
-        raise IndexError_(f"{path}: not a corpus-cleaner index file")
-    n = int.from_bytes(data[len(MAGIC):len(MAGIC) + 8], "little")
-    start = len(MAGIC) + 8
-    try:
-        header = json.loads(data[start:start + n])
-    except ValueError as e:
-        raise IndexError_(f"{path}: corrupt index header") from e
-    if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("version") != VERSION:
-        got = header.get("version") if isinstance(header, dict) else None
-        raise IndexError_(f"{path}: index format version {got} is not {FORMAT} v{VERSION}")
-    view = memoryview(data)
-    blobs, pos = [], start + n
-    for size in header["sizes"]:
-        blobs.append(view[pos:pos + size])
-        pos += size
-    if pos != len(data) or _checksum(blobs) != header.get("checksum"):
-        raise IndexError_(f"{path}: checksum mismatch: the index file is corrupt or truncated")
-    return header, blobs
+def _bytes(a: np.ndarray) -> memoryview:
+    """A contiguous array's bytes, without a copy."""
+    import numpy as np
+    return np.ascontiguousarray(a).view(np.uint8).data
+
+
+class _IndexReader:
+    """Reads an index file's header, then its blobs one by one into their own
+    buffers, checksumming as it goes; ``finish`` checks the checksum and that
+    every byte was read."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = path
+        try:
+            self.f = open(path, "rb")  # noqa: SIM115 (closed in __exit__)
+        except OSError as e:
+            raise IndexError_(f"{path}: cannot read index: {e}") from e
+        try:
+            self.header = self._header()
+        except BaseException:
+            self.f.close()
+            raise
+        self.sizes = iter(self.header["sizes"])
+        self.hash = xxhash.xxh3_64()
+
+    def _header(self) -> dict[str, Any]:
+        path, f = self.path, self.f
+        if f.read(len(MAGIC)) != MAGIC:
+            raise IndexError_(f"{path}: not a corpus-cleaner index file")
+        n = int.from_bytes(f.read(8), "little")
+        head = f.read(n) if n < 1 << 24 else b""
+        try:
+            header = json.loads(head)
+        except ValueError as e:
+            raise IndexError_(f"{path}: corrupt index header") from e
+        if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("version") != VERSION:
+            got = header.get("version") if isinstance(header, dict) else None
+            raise IndexError_(f"{path}: index format version {got} is not {FORMAT} v{VERSION}")
+        sizes = header.get("sizes")
+        if (not isinstance(sizes, list) or not all(isinstance(x, int) and x >= 0 for x in sizes)
+                or len(MAGIC) + 8 + n + sum(sizes) != os.fstat(f.fileno()).st_size):
+            raise IndexError_(f"{path}: checksum mismatch: the index file is corrupt or truncated")
+        return header
+
+    def _corrupt(self) -> IndexError_:
+        return IndexError_(f"{self.path}: checksum mismatch: the index file is corrupt or truncated")
+
+    def _next(self, nbytes: int) -> None:
+        """The next blob must be ``nbytes`` long (checked before allocating)."""
+        if next(self.sizes, None) != nbytes:
+            raise self._corrupt()
+
+    def _fill(self, buf: memoryview) -> None:
+        if self.f.readinto(buf) != buf.nbytes:
+            raise self._corrupt()
+        self.hash.update(buf)
+
+    def read_array(self, n: int, dtype: np.dtype[Any]) -> np.ndarray:
+        import numpy as np
+        self._next(n * dtype.itemsize)
+        a = np.empty(n, dtype)
+        self._fill(a.view(np.uint8).data)
+        return a
+
+    def uint32s(self, n: int) -> array[int]:
+        self._next(4 * n)
+        a = array("I", [0]) * n
+        self._fill(memoryview(a).cast("B"))
+        return a
+
+    def read_bytes(self) -> bytes:
+        size = next(self.sizes, None)
+        data = self.f.read(size) if isinstance(size, int) else b""
+        if len(data) != size:
+            raise self._corrupt()
+        self.hash.update(data)
+        return data
+
+    def finish(self) -> None:
+        if next(self.sizes, None) is not None or self.f.read(1) or self.hash.hexdigest() != self.header.get("checksum"):
+            raise self._corrupt()
+
+    def __enter__(self) -> _IndexReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.f.close()
 
 
 @contextmanager

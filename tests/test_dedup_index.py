@@ -295,13 +295,15 @@ def test_index_rejects_corruption_and_parameter_mismatch(tmp_path: Path) -> None
         Index.load(bad)
     with pytest.raises(IndexError_, match="built with"):
         Index.load(idx, IndexParams(ngram=5))
-    # a file of another format version (v1 had no facts masks) is refused by its header
+    # a file of another format version (v1 had no facts masks, v2 4-byte ids
+    # and a document per paragraph) is refused by its header
     good = idx.read_bytes()
-    assert good.count(b'"version": 2') == 1
+    assert good.count(b'"version": 3') == 1
     old = tmp_path / "old.idx"
-    old.write_bytes(good.replace(b'"version": 2', b'"version": 1'))
-    with pytest.raises(IndexError_, match="format version 1"):
-        Index.load(old)
+    for v in (b"1", b"2"):
+        old.write_bytes(good.replace(b'"version": 3', b'"version": ' + v))
+        with pytest.raises(IndexError_, match=f"format version {v.decode()} is not corpus-cleaner-index v3"):
+            Index.load(old)
     r = subprocess.run([sys.executable, "-m", "cleaner", "--index", str(idx), "--near-threshold", "0.5"],
                        input=b"x\n", capture_output=True)
     assert r.returncode == 0
