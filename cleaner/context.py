@@ -610,6 +610,7 @@ class DocumentContext:
         self.crossdoc = clf.crossdoc if p.use_crossdoc else None
         self.seen: set[str] | None = set() if p.use_repeats else None  # short lines so far
         self.last_out: _Line | None = None  # the last non-blank line kept
+        self.last_rep = -1  # index of the last short repeat seen
 
     # -- input -------------------------------------------------------------
     def push(self, text: str, fixed: str | None = None) -> list[Verdict]:
@@ -698,6 +699,7 @@ class DocumentContext:
             if seen is not None and n <= REPEAT_MAX_CHARS and not bullet:
                 if t in seen:
                     ln.rep = True
+                    self.last_rep = ln.index
                 elif len(seen) < REPEAT_MAX_KEYS:
                     seen.add(t)
             if end and stop >= p.stop_high:
@@ -891,14 +893,20 @@ class DocumentContext:
             # short repeats of the line kept right above, or left over from a
             # copied block, go
             last = self.last_out
-            for i, (ln, v) in enumerate(zip(buf[:upto], out, strict=True)):
-                if v.keep and v.kind != BLANK:
-                    if ln.rep:
-                        why = self._repeat(i, last)
-                        if why:
-                            out[i] = v._replace(keep=False, reason=why)
-                            continue
-                    last = ln
+            if self.last_rep >= buf[0].index:
+                for i, (ln, v) in enumerate(zip(buf[:upto], out, strict=True)):
+                    if v.keep and v.kind != BLANK:
+                        if ln.rep:
+                            why = self._repeat(i, last)
+                            if why:
+                                out[i] = v._replace(keep=False, reason=why)
+                                continue
+                        last = ln
+            else:  # no repeat to judge: only the last line kept matters
+                for i in range(upto - 1, -1, -1):
+                    if out[i].keep and out[i].kind != BLANK:
+                        last = buf[i]
+                        break
             self.last_out = last
         self.left.extend(buf[:upto])
         if len(self.left) > NEIGHBOR_MAX:
