@@ -49,7 +49,8 @@ the bench README's numbers.
 ``--ablation`` reruns ``rules+context`` with one part switched off at a time
 (the ``use_*`` switches of ``ContextParams``) and with the two in-article
 filters switched on, and prints shingle F1 on dirty pages (overall, per
-source, non-English) and F1/recall on the extractor output.
+source, non-English), F1/recall on the extractor output and the gold
+paragraphs duplicated on dirty pages.
 
 Standard library and ``cleaner`` only.
 """
@@ -104,6 +105,7 @@ ABLATION: list[tuple[str, dict[str, object]]] = [
     ("fallback keeps lines without company", {"use_weak_neighbors": False}),
     ("no glued-teaser test", {"use_glue": False}),
     ("no arrow-link test", {"use_arrows": False}),
+    ("no short-repeat test (copies kept)", {"use_repeats": False}),
     ("no article region (lines judged alone)", {"use_region": False}),
     ("+ drop junk-looking lines in article", {"drop_bad_in_article": True}),
     ("+ drop short lines among junk in article", {"drop_short_in_article": True}),
@@ -355,9 +357,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n## Ablation: rules + classifier with one part changed\n")
         print(
             "| variant | dirty F1 | scrapinghub | wcxb-news | non-English | half A | half B "
-            "| extracted F1 | extracted R |"
+            "| extracted F1 | extracted R | dirty duplicated |"
         )
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for label, change in ABLATION:
             params = replace(ContextParams(), **change)  # type: ignore[arg-type]
             d = run_system("ablation", "dirty", pages["dirty"], with_context(params), bench, args.out, manifest)
@@ -366,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"| {label} | {g['all']['f1']:.3f} | {g['scrapinghub']['f1']:.3f} | {g['wcxb-news']['f1']:.3f} | "
                 f"{g['non-English']['f1']:.3f} | {g['half A']['f1']:.3f} | {g['half B']['f1']:.3f} | "
-                f"{e.groups['all']['f1']:.3f} | {e.groups['all']['r']:.3f} |",
+                f"{e.groups['all']['f1']:.3f} | {e.groups['all']['r']:.3f} | "
+                f"{int(g['all']['dup'])} on {int(g['all']['dup_pages'])} |",
                 flush=True,
             )
     return 0

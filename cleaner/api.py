@@ -58,8 +58,9 @@ class Cleaner:
         # one classifier per run. Like duplicates, its cross-document line
         # counts (bounded, a few MB) follow the dedup scope: with "stream"
         # they span every document this Cleaner sees, in call order; else
-        # each document is judged alone (same output in any order, any -j)
-        self.classifier = (ContextClassifier(ContextParams(),
+        # each document is judged alone (same output in any order, any -j).
+        # Short repeats are the duplicate pass's business: none with dedup off
+        self.classifier = (ContextClassifier(ContextParams(use_repeats=cfg.dedup != "off"),
                                              crossdoc=CrossDocCounter() if cfg.dedup == "stream" else None)
                            if cfg.classifier_on else None)
 

@@ -167,6 +167,37 @@ REGION_REL_FAR_DEFAULT = 0.6
 # then kept even outside a run, instead of emptying the document.
 WEAK_ARTICLE_DEFAULT = 6.0
 
+# -- repeats inside a document -----------------------------------------------
+# The duplicate index removes repeated lines of at least ``dedup_min_words``
+# words; short lines are not removed for repeating alone ("Pros", "Top pick"
+# recur legitimately). Two shapes of short repeat are copies all the same:
+# - a short line identical to the line kept right above it (blank lines
+#   skipped): a heading and its image's alt text, a link and its title. The
+#   copy goes, the first one stays. Judged on the output, so the output has
+#   no such pair and cleaning it again removes nothing more.
+# - a short line that repeats an earlier line of the document, in a run of
+#   repeats (consecutive lines, each a short repeat or a line the duplicate
+#   index removed; blank lines skipped) that holds a removed paragraph (at
+#   least ``long_units`` words) at most REPEAT_BLOCK_SPAN lines away: the
+#   labels, names and prices left over from a copied block ("Top pick" /
+#   <product> / "$35 from Amazon") whose long lines the index removed. A
+#   copied paragraph is what tells a copy from a template: entries of a
+#   list that share their labels and a few short items ("Pros", "- Careful
+#   handling") are article text, and list items are never taken for repeats.
+# Short lines of more characters than this are never taken for repeats
+# (bounds the memory per key).
+REPEAT_MAX_CHARS = 200
+# At most this many distinct short lines are remembered per document; later
+# new ones are not (their repeats are kept): memory stays bounded.
+REPEAT_MAX_KEYS = 10000
+# How far a short repeat looks, up and down its run of repeats, for a
+# removed paragraph: a copied box or card is a few lines. At most
+# NEIGHBOR_MAX (the decided lines kept above the window), so the answer does
+# not depend on where a chunk of verdicts ends.
+REPEAT_BLOCK_SPAN = 8
+REPEAT_ABOVE = "classifier:repeat-of-line-above"
+REPEAT_BLOCK = "classifier:repeat-in-copied-block"
+
 # -- cross-document evidence ------------------------------------------------
 # A line seen in this many earlier documents of the stream is boilerplate.
 CROSSDOC_MIN_DOCS = 3
@@ -219,6 +250,9 @@ class ContextParams:
     use_weak_article: a document without a clear article keeps its content lines.
     use_crossdoc: lines found in ``crossdoc_min_docs`` earlier documents of the
       stream are junk (only with a ``CrossDocCounter``).
+    use_repeats: short lines repeated right below themselves, or left over
+      from a block the duplicate index removed, go (see ``REPEAT_BLOCK_SPAN``;
+      the engine turns it off with ``dedup="off"``).
     drop_bad_in_article, drop_short_in_article: also drop junk-looking lines
       and short lines among junk *inside* the article (off by default: on the
       bench both remove more article text than junk).
@@ -264,6 +298,7 @@ class ContextParams:
     use_glue: bool = True
     use_weak_neighbors: bool = True
     use_arrows: bool = True
+    use_repeats: bool = True
 
     def __post_init__(self) -> None:
         if self.window is not None and self.window < NEIGHBOR_MAX:
@@ -491,7 +526,9 @@ def _count_digits(t: str) -> int:
 class _Line:
     """One line while it waits for its verdict."""
 
-    __slots__ = ("art", "back_a", "back_j", "feat", "fixed", "index", "kind", "score", "text", "why")
+    __slots__ = (
+        "art", "back_a", "back_j", "feat", "fixed", "index", "kind", "rep", "score", "text", "why",
+    )
 
     def __init__(self, index: int, text: str, fixed: str | None) -> None:
         self.index = index
@@ -504,6 +541,7 @@ class _Line:
         self.back_a = True  # Viterbi back-pointers: the best path into A (article) / J (page) here
         self.back_j = False  # came from the article state
         self.art = False
+        self.rep = False  # a short line that repeats an earlier line of the document
 
 
 class ContextClassifier:
@@ -570,6 +608,9 @@ class DocumentContext:
         self.last_art = -1  # index of the last decided article line
         self.finishing = False
         self.crossdoc = clf.crossdoc if p.use_crossdoc else None
+        self.seen: set[str] | None = set() if p.use_repeats else None  # short lines so far
+        self.last_out: _Line | None = None  # the last non-blank line kept
+        self.last_rep = -1  # index of the last short repeat seen
 
     # -- input -------------------------------------------------------------
     def push(self, text: str, fixed: str | None = None) -> list[Verdict]:
@@ -654,6 +695,13 @@ class DocumentContext:
         elif seps >= MENU_MIN_SEPARATORS:
             kind, why, score = BAD, "menu-separators", p.bad_score
         elif u < p.short_units:
+            seen = self.seen
+            if seen is not None and n <= REPEAT_MAX_CHARS and not bullet:
+                if t in seen:
+                    ln.rep = True
+                    self.last_rep = ln.index
+                elif len(seen) < REPEAT_MAX_KEYS:
+                    seen.add(t)
             if end and stop >= p.stop_high:
                 kind, score = NEARGOOD, p.neargood_score
             else:
@@ -841,6 +889,25 @@ class DocumentContext:
             if buf[i].art:
                 self.last_art = buf[i].index
         out = [self._decide(i) for i in range(upto)]
+        if self.seen is not None:
+            # short repeats of the line kept right above, or left over from a
+            # copied block, go
+            last = self.last_out
+            if self.last_rep >= buf[0].index:
+                for i, (ln, v) in enumerate(zip(buf[:upto], out, strict=True)):
+                    if v.keep and v.kind != BLANK:
+                        if ln.rep:
+                            why = self._repeat(i, last)
+                            if why:
+                                out[i] = v._replace(keep=False, reason=why)
+                                continue
+                        last = ln
+            else:  # no repeat to judge: only the last line kept matters
+                for i in range(upto - 1, -1, -1):
+                    if out[i].keep and out[i].kind != BLANK:
+                        last = buf[i]
+                        break
+            self.last_out = last
         self.left.extend(buf[:upto])
         if len(self.left) > NEIGHBOR_MAX:
             del self.left[: len(self.left) - NEIGHBOR_MAX]
@@ -874,6 +941,28 @@ class DocumentContext:
                 return ln
             j += step
         return None
+
+    def _repeat(self, i: int, last: _Line | None) -> str:
+        """Why short repeat ``i`` (kept so far) is a copy, or "" (see the
+        comment above ``REPEAT_MAX_CHARS``); ``last`` is the last non-blank
+        line kept above it."""
+        if last is not None and last.text.strip() == self.buf[i].text.strip():
+            return REPEAT_ABOVE
+        buf, left = self.buf, self.left
+        for step in (-1, 1):
+            j, seen = i + step, 0
+            while seen < REPEAT_BLOCK_SPAN and -len(left) <= j < len(buf):
+                o = buf[j] if j >= 0 else left[j]
+                j += step
+                if o.kind == BLANK:
+                    continue
+                seen += 1
+                if o.kind == DUP:
+                    if o.text.count(" ") + 1 >= self.p.long_units:
+                        return REPEAT_BLOCK
+                elif not o.rep:
+                    break
+        return ""
 
     def _weak_company(self, i: int, kind: str) -> bool:
         """In a document without a clear article: does line ``i`` keep company
