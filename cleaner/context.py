@@ -49,9 +49,11 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from itertools import chain, repeat
 from typing import NamedTuple
 
 import xxhash
@@ -436,12 +438,23 @@ class CrossDocCounter:
                     row[i] >>= 1
 
 
+def langs_by_word(stop: Mapping[str, frozenset[str]]) -> dict[str, tuple[str, ...]]:
+    """Each stopword with the languages whose lists hold it."""
+    out: dict[str, tuple[str, ...]] = {}
+    for lang, words in stop.items():
+        for w in words:
+            out[w] = (*out.get(w, ()), lang)
+    return out
+
+
 class LanguageGuess:
     """Running stopword hits per language over the lines fed so far."""
 
-    def __init__(self, stop: Mapping[str, frozenset[str]]) -> None:
+    def __init__(self, stop: Mapping[str, frozenset[str]],
+                 langs_of: Mapping[str, tuple[str, ...]] | None = None) -> None:
         self.stop = stop
-        self.hits = dict.fromkeys(stop, 0)
+        self.langs_of = langs_of if langs_of is not None else langs_by_word(stop)
+        self.hits: Counter[str] = Counter(dict.fromkeys(stop, 0))
         self.words = 0
         self.lines = 0
 
@@ -454,9 +467,8 @@ class LanguageGuess:
             return False
         self.lines += 1
         self.words += len(ws)
-        hits = self.hits
-        for lang, sw in self.stop.items():
-            hits[lang] += sum(map(sw.__contains__, ws))
+        # one lookup per word, counted in C: each stopword adds 1 to each of its languages
+        self.hits.update(chain.from_iterable(map(self.langs_of.get, ws, repeat(()))))
         return True
 
     def best(self) -> str | None:
@@ -556,6 +568,7 @@ class ContextClassifier:
     ) -> None:
         self.params = params or ContextParams()
         self.stop = dict(stopwords) if stopwords is not None else load_stopwords()
+        self.langs_of = langs_by_word(self.stop)
         self.crossdoc = crossdoc
 
     def document(self) -> DocumentContext:
@@ -592,7 +605,8 @@ class DocumentContext:
         self.left: list[_Line] = []  # the last decided lines (context for short lines)
         self.n = 0
         self.lang: str | None = None
-        self.guess: LanguageGuess | None = LanguageGuess(clf.stop) if p.use_stopwords and clf.stop else None
+        self.guess: LanguageGuess | None = (LanguageGuess(clf.stop, clf.langs_of)
+                                            if p.use_stopwords and clf.stop else None)
         self.sw: frozenset[str] | None = None
         self.classified = 0  # buf[:classified] have features and a class
         self.scored = 0  # buf[:scored] also have their Viterbi step

@@ -341,3 +341,19 @@ def test_headlines_glued_to_their_excerpts_are_a_feed_not_an_article() -> None:
     assert len(glued) == 3
     assert all(d.rule == "classifier:bad-outside-article" and d.features is not None
                and d.features["class"] == "bad" for d in glued)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["the", "und", "de", "la", "и", "het", "di", "que", "river", "een", "die",
+                                          "a", "en", "le", "не", "x"]), max_size=20).map(" ".join), max_size=12))
+def test_language_guess_counts_each_languages_stopwords(lines: list[str]) -> None:
+    from cleaner.context import STOP_PREFIX_CHARS, LanguageGuess, load_stopwords
+    stop = load_stopwords()
+    g = LanguageGuess(stop)
+    want = dict.fromkeys(stop, 0)
+    for line in lines:
+        if g.feed(line):
+            ws = line[:STOP_PREFIX_CHARS].lower().split()
+            for lang, sw in stop.items():
+                want[lang] += sum(w in sw for w in ws)
+    assert dict(g.hits) == want
