@@ -354,7 +354,7 @@ class Prefilter:
 
     def _fold_lines(self, buf: bytes) -> list[int]:
         """Indexes of the lines of ``buf`` that hold a letter of ``_FOLD_TO_ASCII``."""
-        if self._folds_db is None:
+        if self._folds_db is None or buf.isascii():  # the fold letters are not ASCII
             return []
         found: dict[int, set[int]] = {}
         _scan_into(found, [(self._folds_db, [0] * len(_FOLD_TO_ASCII))], buf, None)
