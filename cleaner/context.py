@@ -503,6 +503,7 @@ GLUE_TEXT_WORDS = 6  # excerpt words after it, at least
 GLUE_TITLE_CAPS = 0.6  # share of capitalized title words, at least (Title Case)
 GLUE_TEXT_CAPS = 0.4  # share of capitalized excerpt words, below (running text)
 GLUE_MAX_WORD = 30  # the glue is looked for in the first words only
+GLUE_HEAD_CHARS = 100  # the prefix that usually holds the first title words
 
 
 def _is_cap(w: str) -> bool:
@@ -512,6 +513,11 @@ def _is_cap(w: str) -> bool:
 
 def _glued_teaser(t: str) -> bool:
     """A Title Case headline glued to a lowercase-dominated excerpt."""
+    # most prose fails on its first words: judge them on a short prefix first
+    # (when a sixth piece starts in it, the first five are whole words)
+    head = t[:GLUE_HEAD_CHARS].split(maxsplit=GLUE_TITLE_WORDS)
+    if len(head) > GLUE_TITLE_WORDS and sum(map(_is_cap, head[:GLUE_TITLE_WORDS])) < 3:
+        return False
     ws = t.split(maxsplit=GLUE_MAX_WORD + GLUE_TEXT_WORDS)
     if len(ws) < GLUE_TITLE_WORDS + GLUE_TEXT_WORDS or sum(map(_is_cap, ws[:GLUE_TITLE_WORDS])) < 3:
         return False
