@@ -64,9 +64,11 @@ PredicateFn = Callable[[str, "str | None", Params], bool]
 
 
 def short_headline(text: str, prev: str | None, params: Params) -> bool:
-    """A headline- or label-like line: few words and no sentence ending."""
+    """A headline- or label-like line: few words, no sentence ending, and no
+    colon at the end (such a line introduces what follows, a list or a quote:
+    rails of headlines do not end that way)."""
     limit = params.get("max_words", SHORT_HEADLINE_MAX_WORDS_DEFAULT)
-    return word_count(text) <= limit and not ends_sentence(text)
+    return word_count(text) <= limit and not ends_sentence(text) and not text.rstrip().endswith(":")
 
 
 def short_line(text: str, prev: str | None, params: Params) -> bool:
