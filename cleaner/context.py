@@ -352,6 +352,10 @@ class Verdict(NamedTuple):
     article: bool  # inside the article region
     score: float  # evidence for the article state
     features: LineFeatures
+    # for a repeat the engine removed: whether the line, judged as any other
+    # line, would be kept (the engine keeps it when its first copy was
+    # dropped as outside the article: see ``DocumentCleaner._settle_repeat``)
+    own_keep: bool = False
 
     def explain(self) -> dict[str, object]:
         """Feature values for ``--explain``."""
@@ -651,8 +655,9 @@ class DocumentContext:
         return out
 
     # -- pass 1 ------------------------------------------------------------
-    def _classify(self, ln: _Line) -> None:
-        """Pass 1: features, class and score of one line."""
+    def _classify(self, ln: _Line, own: bool = False) -> None:
+        """Pass 1: features, class and score of one line (``own``: a repeat
+        judged as any other line, leaving no trace in the running counts)."""
         p = self.p
         fx = ln.fixed
         if fx is not None:
@@ -706,7 +711,8 @@ class DocumentContext:
         if cd is not None:
             key = cd.key(t)
             xdocs = cd.count(key)
-            cd.add(key)
+            if not own:
+                cd.add(key)
         kind, why, score = TITLE, "", p.title_score
         if xdocs >= p.crossdoc_min_docs:
             kind, why, score = BAD, "repeated-across-documents", p.bad_score
@@ -716,7 +722,7 @@ class DocumentContext:
             kind, why, score = BAD, "menu-separators", p.bad_score
         elif u < p.short_units:
             seen = self.seen
-            if seen is not None and n <= REPEAT_MAX_CHARS and not bullet:
+            if seen is not None and n <= REPEAT_MAX_CHARS and not bullet and not own:
                 if t in seen:
                     ln.rep = True
                     self.last_rep = ln.index
@@ -995,13 +1001,26 @@ class DocumentContext:
             return (up is not None and up.kind == DATA) or (down is not None and down.kind == DATA)
         return up is None or down is None or up.kind in _CONTENT or down.kind in _CONTENT
 
+    def _own_keep(self, i: int) -> bool:
+        """Whether repeat ``i`` would be kept were it not a repeat: its own
+        pass-1 class, decided in place (the path and region stay as they are)."""
+        ln = self.buf[i]
+        saved = ln.fixed, ln.kind, ln.why, ln.score, ln.feat
+        try:
+            ln.fixed = None
+            self._classify(ln, own=True)
+            return self._decide(i).keep
+        finally:
+            ln.fixed, ln.kind, ln.why, ln.score, ln.feat = saved
+
     def _decide(self, i: int) -> Verdict:
         ln = self.buf[i]
         f = ln.feat
         assert f is not None
         kind = ln.kind
         if ln.fixed is not None:
-            return Verdict(ln.index, False, ln.fixed, kind, ln.art, ln.score, f)
+            own = ln.fixed == DEDUP_RULE and self._own_keep(i)
+            return Verdict(ln.index, False, ln.fixed, kind, ln.art, ln.score, f, own)
         if kind == BLANK:
             return Verdict(ln.index, True, "classifier:blank", kind, ln.art, ln.score, f)
         p = self.p

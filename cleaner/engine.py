@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -38,6 +39,7 @@ log = logging.getLogger("cleaner")
 BLANK_RULE, BLANK_CATEGORY = "layout.blank-lines", "layout"
 DEDUP_RULE, DEDUP_CATEGORY = "dedup.repeat", "duplicates"
 CLASSIFIER_CATEGORY = "classifier"
+OUTSIDE_ARTICLE = "-outside-article"  # the end of the classifier's region-based drop reasons
 BOILER_RULE = "dedup.boilerplate"
 # --unit block: a paragraph longer than this is judged in pieces (bounded memory).
 MAX_PARA_LINES = 200
@@ -53,6 +55,11 @@ MAX_STRIPS_PER_LINE = 8
 MATCH_MEMO_SIZE = 8192
 MATCH_MEMO_MAX_CHARS = 300
 
+# A repeat's first copy dropped by the classifier as outside the article (a
+# table of contents above the headings it lists): the repeat is judged as any
+# other line. Line numbers of such drops are kept per document, up to this many.
+REGION_DROPPED_MAX = 1 << 16
+
 Sink = Callable[[Decision], None]
 
 
@@ -62,6 +69,13 @@ class Item(NamedTuple):
     text: str  # decoded, without line ending
     cands: Sequence[int] | None  # rule indexes worth trying
     idx: int = -1  # position in the current chunk (for prepared fingerprints)
+
+
+class Repeat(NamedTuple):
+    """A repeat held for the classifier's verdict (see ``_settle_repeat``)."""
+
+    item: Item
+    match: Match
 
 
 def line_ending(raw: bytes) -> bytes:
@@ -123,8 +137,10 @@ class DocumentCleaner:
         # the classifier stage: lines pushed and awaiting their verdict (None
         # for removed lines: no bytes held), and verdicts due for the output stage
         self.ctx: DocumentContext | None = classifier.document() if classifier is not None else None
-        self.held: deque[Item | None] = deque()
-        self.due: list[tuple[Item | None, Verdict]] = []
+        self.held: deque[Item | Repeat | None] = deque()
+        self.due: list[tuple[Item | Repeat | None, Verdict]] = []
+        self.region_dropped: set[int] = set()  # lines the classifier dropped as outside the article
+        self.stand_in: dict[int, int] = {}  # such a first copy -> the repeat kept in its place
         if matcher is not None:
             matcher.start_doc(doc_id)
         if boiler is not None:
@@ -152,6 +168,32 @@ class DocumentCleaner:
                 self.gap_removed = True
             else:
                 self._push(it, rule)
+
+    def _repeated(self, it: Item, m: Match) -> None:
+        """A repeat: removed now, or, when it repeats a line of this document
+        and the classifier runs, once the first copy's verdict is known."""
+        if self.ctx is None or m.doc != self.doc_id:
+            self._removed(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
+            return
+        self.held.append(Repeat(it, m))
+        for v in self.ctx.push(it.text, DEDUP_RULE):
+            self.due.append((self.held.popleft(), v))
+
+    def _settle_repeat(self, rep: Repeat, v: Verdict, out: list[bytes]) -> None:
+        """A repeat whose first copy the classifier dropped as outside the
+        article is kept when the classifier would keep it as any other line
+        (the headings a table of contents listed); the copy kept so stands in
+        for the first one for later repeats."""
+        it, m = rep
+        stand_in = self.stand_in.get(m.line)
+        if stand_in is None and v.own_keep and m.line in self.region_dropped:
+            self.stand_in[m.line] = it.line_no
+            self._out_keep(it, out)
+            return
+        if stand_in is not None:
+            m = replace(m, line=stand_in)
+        self._record(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
+        self.gap_removed = True
 
     def _drop(self, it: Item, rule: Rule, *, line_kept: bool = False) -> None:
         self._removed(it, rule.id, rule.category, rule.action, line_kept=line_kept)
@@ -185,6 +227,8 @@ class DocumentCleaner:
         for it, v in due:
             if it is None:  # removed by a rule or as a duplicate, recorded then
                 self.gap_removed = True
+            elif isinstance(it, Repeat):
+                self._settle_repeat(it, v, out)
             elif not it.text or it.text.isspace():
                 self._hold_blank(it)
             elif v.keep:
@@ -193,6 +237,8 @@ class DocumentCleaner:
                 self._record(it, v.reason, CLASSIFIER_CATEGORY, "drop_line",
                              features=v.explain() if self.sink is not None else None)
                 self.gap_removed = True
+                if v.reason.endswith(OUTSIDE_ARTICLE) and len(self.region_dropped) < REGION_DROPPED_MAX:
+                    self.region_dropped.add(it.line_no)
 
     # -- the output stage: blank lines held, runs collapsed ------------------
     def _hold_blank(self, it: Item) -> None:
@@ -262,7 +308,7 @@ class DocumentCleaner:
                 m = self._repeat(raw, text, ln) if inline else matcher.check(raw, text, ln, i)
                 if m is not None:
                     self.line_no = ln
-                    self._removed(Item(ln, raw, text, None), DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
+                    self._repeated(Item(ln, raw, text, None), m)
                     continue
             if ctx is not None:
                 self._push(Item(ln, raw, text, None), None)
@@ -343,7 +389,7 @@ class DocumentCleaner:
             else:
                 m = self.matcher.check(it.raw, text, it.line_no, it.idx)
             if m is not None:
-                self._removed(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
+                self._repeated(it, m)
                 return
         self._keep(it, out)
 

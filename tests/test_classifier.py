@@ -357,3 +357,34 @@ def test_language_guess_counts_each_languages_stopwords(lines: list[str]) -> Non
             for lang, sw in stop.items():
                 want[lang] += sum(w in sw for w in ws)
     assert dict(g.hits) == want
+
+
+def test_a_repeat_of_a_line_dropped_outside_the_article_is_judged_as_any_line() -> None:
+    # a table of contents above the article lists its section headings: the
+    # classifier drops the list, so the headings in the article (repeats of
+    # it) must not go as duplicates of lines that are not in the output
+    heads = [b"Why the council changed its mind", b"What the park will cost the town",
+             b"When the first paths will open"]
+    lines = [m + b"\n" for m in MENU] + [b"In this article\n"] + [h + b"\n" for h in heads]
+    lines += [b"\n", TITLE + b"\n", b"\n"]
+    for i, p in enumerate(ARTICLE):
+        if i % 2 == 0:
+            lines += [heads[i // 2] + b"\n", b"\n"]
+        lines += [p + b"\n", b"\n"]
+    lines += [f + b"\n" for f in FOOTER[:5]] + [heads[1] + b"\n"] + [f + b"\n" for f in FOOTER[5:]]
+    text = b"".join(lines).decode()
+    res = with_classifier().explain_text(text, doc_id="toc")
+    kept = res.text.splitlines()
+    assert all(p.decode() in kept for p in ARTICLE)
+    # the headings inside the article stay, once each
+    assert kept.count(heads[1].decode()) == 1 and kept.count(heads[2].decode()) == 1
+    by_line = {d.line: d for d in res.decisions}
+    toc = [n for n, d in by_line.items() if d.text == heads[1].decode() and d.rule.startswith("classifier:")]
+    assert toc and by_line[toc[0]].rule.endswith("-outside-article")  # the list's copy went
+    # a later copy (in the footer) repeats the heading kept, and says so
+    footer_copy = [d for d in res.decisions if d.text == heads[1].decode() and d.rule == "dedup.repeat"]
+    kept_at = text.splitlines().index(heads[1].decode(), toc[0]) + 1
+    assert [d.first for d in footer_copy] == [("toc", kept_at)]
+    # without the classifier the first copy stays, and so both later copies go
+    plain = Cleaner(Config(classifier=False)).clean_text(text)
+    assert plain.splitlines().count(heads[1].decode()) == 1
