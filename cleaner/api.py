@@ -118,10 +118,11 @@ class Cleaner:
         return info
 
     def stream(self, name: str, *, sink: Callable[[Decision], None] | None = None,
-               split_docs: bool = False) -> StreamCleaner:
-        """A byte-stream cleaner: ``feed(chunk) -> bytes`` then ``close() -> bytes``."""
+               split_docs: bool = False, first_doc: int = 1) -> StreamCleaner:
+        """A byte-stream cleaner: ``feed(chunk) -> bytes`` then ``close() -> bytes``.
+        With ``split_docs``, documents are named ``NAME#first_doc``, ``NAME#first_doc+1``, ..."""
         return StreamCleaner(self.engine, name, stats=self.stats, sink=sink, split_docs=split_docs,
-                             matcher=self.matcher, boiler=self.boiler, classifier=self.classifier)
+                             first_doc=first_doc, matcher=self.matcher, boiler=self.boiler, classifier=self.classifier)
 
     def clean_bytes(self, data: bytes, *, doc_id: str = "text",
                     sink: Callable[[Decision], None] | None = None) -> bytes:

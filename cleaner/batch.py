@@ -14,12 +14,16 @@ from __future__ import annotations
 import io
 import multiprocessing as mp
 import os
+import re
+import select
 import sys
 import tempfile
+from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field, replace
+from functools import partial
 from itertools import islice
 from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
@@ -31,7 +35,7 @@ from .explain import Decision, Stats
 from .files import in_place_path, out_path, sniff
 from .index import Index
 from .jsonl import JsonlOptions, clean_jsonl
-from .stream import read_chunks
+from .stream import CHUNK_SIZE, read_chunks
 
 Sink = Callable[[Decision], None]
 T = TypeVar("T")
@@ -320,3 +324,242 @@ def _renumber(d: Decision, kept: list[int]) -> Decision:
 def describe_reasons(reasons: Counter[str]) -> str:
     """``rule count, ...``, commonest first, then by rule id (the same for every -j)."""
     return ", ".join(f"{rule} {n}" for rule, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+# -- stdin in several processes ---------------------------------------------------
+
+# A line holding only a form feed (CRLF too: the engine reads "\f\r\n" as "\f")
+# ends a document of stdin; batches are cut right after one.
+DOC_END = re.compile(rb"^\f\r?\n", re.MULTILINE)
+# A document without an end this long is cleaned in this process, streaming,
+# not buffered whole for a worker (it is never split: its lines depend on each other).
+HUGE_DOC = 8 * BATCH_BYTES
+
+
+def _work_docs(args: tuple[bytes, int, bool, bool]) -> Outcome:
+    """Whole documents of stdin in a worker: ``data`` holds documents
+    ``first``, ``first + 1``, ..., each ended by its form-feed line, except
+    the ``last`` batch, which ends where the stream ends."""
+    data, first, last, collect = args
+    assert _worker is not None
+    _worker.stats = Stats()
+    keep: list[Decision] | None = [] if collect else None
+    counting = _Sink(None, keep)
+    s = _worker.stream("<stdin>", sink=counting, split_docs=True, first_doc=first)
+    out = s.feed(data)
+    if last:
+        out += s.close()
+    else:
+        s.end_at_boundary()
+    res = Outcome("-", changed=s.changed, reasons=counting.reasons, data=out, stats=_worker.stats)
+    res.decisions = keep or []
+    return res
+
+
+class _Stdin:
+    """Reads the input as it comes (one ``os.read`` at a time) and tells
+    whether more is available right now; waits for input or a worker's
+    result, whichever comes first."""
+
+    def __init__(self, f: IO[bytes], wake: int) -> None:
+        self.f = f
+        self.wake = wake
+        try:
+            self.fd: int | None = f.fileno()
+        except (OSError, ValueError, io.UnsupportedOperation):
+            self.fd = None  # an in-memory stream: always "available"
+        self.poll = self.fd is not None and sys.platform != "win32"
+
+    def read(self) -> bytes:
+        if self.fd is not None:
+            return os.read(self.fd, CHUNK_SIZE)
+        return getattr(self.f, "read1", self.f.read)(CHUNK_SIZE)
+
+    def available(self) -> bool:
+        """Can ``read`` return at once?"""
+        return self.fd is None or not self.poll or bool(select.select([self.fd], [], [], 0)[0])
+
+    def wait(self, *, for_input: bool) -> bool:
+        """Block until a result comes in or (``for_input``) input is
+        readable; True if input is."""
+        if for_input and (self.fd is None or not self.poll):
+            return True
+        fds = [self.wake] if not for_input or self.fd is None else [self.wake, self.fd]
+        ready = select.select(fds, [], [])[0]
+        if self.wake in ready:
+            os.read(self.wake, 4096)
+        return self.fd in ready
+
+
+def run_stdin_parallel(cleaner: Cleaner, jobs: int, target: Target, *, out: IO[bytes], sink: Sink | None = None,
+                       progress: Callable[[int], None] | None = None, f: IO[bytes] | None = None,
+                       pool: Pool | None = None) -> Outcome:
+    """Clean stdin (``f``) in ``jobs`` worker processes: the stream is cut
+    into batches of whole documents (right after form-feed lines), sent as
+    soon as they reach BATCH_BYTES or no more input is available right now,
+    at most ``2 * jobs`` in flight, and their output is written in order.
+    Output, ``sink``'s decisions (doc names ``<stdin>#N`` and line numbers)
+    and ``cleaner.stats`` are those of one process, however the input comes
+    in. ``cleaner`` must not need a parent pass (see ``needs_parent_pass``).
+    A document of more than HUGE_DOC bytes is cleaned here, streaming.
+    ``pool`` (default: a new one) must have been started with ``_init`` and
+    a ``Cleaner`` like this one."""
+    f = f if f is not None else sys.stdin.buffer
+    result = Outcome("-")
+    write = target.kind == "stdout"
+    collect = sink is not None
+    ahead = 2 * jobs
+    done: dict[int, Outcome | BaseException] = {}
+    wake_r, wake_w = os.pipe()
+
+    def finished(seq: int, value: Outcome | BaseException) -> None:  # in the pool's result thread
+        done[seq] = value
+        os.write(wake_w, b"\0")
+
+    def take(res: Outcome) -> None:
+        if sink is not None:
+            for d in res.decisions:
+                sink(d)
+        if res.stats is not None:
+            cleaner.stats.merge(res.stats)
+        result.changed = result.changed or res.changed
+        result.reasons.update(res.reasons)
+        if write and res.data:
+            out.write(res.data)
+            out.flush()
+
+    ctx = mp.get_context("forkserver" if sys.platform != "win32" else "spawn")
+    try:
+        inp = _Stdin(f, wake_r)
+        with ExitStack() as stack:
+            if pool is None:
+                pool = stack.enter_context(ctx.Pool(jobs, initializer=_init, initargs=(cleaner,)))
+            pending: deque[int] = deque()  # sequence numbers sent and not yet written, in order
+            seq = 0
+
+            def submit(data: bytes, first: int, last: bool) -> None:
+                nonlocal seq
+                back = partial(finished, seq)
+                pool.apply_async(_work_docs, ((data, first, last, collect),), callback=back, error_callback=back)
+                pending.append(seq)
+                seq += 1
+
+            buf = bytearray()  # input read and not yet sent; starts at a document's start
+            ends: list[int] = []  # offsets in buf just after each form-feed line
+            scan = 0  # where the search for form-feed lines goes on
+            doc = 1  # number of buf's first document
+            eof = sent_last = False
+            while True:
+                while pending and pending[0] in done:
+                    value = done.pop(pending.popleft())
+                    if isinstance(value, BaseException):
+                        raise value
+                    take(value)
+                if sent_last:
+                    if not pending:
+                        break
+                    inp.wait(for_input=False)
+                    continue
+                idle = eof or not inp.available()
+                while len(pending) < ahead and ends:
+                    k = bisect_left(ends, BATCH_BYTES)  # the first document end at or past the batch size
+                    if k == len(ends):
+                        if not idle and len(buf) < BATCH_BYTES:
+                            break  # wait for more documents (a batch never waits on a long one)
+                        k -= 1
+                    cut = ends[k]
+                    submit(bytes(buf[:cut]), doc, False)
+                    doc += k + 1
+                    del buf[:cut]
+                    ends = [e - cut for e in ends[k + 1 :]]
+                    scan -= cut
+                if eof:
+                    if not ends and len(pending) < ahead:
+                        submit(bytes(buf), doc, True)
+                        buf.clear()
+                        sent_last = True
+                    else:
+                        inp.wait(for_input=False)
+                    continue
+                if not ends and len(buf) >= HUGE_DOC:
+                    while pending:  # everything before it is written first
+                        if pending[0] not in done:
+                            inp.wait(for_input=False)
+                            continue
+                        value = done.pop(pending.popleft())
+                        if isinstance(value, BaseException):
+                            raise value
+                        take(value)
+                    doc, rest, eof = _clean_huge_doc(cleaner, inp, bytes(buf), doc, result, out if write else None,
+                                                     sink, progress)
+                    buf = bytearray(rest)
+                    ends, scan = [], 0
+                    sent_last = eof
+                else:
+                    # read on while the buffer has room, else wait for a result
+                    if not inp.wait(for_input=len(buf) < HUGE_DOC or not pending):
+                        continue
+                    data = inp.read()
+                    if not data:
+                        eof = True
+                        continue
+                    if progress is not None:
+                        progress(len(data))
+                    buf += data
+                for m in DOC_END.finditer(buf, max(scan, 0)):
+                    ends.append(m.end())
+                scan = max(ends[-1] if ends else 0, len(buf) - 2)  # "\f\r" may be a form-feed line cut short
+    finally:
+        os.close(wake_r)
+        os.close(wake_w)
+    return result
+
+
+def _clean_huge_doc(cleaner: Cleaner, inp: _Stdin, buf: bytes, doc: int, result: Outcome, out: IO[bytes] | None,
+                    sink: Sink | None, progress: Callable[[int], None] | None) -> tuple[int, bytes, bool]:
+    """Clean document ``doc``, which starts ``buf``, in this process as it
+    is read, up to and including its form-feed line; return the next
+    document's number, the input read after that line, and whether the
+    input ended (then the stream is closed here)."""
+    counting = _Sink(sink)
+    s = cleaner.stream("<stdin>", sink=counting, split_docs=True, first_doc=doc)
+    line_start = True  # buf starts a line
+
+    def feed(data: bytes) -> None:
+        got = s.feed(data)
+        if out is not None and got:
+            out.write(got)
+            out.flush()
+
+    try:
+        while True:
+            start = 0
+            if not line_start:
+                start = buf.find(b"\n") + 1
+            m = DOC_END.search(buf, start) if line_start or start else None
+            if m is not None:
+                feed(buf[: m.end()])
+                s.end_at_boundary()
+                return s.doc_count, buf[m.end() :], False
+            # feed all but a trailing "\f" or "\f\r" at a line start: the start of a form-feed line, maybe
+            cut = buf.rfind(b"\n") + 1
+            if not (cut or line_start) or buf[cut:] not in (b"\f", b"\f\r"):
+                cut = len(buf)
+            if cut:
+                feed(buf[:cut])
+                line_start = buf[cut - 1] == 0x0A
+            buf = buf[cut:]
+            data = inp.read()
+            if not data:
+                feed(buf)
+                got = s.close()
+                if out is not None and got:
+                    out.write(got)
+                    out.flush()
+                return s.doc_count, b"", True
+            if progress is not None:
+                progress(len(data))
+            buf += data
+    finally:
+        result.changed = result.changed or s.changed
+        result.reasons.update(counting.reasons)

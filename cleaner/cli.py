@@ -15,7 +15,16 @@ import click
 
 from . import __version__
 from .api import Cleaner
-from .batch import Outcome, Target, clean_input, describe_reasons, needs_parent_pass, run_parallel, run_two_pass
+from .batch import (
+    Outcome,
+    Target,
+    clean_input,
+    describe_reasons,
+    needs_parent_pass,
+    run_parallel,
+    run_stdin_parallel,
+    run_two_pass,
+)
 from .boilerplate import Boilerplate
 from .config import DEDUP_MIN_WORDS_DEFAULT, DEDUP_SCOPES, REGEX_TIMEOUT_DEFAULT, UNITS, Config
 from .dedup import NEAR_THRESHOLD_DEFAULT
@@ -115,7 +124,9 @@ def _fail_rules(e: RuleError) -> None:
 @click.option("--out-dir", type=click.Path(file_okay=False), metavar="DIR",
               help="Write each FILE's output to DIR under the same relative path.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
-              help="Clean FILEs in N processes; the output is the same as with -j 1.")
+              help="Clean in N processes; the output is the same as with -j 1. FILEs go to workers in batches; "
+                   "so do stdin's documents (cut at form-feed lines), but then output comes a document, not "
+                   "a line, at a time. With cross-document duplicates, stdin runs in one process.")
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr. Default: when stderr is a terminal, the input is FILEs (not a pipe) "
                    "and the cleaned text does not go to the terminal or a pipe; for one FILE once it runs long.")
@@ -151,8 +162,8 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
         raise click.UsageError("--check, --in-place and --out-dir exclude each other")
     if (in_place or out_dir) and "-" in names:
         raise click.UsageError("--in-place and --out-dir need FILE arguments, not stdin")
-    if jobs > 1 and "-" in names:
-        raise click.UsageError("-j needs FILE arguments, not stdin")
+    if jobs > 1 and "-" in names and len(names) > 1:
+        raise click.UsageError("-j reads FILE arguments or stdin alone, not both")
     if not jsonl and (rejects or drop_empty or id_field):
         raise click.UsageError("--rejects, --drop-empty and --id-field go with --jsonl")
     if rejects and on_error != "skip":
@@ -179,6 +190,14 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
         sys.exit(EXIT_USAGE)
     target = Target("check" if check else "in_place" if in_place else "out_dir" if out_dir else "stdout", out_dir)
     opts = JsonlOptions(text_field, id_field, on_error, drop_empty) if jsonl else None
+    if jobs > 1 and names == ["-"] and (opts is not None or needs_parent_pass(config)):
+        # stdin's documents go to workers in batches, each cleaned alone: state
+        # across documents (duplicates, boilerplate counts, the classifier's
+        # line counts with --dedup stream) would have to follow the stream
+        why = "--jsonl" if opts is not None else "cross-document duplicates (--dedup stream, --index, " \
+            "--repeated-boilerplate)"
+        click.echo(f"clean: warning: -j on stdin with {why} runs in one process", err=True)
+        jobs = 1
     if opts is not None and jobs > 1 and needs_parent_pass(config):
         click.echo("clean: warning: --jsonl with cross-document duplicates runs in one process", err=True)
         jobs = 1
@@ -258,6 +277,10 @@ def _outcomes(cleaner: Cleaner, names: Sequence[str], target: Target, jobs: int,
         for name in names:
             yield clean_input(cleaner, name, target, out=out, sink=sink, jsonl=opts, rejects=rejects,
                               progress=bar.advance if bar.enabled else None)
+        return
+    if names == ["-"]:  # the documents of stdin, in batches
+        yield run_stdin_parallel(cleaner, jobs, target, out=out, sink=sink,
+                                 progress=bar.advance if bar.enabled else None)
         return
     collect = sink is not None
     two_pass = needs_parent_pass(cleaner.config)

@@ -44,6 +44,7 @@ class StreamCleaner:
         stats: Stats,
         sink: Sink | None = None,
         split_docs: bool = False,
+        first_doc: int = 1,
         matcher: Matcher | None = None,
         boiler: Boilerplate | None = None,
         classifier: ContextClassifier | None = None,
@@ -56,7 +57,7 @@ class StreamCleaner:
         self.stats = stats
         self.sink = sink
         self.split_docs = split_docs
-        self.doc_count = 0
+        self.doc_count = first_doc - 1  # documents are numbered from ``first_doc`` (a batch of a stream)
         self.changed = False
         self.doc = self._new_doc()
         self.carry: list[bytes] = []
@@ -92,6 +93,15 @@ class StreamCleaner:
         self.doc.finish(out)
         self.changed = self.changed or self.doc.changed
         return self._emit(out)
+
+    def end_at_boundary(self) -> None:
+        """Stop here, right after a form-feed line: the rest of the stream is
+        cleaned elsewhere (a batch of whole documents, ``clean -j N`` on stdin),
+        so the document begun after that line is not this stream's. Instead of
+        ``close``."""
+        if self.carry or self.doc.line_no or not self.split_docs:
+            raise ValueError("end_at_boundary: the input fed so far does not end with a form-feed line")
+        self.stats.docs -= 1
 
     def _emit(self, out: list[bytes]) -> bytes:
         data = b"".join(out)
