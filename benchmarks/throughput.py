@@ -647,6 +647,64 @@ def measure_jobs(stream: Path) -> None:
               f"speed-up x{times[1] / times[2]:.2f}")
 
 
+def run_tree(argv: Sequence[str], stdin_path: Path, out_path: Path) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of a run and every process
+    it started: with ``-j`` the workers are children of a forkserver, which
+    ``os.wait4`` on the command alone does not count. This process becomes a
+    child subreaper (Linux), so the orphaned forkserver is reparented here and
+    its rusage, which holds its reaped workers', is collected too."""
+    import ctypes
+
+    pr_set_child_subreaper = 36
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+    with stdin_path.open("rb") as fin, out_path.open("wb") as fout:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(list(argv), stdin=fin, stdout=fout, env=os.environ, cwd=ROOT)
+        cpu = 0.0
+        elapsed = None
+        while True:  # the command, then whatever it left behind
+            try:
+                pid, status, usage = os.wait4(-1, 0)
+            except ChildProcessError:
+                break
+            cpu += usage.ru_utime + usage.ru_stime
+            if pid == proc.pid:
+                elapsed = time.perf_counter() - t0
+                if os.waitstatus_to_exitcode(status) != 0:
+                    raise RuntimeError(f"{' '.join(argv)} failed")
+    assert elapsed is not None
+    return elapsed, cpu
+
+
+def measure_stdin_jobs(stream: Path, repeat: int, prefix: Sequence[str] = ()) -> None:
+    """``clean < stream`` against ``clean -j 2 < stream``: the documents of
+    stdin (form-feed separated) go to workers in batches. Both cores allowed,
+    runs interleaved; wall and CPU time (workers included) of each run, and
+    whether the outputs are byte-identical."""
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    mb = stream.stat().st_size / MB
+    runs: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
+    for _ in range(repeat):
+        for jobs in (1, 2):
+            argv = [*prefix, sys.executable, "-m", "cleaner", *(["-j", str(jobs)] if jobs > 1 else [])]
+            runs[jobs].append(run_tree(argv, stream, OUT_DIR / f"stdin-jobs{jobs}.out"))
+    one, two = (OUT_DIR / f"stdin-jobs{j}.out" for j in (1, 2))
+    same = one.read_bytes() == two.read_bytes()
+    print(f"\n-j on stdin ({stream.name}, {mb:.0f} MB, {repeat} runs each, wall / CPU incl. workers):")
+    for jobs in (1, 2):
+        each = ", ".join(f"{w:.2f} / {c:.2f} s" for w, c in runs[jobs])
+        best = min(w for w, _ in runs[jobs])
+        print(f"  clean{' -j 2' if jobs > 1 else '     '} < stream: {each}; best {best:.2f} s ({mb / best:.1f} MB/s)")
+    best1, best2 = (min(w for w, _ in runs[j]) for j in (1, 2))
+    print(f"  speed-up x{best1 / best2:.2f}; outputs {'byte-identical' if same else 'DIFFER'}")
+    one.unlink()
+    two.unlink()
+    if not same:
+        raise SystemExit("clean -j 2 on stdin wrote other bytes than clean")
+
+
 def source_info() -> str:
     """Which code is measured: the checkout holding this script (``-m cleaner`` runs from it)."""
     try:
@@ -727,6 +785,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed (default %(default)s)")
     ap.add_argument("--no-dedup-off", action="store_true", help="skip the `clean --dedup off` run")
     ap.add_argument("--no-jobs", dest="jobs", action="store_false", help="skip the -j 1 / -j 2 comparison")
+    ap.add_argument("--stdin-jobs", type=Path, metavar="PATH",
+                    help="only compare `clean < PATH` with `clean -j 2 < PATH` (--repeat runs each)")
     ap.add_argument("--cpu", type=int, default=None, help="CPU to pin every tool to (default: the first allowed)")
     ap.add_argument("--generate-only", action="store_true", help="build the stream, print its composition, stop")
     args = ap.parse_args(argv)
@@ -734,6 +794,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if mb < 1 or args.repeat < 1:
         ap.error("--mb and --repeat must be at least 1")
 
+    if args.stdin_jobs:
+        print(source_info())
+        measure_stdin_jobs(args.stdin_jobs, args.repeat)
+        return 0
     name = "stream.txt" if (mb, args.seed) == (DEFAULT_MB, DEFAULT_SEED) else f"stream-{mb}mb-s{args.seed}.txt"
     stream = DATA_DIR / name
     stats = ensure_stream(stream, mb * MB, args.seed)
@@ -763,6 +827,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"(target: at most +40%)")
     if args.jobs:
         measure_jobs(stream)
+        measure_stdin_jobs(stream, args.repeat)
     print(
         f"MB = 10^6 bytes; MB/s and seconds: best wall time, start-up included (`clean` on empty input: "
         f"{startup:.2f} s); CPU s: least user+system time of the child (wall well above CPU means the "
