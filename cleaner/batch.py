@@ -7,6 +7,10 @@ duplicates are looked for across documents (``dedup="stream"``, an index, or
 repeated boilerplate), workers run the rules only and the parent runs the
 duplicate pass over their output in input order: rules never depend on
 duplicate decisions, so the two passes give the one-pass result.
+
+On stdin (``run_stdin_parallel``), batches of whole documents, cut right
+after form-feed lines, go to the workers; only without state across
+documents (the caller runs stdin in one process otherwise).
 """
 
 from __future__ import annotations
