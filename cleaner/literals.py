@@ -33,6 +33,7 @@ pattern requires U+0020 there.
 from __future__ import annotations
 
 import bisect
+import importlib
 import re
 import warnings
 from collections.abc import Iterable, Sequence
@@ -40,9 +41,11 @@ from typing import Any
 
 import regex
 
-try:  # the standard library's regex parser (``sre_parse``)
-    from re import _constants as _c
-    from re import _parser as _sre
+_sre: Any
+_c: Any
+try:  # the standard library's regex parser (``sre_parse``), private but stable since 3.11
+    _sre = importlib.import_module("re._parser")
+    _c = importlib.import_module("re._constants")
 except ImportError:  # pragma: no cover - a Python without them: no literals, every rule runs
     _sre = None
     _c = None
