@@ -363,7 +363,7 @@ class _Group:
         # of the longest, which the greedy trie reports: its rules include those
         # of every literal that is a prefix of it.
         self.rules_at: dict[bytes, frozenset[int]] = {
-            k: frozenset().union(*(r for p, r in long.items() if k.startswith(p))) for k in long}
+            k: frozenset().union(*(long[k[:j]] for j in range(1, len(k) + 1) if k[:j] in long)) for k in long}
         # a zero-width match at every position where a literal starts: none hides another
         self.pattern = re.compile(b"(?=(" + _trie(sorted(long)) + b"))") if long else None
 
