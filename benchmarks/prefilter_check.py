@@ -1,7 +1,9 @@
-"""Does the Hyperscan prefilter ever miss a line a rule's regex matches?
+"""Does a rule prefilter ever miss a line a rule's regex matches?
 
-    python benchmarks/prefilter_check.py            # bench pages, samples, 10 MB stream
+    python benchmarks/prefilter_check.py            # Hyperscan: bench pages, samples, 10 MB stream
     python benchmarks/prefilter_check.py --mb 40    # more of the synthetic stream
+    python benchmarks/prefilter_check.py --prefilter literal   # the required-literal prefilter
+    python benchmarks/prefilter_check.py --file /tmp/s20.txt --max-mb 20   # and lines of a file
 
 A prefilter that misses changes the output (a rule that should fire is never
 tried), so this runs every rule's real regex on every line of real and
@@ -14,6 +16,7 @@ row per source; exit 1 on a miss.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -31,7 +34,7 @@ from cleaner.engine import Engine  # noqa: E402
 BENCH = ROOT.parent / "shared" / "bench" / "dirty"
 
 
-def sources(mb: int) -> Iterator[tuple[str, list[str]]]:
+def sources(mb: int, files: list[Path], max_mb: float) -> Iterator[tuple[str, list[str]]]:
     pages = sorted(BENCH.glob("*.txt")) if BENCH.is_dir() else []
     if pages:
         yield "bench", [ln for p in pages for ln in p.read_text("utf-8", "replace").split("\n")]
@@ -46,9 +49,14 @@ def sources(mb: int) -> Iterator[tuple[str, list[str]]]:
         throughput.ensure_stream(path, mb * throughput.MB, throughput.DEFAULT_SEED)
         with open(path, encoding="utf-8", errors="replace") as f:
             yield f"stream {mb} MB", [ln.rstrip("\n").replace("\r", "") for ln in f]
+    for extra in files:
+        with open(extra, "rb") as fb:
+            data = fb.read(int(max_mb * 1_000_000))
+        text = data[:data.rfind(b"\n") + 1].decode("utf-8", "replace").replace("\r\n", "\n")
+        yield extra.name[:16], text.split("\n")
 
 
-def check(name: str, lines: list[str], engine: Engine, seed: int) -> int:
+def check(name: str, lines: list[str], engine: Engine, seed: int, kind: str) -> int:
     rules, pf = engine.rules, engine.prefilter
     rng = random.Random(seed)
     misses = pairs = 0
@@ -72,7 +80,7 @@ def check(name: str, lines: list[str], engine: Engine, seed: int) -> int:
                         if len(examples) < 5:
                             examples.append((rule.id, line))
     secs = time.perf_counter() - t0
-    print(f"{name:<16} hyperscan    lines {len(lines):>9,}  matched pairs {pairs:>8,}  misses {misses:>5}"
+    print(f"{name:<16} {kind:<12} lines {len(lines):>9,}  matched pairs {pairs:>8,}  misses {misses:>5}"
           f"  ({secs:.0f} s)")
     for rid, line in examples:
         print(f"    missed {rid}: {line[:100]!r}")
@@ -83,14 +91,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mb", type=int, default=10, help="MB of the synthetic stream to check (0: none)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--prefilter", choices=("hyperscan", "literal"), default="hyperscan",
+                    help="which prefilter to check (default %(default)s)")
+    ap.add_argument("--file", type=Path, action="append", default=[], help="also check the lines of this file")
+    ap.add_argument("--max-mb", type=float, default=20, help="read at most this many MB of each --file")
     args = ap.parse_args()
+    os.environ["CLEANER_PREFILTER"] = args.prefilter
     engine = Cleaner(Config(dedup="off")).engine
-    if not engine.prefilter.uses_hyperscan:
-        print("Hyperscan is not installed: every rule runs on every line, nothing to check")
+    if engine.prefilter.kind != args.prefilter:
+        print(f"the {args.prefilter} prefilter is not available here ({engine.prefilter.kind}), nothing to check")
         return 0
     total = 0
-    for name, lines in sources(args.mb):
-        total += check(name, lines, engine, args.seed)
+    for name, lines in sources(args.mb, args.file, args.max_mb):
+        total += check(name, lines, engine, args.seed, args.prefilter)
     return 1 if total else 0
 
 

@@ -6,8 +6,10 @@ whole batch; the patterns are first widened (``\\w`` to ASCII word characters
 plus any non-ASCII character, ``\\b`` dropped, ...) so that Hyperscan needs no
 Unicode tables, which keeps compilation fast, while every line the real
 pattern matches is still reported. Rules Hyperscan cannot compile are checked
-on every line. Without Hyperscan every rule is checked on every line: slower,
-same output.
+on every line. Without Hyperscan (or with ``Config(use_hyperscan=False)``),
+``literals.LiteralPrefilter`` reports the lines holding one of a rule's
+required literals: slower, same output. ``CLEANER_PREFILTER`` (see
+``prefilter_mode``) forces either, or none.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from typing import Any
 
 import regex
 
+from . import literals
 from .files import cache_dir, write_atomic
+from .literals import LiteralPrefilter
 
 _hs: Any
 try:  # optional speed-up: wheels exist for the common platforms only
@@ -42,13 +46,32 @@ GOOD_HYPERSCAN = ((0, 7, 13), (0, 7, 23))  # [from, to)
 WORD_COUNT_PREFIX = 4096
 
 
+PREFILTER_MODES = ("auto", "hyperscan", "literal", "none")
+
+
+def prefilter_mode() -> str:
+    """``CLEANER_PREFILTER``: ``auto`` (default; also ``hyperscan``):
+    Hyperscan where usable and allowed (``Config.use_hyperscan``), else the
+    required-literal prefilter; ``literal``: the literal one even where
+    Hyperscan is usable; ``none``: every rule's regex on every line (for
+    checks and benchmarks). An unknown value counts as ``auto``."""
+    mode = os.environ.get("CLEANER_PREFILTER", "auto").strip().lower() or "auto"
+    return mode if mode in PREFILTER_MODES else "auto"
+
+
 def hyperscan_status() -> str:
-    """One line for --version and the benchmarks: is Hyperscan used?"""
+    """One line for --version and the benchmarks: which prefilter is used?"""
+    mode = prefilter_mode()
+    if mode == "none":
+        return "prefilter: none (CLEANER_PREFILTER=none: every rule's regex runs on every line)"
+    if mode == "literal":
+        return "prefilter: required literals (CLEANER_PREFILTER=literal)"
     if _hs is None:
-        return "hyperscan: not installed (every rule's regex runs on every line)"
+        return "hyperscan: not installed (prefilter: required literals)"
     version = getattr(_hs, "__version__", "?")
     if not _usable_version(version):
-        return f"hyperscan {version}: not used, a version known to miss matches (pip install 'hyperscan<0.7.23')"
+        return (f"hyperscan {version}: not used, a version known to miss matches (pip install 'hyperscan<0.7.23');"
+                " prefilter: required literals")
     return f"hyperscan {version}: used as the rule prefilter"
 
 
@@ -304,7 +327,9 @@ class Prefilter:
         self._full: dict[int | None, list[tuple[Any, list[int]]]] = {}
         self._fast: dict[int | None, list[tuple[Any, list[int]]]] = {}
         always: set[int] = set()
-        if use_hyperscan and _hs_usable and patterns:
+        self._literal: LiteralPrefilter | None = None
+        mode = prefilter_mode()
+        if use_hyperscan and _hs_usable and patterns and mode in ("auto", "hyperscan"):
             by_group: dict[tuple[int, int], list[tuple[int, str, str]]] = {}
             widened = _widened([p for _, p in patterns])
             for rule, pat in patterns:
@@ -333,10 +358,14 @@ class Prefilter:
                     self._fast.setdefault(tier or None, []).append((fast_db, rule_of))
                 else:  # cannot happen once the rejected patterns are out; never lose a rule
                     always.update(r for r, _, _ in exprs)
+        elif mode != "none" and patterns:
+            self._literal = LiteralPrefilter(patterns, max_words, _derived([p for _, p in patterns]))
+            always.update(self._literal.always)
         else:
             always.update(r for r, _ in patterns)
         self.always: tuple[int, ...] = tuple(sorted(always))
         self.uses_hyperscan = bool(self._full)
+        self.kind = "hyperscan" if self.uses_hyperscan else "literal" if self._literal is not None else "none"
         # literal passes, far cheaper than bytes.find or re: which Unicode
         # spaces a batch holds, which lines hold fold letters
         self._spaces_db = _load_or_compile([_escape(c) for c in _UNICODE_SPACES], single=True) if self._full else None
@@ -365,7 +394,7 @@ class Prefilter:
         Returns line index -> sorted rule indexes, for lines with candidates
         beyond ``always`` (which the caller tries on every line)."""
         if not self.uses_hyperscan:
-            return {}
+            return self._literal.scan(buf) if self._literal is not None else {}
         buf = self._canonical(buf)
         tiers = self._fast
         hits: dict[int, set[int]] = {}
@@ -413,6 +442,49 @@ def _widened(patterns: Sequence[str]) -> dict[str, tuple[str, str] | None]:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, json.dumps(known).encode("utf-8"))
     return known
+
+
+def _derived(patterns: Sequence[str]) -> dict[str, frozenset[literals.Lit] | None]:
+    """Each pattern's required literals (None: none, the rule runs on every
+    line). Remembered in the cache like ``_widened``, keyed by the source of
+    ``literals.py``, the regex version and the Python version (its parser)."""
+    import sys
+
+    src = Path(literals.__file__).read_bytes() + regex.__version__.encode() + sys.version.encode()
+    path = cache_dir() / f"literals-{hashlib.sha256(src).hexdigest()[:32]}.json"
+    use_cache = os.environ.get("CLEANER_NO_CACHE") != "1"
+    known = _read_derived(path) if use_cache else {}
+    if len(known) > WIDEN_CACHE_MAX:
+        known = {}
+    missing = [p for p in dict.fromkeys(patterns) if p not in known]
+    for pat in missing:
+        try:
+            known[pat] = literals.required_literals(pat)
+        except literals.NoLiterals:
+            known[pat] = None
+    if missing and use_cache:
+        data = {p: None if v is None else sorted([ci, s] for ci, s in v) for p, v in known.items()}
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, json.dumps(data).encode("utf-8"))
+    return known
+
+
+def _read_derived(path: Path) -> dict[str, frozenset[literals.Lit] | None]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, frozenset[literals.Lit] | None] = {}
+    for pat, lits in data.items() if isinstance(data, dict) else ():
+        if lits is None:
+            out[pat] = None
+        elif (isinstance(lits, list) and lits and all(isinstance(x, list) and len(x) == 2 and isinstance(x[0], bool)
+                                                      and isinstance(x[1], str) and x[1] for x in lits)):
+            out[pat] = frozenset((x[0], x[1]) for x in lits)
+        else:
+            return {}  # not ours: derive again
+    return out
 
 
 def _read_widened(path: Path) -> dict[str, tuple[str, str] | None]:
@@ -524,7 +596,7 @@ WIDEN_CACHE_MAX = 20_000  # remembered widened patterns
 def _prune(folder: Path, keep: Path) -> None:
     now = time.time()
     files = []
-    for f in [*folder.glob("hs1-*.db"), *folder.glob("widen-*.json")]:
+    for f in [*folder.glob("hs1-*.db"), *folder.glob("widen-*.json"), *folder.glob("literals-*.json")]:
         try:
             st = f.stat()
         except OSError:

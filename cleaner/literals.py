@@ -1,0 +1,510 @@
+"""Required literals of rule patterns: the prefilter used without Hyperscan.
+
+For each pattern, ``required_literals`` derives a set of literal strings such
+that every string the pattern can match (``search`` on one line) contains at
+least one of them. ``LiteralPrefilter.scan`` then looks for those literals in
+a batch of lines (``bytes.find``) and reports, per line, the rules whose
+literals it holds: the same shape as the Hyperscan scan. A pattern with no
+such set (it can match without any literal, or uses a construct the
+derivation does not know) is tried on every line.
+
+Derivation: the pattern is parsed by the standard library's ``re`` parser
+after the ``regex``-only syntax it would reject (``\\p{..}``, ``\\x{..}``,
+``(?<name>``, ``\\z``) is rewritten into syntax with the same literal
+structure; anything else it does not know, or would read differently
+(fuzzy ``{e<=1}``, POSIX or nested sets, verbose, V1 and full-case
+patterns), sends the pattern to ``always``. Then, bottom-up, each node gets
+the finite set of strings it matches (``exact``, when small) and a set of
+required literals (``factors``): a concatenation keeps the best of its
+children's sets, or of runs of children whose exact sets multiply out;
+an alternation unites its branches' sets (none if a branch has none); a
+repeat with minimum 0 has none; a class of a few characters expands.
+
+Case: a literal under ``(?i)`` is kept in lower case and looked for in the
+batch lowered (ASCII only: ``bytes.lower``) with the four non-ASCII letters
+the ``regex`` module's ``(?i)`` matches for ASCII ones (``ſ ı İ`` and the
+Kelvin sign) replaced by them; a non-ASCII character under ``(?i)`` ends the
+literal (its case variants are not enumerated). Case-sensitive literals are
+looked for in the batch as it is. Only characters the pattern spells out
+become literal characters, so ``\\s`` never does: a literal space means the
+pattern requires U+0020 there.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import regex
+
+_sre: Any
+_c: Any
+try:  # the standard library's regex parser (``sre_parse``), private but stable since 3.11
+    _sre = importlib.import_module("re._parser")
+    _c = importlib.import_module("re._constants")
+except ImportError:  # pragma: no cover - a Python without them: no literals, every rule runs
+    _sre = None
+    _c = None
+
+# (case-insensitive, text): a literal; ci texts are lower-case ASCII
+Lit = tuple[bool, str]
+
+CLASS_MAX = 8  # a class of at most this many characters expands to alternatives
+EXACT_MAX = 64  # strings an exact set (and a product of them) may hold
+FOLDS = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}  # as prefilter._FOLD_TO_ASCII
+_FOLDS_UTF8 = [(k.encode("utf-8"), v.encode("ascii")) for k, v in FOLDS.items()]
+
+
+class NoLiterals(ValueError):
+    """The pattern has no required literals (or uses syntax not understood)."""
+
+
+# -- rewriting regex-only syntax ------------------------------------------------
+
+_QUANT = re.compile(r"\{\d*(?:,\d*)?\}")
+_HEX = re.compile(r"[0-9A-Fa-f]+")
+
+
+def to_stdlib(pattern: str) -> str:
+    """The pattern in syntax the stdlib parser reads with the same literal
+    structure: ``\\p{..}``/``\\P{..}`` become ``\\w`` (a class, never a
+    literal), ``\\x{HEX}`` a ``\\U`` escape, ``(?<name>`` ``(?P<name>``,
+    ``\\z`` ``\\Z``. Raises ``NoLiterals`` for syntax the two modules could
+    read differently."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    in_class = False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 >= n:
+                raise NoLiterals("trailing backslash")
+            e = pattern[i + 1]
+            if e in "pP":
+                if pattern.startswith("{", i + 2):
+                    end = pattern.find("}", i + 3)
+                    if end < 0:
+                        raise NoLiterals("unterminated \\p{")
+                    i = end + 1
+                else:
+                    i += 3
+                out.append("\\w")
+                continue
+            if e == "x" and pattern.startswith("{", i + 2):
+                end = pattern.find("}", i + 3)
+                digits = pattern[i + 3:end] if end > 0 else ""
+                if not _HEX.fullmatch(digits) or int(digits, 16) > 0x10FFFF:
+                    raise NoLiterals("bad \\x{..}")
+                out.append(f"\\U{int(digits, 16):08x}")
+                i = end + 1
+                continue
+            if e == "z":
+                out.append("\\Z")
+                i += 2
+                continue
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            if c == "[" and i + 1 < n and pattern[i + 1] in ":=.":
+                raise NoLiterals("a POSIX class or nested set")
+            if c == "]":
+                in_class = False
+            out.append(c)
+            i += 1
+            continue
+        if c == "[":
+            in_class = True
+            j = i + 1
+            if pattern.startswith("^", j):
+                j += 1
+            if pattern.startswith("]", j):  # a leading ] is a member
+                j += 1
+            out.append(pattern[i:j])
+            i = j
+            continue
+        if c == "{" and not _QUANT.match(pattern, i):
+            raise NoLiterals("a brace that is not a counted repeat (fuzzy matching?)")
+        if pattern.startswith("(?<", i) and not pattern.startswith(("(?<=", "(?<!"), i):
+            out.append("(?P<")
+            i += 3
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+# -- the derivation ---------------------------------------------------------------
+
+
+class _Info:
+    """What a node matches: ``exact`` (every string it can match; None: too
+    many or unknown) and ``factors`` (every match contains one; None: no
+    such set)."""
+
+    __slots__ = ("exact", "factors")
+
+    def __init__(self, exact: frozenset[Lit] | None, factors: frozenset[Lit] | None) -> None:
+        self.exact = exact
+        self.factors = factors if factors is not None else _as_factors(exact)
+
+
+def _as_factors(exact: frozenset[Lit] | None) -> frozenset[Lit] | None:
+    if exact is None or any(not s for _, s in exact):
+        return None
+    return _simplify(exact)
+
+
+def _simplify(lits: Iterable[Lit]) -> frozenset[Lit]:
+    """Drop a literal that holds another of the same case mode: a line
+    holding it holds the other."""
+    items = sorted(set(lits), key=lambda x: len(x[1]))
+    kept: list[Lit] = []
+    for ci, s in items:
+        if not any(kci == ci and k in s for kci, k in kept):
+            kept.append((ci, s))
+    return frozenset(kept)
+
+
+_EMPTY: frozenset[Lit] = frozenset({(False, "")})
+UNKNOWN = _Info(None, None)
+ZERO_WIDTH = _Info(_EMPTY, None)
+
+
+def _concat(a: frozenset[Lit], b: frozenset[Lit]) -> frozenset[Lit] | None:
+    if len(a) * len(b) > EXACT_MAX:
+        return None
+    out: set[Lit] = set()
+    for aci, x in a:
+        for bci, y in b:
+            if not x:
+                out.add((bci, y))
+            elif not y:
+                out.add((aci, x))
+            elif aci == bci:
+                out.add((aci, x + y))
+            else:
+                return None  # a case-sensitive part next to a ci one: not one literal
+    return frozenset(out)
+
+
+def _score(f: frozenset[Lit]) -> tuple[int, int, int]:
+    """Higher is better: long literals (up to 6 characters, past which a
+    literal is rare anyway), then few of them, then case-sensitive ones."""
+    return (min(min(len(s) for _, s in f), 6), -len(f), -sum(ci for ci, _ in f))
+
+
+def _best(sets: Iterable[frozenset[Lit] | None]) -> frozenset[Lit] | None:
+    best: frozenset[Lit] | None = None
+    for f in sets:
+        if f and (best is None or _score(f) > _score(best)):
+            best = f
+    return best
+
+
+def _char(ch: str, ci: bool) -> frozenset[Lit] | None:
+    """The literals one pattern character matches (None: not a literal)."""
+    if 0xD800 <= ord(ch) <= 0xDFFF or ch == "\ufffd":
+        return None  # stands for undecodable bytes: not in the scanned buffer
+    if not ci:
+        return frozenset({(False, ch)})
+    if not ch.isascii():
+        return None  # its case variants under (?i) are not enumerated
+    return frozenset({(True, ch.lower())})
+
+
+def _class(items: Sequence[tuple[Any, Any]], ci: bool) -> frozenset[Lit] | None:
+    assert _c is not None
+    chars: list[str] = []
+    for op, av in items:
+        if op is _c.LITERAL:
+            chars.append(chr(av))
+        elif op is _c.RANGE and av[1] - av[0] < CLASS_MAX:
+            chars.extend(chr(x) for x in range(av[0], av[1] + 1))
+        else:  # NEGATE, CATEGORY, a long range ...
+            return None
+        if len(chars) > CLASS_MAX:
+            return None
+    out: set[Lit] = set()
+    for ch in chars:
+        one = _char(ch, ci)
+        if one is None:
+            return None
+        out |= one
+    return frozenset(out)
+
+
+def _seq(items: Sequence[tuple[Any, Any]], ci: bool) -> _Info:
+    """A concatenation."""
+    run: frozenset[Lit] | None = _EMPTY
+    whole = True  # the run spans every child so far: it is the exact set
+    candidates: list[frozenset[Lit] | None] = []
+    for item in items:
+        info = _node(item, ci)
+        joined = _concat(run, info.exact) if run is not None and info.exact is not None else None
+        if joined is not None:
+            run = joined
+            continue
+        whole = False
+        candidates.append(_as_factors(run))
+        candidates.append(info.factors)
+        run = info.exact
+    candidates.append(_as_factors(run))
+    return _Info(run if whole else None, _best(candidates))
+
+
+def _node(item: tuple[Any, Any], ci: bool) -> _Info:
+    assert _c is not None
+    op, av = item
+    if op is _c.LITERAL:
+        return _Info(_char(chr(av), ci), None)
+    if op is _c.IN:
+        return _Info(_class(av, ci), None)
+    if op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
+        return ZERO_WIDTH  # consumes nothing
+    if op is _c.SUBPATTERN:
+        _group, add, dele, sub = av
+        if add & _c.SRE_FLAG_IGNORECASE:
+            ci = True
+        if dele & _c.SRE_FLAG_IGNORECASE:
+            ci = False
+        return _seq(sub, ci)
+    if op is _c.ATOMIC_GROUP:
+        return _seq(av, ci)
+    if op is _c.BRANCH:
+        infos = [_seq(b, ci) for b in av[1]]
+        exact: frozenset[Lit] | None = None
+        if all(i.exact is not None for i in infos):
+            union = frozenset().union(*(i.exact for i in infos if i.exact is not None))
+            exact = union if len(union) <= EXACT_MAX else None
+        factors = None
+        if all(i.factors for i in infos):
+            factors = _simplify(x for i in infos if i.factors for x in i.factors)
+        return _Info(exact, factors)
+    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+        lo, hi, sub = av
+        child = _seq(sub, ci)
+        if lo == 0:
+            if hi == 1 and child.exact is not None:
+                return _Info(child.exact | _EMPTY, None)
+            return UNKNOWN if hi != 0 else ZERO_WIDTH
+        power: frozenset[Lit] | None = child.exact
+        for _ in range(lo - 1):
+            if power is None or child.exact is None:
+                break
+            power = _concat(power, child.exact)
+        if power is None or lo > 8:
+            return _Info(None, child.factors)
+        return _Info(power if hi == lo else None, _best([_as_factors(power), child.factors]))
+    return UNKNOWN  # ANY, NOT_LITERAL, GROUPREF, GROUPREF_EXISTS, ...
+
+
+def required_literals(pattern: str) -> frozenset[Lit]:
+    """Literals one of which every match of ``pattern`` (a ``regex``
+    pattern, ``search`` on a line) contains; ci ones in lower case. Raises
+    ``NoLiterals`` if there is no such set or the pattern is not understood."""
+    if _sre is None or _c is None:
+        raise NoLiterals("no stdlib regex parser")
+    try:
+        flags = regex.compile(pattern).flags
+    except regex.error as exc:
+        raise NoLiterals(str(exc)) from exc
+    if flags & (regex.VERBOSE | regex.V1 | regex.FULLCASE):
+        raise NoLiterals("verbose, V1 or full-case pattern")
+    source = to_stdlib(pattern)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # "possible nested set" and the like: read differently
+            parsed = _sre.parse(source)
+    except (re.error, Warning, RecursionError, OverflowError) as exc:
+        raise NoLiterals(str(exc)) from exc
+    ci = bool(flags & regex.IGNORECASE) or bool(parsed.state.flags & _c.SRE_FLAG_IGNORECASE)
+    if parsed.state.flags & _c.SRE_FLAG_VERBOSE:
+        raise NoLiterals("verbose pattern")
+    factors = _seq(list(parsed), ci).factors
+    if not factors:
+        raise NoLiterals("a match needs no literal")
+    return factors
+
+
+def fold(buf: bytes) -> bytes:
+    """The buffer ci literals are looked for in: ASCII lowered, the (?i)
+    fold letters spelled as their ASCII letters."""
+    low = buf.lower()
+    if not low.isascii():
+        for k, v in _FOLDS_UTF8:
+            if k in low:
+                low = low.replace(k, v)
+    return low
+
+
+# -- the scan ----------------------------------------------------------------------------
+
+WORD_TIERS = (12, 40)  # as prefilter.WORD_TIERS
+WORD_COUNT_PREFIX = 4096
+# Literals this short (in bytes) are found with bytes.find, one line at a
+# time; longer ones with one trie-shaped stdlib ``re`` pattern per buffer.
+SHORT = 3
+FEW = 40  # a group of at most this many literals is found with bytes.find only
+
+
+class _Group:
+    """The literals of one word tier and case mode, and how to find them."""
+
+    def __init__(self, lits: dict[bytes, set[int]]) -> None:
+        few = len(lits) <= FEW
+        self.short = {k: frozenset(v) for k, v in lits.items() if few or len(k) < SHORT}
+        long = {k: frozenset(v) for k, v in lits.items() if not few and len(k) >= SHORT}
+        # Several literals can match at one position only if each is a prefix
+        # of the longest, which the greedy trie reports: its rules include those
+        # of every literal that is a prefix of it.
+        self.rules_at: dict[bytes, frozenset[int]] = {
+            k: frozenset().union(*(long[k[:j]] for j in range(1, len(k) + 1) if k[:j] in long)) for k in long}
+        # a zero-width match at every position where a literal starts: none hides another
+        self.pattern = re.compile(b"(?=(" + _trie(sorted(long)) + b"))") if long else None
+
+
+def _trie(words: Sequence[bytes]) -> bytes:
+    """A stdlib ``re`` pattern matching exactly ``words``, longest first at
+    each position (children differ in their first byte; an optional tail
+    after a word that is a prefix of longer ones is greedy)."""
+    root: dict[int, Any] = {}
+    for w in words:
+        node = root
+        for b in w:
+            node = node.setdefault(b, {})
+        node[-1] = True
+
+    def build(node: dict[int, Any]) -> bytes:
+        alts = [re.escape(bytes([b])) + build(sub) for b, sub in sorted(node.items()) if b >= 0]
+        if not alts:
+            return b""
+        body = alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
+        return b"(?:" + body + b")?" if -1 in node else body
+
+    return build(root)
+
+
+class LiteralPrefilter:
+    """Maps a batch of lines to the rules whose required literals they hold.
+    A rule without literals but with a word limit is reported on every line
+    within that limit (the engine tries it nowhere else); without a limit it
+    goes to ``always``."""
+
+    def __init__(self, patterns: Sequence[tuple[int, str]], max_words: Sequence[int | None] = (),
+                 derived: dict[str, frozenset[Lit] | None] | None = None) -> None:
+        always: set[int] = set()
+        lits: dict[tuple[int | None, bool], dict[bytes, set[int]]] = {}
+        every: dict[int, set[int]] = {}  # tier -> rules reported on each of its lines
+        self.with_literals: set[int] = set()
+        self.without: set[int] = set()
+        for rule, pat in patterns:
+            found = derived[pat] if derived is not None and pat in derived else _derive(pat)
+            limit = max_words[rule] if rule < len(max_words) else None
+            tier = next((t for t in WORD_TIERS if limit is not None and limit <= t), None)
+            if found is None:
+                self.without.add(rule)
+                if tier is None:
+                    always.add(rule)
+                else:
+                    every.setdefault(tier, set()).add(rule)
+                continue
+            self.with_literals.add(rule)
+            for ci, text in found:
+                lits.setdefault((tier, ci), {}).setdefault(text.encode("utf-8"), set()).add(rule)
+        self.always: tuple[int, ...] = tuple(sorted(always))
+        self._groups = {key: _Group(d) for key, d in lits.items()}
+        self._every = {t: frozenset(r) for t, r in every.items()}
+        self._tiers = sorted({t for t, _ in lits if t is not None} | set(every))
+        self.literal_count = sum(len(d) for d in lits.values())
+
+    def scan(self, buf: bytes) -> dict[int, list[int]]:
+        """``buf``: lines joined by ``\\n``. Line index -> sorted rule indexes."""
+        hits: dict[int, set[int]] = {}
+        for ci in (False, True):
+            group = self._groups.get((None, ci))
+            if group is not None:
+                _find_into(hits, group, fold(buf) if ci else buf, None)
+        if self._tiers:
+            lines = buf.split(b"\n")
+            top = self._tiers[-1]
+            # as in Prefilter.scan: bytes.split on a prefix never counts more
+            # words than the engine does, so a line is never left out of a tier
+            words = [len(line[:WORD_COUNT_PREFIX].split(None, top)) for line in lines]
+            for limit in self._tiers:
+                keep = [i for i, n in enumerate(words) if n <= limit]
+                if not keep:
+                    continue
+                every = self._every.get(limit)
+                if every:
+                    for i in keep:
+                        got = hits.get(i)
+                        if got is None:
+                            hits[i] = set(every)
+                        else:
+                            got |= every
+                part = b"\n".join([lines[i] for i in keep])
+                for ci in (False, True):
+                    group = self._groups.get((limit, ci))
+                    if group is not None:
+                        _find_into(hits, group, fold(part) if ci else part, keep)
+        return {k: sorted(v) for k, v in hits.items()}
+
+
+def _derive(pattern: str) -> frozenset[Lit] | None:
+    try:
+        return required_literals(pattern)
+    except NoLiterals:
+        return None
+
+
+def _add(hits: dict[int, set[int]], key: int, rules: frozenset[int]) -> None:
+    got = hits.get(key)
+    if got is None:
+        hits[key] = set(rules)
+    else:
+        got |= rules
+
+
+def _find_into(hits: dict[int, set[int]], group: _Group, hay: bytes, line_map: list[int] | None) -> None:
+    """Add the rules of the literals ``hay`` holds to the lines holding them
+    (``line_map``: line of ``hay`` -> line of the batch)."""
+    breaks: list[int] | None = None
+
+    def line_of(pos: int) -> int:
+        assert breaks is not None
+        line = bisect.bisect_left(breaks, pos)  # line breaks before pos
+        return line if line_map is None else line_map[line]
+
+    find = hay.find
+    for lit, rules in group.short.items():
+        pos = find(lit)
+        if pos < 0:
+            continue
+        if breaks is None:
+            breaks = [m.start() for m in _BREAK.finditer(hay)]
+        while pos >= 0:
+            line = bisect.bisect_left(breaks, pos)
+            _add(hits, line if line_map is None else line_map[line], rules)
+            if line >= len(breaks):
+                break
+            pos = find(lit, breaks[line] + 1)  # the next line
+    if group.pattern is None:
+        return
+    rules_at = group.rules_at
+    last: tuple[int, bytes] = (-1, b"")
+    for m in group.pattern.finditer(hay):
+        if breaks is None:
+            breaks = [m.start() for m in _BREAK.finditer(hay)]
+        lit = m.group(1)
+        key = line_of(m.start())
+        if (key, lit) != last:
+            _add(hits, key, rules_at[lit])
+            last = (key, lit)
+
+
+_BREAK = re.compile(b"\n")
