@@ -255,12 +255,12 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
     cleaner.close()
     if stats:
         cleaner.stats.write(sys.stderr)
-    elif cleaner.stats.rejected:  # lines left out of the output are never silent
-        where = f" (in {rejects})" if rejects else ""
-        click.echo(f"clean: {cleaner.stats.rejected} bad JSON Lines line(s) skipped{where}", err=True)
         info = cleaner.index_info()
         if info is not None:
             _write_index_info(info, sys.stderr)
+    elif cleaner.stats.rejected:  # lines left out of the output are never silent
+        where = f" (in {rejects})" if rejects else ""
+        click.echo(f"clean: {cleaner.stats.rejected} bad JSON Lines line(s) skipped{where}", err=True)
     if check:
         for res in changed:
             name = "<stdin>" if res.name == "-" else res.name
