@@ -110,11 +110,17 @@ class Cleaner:
         self.close()
 
     def index_info(self) -> dict[str, Any] | None:
-        """Size and fullness of the in-run duplicate index (None without one)."""
-        if self.matcher is None or self.config.dedup == "doc":
+        """Size and fullness of the in-run duplicate index (None without one).
+        Per document (``dedup="doc"``) only with a memory budget: the last
+        document's index, with the smallest share of the hash space any
+        document kept."""
+        m = self.matcher
+        if m is None or (self.config.dedup == "doc" and m.live.max_bytes is None):
             return None
-        info = self.matcher.live.info()
-        info["budget_bytes"] = self.matcher.live.max_bytes
+        info = m.live.info()
+        info["budget_bytes"] = m.live.max_bytes
+        if self.config.dedup == "doc":
+            info["sampled_share"] = min(m.min_share, m.live.sampled_share())
         return info
 
     def stream(self, name: str, *, sink: Callable[[Decision], None] | None = None,

@@ -369,6 +369,8 @@ class Index:
             self.near.spill(force=True)
             if self.nbytes() <= self.max_bytes:
                 break
+            if self.exact.nbytes() + self.near.nbytes() <= self.max_bytes // 4:
+                break  # the rest is paragraph rows, which sampling cannot free: keep the recall left
             self.sample_shift += 1
             self.exact.sample(1 << (64 - self.sample_shift))
             self.near.sample(1 << (32 - self.sample_shift))

@@ -80,16 +80,19 @@ class Matcher:
         self.short = 2 * settings.min_words - 1  # fewer characters cannot hold min_words words
         # exact matching within one document needs no index: the engine keeps
         # the document's keys in a dict (``DocumentCleaner._repeat``, the hot path)
-        # (with --unit block, paragraphs are judged by ``check``, which needs the index)
-        self.inline = per_doc and not settings.near and loaded is None and line_unit
+        # (with --unit block, paragraphs are judged by ``check``, which needs the
+        # index; with a memory budget, the index is what honours it)
+        self.inline = per_doc and not settings.near and loaded is None and line_unit and live.max_bytes is None
         self._pre: dict[int, Prepared] = {}
         self._found: list[dict[int, int]] = [{}, {}, {}, {}]
+        self.min_share = 1.0  # per document: the smallest hash share a budget left any document
 
     def start_doc(self, name: str) -> None:
         if self.inline:  # the engine keeps the document's keys: no index, no ids
             self.doc_name = name
             return
         if self.per_doc:
+            self.min_share = min(self.min_share, self.live.sampled_share())
             self.live = Index(self.live.params, self.live.max_bytes)
         self.doc_name = name
         self.doc = self.live.doc_id(name)
@@ -145,7 +148,9 @@ class Matcher:
 
     def end_chunk(self) -> None:
         self._pre = {}
-        if not self.per_doc:  # a document's own index stays a dict until the document ends
+        # a document's own index stays a dict until the document ends, unless
+        # it has a memory budget to keep (a single document of gigabytes)
+        if not self.per_doc or self.live.max_bytes is not None:
             self.live.spill()
 
     # -- decisions --------------------------------------------------------------
@@ -194,6 +199,8 @@ class Matcher:
                     if m is not None:
                         return m
         live = self.live
+        if key >= live.exact.limit and all(h >= live.near.limit for h in sk):
+            return None  # sampled out (memory budget): nothing could ever point at its row
         pid = live.add_paragraph(self.doc, line, facts)
         live.exact.add(key, pid)
         live.near.add_many(sk, pid)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_clean
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -409,6 +410,37 @@ def test_budget_degrades_by_sampling_and_stats_say_so() -> None:
     # still finds exact repeats whose fingerprints are in the kept share, and never crashes
     again = c.clean_text(docs[-1], doc_id="again")
     assert len(again) < len(docs[-1])
+
+
+def test_budget_below_the_paragraph_rows_keeps_a_share_instead_of_dropping_everything() -> None:
+    # so many short paragraphs that their rows alone (8 bytes each) would fill
+    # the budget: sampling cannot free rows, so it stops while fingerprints
+    # still hold part of the budget, and sampled-out paragraphs get no row
+    c = cleaner(dedup="stream", max_index_mb=0.05)
+    for d in range(40):
+        c.clean_text(lines(*(f"line {d} number {i} of this long enough paragraph" for i in range(500))),
+                     doc_id=str(d))
+        c.matcher.end_chunk()  # type: ignore[union-attr]
+    info = c.index_info()
+    assert info is not None
+    assert 1 / 64 <= info["sampled_share"] < 1
+    assert info["paragraphs"] < 20000
+    assert info["memory_bytes"] <= 0.05 * 1024 * 1024
+
+
+def test_stats_report_the_index_and_a_per_document_budget_holds(tmp_path: Path) -> None:
+    text = "".join(f"paragraph number {i} says something of its own here\n" for i in range(60000))
+    f = tmp_path / "one.txt"
+    f.write_text(text)
+    for scope in ("stream", "doc"):
+        res = run_clean(["--no-classifier", "--dedup", scope, "--max-index-mb", "0.2", "--stats", str(f)])
+        err = res.stderr.decode()
+        assert res.returncode == 0 and res.stdout == text.encode()
+        assert "duplicate index:" in err and "of a 0.2 MB budget" in err, (scope, err)
+        assert "hash space kept: 1\n" not in err  # one document of 60,000 paragraphs: sampled
+    # without a budget, one document's repeats need no index and --stats shows none
+    res = run_clean(["--no-classifier", "--stats", str(f)])
+    assert "duplicate index:" not in res.stderr.decode()
 
 
 def test_bytes_per_paragraph_exact_only_is_small() -> None:
