@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -56,7 +57,16 @@ def prefilter_mode() -> str:
     Hyperscan is usable; ``none``: every rule's regex on every line (for
     checks and benchmarks). An unknown value counts as ``auto``."""
     mode = os.environ.get("CLEANER_PREFILTER", "auto").strip().lower() or "auto"
-    return mode if mode in PREFILTER_MODES else "auto"
+    if mode not in PREFILTER_MODES:
+        if mode not in _WARNED:  # every mode gives the same output: say so once, go on
+            _WARNED.add(mode)
+            logging.getLogger("cleaner").warning(
+                "CLEANER_PREFILTER=%s is not one of %s; using auto", mode, ", ".join(PREFILTER_MODES))
+        return "auto"
+    return mode
+
+
+_WARNED: set[str] = set()
 
 
 def hyperscan_status() -> str:

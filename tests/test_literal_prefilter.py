@@ -201,3 +201,12 @@ def test_user_rule_files_get_literals(tmp_path: Path) -> None:
     assert pf is not None and pf.with_literals == {0} and c.engine.always == (1,)
     text = "An article line that stays.\nLIMITED OFFER: 50% OFF\n123\nlimited offers galore\n"
     assert c.clean_text(text) == "An article line that stays.\nlimited offers galore\n"
+
+
+def test_an_unknown_prefilter_mode_is_named_once_and_auto_is_used(monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    from cleaner import prefilter
+    monkeypatch.setenv("CLEANER_PREFILTER", "hyperscna")
+    monkeypatch.setattr(prefilter, "_WARNED", set())
+    assert prefilter.prefilter_mode() == "auto" and prefilter.prefilter_mode() == "auto"
+    assert [r.getMessage() for r in caplog.records].count(
+        "CLEANER_PREFILTER=hyperscna is not one of auto, hyperscan, literal, none; using auto") == 1
