@@ -20,6 +20,16 @@ children's sets, or of runs of children whose exact sets multiply out;
 an alternation unites its branches' sets (none if a branch has none); a
 repeat with minimum 0 has none; a class of a few characters expands.
 
+Non-ASCII: the pseudo-literal ``NONASCII`` (a line holds it when it is not
+ASCII) stands for characters the literals cannot spell: a class whose
+ASCII members are few gives those members plus ``NONASCII`` for the rest
+(``\\d``: ``0``-``9`` or another digit, which is not ASCII), and so does a
+non-ASCII character under ``(?i)`` that the ``regex`` module's ``(?i)``
+never lets match an ASCII one (checked for each such character; the four
+that do, below, give their ASCII letter and ``NONASCII``). A class reaching
+the surrogates also gives ``?``: an undecodable byte is ``?`` in the
+scanned buffer.
+
 Case: a literal under ``(?i)`` is kept in lower case and looked for in the
 batch lowered (ASCII only: ``bytes.lower``) with the four non-ASCII letters
 the ``regex`` module's ``(?i)`` matches for ASCII ones (``ſ ı İ`` and the
@@ -33,6 +43,7 @@ pattern requires U+0020 there.
 from __future__ import annotations
 
 import bisect
+import functools
 import importlib
 import re
 import warnings
@@ -55,6 +66,10 @@ Lit = tuple[bool, str]
 
 CLASS_MAX = 8  # a class of at most this many characters expands to alternatives
 EXACT_MAX = 64  # strings an exact set (and a product of them) may hold
+CLASS_FACTORS_MAX = 12  # ASCII members of a class that still give it (one-character) literals
+# The pseudo-literal "some non-ASCII character": a line holds it when it is not
+# ASCII. A lone surrogate, which no pattern character becomes (``_char``).
+NONASCII = "\udc80"
 FOLDS = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}  # as prefilter._FOLD_TO_ASCII
 _FOLDS_UTF8 = [(k.encode("utf-8"), v.encode("ascii")) for k, v in FOLDS.items()]
 
@@ -171,6 +186,7 @@ def _simplify(lits: Iterable[Lit]) -> frozenset[Lit]:
 
 
 _EMPTY: frozenset[Lit] = frozenset({(False, "")})
+_NONASCII_SET: frozenset[Lit] = frozenset({(False, NONASCII)})
 UNKNOWN = _Info(None, None)
 ZERO_WIDTH = _Info(_EMPTY, None)
 
@@ -194,8 +210,9 @@ def _concat(a: frozenset[Lit], b: frozenset[Lit]) -> frozenset[Lit] | None:
 
 def _score(f: frozenset[Lit]) -> tuple[int, int, int]:
     """Higher is better: long literals (up to 6 characters, past which a
-    literal is rare anyway), then few of them, then case-sensitive ones."""
-    return (min(min(len(s) for _, s in f), 6), -len(f), -sum(ci for ci, _ in f))
+    literal is rare anyway; ``NONASCII`` counts as none), then few of them,
+    then case-sensitive ones."""
+    return (min(min(0 if s == NONASCII else len(s) for _, s in f), 6), -len(f), -sum(ci for ci, _ in f))
 
 
 def _best(sets: Iterable[frozenset[Lit] | None]) -> frozenset[Lit] | None:
@@ -217,25 +234,74 @@ def _char(ch: str, ci: bool) -> frozenset[Lit] | None:
     return frozenset({(True, ch.lower())})
 
 
-def _class(items: Sequence[tuple[Any, Any]], ci: bool) -> frozenset[Lit] | None:
+@functools.lru_cache(maxsize=4096)
+def _ci_matches_ascii(ch: str) -> bool:
+    """Whether ``(?i)ch`` (the regex module) matches some ASCII character."""
+    pat = regex.compile("(?i)" + regex.escape(ch))
+    return any(pat.match(chr(a)) for a in range(128))
+
+
+def _char_info(ch: str, ci: bool) -> _Info:
+    """A pattern character: its exact literal, or, for a non-ASCII one under
+    (?i) whose case variants are not enumerated, the pseudo-literal
+    ``NONASCII`` when (?i) never lets it match an ASCII character."""
+    one = _char(ch, ci)
+    if one is not None:
+        return _Info(one, None)
+    if ci and ch in FOLDS:  # its ASCII letter (lowered in the buffer) or non-ASCII letters
+        return _Info(None, frozenset({(True, FOLDS[ch]), (False, NONASCII)}))
+    if ci and not ch.isascii() and ch != "\ufffd" and not 0xD800 <= ord(ch) <= 0xDFFF and not _ci_matches_ascii(ch):
+        return _Info(None, _NONASCII_SET)
+    return UNKNOWN
+
+
+def _class(items: Sequence[tuple[Any, Any]], ci: bool) -> _Info:
+    """A (non-negated) class: its exact set when it is a few characters the
+    literals can spell; else, when its ASCII members are few, those members
+    plus ``NONASCII`` for the rest (``\\d``: the ten ASCII digits or any
+    other character, which is not ASCII)."""
     assert _c is not None
-    chars: list[str] = []
+    chars: set[str] = set()
+    other = False  # a member that is (or may be) non-ASCII, not spelled out
     for op, av in items:
         if op is _c.LITERAL:
-            chars.append(chr(av))
-        elif op is _c.RANGE and av[1] - av[0] < CLASS_MAX:
-            chars.extend(chr(x) for x in range(av[0], av[1] + 1))
-        else:  # NEGATE, CATEGORY, a long range ...
-            return None
-        if len(chars) > CLASS_MAX:
-            return None
+            chars.add(chr(av))
+        elif op is _c.RANGE:
+            lo, hi = av
+            if min(hi, 0x7F) - lo >= CLASS_FACTORS_MAX:
+                return UNKNOWN
+            chars.update(chr(x) for x in range(lo, min(hi, 0x7F) + 1))
+            if hi > 0x7F:
+                other = True
+                if ci:  # the fold letters in the range match ASCII ones
+                    chars.update(k for k in FOLDS if max(lo, 0x80) <= ord(k) <= hi)
+                if lo <= 0xDFFF and hi >= 0xD800:  # an undecodable byte: "?" in the scanned buffer
+                    chars.add("?")
+        elif op is _c.CATEGORY and av is _c.CATEGORY_DIGIT:
+            chars.update("0123456789")
+            other = True
+        else:  # NEGATE, another category ...
+            return UNKNOWN
+        if len(chars) > CLASS_FACTORS_MAX + 4:
+            return UNKNOWN
     out: set[Lit] = set()
     for ch in chars:
-        one = _char(ch, ci)
-        if one is None:
-            return None
-        out |= one
-    return frozenset(out)
+        if ci and ch in FOLDS:  # matches its ASCII letter (lowered in the buffer) or non-ASCII letters
+            out.add((True, FOLDS[ch]))
+            other = True
+            continue
+        info = _char_info(ch, ci)
+        if info.exact is not None:
+            out |= info.exact
+        elif info.factors == _NONASCII_SET:
+            other = True
+        else:
+            return UNKNOWN
+    if not other and len(chars) <= CLASS_MAX:
+        return _Info(frozenset(out), None)
+    if len(out) > CLASS_FACTORS_MAX:
+        return UNKNOWN
+    return _Info(None, frozenset(out | _NONASCII_SET) if other else frozenset(out))
 
 
 def _seq(items: Sequence[tuple[Any, Any]], ci: bool) -> _Info:
@@ -261,9 +327,9 @@ def _node(item: tuple[Any, Any], ci: bool) -> _Info:
     assert _c is not None
     op, av = item
     if op is _c.LITERAL:
-        return _Info(_char(chr(av), ci), None)
+        return _char_info(chr(av), ci)
     if op is _c.IN:
-        return _Info(_class(av, ci), None)
+        return _class(av, ci)
     if op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
         return ZERO_WIDTH  # consumes nothing
     if op is _c.SUBPATTERN:
@@ -400,6 +466,7 @@ class LiteralPrefilter:
         always: set[int] = set()
         lits: dict[tuple[int | None, bool], dict[bytes, set[int]]] = {}
         every: dict[int, set[int]] = {}  # tier -> rules reported on each of its lines
+        nonascii: dict[int | None, set[int]] = {}  # tier -> rules reported on its lines that are not ASCII
         self.with_literals: set[int] = set()
         self.without: set[int] = set()
         for rule, pat in patterns:
@@ -415,11 +482,16 @@ class LiteralPrefilter:
                 continue
             self.with_literals.add(rule)
             for ci, text in found:
+                if text == NONASCII:
+                    nonascii.setdefault(tier, set()).add(rule)
+                    continue
                 lits.setdefault((tier, ci), {}).setdefault(text.encode("utf-8"), set()).add(rule)
         self.always: tuple[int, ...] = tuple(sorted(always))
         self._groups = {key: _Group(d) for key, d in lits.items()}
         self._every = {t: frozenset(r) for t, r in every.items()}
-        self._tiers = sorted({t for t, _ in lits if t is not None} | set(every))
+        self._nonascii = {t: frozenset(r) for t, r in nonascii.items()}
+        self._tiers = sorted({t for t, _ in lits if t is not None} | set(every)
+                             | {t for t in nonascii if t is not None})
         self.literal_count = sum(len(d) for d in lits.values())
 
     def scan(self, buf: bytes) -> dict[int, list[int]]:
@@ -429,6 +501,9 @@ class LiteralPrefilter:
             group = self._groups.get((None, ci))
             if group is not None:
                 _find_into(hits, group, fold(buf) if ci else buf, None)
+        rules = self._nonascii.get(None)
+        if rules and not buf.isascii():
+            _nonascii_into(hits, rules, buf, None)
         if self._tiers:
             lines = buf.split(b"\n")
             top = self._tiers[-1]
@@ -448,6 +523,9 @@ class LiteralPrefilter:
                         else:
                             got |= every
                 part = b"\n".join([lines[i] for i in keep])
+                rules = self._nonascii.get(limit)
+                if rules and not part.isascii():
+                    _nonascii_into(hits, rules, part, keep)
                 for ci in (False, True):
                     group = self._groups.get((limit, ci))
                     if group is not None:
@@ -507,4 +585,18 @@ def _find_into(hits: dict[int, set[int]], group: _Group, hay: bytes, line_map: l
             last = (key, lit)
 
 
+def _nonascii_into(hits: dict[int, set[int]], rules: frozenset[int], hay: bytes, line_map: list[int] | None) -> None:
+    """Add ``rules`` to the lines of ``hay`` holding a byte that is not ASCII."""
+    search = _NON_ASCII.search
+    breaks = [m.start() for m in _BREAK.finditer(hay)]
+    m = search(hay)
+    while m is not None:
+        line = bisect.bisect_left(breaks, m.start())
+        _add(hits, line if line_map is None else line_map[line], rules)
+        if line >= len(breaks):
+            break
+        m = search(hay, breaks[line] + 1)
+
+
 _BREAK = re.compile(b"\n")
+_NON_ASCII = re.compile(b"[\x80-\xff]")

@@ -44,7 +44,7 @@ RULES = ENGINE.ruleset
 LIT = ENGINE.prefilter._literal
 assert LIT is not None
 PIECES = sorted({s for _, p in [(0, p) for r in RULES.rules for p in r.patterns]
-                 for s in (lambda f: [t for _, t in f] if f else [])(literals._derive(p))})
+                 for s in (lambda f: [t for _, t in f if t != literals.NONASCII] if f else [])(literals._derive(p))})
 EXAMPLES = sorted({ex for r in RULES.rules for ex in (*r.drop_examples, *r.keep_examples)})
 NOISE = st.sampled_from([" ", "\xa0", "\u2009", "\u3000", "\t", "É", "é", "’", "—", "1", "A", "a", ".", "",
                          "ſ", "ı", "İ", "\u212a", "\x1c", "\ufffd"])
@@ -108,13 +108,21 @@ def test_most_rules_get_literals() -> None:
     ("(?=.*foo)bar\\b", {(False, "bar")}),
     ("\\u2019s", {(False, "\u2019s")}),
     ("a++bcd|(?>xyz)", {(False, "bcd"), (False, "xyz")}),
+    # a digit: an ASCII one, or another (non-ASCII) character
+    ("^\\d+$", {(False, d) for d in "0123456789"} | {(False, literals.NONASCII)}),
+    ("(?i)x|\u00d7", {(True, "x"), (False, literals.NONASCII)}),  # no case variant of × is ASCII
+    ("(?i)\u00a9|\\(c\\)", {(True, "(c)"), (False, literals.NONASCII)}),
+    ("(?i)[a\u017f]b", {(True, "b")}),  # the long s: s in the folded buffer, or a non-ASCII letter
+    ("(?i)[\u017f\u00e9]", {(True, "s"), (False, literals.NONASCII)}),
+    ("[\\x80-\\U0010ffff]", {(False, "?"), (False, literals.NONASCII)}),  # an undecodable byte is "?"
+    ("(?i)[\u212a]", {(True, "k"), (False, literals.NONASCII)}),
 ])
 def test_required_literals(pattern: str, expected: set[tuple[bool, str]]) -> None:
     assert required_literals(pattern) == expected
 
 
 @pytest.mark.parametrize("pattern", [
-    "^\\d+$", "a?b?", "foo|\\w+", "(?x) foo", "(?V1)[[a-z]--[b]]x", "(?:foo){e<=1}", "[[:alpha:]]x",
+    "a?b?", "foo|\\w+", "(?x) foo", "(?V1)[[a-z]--[b]]x", "(?:foo){e<=1}", "[[:alpha:]]x",
     "(?f)strasse", "(.)\\1", ".*", "[^a]\\w?",
 ])
 def test_no_literals(pattern: str) -> None:
@@ -139,6 +147,14 @@ def test_trie_reports_overlapping_literals() -> None:
                                                                    "(?i)zz+", "x", "(?i)e"] + [
         f"(?i)filler{n}" for n in range(50)])])
     assert pf.scan(b"ABCDEF\nq\nzzz x") == {0: [0, 1, 2, 3, 6], 2: [4, 5]}
+
+
+def test_nonascii_is_reported_on_lines_that_are_not_ascii() -> None:
+    pf = literals.LiteralPrefilter([(0, "^\\d+$"), (1, "(?i)\u03b4")], max_words=[None, 3])
+    lines = ["abc", "\u0661\u0662", "12", "\u0394 x", "\u0394 a b c d e f g h i j k l", "caf\u00e9"]
+    assert pf.scan("\n".join(lines).encode()) == {1: [0, 1], 2: [0], 3: [0, 1], 4: [0], 5: [0, 1]}
+    for rule, pat in enumerate(["^\\d+$", "(?i)\u03b4"]):  # and the regexes do match where they can
+        assert [i for i, ln in enumerate(lines) if regex.search(pat, ln)] == [[1, 2], [3, 4]][rule]
 
 
 def corpus() -> bytes:
@@ -195,11 +211,11 @@ def test_use_hyperscan_false_uses_literals() -> None:
 def test_user_rule_files_get_literals(tmp_path: Path) -> None:
     path = tmp_path / "mine.toml"
     path.write_text(RULE_HEADER + rule_toml("junk.promo", "(?i)^\\s*Limited offer:? \\d+% off", drop=["Limited offer 20% off"])
-                    + rule_toml("junk.digits", "^\\d{3}$", drop=["123"]), encoding="utf-8")
+                    + rule_toml("junk.word", "^\\w{3}$", drop=["abc"]), encoding="utf-8")
     c = make("literal", Config(rules=(str(path),), default_rules=False, classifier=False))
     pf = c.engine.prefilter._literal
     assert pf is not None and pf.with_literals == {0} and c.engine.always == (1,)
-    text = "An article line that stays.\nLIMITED OFFER: 50% OFF\n123\nlimited offers galore\n"
+    text = "An article line that stays.\nLIMITED OFFER: 50% OFF\nabc\nlimited offers galore\n"
     assert c.clean_text(text) == "An article line that stays.\nlimited offers galore\n"
 
 
