@@ -3,8 +3,11 @@
 For each pattern, ``required_literals`` derives a set of literal strings such
 that every string the pattern can match (``search`` on one line) contains at
 least one of them. ``LiteralPrefilter.scan`` then looks for those literals in
-a batch of lines (``bytes.find``) and reports, per line, the rules whose
-literals it holds: the same shape as the Hyperscan scan. A pattern with no
+a batch of lines (``bytes.find`` for short ones; for the others one stdlib
+``re`` trie per group over a suffix of each literal that starts at a rare
+byte, the literal itself checked where its suffix is found) and reports,
+per line, the rules whose literals it holds: the same shape as the Hyperscan
+scan. A pattern with no
 such set (it can match without any literal, or uses a construct the
 derivation does not know) is tried on every line.
 
@@ -414,8 +417,44 @@ WORD_TIERS = (12, 40)  # as prefilter.WORD_TIERS
 WORD_COUNT_PREFIX = 4096
 # Literals this short (in bytes) are found with bytes.find, one line at a
 # time; longer ones with one trie-shaped stdlib ``re`` pattern per buffer.
-SHORT = 3
+SHORT = 5
 FEW = 40  # a group of at most this many literals is found with bytes.find only
+# The trie holds a suffix of each long literal (a line holding the literal
+# holds every piece of it), of at least this many bytes, chosen so that the
+# suffixes start with few and rare bytes: the pattern opens with the class of
+# those bytes, which ``re`` skips through fast, and tries the trie only there.
+SUFFIX_MIN = 4
+# bytes from common to rare in scraped text (English-leaning; ASCII lowered
+# in the ci buffer): the rank of a byte is its place here, later is rarer
+_COMMON = b" etaoinsrhldcumfpgwyb,.vk0-12x3j\n5498q67z'/():\"ETAISCORNLDMPHBUFGWYVKJXQZ"
+
+
+def _rank(b: int) -> int:
+    i = _COMMON.find(bytes([b]))
+    return i if i >= 0 else 30 if b >= 0x80 else len(_COMMON)
+
+
+def _rare_suffixes(lits: Iterable[bytes]) -> dict[bytes, list[tuple[int, bytes]]]:
+    """Each literal under one of its suffixes of at least ``SUFFIX_MIN``
+    bytes (or the literal itself): suffix -> (where it starts in the literal,
+    literal). The start bytes are chosen greedily, those covering most of the
+    literals still left per share of text first."""
+    starts = {k: {k[i] for i in range(max(1, len(k) - SUFFIX_MIN + 1))} for k in lits}
+    chosen: set[int] = set()
+    left = set(starts)
+    while left:
+        cover: dict[int, int] = {}
+        for k in left:
+            for b in starts[k]:
+                cover[b] = cover.get(b, 0) + 1
+        best = min(cover, key=lambda b: (0.85 ** _rank(b) / cover[b], b))  # about the share of text
+        chosen.add(best)
+        left = {k for k in left if best not in starts[k]}
+    out: dict[bytes, list[tuple[int, bytes]]] = {}
+    for k in sorted(starts):
+        i = max((i for i in range(max(1, len(k) - SUFFIX_MIN + 1)) if k[i] in chosen), key=lambda i: (_rank(k[i]), -i))
+        out.setdefault(k[i:], []).append((i, k))
+    return out
 
 
 class _Group:
@@ -424,14 +463,20 @@ class _Group:
     def __init__(self, lits: dict[bytes, set[int]]) -> None:
         few = len(lits) <= FEW
         self.short = {k: frozenset(v) for k, v in lits.items() if few or len(k) < SHORT}
-        long = {k: frozenset(v) for k, v in lits.items() if not few and len(k) >= SHORT}
-        # Several literals can match at one position only if each is a prefix
-        # of the longest, which the greedy trie reports: its rules include those
-        # of every literal that is a prefix of it.
-        self.rules_at: dict[bytes, frozenset[int]] = {
-            k: frozenset().union(*(long[k[:j]] for j in range(1, len(k) + 1) if k[:j] in long)) for k in long}
-        # a zero-width match at every position where a literal starts: none hides another
-        self.pattern = re.compile(b"(?=(" + _trie(sorted(long)) + b"))") if long else None
+        long = _rare_suffixes(k for k in lits if not few and len(k) >= SHORT)
+        # Several suffixes can match at one position only if each is a prefix
+        # of the longest, which the greedy trie reports: what it is checked
+        # for there includes what they are. Found at p, a suffix that starts at
+        # i in a literal stands for that literal if the literal is at p - i.
+        self.check_at: dict[bytes, tuple[tuple[int, bytes, frozenset[int]], ...]] = {
+            k: tuple((i, lit, frozenset(lits[lit])) for j in range(1, len(k) + 1) if k[:j] in long
+                     for i, lit in long[k[:j]]) for k in long}
+        self.plain = {k for k, checks in self.check_at.items() if all(i == 0 for i, _, _ in checks)}
+        # At every position holding a first byte (the class, consumed), a
+        # look-behind back to it holds a zero-width look-ahead for the trie:
+        # a match at every position where a suffix starts, none hides another.
+        firsts = b"".join(re.escape(bytes([b])) for b in sorted({k[0] for k in long}))
+        self.pattern = re.compile(b"[" + firsts + b"](?<=(?=(" + _trie(sorted(long)) + b")).)") if long else None
 
 
 def _trie(words: Sequence[bytes]) -> bytes:
@@ -573,16 +618,21 @@ def _find_into(hits: dict[int, set[int]], group: _Group, hay: bytes, line_map: l
             pos = find(lit, breaks[line] + 1)  # the next line
     if group.pattern is None:
         return
-    rules_at = group.rules_at
+    check_at = group.check_at
+    startswith = hay.startswith
     last: tuple[int, bytes] = (-1, b"")
     for m in group.pattern.finditer(hay):
         if breaks is None:
             breaks = [m.start() for m in _BREAK.finditer(hay)]
-        lit = m.group(1)
-        key = line_of(m.start())
-        if (key, lit) != last:
-            _add(hits, key, rules_at[lit])
-            last = (key, lit)
+        key = m.group(1)
+        pos = m.start()
+        line = line_of(pos)
+        if (line, key) == last and key in group.plain:  # else what is checked at pos may differ
+            continue
+        last = (line, key)
+        for i, lit, rules in check_at[key]:
+            if i == 0 or (pos >= i and startswith(lit, pos - i)):
+                _add(hits, line, rules)
 
 
 def _nonascii_into(hits: dict[int, set[int]], rules: frozenset[int], hay: bytes, line_map: list[int] | None) -> None:

@@ -149,6 +149,21 @@ def test_trie_reports_overlapping_literals() -> None:
     assert pf.scan(b"ABCDEF\nq\nzzz x") == {0: [0, 1, 2, 3, 6], 2: [4, 5]}
 
 
+def test_trie_suffixes_are_checked_against_their_literal_at_each_place() -> None:
+    # the trie holds a suffix of each long literal, starting at a rare byte;
+    # where the suffix is found the literal is checked for, at every place
+    pats = ["(?i)copyright", "(?i)bright", "(?i)yrigh", "never"] + [f"(?i)filler{n}q" for n in range(50)]
+    pf = literals.LiteralPrefilter(list(enumerate(pats)))
+    group = pf._groups[(None, True)]
+    assert b"copyright" not in group.check_at  # trimmed to a suffix
+    lines = [b"ayright then copyright", b"ayright bright", b"COPYRIGHT", b"xyrighx copyrigh", b"FILLER7Q yrigh"]
+    assert pf.scan(b"\n".join(lines)) == {0: [0, 2], 1: [1, 2], 2: [0, 2], 3: [2], 4: [2, 11]}
+    for i, line in enumerate(lines):  # every rule whose regex matches is reported
+        for rule, pat in enumerate(pats):
+            if regex.search(pat, line.decode()):
+                assert rule in pf.scan(b"\n".join(lines)).get(i, []), (line, pat)
+
+
 def test_nonascii_is_reported_on_lines_that_are_not_ascii() -> None:
     pf = literals.LiteralPrefilter([(0, "^\\d+$"), (1, "(?i)\u03b4")], max_words=[None, 3])
     lines = ["abc", "\u0661\u0662", "12", "\u0394 x", "\u0394 a b c d e f g h i j k l", "caf\u00e9"]
