@@ -417,7 +417,7 @@ WORD_TIERS = (12, 40)  # as prefilter.WORD_TIERS
 WORD_COUNT_PREFIX = 4096
 # Literals this short (in bytes) are found with bytes.find, one line at a
 # time; longer ones with one trie-shaped stdlib ``re`` pattern per buffer.
-SHORT = 5
+SHORT = 3
 FEW = 40  # a group of at most this many literals is found with bytes.find only
 # The trie holds a suffix of each long literal (a line holding the literal
 # holds every piece of it), of at least this many bytes, chosen so that the
