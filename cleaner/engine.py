@@ -175,9 +175,7 @@ class DocumentCleaner:
         if self.ctx is None or m.doc != self.doc_id:
             self._removed(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
             return
-        self.held.append(Repeat(it, m))
-        for v in self.ctx.push(it.text, DEDUP_RULE):
-            self.due.append((self.held.popleft(), v))
+        self._push(it, DEDUP_RULE, Repeat(it, m))
 
     def _settle_repeat(self, rep: Repeat, v: Verdict, out: list[bytes]) -> None:
         """A repeat whose first copy the classifier dropped as outside the
@@ -213,11 +211,12 @@ class DocumentCleaner:
             self._push(it, None)
 
     # -- the classifier stage ------------------------------------------------
-    def _push(self, it: Item, fixed: str | None) -> None:
+    def _push(self, it: Item, fixed: str | None, held: Repeat | None = None) -> None:
         """A decided line (``fixed``: the rule that removed it) goes to the
-        classifier; verdicts now due wait in ``due`` for the output stage."""
+        classifier; verdicts now due wait in ``due`` for the output stage.
+        Held for the output stage: a kept line, or ``held`` (a repeat)."""
         assert self.ctx is not None
-        self.held.append(it if fixed is None else None)
+        self.held.append(it if fixed is None else held)
         for v in self.ctx.push(it.text, fixed):
             self.due.append((self.held.popleft(), v))
 
