@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,3 +212,41 @@ def assert_chunking_invariant(new_cleaner: Callable[[], Any], data: bytes, draw:
     got = b"".join(s.feed(c) for c in chunks) + s.close()
     assert got == expected
     return got, split_docs
+
+
+Arrival = tuple[float, "bytes | None"]  # (time.monotonic(), line; None at the end of the output)
+
+
+@contextmanager
+def producer_into_clean(producer_code: str, args: Sequence[str] = ()) -> Iterator[
+        tuple[subprocess.Popen[bytes], queue.Queue[Arrival]]]:
+    """A Python producer (``producer_code``) piped into the real ``clean ARGS``;
+    yields the producer (its stdin open, for the test to unblock it) and a queue
+    of clean's output lines as they arrive. On leaving, both processes are
+    waited for (killed if the test failed) and clean must have exited 0."""
+    producer = subprocess.Popen([sys.executable, "-c", producer_code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    clean = subprocess.Popen([*CLEAN, *args], stdin=producer.stdout, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=clean_env())
+    assert producer.stdout is not None and clean.stdout is not None and clean.stderr is not None
+    producer.stdout.close()  # clean holds the read end
+    q: queue.Queue[Arrival] = queue.Queue()
+
+    def read(stream: Any) -> None:
+        for line in iter(stream.readline, b""):
+            q.put((time.monotonic(), line))
+        q.put((time.monotonic(), None))
+
+    threading.Thread(target=read, args=(clean.stdout,), daemon=True).start()
+    try:
+        yield producer, q
+        producer.wait(timeout=30)
+        clean.wait(timeout=30)
+    finally:
+        for proc in (producer, clean):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    err = clean.stderr.read()
+    clean.stderr.close()
+    clean.stdout.close()
+    assert clean.returncode == 0, err.decode()

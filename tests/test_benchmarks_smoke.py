@@ -14,12 +14,12 @@ from types import ModuleType
 
 import pytest
 
-THROUGHPUT = Path(__file__).resolve().parent.parent / "benchmarks" / "throughput.py"
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-@pytest.fixture(scope="module")
-def throughput() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("benchmarks_throughput", THROUGHPUT)
+def load_benchmark(name: str) -> ModuleType:
+    """``benchmarks/NAME.py`` as a module (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", BENCHMARKS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up here
@@ -28,6 +28,11 @@ def throughput() -> ModuleType:
     finally:
         sys.modules.pop(spec.name, None)
     return module
+
+
+@pytest.fixture(scope="module")
+def throughput() -> ModuleType:
+    return load_benchmark("throughput")
 
 
 def test_stream_is_deterministic(throughput: ModuleType) -> None:
@@ -52,20 +57,9 @@ def test_stream_has_documents_and_junk(throughput: ModuleType) -> None:
     assert stats.bytes == len(data)
 
 
-DEDUP_QUALITY = Path(__file__).resolve().parent.parent / "benchmarks" / "dedup_quality.py"
-
-
 @pytest.fixture(scope="module")
 def dedup_quality() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("benchmarks_dedup_quality", DEDUP_QUALITY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(spec.name, None)
-    return module
+    return load_benchmark("dedup_quality")
 
 
 def test_template_pairs_replace_names_not_pronouns_or_sentence_starts(dedup_quality: ModuleType) -> None:

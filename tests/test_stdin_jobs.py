@@ -10,8 +10,6 @@ import multiprocessing as mp
 import os
 import queue
 import random
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -21,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ARTICLE, CLEAN, DROP_LINE, JUNK, clean_env, run_clean, sample_names, sample_paths
+from conftest import (
+    ARTICLE,
+    DROP_LINE,
+    JUNK,
+    producer_into_clean,
+    run_clean,
+    sample_names,
+    sample_paths,
+)
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -148,30 +154,18 @@ PRODUCER = textwrap.dedent(f"""
 """)
 
 
-def _reader(stream: Any, q: queue.Queue[bytes | None]) -> None:
-    for line in iter(stream.readline, b""):
-        q.put(line)
-    q.put(None)
-
-
 def test_a_slow_producer_sees_each_document_cleaned_before_it_ends() -> None:
     whole = ("".join(line + "\n" for line in DOC1) + "\f\n" + "\n".join(DOC2)).encode()
     s = Cleaner().stream("<stdin>", split_docs=True)
     expected = s.feed(whole) + s.close()
     first_doc = expected[: expected.index(b"\f\n") + 2]
     assert JUNK.encode() not in first_doc and ARTICLE[0].encode() in first_doc
-    producer = subprocess.Popen([sys.executable, "-c", PRODUCER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    clean = subprocess.Popen([*CLEAN, "-j", "2"], stdin=producer.stdout, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=clean_env())
-    assert producer.stdout is not None and producer.stdin is not None and clean.stdout is not None
-    producer.stdout.close()  # clean holds the read end
-    q: queue.Queue[bytes | None] = queue.Queue()
-    threading.Thread(target=_reader, args=(clean.stdout, q), daemon=True).start()
-    try:
+    with producer_into_clean(PRODUCER, ["-j", "2"]) as (producer, q):
+        assert producer.stdin is not None
         got = b""
         while not got.endswith(b"\f\n"):
             try:
-                line = q.get(timeout=60)
+                _, line = q.get(timeout=60)
             except queue.Empty:
                 raise AssertionError(f"clean -j 2 held the first document while its input stayed open: {got!r}") from None
             assert line is not None, "clean -j 2 ended before its input did"
@@ -180,20 +174,8 @@ def test_a_slow_producer_sees_each_document_cleaned_before_it_ends() -> None:
         assert got == first_doc
         producer.stdin.write(b"go\n")
         producer.stdin.close()
-        while (line := q.get(timeout=120)) is not None:
+        while (line := q.get(timeout=120)[1]) is not None:
             got += line
-        producer.wait(timeout=30)
-        clean.wait(timeout=30)
-    finally:
-        for p in (producer, clean):
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    assert clean.stderr is not None
-    err = clean.stderr.read()
-    clean.stderr.close()
-    clean.stdout.close()
-    assert clean.returncode == 0, err.decode()
     assert got == expected
 
 

@@ -6,11 +6,10 @@ import queue
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
-from conftest import ARTICLE, CLEAN, clean_env
+from conftest import ARTICLE, CLEAN, clean_env, producer_into_clean
 
 from cleaner import Cleaner, Config
 from cleaner.context import WINDOW_CHUNK_DIVISOR, WINDOW_DEFAULT
@@ -45,21 +44,9 @@ PRODUCER = textwrap.dedent(f"""
 """)
 
 
-def _reader(stream, q: queue.Queue) -> None:  # type: ignore[no-untyped-def]
-    for line in iter(stream.readline, b""):
-        q.put((time.monotonic(), line))
-    q.put((time.monotonic(), None))
-
-
 def test_output_arrives_while_producer_still_writing() -> None:
-    producer = subprocess.Popen([sys.executable, "-c", PRODUCER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    clean = subprocess.Popen(CLEAN, stdin=producer.stdout, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=clean_env())
-    assert producer.stdout is not None and producer.stdin is not None and clean.stdout is not None
-    producer.stdout.close()  # clean holds the read end
-    q: queue.Queue = queue.Queue()
-    threading.Thread(target=_reader, args=(clean.stdout, q), daemon=True).start()
-    try:
+    with producer_into_clean(PRODUCER) as (producer, q):
+        assert producer.stdin is not None
         # 1. the first lines come out while the producer is blocked, input still open
         try:
             _, first = q.get(timeout=120)
@@ -84,17 +71,6 @@ def test_output_arrives_while_producer_still_writing() -> None:
             rest.append(item)
         producer.wait(timeout=30)
         producer_end = time.monotonic()
-        clean.wait(timeout=30)
-    finally:
-        for p in (producer, clean):
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    assert clean.stderr is not None
-    err = clean.stderr.read()
-    clean.stderr.close()
-    clean.stdout.close()
-    assert clean.returncode == 0, err.decode()
     assert producer_running_at_second, "clean held its output until the producer had finished"
     assert t_second < producer_end
     assert [*out, second, *rest] == [(line + "\n").encode() for line in LINES]
