@@ -116,13 +116,14 @@ class StreamCleaner:
         except UnicodeDecodeError:
             text = data.decode("utf-8", "surrogateescape")
             buf = text.encode("utf-8", "replace")  # the prefilter wants valid UTF-8
-        if b"\r" in buf:
+        cr = b"\r" in data  # buf holds a CR exactly where data does
+        if cr:
             buf = buf.replace(b"\r\n", b"\n")
             text = text.replace("\r\n", "\n")
         texts = text.split("\n")
         if data.endswith(b"\n"):
             texts.pop()
-        if b"\r" not in data:  # splitlines also splits at a lone CR: only without one
+        if not cr:  # splitlines also splits at a lone CR: only without one
             raws = data.splitlines(keepends=True)
         else:
             raws = data.split(b"\n")
