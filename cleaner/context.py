@@ -418,6 +418,21 @@ class CrossDocCounter:
             c = min(c, self.rows[r][(key >> (b * r)) & m])
         return c
 
+    def see(self, text: str, add: bool = True) -> int:
+        """``count`` of the line's key, then (``add``) ``add`` it: the
+        classifier's one call per line."""
+        key = self.key(text)
+        rows, m = self.rows, self.mask
+        c = rows[0][key & m]
+        if self.depth > 1:
+            b = self.bits
+            c = min(c, rows[1][(key >> b) & m])
+            if self.depth > 2:
+                c = min(c, rows[2][(key >> (2 * b)) & m])
+        if add and len(self._pending) < CROSSDOC_MAX_KEYS_PER_DOC:
+            self._pending.add(key)
+        return c
+
     def add(self, key: int) -> None:
         """Note a line of the current document (counted at ``end_doc``)."""
         if len(self._pending) < CROSSDOC_MAX_KEYS_PER_DOC:
@@ -437,9 +452,10 @@ class CrossDocCounter:
         self._pending = set()
         self.docs += 1
         if self.halve_every is not None and self.docs % self.halve_every == 0:
+            import numpy as np
+
             for row in rows:
-                for i in range(self.width):
-                    row[i] >>= 1
+                np.frombuffer(row, np.uint16)[:] >>= 1
 
 
 def langs_by_word(stop: Mapping[str, frozenset[str]]) -> dict[str, tuple[str, ...]]:
@@ -709,10 +725,7 @@ class DocumentContext:
         xdocs = 0
         cd = self.crossdoc
         if cd is not None:
-            key = cd.key(t)
-            xdocs = cd.count(key)
-            if not own:
-                cd.add(key)
+            xdocs = cd.see(t, not own)
         kind, why, score = TITLE, "", p.title_score
         if xdocs >= p.crossdoc_min_docs:
             kind, why, score = BAD, "repeated-across-documents", p.bad_score

@@ -388,3 +388,53 @@ def test_a_repeat_of_a_line_dropped_outside_the_article_is_judged_as_any_line() 
     # without the classifier the first copy stays, and so both later copies go
     plain = Cleaner(Config(classifier=False)).clean_text(text)
     assert plain.splitlines().count(heads[1].decode()) == 1
+
+
+def _reference_end_doc(c, pending: set[int]) -> None:
+    """The conservative update one key at a time (the documented rule)."""
+    for key in pending:
+        cells = [(r, (key >> (c.bits * r)) & c.mask) for r in range(c.depth)]
+        cur = min(c.rows[r][i] for r, i in cells)
+        if cur < 0xFFFF:
+            for r, i in cells:
+                if c.rows[r][i] == cur:
+                    c.rows[r][i] = cur + 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 3), st.sampled_from([None, 2]),
+       st.lists(st.lists(st.one_of(st.integers(0, 2500), st.integers(0, 2**64 - 1)), max_size=300), max_size=6))
+def test_cross_document_counter_updates_as_one_key_at_a_time(depth: int, halve: int | None,
+                                                             docs: list[list[int]]) -> None:
+    """A small sketch (1024 cells a row) so that keys of one document share
+    cells: end_doc's batched update must give the counts of the plain
+    conservative update, and never count a line in fewer documents than hold it."""
+    from cleaner.context import CrossDocCounter
+    c, ref = CrossDocCounter(1024, depth, halve), CrossDocCounter(1024, depth, halve)
+    truth: dict[int, int] = {}
+    for n, keys in enumerate(docs, 1):
+        for k in keys:
+            c.add(k)
+        c.end_doc()
+        _reference_end_doc(ref, set(keys))
+        if halve is not None and n % halve == 0:
+            for row in ref.rows:
+                for i in range(len(row)):
+                    row[i] >>= 1
+        assert c.rows == ref.rows
+        for k in set(keys):
+            truth[k] = truth.get(k, 0) + 1
+        if halve is None:
+            assert all(c.count(k) >= v for k, v in truth.items())
+
+
+@given(st.text(max_size=300), st.integers(1, 3))
+def test_cross_document_see_is_count_then_add(text: str, depth: int) -> None:
+    from cleaner.context import CrossDocCounter
+    c = CrossDocCounter(1024, depth)
+    for k in range(50):  # fill some cells
+        c.add(k * 7919)
+    c.end_doc()
+    key = c.key(text)
+    assert c.see(text, add=False) == c.count(key) and key not in c._pending
+    assert c.see(text) == c.count(key) and key in c._pending
