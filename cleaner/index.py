@@ -48,6 +48,13 @@ SPILL_AT = 1 << 15  # recent entries per table before they become a sorted run
 MAX_RUN = 1 << 22  # entries: merging two runs never copies more than this
 MERGE_STEP = 1 << 16  # entries of the newer run placed per step of a merge (bounds its index arrays)
 PID3 = 1 << 24  # a run whose ids span less than this stores them in 3 bytes
+# KeyFilter sizes (bits). A new key passes the filter with odds of about
+# 1 - exp(-keys / bits): 22% at 4 bits per key, 10% to 39% between rebuilds
+# (sizes are powers of two); the filter costs 0.5 to 1 byte per key.
+FILTER_BITS_PER_KEY = 4
+FILTER_MIN_BITS = 1 << 12
+FILTER_MAX_BITS = 1 << 26  # 8 MB
+FILTER_FULL = 2  # past FILTER_FULL / FILTER_BITS_PER_KEY keys per bit (39% of bits set): skipped
 _DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
 
 
@@ -133,6 +140,7 @@ class FingerprintTable:
         self.recent: dict[int, int] = {}
         self.runs: list[Run] = []
         self.limit = 1 << bits  # keys at or above are not kept (sampling)
+        self._key_filter: KeyFilter | None = None
 
     @property
     def dtype(self) -> type[np.unsignedinteger[Any]]:
@@ -143,7 +151,11 @@ class FingerprintTable:
         return len(self.recent) + sum(len(r.keys) for r in self.runs)
 
     def nbytes(self) -> int:
-        return len(self.recent) * _DICT_ENTRY_BYTES + sum(r.nbytes for r in self.runs)
+        # the filter as sized for the keys in runs, built or not: the estimate
+        # must not depend on when lookups happened
+        in_runs = sum(len(r.keys) for r in self.runs)
+        f = filter_bits(in_runs) // 8 if in_runs else 0
+        return len(self.recent) * _DICT_ENTRY_BYTES + sum(r.nbytes for r in self.runs) + f
 
     def find_many(self, keys: Iterable[int]) -> dict[int, int]:
         """Keys found in the sorted runs -> paragraph id (one batch per chunk)."""
@@ -153,13 +165,26 @@ class FingerprintTable:
         q = np.fromiter(keys, dtype=self.dtype)
         if not len(q):
             return {}
+        # most keys of a chunk are new: the filter drops most of them before
+        # any binary search; sorted queries then search each run cache-friendly
+        q = np.unique(q[self._filter().may_hold(q)])
         found: dict[int, int] = {}
         for run in self.runs:
+            if not len(q):
+                break
             hit, pos = _member(run.keys, q)
             if hit.any():
-                for k, p in zip(q[hit].tolist(), run.ids(pos[hit]).tolist(), strict=True):
-                    found.setdefault(k, p)
+                found.update(zip(q[hit].tolist(), run.ids(pos[hit]).tolist(), strict=True))
+                q = q[~hit]  # runs hold disjoint keys
         return found
+
+    def _filter(self) -> KeyFilter:
+        """The filter over the runs' keys, rebuilt when the runs were
+        replaced other than by ``add_run`` (sampling, renumbering, loading)."""
+        f = self._key_filter
+        if f is None or f.runs != [id(r.keys) for r in self.runs]:
+            f = self._key_filter = KeyFilter(self.bits, [r.keys for r in self.runs])
+        return f
 
     def add(self, key: int, pid: int) -> None:
         if key < self.limit:
@@ -189,18 +214,31 @@ class FingerprintTable:
     def add_run(self, keys: np.ndarray, pids: np.ndarray) -> None:
         """Append a sorted run (keys not in older runs are kept), then merge
         the newest runs while they are of similar size and stay under MAX_RUN."""
-        for old in self.runs:
-            hit, _pos = _member(old.keys, keys)
-            if hit.any():
-                keys, pids = keys[~hit], pids[~hit]
+        import numpy as np
+        f = self._key_filter
+        covered = f is not None and f.runs == [id(r.keys) for r in self.runs]
+        if self.runs:
+            may = np.flatnonzero(f.may_hold(keys)) if covered and f is not None else np.arange(len(keys))
+            old_keys = np.zeros(len(keys), bool)
+            for old in self.runs:
+                if not len(may):
+                    break
+                hit, _pos = _member(old.keys, keys[may])
+                old_keys[may[hit]] = True
+                may = may[~hit]
+            if old_keys.any():
+                keys, pids = keys[~old_keys], pids[~old_keys]
         if not len(keys):
             return
         self.runs.append(Run.of(keys, pids))
+        covered = covered and f is not None and f.add(keys)
         while (len(self.runs) > 1 and len(self.runs[-2].keys) <= 2 * len(self.runs[-1].keys)
                and len(self.runs[-2].keys) + len(self.runs[-1].keys) <= MAX_RUN):
             newer = self.runs.pop()
             older = self.runs.pop()
             self.runs.append(_merge(older, newer))
+        if covered and f is not None:  # merged runs hold the same keys
+            f.runs = [id(r.keys) for r in self.runs]
 
     def absorb(self, other: FingerprintTable, pid_offset: int) -> None:
         """Add another table's entries (its ids shifted); keys already here win."""
@@ -217,6 +255,56 @@ class FingerprintTable:
         self.recent = {k: p for k, p in self.recent.items() if k < self.limit}
         self.runs = [r._replace(keys=r.keys[r.keys < self.limit], pids=r.pids[r.keys < self.limit])
                      for r in self.runs]
+
+
+def filter_bits(keys: int) -> int:
+    """The size of a ``KeyFilter`` built over this many keys."""
+    size = FILTER_MIN_BITS
+    while size < FILTER_BITS_PER_KEY * keys and size < FILTER_MAX_BITS:
+        size *= 2
+    return size
+
+
+class KeyFilter:
+    """A bitmap over the top bits of the runs' keys (the keys are hashes):
+    a query whose bit is clear is in no run. About 8 bits per key, from 2**20
+    to ``FILTER_MAX_BITS`` bits; grown (rebuilt) as keys are added, and not
+    consulted once too full to drop many queries."""
+
+    def __init__(self, key_bits: int, runs: list[np.ndarray]) -> None:
+        import numpy as np
+        self.key_bits = key_bits
+        self.runs = [id(k) for k in runs]
+        self.count = sum(len(k) for k in runs)
+        self.size = size = filter_bits(self.count)
+        self.shift = key_bits - size.bit_length() + 1
+        self.bytes = np.zeros(size // 8, np.uint8)
+        for keys in runs:
+            self._set(keys)
+
+    def _set(self, keys: np.ndarray) -> None:
+        import numpy as np
+        slot = (keys >> keys.dtype.type(self.shift)).astype(np.intp)
+        np.bitwise_or.at(self.bytes, slot >> 3, (np.left_shift(1, slot & 7)).astype(np.uint8))
+
+    def add(self, keys: np.ndarray) -> bool:
+        """Set the bits of a new run's keys (the caller records the runs
+        covered); False when the filter is now too small and must be rebuilt."""
+        self.count += len(keys)
+        if FILTER_BITS_PER_KEY * self.count > 2 * self.size and self.size < FILTER_MAX_BITS:
+            self.runs = []  # rebuilt, larger, at the next lookup
+            return False
+        self._set(keys)
+        return True
+
+    def may_hold(self, q: np.ndarray) -> np.ndarray:
+        """For each query: whether it may be in a run (bool array)."""
+        import numpy as np
+        if FILTER_BITS_PER_KEY * self.count > FILTER_FULL * self.size:
+            return np.ones(len(q), bool)  # most bits set: no use
+        slot = (q >> q.dtype.type(self.shift)).astype(np.intp)
+        out: np.ndarray = (self.bytes[slot >> 3] >> (slot & 7).astype(np.uint8)) & 1 == 1
+        return out
 
 
 def _member(sorted_keys: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -23,18 +23,21 @@ ADDS = st.lists(
 )
 
 
-def model_and_table(adds: list[tuple[int, int] | None], bits: int) -> tuple[dict[int, int], FingerprintTable]:
+def model_and_table(adds: list[tuple[int, int] | None], bits: int,
+                    keys: list[int] | None = None) -> tuple[dict[int, int], FingerprintTable]:
     """A dict model of the table (first id wins) checked after every spill (a
     key added again while its first id sits in a run is answered by the
-    recent dict until the spill drops it: as before, not modelled here)."""
+    recent dict until the spill drops it: as before, not modelled here).
+    ``keys[k]`` is the key used for ``k`` (default: ``k`` itself)."""
+    keys = keys or list(range(301))
     model: dict[int, int] = {}
     table = FingerprintTable(bits)
     for a in adds:
         if a is None:
             table.spill(force=True)
-            assert lookup(table, list(range(301))) == model
+            assert lookup(table, keys) == model
         else:
-            key, pid = a
+            key, pid = keys[a[0]], a[1]
             model.setdefault(key, pid)
             table.add(key, pid)
     return model, table
@@ -68,6 +71,39 @@ def test_runs_and_merges_keep_the_first_id_of_every_key(adds: list[tuple[int, in
             assert ids.dtype == np.uint32 and len(ids) == len(keys)
             assert all(run.base <= p <= run.top for p in ids.tolist())
             assert (run.pids.itemsize == 3) == (run.top - run.base < PID3)
+    finally:
+        mp.undo()
+
+
+@SETTINGS
+@given(adds=ADDS, bits=st.sampled_from([32, 64]), min_bits=st.sampled_from([8, 16, 64]),
+       max_bits=st.sampled_from([16, 64, 1024]), sample=st.booleans())
+def test_key_filter_never_hides_a_key(adds: list[tuple[int, int] | None], bits: int, min_bits: int,
+                                      max_bits: int, sample: bool) -> None:
+    """Keys spread over the hash space (as fingerprints are) and filters of a
+    few bits, so that they collide, grow, are rebuilt and are skipped when
+    full: lookups still answer every key as the dict model does, after
+    sampling too."""
+    mp = pytest.MonkeyPatch()
+    mp.setattr(index_mod, "FILTER_MIN_BITS", min(min_bits, max_bits))
+    mp.setattr(index_mod, "FILTER_MAX_BITS", max_bits)
+    try:
+        keys = [(k * 0x9E3779B97F4A7C15 + 12345) % (1 << bits) for k in range(301)]
+        model, table = model_and_table(adds, bits, keys)
+        table.spill(force=True)
+        assert lookup(table, keys) == model
+        if sample:
+            limit = 1 << (bits - 1)
+            table.sample(limit)
+            assert lookup(table, keys) == {k: p for k, p in model.items() if k < limit}
+            table.add(keys[0], 7)
+            table.spill(force=True)
+            want = {k: p for k, p in model.items() if k < limit}
+            if keys[0] < limit:
+                want.setdefault(keys[0], 7)
+            assert lookup(table, keys) == want
+        if table.runs:
+            assert table._key_filter is not None  # the lookups went through a filter
     finally:
         mp.undo()
 
@@ -165,9 +201,12 @@ def test_loading_needs_no_copy_of_the_file(tmp_path: Path) -> None:
 
 def test_bytes_per_paragraph_near_is_below_the_old_layout() -> None:
     """3-byte ids and a document per run of paragraphs: 8 sketch values and an
-    exact key cost at most 7 and 11 bytes, a paragraph row 8."""
+    exact key cost at most 7 and 11 bytes, a paragraph row 8; the key filter
+    at most 1 byte per key (FILTER_BITS_PER_KEY, sizes rounded up to a power
+    of two): still below the 87.5 bytes of the old layout."""
     idx = random_index(3, 20_000, per_doc=200)
     idx.exact.spill(force=True)
     idx.near.spill(force=True)
     per = idx.nbytes() / idx.paragraphs()
-    assert per <= 8 * 7 + 11 + 8 + 2  # 2: document runs and names (200 paragraphs per document)
+    filters = 9 * 2 * index_mod.FILTER_BITS_PER_KEY / 8
+    assert per <= 8 * 7 + 11 + 8 + 2 + filters < 87.5  # 2: document runs and names (200 per document)
