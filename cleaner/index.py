@@ -54,6 +54,7 @@ PID3 = 1 << 24  # a run whose ids span less than this stores them in 3 bytes
 FILTER_BITS_PER_KEY = 4
 FILTER_MIN_BITS = 1 << 12
 FILTER_MAX_BITS = 1 << 26  # 8 MB
+FILTER_BUILD_BOOL_BITS = 1 << 24  # built through a temporary bool array up to this size
 FILTER_FULL = 2  # past FILTER_FULL / FILTER_BITS_PER_KEY keys per bit (39% of bits set): skipped
 _DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
 
@@ -278,9 +279,22 @@ class KeyFilter:
         self.count = sum(len(k) for k in runs)
         self.size = size = filter_bits(self.count)
         self.shift = key_bits - size.bit_length() + 1
-        self.bytes = np.zeros(size // 8, np.uint8)
-        for keys in runs:
-            self._set(keys)
+        if self.full:
+            self.bytes = np.zeros(0, np.uint8)  # never consulted
+        elif size <= FILTER_BUILD_BOOL_BITS:  # a byte per bit, then packed: 10x faster than or.at
+            bits = np.zeros(size, bool)
+            for keys in runs:
+                bits[(keys >> keys.dtype.type(self.shift)).astype(np.intp)] = True
+            self.bytes = np.packbits(bits, bitorder="little")
+        else:
+            self.bytes = np.zeros(size // 8, np.uint8)
+            for keys in runs:
+                self._set(keys)
+
+    @property
+    def full(self) -> bool:
+        """Too many keys for the size: most bits set, no use."""
+        return FILTER_BITS_PER_KEY * self.count > FILTER_FULL * self.size
 
     def _set(self, keys: np.ndarray) -> None:
         import numpy as np
@@ -294,14 +308,15 @@ class KeyFilter:
         if FILTER_BITS_PER_KEY * self.count > 2 * self.size and self.size < FILTER_MAX_BITS:
             self.runs = []  # rebuilt, larger, at the next lookup
             return False
-        self._set(keys)
+        if not self.full:
+            self._set(keys)
         return True
 
     def may_hold(self, q: np.ndarray) -> np.ndarray:
         """For each query: whether it may be in a run (bool array)."""
         import numpy as np
-        if FILTER_BITS_PER_KEY * self.count > FILTER_FULL * self.size:
-            return np.ones(len(q), bool)  # most bits set: no use
+        if self.full:
+            return np.ones(len(q), bool)
         slot = (q >> q.dtype.type(self.shift)).astype(np.intp)
         out: np.ndarray = (self.bytes[slot >> 3] >> (slot & 7).astype(np.uint8)) & 1 == 1
         return out

@@ -77,9 +77,9 @@ def test_runs_and_merges_keep_the_first_id_of_every_key(adds: list[tuple[int, in
 
 @SETTINGS
 @given(adds=ADDS, bits=st.sampled_from([32, 64]), min_bits=st.sampled_from([8, 16, 64]),
-       max_bits=st.sampled_from([16, 64, 1024]), sample=st.booleans())
+       max_bits=st.sampled_from([16, 64, 1024]), sample=st.booleans(), bool_build=st.booleans())
 def test_key_filter_never_hides_a_key(adds: list[tuple[int, int] | None], bits: int, min_bits: int,
-                                      max_bits: int, sample: bool) -> None:
+                                      max_bits: int, sample: bool, bool_build: bool) -> None:
     """Keys spread over the hash space (as fingerprints are) and filters of a
     few bits, so that they collide, grow, are rebuilt and are skipped when
     full: lookups still answer every key as the dict model does, after
@@ -87,6 +87,7 @@ def test_key_filter_never_hides_a_key(adds: list[tuple[int, int] | None], bits: 
     mp = pytest.MonkeyPatch()
     mp.setattr(index_mod, "FILTER_MIN_BITS", min(min_bits, max_bits))
     mp.setattr(index_mod, "FILTER_MAX_BITS", max_bits)
+    mp.setattr(index_mod, "FILTER_BUILD_BOOL_BITS", 1 << 24 if bool_build else 0)
     try:
         keys = [(k * 0x9E3779B97F4A7C15 + 12345) % (1 << bits) for k in range(301)]
         model, table = model_and_table(adds, bits, keys)
