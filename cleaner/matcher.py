@@ -188,13 +188,15 @@ class Matcher:
                 # this run only: the same choice as below without a call per fingerprint
                 rget, fget = self.live.near.recent.get, self._found[1].get
                 pids = [p for p in [rget(h, fget(h)) for h in sk] if p is not None]
-                if len(pids) >= self.s.near_threshold * len(sk) - 1:  # else no paragraph can reach it
+                # else no paragraph can reach it: the commonest of the ids found
+                # is found at most len(pids) - (distinct ids - 1) times
+                if len(pids) - len(set(pids)) + 1 >= self.s.near_threshold * len(sk) - 1:
                     m = self._near([(p, self.live) for p in pids], len(sk), facts, raw, text)
                     if m is not None:
                         return m
             else:
                 hits = [h for h in map(lambda k: self._first(k, True), sk) if h is not None]
-                if hits:
+                if len(hits) - len(set(hits)) + 1 >= self.s.near_threshold * len(sk) - 1:
                     m = self._near(hits, len(sk), facts, raw, text)
                     if m is not None:
                         return m
