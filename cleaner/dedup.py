@@ -329,12 +329,12 @@ def exact_fingerprint(raw: bytes, text: str) -> int:
 # -- C speed-ups (cleaner/_speedups.c, optional) ----------------------------------
 # The C code holds no folding rule of its own: it reads a table, one record per
 # code point, built here by applying this module's functions and patterns to
-# each character alone. On the characters marked fast, every step is character
-# by character (NFKC leaves them alone or expands them on their own, case
-# folding and the punctuation removal are per character, the facts patterns
-# are classes), so the C code, concatenating the records, gets what the
-# Python code gets on the whole text; tests/test_speedups.py checks it. A text
-# with any other character gives None in C and takes the Python path.
+# each character alone. On the characters marked fast (``speedups_fast``), every
+# step is character by character (NFKC changes each alone, case folding and
+# the punctuation removal are per character, the facts patterns are classes),
+# so the C code, concatenating the records, gets what the Python code gets on
+# the whole text; tests/test_speedups.py checks it. A text with any other
+# character gives None in C and takes the Python path.
 SPEEDUPS_TABLE_SIZE = 0x2070  # through the General Punctuation block
 F_FAST, F_SPACE, F_DIGIT, F_UPPER, F_WORD, F_OPENER, F_OPEN_QUOTE, F_QUOTE, F_SENT_END = (1 << i for i in range(9))
 
@@ -343,8 +343,16 @@ _COMMON_PUNCT_CHARS = frozenset(p.decode("utf-8") for p in _COMMON_PUNCT)
 
 
 def speedups_fast(c: str) -> bool:
-    """Whether the C code takes texts holding this character."""
-    return c.isascii() or c in _COMMON_PUNCT_CHARS
+    """Whether the C code takes texts holding this character: ASCII, the common
+    punctuation, and the characters of Latin-1, Latin Extended-A and -B and
+    General Punctuation whose NFKC form holds no combining mark (NFKC then
+    changes each alone, whatever its neighbours: tests/test_speedups.py checks
+    every pair)."""
+    if c.isascii() or c in _COMMON_PUNCT_CHARS:
+        return True
+    if not ("\x80" <= c < "\u0250" or "\u2000" <= c < "\u2070"):
+        return False
+    return all(unicodedata.combining(x) == 0 for x in c + unicodedata.normalize("NFKC", c))
 
 
 def _fold_char(c: str) -> bytes:
