@@ -185,7 +185,9 @@ typedef struct {
 } Entry;
 
 static Entry table[TABLE_MAX];
-static Py_ssize_t table_size = 0;  /* 0: setup() not called yet */
+static uint16_t flags_of[TABLE_MAX]; /* table[c].flags, packed: the facts' scans read only these */
+static uint8_t fold1[TABLE_MAX];     /* a fold of one byte (a space: a split), packed; else 0 */
+static Py_ssize_t table_size = 0;    /* 0: setup() not called yet */
 static PyObject *long_hash = NULL; /* xxh3-64 of inputs over 240 bytes */
 
 /* xxh3-64 of bytes; those over 240 bytes go to long_hash (with obj, a bytes
@@ -215,6 +217,7 @@ typedef struct {
     int kind;
     const void *data;
     Py_ssize_t n;          /* code points, all fast */
+    uint16_t *cp;          /* a copy of them (table_size <= 0x10000), or NULL */
     size_t cat_len;        /* bytes of the exact key: the words joined by nothing */
     size_t cf_len;         /* bytes of the whole text case-folded */
     uint8_t *cat;
@@ -222,10 +225,23 @@ typedef struct {
     uint8_t small[XXH3_SHORT_MAX];
 } Text;
 
-#define CP(t, i) PyUnicode_READ((t)->kind, (t)->data, (i))
+#define SCAN(TYPE)                                                          \
+    do {                                                                    \
+        const TYPE *d = (const TYPE *)t->data;                              \
+        for (i = 0; i < n; i++) {                                           \
+            Py_UCS4 c = d[i];                                               \
+            if (c >= (Py_UCS4)table_size || !(flags_of[c] & F_FAST))        \
+                return 0;                                                   \
+            if (cp != NULL)                                                 \
+                cp[i] = (uint16_t)c;                                        \
+            cat_len += table[c].key_len;                                    \
+            cf_len += table[c].cf_len;                                      \
+        }                                                                   \
+    } while (0)
 
-/* 1: every character is fast (t sized); 0: not; -1: error */
-static int text_scan(PyObject *obj, Text *t)
+/* Size the folded text and copy its code points to cp (n of them, unless
+ * NULL). 1: every character is fast; 0: not; -1: error */
+static int text_scan(PyObject *obj, Text *t, uint16_t *cp)
 {
     if (!PyUnicode_Check(obj)) {
         PyErr_SetString(PyExc_TypeError, "text must be str");
@@ -238,15 +254,16 @@ static int text_scan(PyObject *obj, Text *t)
     t->kind = PyUnicode_KIND(obj);
     t->data = PyUnicode_DATA(obj);
     t->n = PyUnicode_GET_LENGTH(obj);
+    t->cp = cp;
     t->cat_obj = NULL;
     size_t cat_len = 0, cf_len = 0;
-    for (Py_ssize_t i = 0; i < t->n; i++) {
-        Py_UCS4 c = CP(t, i);
-        if (c >= (Py_UCS4)table_size || !(table[c].flags & F_FAST))
-            return 0;
-        cat_len += table[c].key_len;
-        cf_len += table[c].cf_len;
-    }
+    Py_ssize_t i, n = t->n;
+    if (t->kind == PyUnicode_1BYTE_KIND)
+        SCAN(Py_UCS1);
+    else if (t->kind == PyUnicode_2BYTE_KIND)
+        SCAN(Py_UCS2);
+    else
+        SCAN(Py_UCS4);
     t->cat_len = cat_len;
     t->cf_len = cf_len;
     if (cat_len <= XXH3_SHORT_MAX) {
@@ -269,9 +286,15 @@ static Py_ssize_t text_fold(Text *t, uint8_t *sp, size_t *sp_len, uint32_t *star
     Py_ssize_t n_words = 0;
     int in_word = 0;
     for (Py_ssize_t i = 0; i < t->n; i++) {
-        const Entry *e = &table[CP(t, i)];
-        for (int b = 0; b < e->fold_len; b++) {
-            uint8_t ch = e->fold[b];
+        Py_UCS4 c = t->cp != NULL ? t->cp[i] : PyUnicode_READ(t->kind, t->data, i);
+        const uint8_t *fold = &fold1[c];
+        int len = 1;
+        if (!*fold) {
+            fold = table[c].fold;
+            len = table[c].fold_len;
+        }
+        for (int b = 0; b < len; b++) {
+            uint8_t ch = fold[b];
             if (ch == ' ') {
                 in_word = 0;
                 continue;
@@ -349,12 +372,13 @@ done:
     return list;
 }
 
-#define FL(i) (table[CP(t, i)].flags)
+#define FL(i) (flags_of[cp[i]])
 
-/* dedup.facts_mask, with buf large enough for the text case-folded or keyed;
- * -1 with an exception set on failure */
+/* dedup.facts_mask, with buf large enough for the text case-folded or keyed
+ * (t->cp set); -1 with an exception set on failure */
 static int64_t facts(const Text *t, uint8_t *buf)
 {
+    const uint16_t *cp = t->cp;
     Py_ssize_t n = t->n, i = 0, j;
     uint32_t mask = 0;
     /* _NUMBER, \d\S*: from a digit to the next space; keyed as by exact_key */
@@ -365,7 +389,7 @@ static int64_t facts(const Text *t, uint8_t *buf)
         }
         size_t len = 0;
         for (j = i; j < n && !(FL(j) & F_SPACE); j++) {
-            const Entry *e = &table[CP(t, j)];
+            const Entry *e = &table[cp[j]];
             for (int b = 0; b < e->fold_len; b++)
                 if (e->fold[b] != ' ')
                     buf[len++] = e->fold[b];
@@ -406,7 +430,7 @@ static int64_t facts(const Text *t, uint8_t *buf)
             continue;
         size_t len = 0;
         for (j = start; j < end; j++) {
-            const Entry *e = &table[CP(t, j)];
+            const Entry *e = &table[cp[j]];
             memcpy(buf + len, e->cf, e->cf_len);
             len += e->cf_len;
         }
@@ -445,9 +469,17 @@ static PyObject *near_fingerprints(PyObject *self, PyObject *const *args, Py_ssi
         return NULL;
     }
     Text t;
-    int r = text_scan(args[0], &t);
-    if (r <= 0)
+    uint16_t cp_stack[2048];
+    Py_ssize_t n = PyUnicode_Check(args[0]) ? PyUnicode_GET_LENGTH(args[0]) : 0;
+    uint16_t *cp = n <= 2048 ? cp_stack : PyMem_Malloc((size_t)n * sizeof(uint16_t));
+    if (cp == NULL)
+        return PyErr_NoMemory();
+    int r = text_scan(args[0], &t, cp);
+    if (r <= 0) {
+        if (cp != cp_stack)
+            PyMem_Free(cp);
         return r < 0 ? NULL : Py_NewRef(Py_None);
+    }
     /* sp (up to 2 bytes per key byte) | starts (up to one word per key byte) |
      * the facts' keys (a token's key bytes, or its case-folded bytes) */
     size_t facts_len = t.cf_len > t.cat_len ? t.cf_len : t.cat_len;
@@ -494,6 +526,8 @@ done:
     Py_XDECREF(t.cat_obj);
     if (mem != stack)
         PyMem_Free(mem);
+    if (cp != cp_stack)
+        PyMem_Free(cp);
     return out;
 }
 
@@ -506,7 +540,9 @@ static PyObject *exact_fingerprint(PyObject *self, PyObject *text)
 {
     (void)self;
     Text t;
-    int r = text_scan(text, &t);
+    uint16_t cp_stack[2048]; /* a copy of short texts' code points; a long line is read twice instead */
+    Py_ssize_t n = PyUnicode_Check(text) ? PyUnicode_GET_LENGTH(text) : 0;
+    int r = text_scan(text, &t, n <= 2048 ? cp_stack : NULL);
     if (r <= 0)
         return r < 0 ? NULL : Py_NewRef(Py_None);
     text_fold(&t, NULL, NULL, NULL);
@@ -580,7 +616,11 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         e->key_len = 0;
         for (int b = 0; b < e->fold_len; b++)
             e->key_len += e->fold[b] != ' ';
+        flags_of[i] = e->flags;
+        fold1[i] = e->fold_len == 1 ? e->fold[0] : 0;
     }
+    for (; i < TABLE_MAX; i++)
+        flags_of[i] = fold1[i] = 0;
     PyBuffer_Release(&view);
     Py_XSETREF(long_hash, Py_NewRef(args[1]));
     table_size = n;
