@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .dedup import exact_key, key_hash
+from .dedup import exact_fingerprint
 
 
 def paragraph_key(raw: bytes, text: str) -> int:
-    return key_hash(exact_key(raw, text))
+    return exact_fingerprint(raw, text)
 
 
 class Boilerplate:

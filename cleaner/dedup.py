@@ -16,8 +16,12 @@ word n-grams): runs of removed characters split words.
 
 from __future__ import annotations
 
+import os
 import re
+import struct
 import unicodedata
+from collections.abc import Callable
+from types import ModuleType
 
 import xxhash
 
@@ -148,6 +152,7 @@ FACTS_DISAGREE_BELOW = 0.51  # shared / smaller set
 FACTS_CONFIRM_SHARE = 0.8  # shared / larger set
 FACTS_CONFIRM_MIN = 2
 _SENTENCE_END = frozenset(".!?:;")
+_OPENERS = frozenset("([")
 _QUOTES = frozenset("\"'“”‘’«»")
 _OPENING_QUOTES = frozenset("\"“‘«")
 
@@ -186,7 +191,7 @@ def facts_mask(text: str) -> int:
             mask |= 1 << (_hash(key) % FACT_BITS)
     for m in _CAPITALISED.finditer(text):
         j = m.start()
-        while j and text[j - 1] in "([":
+        while j and text[j - 1] in _OPENERS:
             j -= 1
         if j and text[j - 1] in _OPENING_QUOTES:
             continue  # a quote starts a sentence
@@ -287,3 +292,113 @@ def is_excerpt(hashes: list[int], status: list[int], k: int, n: int = NGRAM_DEFA
             outside = True
     n_words = len(hashes) + n - 1
     return outside and found[-1] - found[0] + n < EXCERPT_MAX_SPAN_OF_B * n_words
+
+
+# -- one call per paragraph ------------------------------------------------------
+def near_fingerprints_py(raw: bytes, text: str, ngram: int, k: int, near_min_words: int) -> tuple[int, list[int], int]:
+    """What ``Matcher`` keeps of a paragraph judged for near duplicates: the
+    hash of its exact key, its sketch and its facts mask (``[]`` and 0 under
+    ``near_min_words`` words). The reference for the C version."""
+    words = fold_words(raw, text)
+    key = key_hash(b"".join(words))
+    if len(words) >= near_min_words:
+        return key, sketch(words, ngram, k), facts_mask(text)
+    return key, [], 0
+
+
+def near_fingerprints(raw: bytes, text: str, ngram: int, k: int, near_min_words: int) -> tuple[int, list[int], int]:
+    """``near_fingerprints_py``, in C when the extension is built and the text
+    holds only fast characters. ``raw`` is ``text``'s bytes (its line ending
+    may differ): the C version reads only ``text``."""
+    if _c_near is not None:
+        fp = _c_near(text, ngram, k, near_min_words)
+        if fp is not None:
+            return fp
+    return near_fingerprints_py(raw, text, ngram, k, near_min_words)
+
+
+def exact_fingerprint(raw: bytes, text: str) -> int:
+    """``key_hash(exact_key(raw, text))``, in C when it can (as ``near_fingerprints``)."""
+    if _c_exact is not None:
+        h = _c_exact(text)
+        if h is not None:
+            return h
+    return key_hash(exact_key(raw, text))
+
+
+# -- C speed-ups (cleaner/_speedups.c, optional) ----------------------------------
+# The C code holds no folding rule of its own: it reads a table, one record per
+# code point, built here by applying this module's functions and patterns to
+# each character alone. On the characters marked fast (``speedups_fast``), every
+# step is character by character (NFKC changes each alone, case folding and
+# the punctuation removal are per character, the facts patterns are classes),
+# so the C code, concatenating the records, gets what the Python code gets on
+# the whole text; tests/test_speedups.py checks it. A text with any other
+# character gives None in C and takes the Python path.
+SPEEDUPS_TABLE_SIZE = 0x2070  # through the General Punctuation block
+F_FAST, F_SPACE, F_DIGIT, F_UPPER, F_WORD, F_OPENER, F_OPEN_QUOTE, F_QUOTE, F_SENT_END = (1 << i for i in range(9))
+
+
+_COMMON_PUNCT_CHARS = frozenset(p.decode("utf-8") for p in _COMMON_PUNCT)
+
+
+def speedups_fast(c: str) -> bool:
+    """Whether the C code takes texts holding this character: ASCII, the common
+    punctuation, and the characters of Latin-1, Latin Extended-A and -B and
+    General Punctuation whose NFKC form holds no combining mark (NFKC then
+    changes each alone, whatever its neighbours: tests/test_speedups.py checks
+    every pair)."""
+    if c.isascii() or c in _COMMON_PUNCT_CHARS:
+        return True
+    if not ("\x80" <= c < "\u0250" or "\u2000" <= c < "\u2070"):
+        return False
+    return all(unicodedata.combining(x) == 0 for x in c + unicodedata.normalize("NFKC", c))
+
+
+def _fold_char(c: str) -> bytes:
+    """``fold_words`` on this character alone, a space where words split (read
+    off the words it gives between two letters)."""
+    probe = "a" + c + "a"
+    return b" ".join(fold_words(probe.encode("utf-8"), probe))[1:-1]
+
+
+def speedups_table(fold_max: int, record_size: int) -> bytes:
+    """The records of code points 0 .. SPEEDUPS_TABLE_SIZE - 1 for ``_speedups.setup``:
+    flags (2 bytes, little-endian), fold length, casefold length, fold, casefold."""
+    out = bytearray(SPEEDUPS_TABLE_SIZE * record_size)
+    for cp in range(SPEEDUPS_TABLE_SIZE):
+        c = chr(cp)
+        if not speedups_fast(c):
+            continue
+        fold, cf = _fold_char(c), c.casefold().encode("utf-8")
+        if len(fold) > fold_max or len(cf) > fold_max:
+            continue
+        flags = F_FAST
+        flags |= F_SPACE if c.isspace() else 0
+        flags |= F_DIGIT if _NUMBER.match(c) else 0
+        flags |= F_UPPER if _CAPITALISED.match(c + "a") else 0
+        flags |= F_WORD if _CAPITALISED.match("A" + c) else 0
+        flags |= F_OPENER if c in _OPENERS else 0
+        flags |= F_OPEN_QUOTE if c in _OPENING_QUOTES else 0
+        flags |= F_QUOTE if c in _QUOTES else 0
+        flags |= F_SENT_END if c in _SENTENCE_END else 0
+        struct.pack_into(f"<HBB{fold_max}s{fold_max}s", out, cp * record_size, flags, len(fold), len(cf), fold, cf)
+    return bytes(out)
+
+
+def load_speedups() -> ModuleType | None:
+    """``cleaner._speedups`` set up with this module's table, or None when the
+    extension is not built (no compiler at install time)."""
+    try:
+        from . import _speedups
+    except ImportError:
+        return None
+    _speedups.setup(speedups_table(_speedups.FOLD_MAX, _speedups.RECORD_SIZE), _hash)
+    return _speedups
+
+
+# CLEANER_SPEEDUPS=0 forces the Python path (the tests compare both)
+_c = None if os.environ.get("CLEANER_SPEEDUPS") == "0" else load_speedups()
+_c_near: Callable[[str, int, int, int], tuple[int, list[int], int] | None] | None = (
+    None if _c is None else _c.near_fingerprints)
+_c_exact: Callable[[str], int | None] | None = None if _c is None else _c.exact_fingerprint

@@ -28,7 +28,7 @@ from .boilerplate import Boilerplate
 from .classify import PREDICATES, is_body_line, word_count
 from .config import Config
 from .context import ContextClassifier, DocumentContext, Verdict
-from .dedup import ASCII_NON_ALNUM, exact_key, key_hash
+from .dedup import exact_fingerprint
 from .explain import Decision, Stats
 from .matcher import Match, Matcher
 from .prefilter import Prefilter
@@ -396,7 +396,7 @@ class DocumentCleaner:
         """Exact repeats within the document (the default, ``Matcher.inline``):
         the paragraph's key looked up in the document's own dict; the same
         decision as ``Matcher.check`` without its batching."""
-        h = key_hash(raw.lower().translate(None, ASCII_NON_ALNUM) if raw.isascii() else exact_key(raw, text))
+        h = exact_fingerprint(raw, text)
         first = self.first_line.get(h)
         if first is None:
             self.first_line[h] = line

@@ -28,14 +28,12 @@ from .dedup import (
     NEAR_MAX_CHARS,
     NOT_IN_A,
     UNKNOWN,
-    exact_key,
-    facts_mask,
+    exact_fingerprint,
     fold_words,
     is_excerpt,
-    key_hash,
     near_accept,
+    near_fingerprints,
     ngram_hashes,
-    sketch,
 )
 from .index import Index
 
@@ -102,12 +100,8 @@ class Matcher:
     def fingerprints(self, raw: bytes, text: str) -> Prepared:
         s = self.s
         if s.near and 2 * s.near_min_words <= len(text) <= NEAR_MAX_CHARS:
-            words = fold_words(raw, text)
-            key = key_hash(b"".join(words))
-            if len(words) >= s.near_min_words:
-                return key, sketch(words, s.ngram, s.sketch_k), facts_mask(text)
-            return key, [], 0
-        return key_hash(exact_key(raw, text)), [], 0
+            return near_fingerprints(raw, text, s.ngram, s.sketch_k, s.near_min_words)
+        return exact_fingerprint(raw, text), [], 0
 
     def prepare(self, raws: Sequence[bytes], texts: Sequence[str]) -> None:
         """Fingerprint a chunk's lines and look them up in the sorted runs at once
@@ -117,22 +111,14 @@ class Matcher:
         s = self.s
         short = self.short
         near_len = 2 * s.near_min_words if s.near else -1
+        ngram, k, near_min_words = s.ngram, s.sketch_k, s.near_min_words
         pre: dict[int, Prepared] = {}
-        sketched: list[int] = []
-        word_lists: list[list[bytes]] = []
         for i, text in enumerate(texts):
             if len(text) >= short and not text.isspace():
                 if 0 <= near_len <= len(text) <= NEAR_MAX_CHARS:
-                    words = fold_words(raws[i], text)
-                    pre[i] = (key_hash(b"".join(words)), [], 0)
-                    if len(words) >= s.near_min_words:
-                        sketched.append(i)
-                        word_lists.append(words)
+                    pre[i] = near_fingerprints(raws[i], text, ngram, k, near_min_words)
                 else:
-                    pre[i] = (key_hash(exact_key(raws[i], text)), [], 0)
-        if sketched:
-            for i, sk in zip(sketched, [sketch(w, s.ngram, s.sketch_k) for w in word_lists], strict=True):
-                pre[i] = (pre[i][0], sk, facts_mask(texts[i]))
+                    pre[i] = (exact_fingerprint(raws[i], text), [], 0)
         self._pre = pre
         self._lookup(pre.values())
 

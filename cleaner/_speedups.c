@@ -1,0 +1,657 @@
+/* Optional C speed-ups for cleaner.dedup: the fingerprints of one paragraph
+ * (exact key, bottom-k sketch, facts mask) in one call.
+ *
+ * cleaner/dedup.py stays the reference and the fallback. Its semantics reach
+ * this file as a table, built by dedup.py from its own functions applied to
+ * single characters (fold bytes, case-folded bytes, regex classes); a text
+ * holding a character the table does not mark fast gives None and takes the
+ * Python path. XXH3-64 is computed here for inputs up to 240 bytes; longer
+ * ones go to the Python hash function given to setup() (xxhash's).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- XXH3-64, seed 0, default secret, inputs of 0..240 bytes ------------- */
+
+static const uint8_t SECRET[192] = {
+    0xb8, 0xfe, 0x6c, 0x39, 0x23, 0xa4, 0x4b, 0xbe, 0x7c, 0x01, 0x81, 0x2c, 0xf7, 0x21, 0xad, 0x1c,
+    0xde, 0xd4, 0x6d, 0xe9, 0x83, 0x90, 0x97, 0xdb, 0x72, 0x40, 0xa4, 0xa4, 0xb7, 0xb3, 0x67, 0x1f,
+    0xcb, 0x79, 0xe6, 0x4e, 0xcc, 0xc0, 0xe5, 0x78, 0x82, 0x5a, 0xd0, 0x7d, 0xcc, 0xff, 0x72, 0x21,
+    0xb8, 0x08, 0x46, 0x74, 0xf7, 0x43, 0x24, 0x8e, 0xe0, 0x35, 0x90, 0xe6, 0x81, 0x3a, 0x26, 0x4c,
+    0x3c, 0x28, 0x52, 0xbb, 0x91, 0xc3, 0x00, 0xcb, 0x88, 0xd0, 0x65, 0x8b, 0x1b, 0x53, 0x2e, 0xa3,
+    0x71, 0x64, 0x48, 0x97, 0xa2, 0x0d, 0xf9, 0x4e, 0x38, 0x19, 0xef, 0x46, 0xa9, 0xde, 0xac, 0xd8,
+    0xa8, 0xfa, 0x76, 0x3f, 0xe3, 0x9c, 0x34, 0x3f, 0xf9, 0xdc, 0xbb, 0xc7, 0xc7, 0x0b, 0x4f, 0x1d,
+    0x8a, 0x51, 0xe0, 0x4b, 0xcd, 0xb4, 0x59, 0x31, 0xc8, 0x9f, 0x7e, 0xc9, 0xd9, 0x78, 0x73, 0x64,
+    0xea, 0xc5, 0xac, 0x83, 0x34, 0xd3, 0xeb, 0xc3, 0xc5, 0x81, 0xa0, 0xff, 0xfa, 0x13, 0x63, 0xeb,
+    0x17, 0x0d, 0xdd, 0x51, 0xb7, 0xf0, 0xda, 0x49, 0xd3, 0x16, 0x55, 0x26, 0x29, 0xd4, 0x68, 0x9e,
+    0x2b, 0x16, 0xbe, 0x58, 0x7d, 0x47, 0xa1, 0xfc, 0x8f, 0xf8, 0xb8, 0xd1, 0x7a, 0xd0, 0x31, 0xce,
+    0x45, 0xcb, 0x3a, 0x8f, 0x95, 0x16, 0x39, 0x28, 0xd7, 0x6f, 0xd7, 0x3d, 0x3b, 0x75, 0x29, 0xc3,
+};
+
+#define PRIME64_1 0x9E3779B185EBCA87ULL
+#define PRIME64_2 0xC2B2AE3D27D4EB4FULL
+#define PRIME64_3 0x165667B19E3779F9ULL
+#define PRIME_MX1 0x165667919E3779F9ULL
+#define PRIME_MX2 0x9FB21C651E98DF25ULL
+#define XXH3_SHORT_MAX 240
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t rd64(const uint8_t *p)
+{
+    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+static inline uint64_t bswap64(uint64_t x)
+{
+    x = ((x & 0x00FF00FF00FF00FFULL) << 8) | ((x >> 8) & 0x00FF00FF00FF00FFULL);
+    x = ((x & 0x0000FFFF0000FFFFULL) << 16) | ((x >> 16) & 0x0000FFFF0000FFFFULL);
+    return (x << 32) | (x >> 32);
+}
+
+/* the 128-bit product of a and b, its two halves xor-ed */
+static inline uint64_t mul_fold(uint64_t a, uint64_t b)
+{
+#if defined(__SIZEOF_INT128__) && !defined(CLEANER_NO_INT128)
+    unsigned __int128 p = (unsigned __int128)a * b;
+    return (uint64_t)p ^ (uint64_t)(p >> 64);
+#else
+    uint64_t a_lo = a & 0xFFFFFFFFULL, a_hi = a >> 32;
+    uint64_t b_lo = b & 0xFFFFFFFFULL, b_hi = b >> 32;
+    uint64_t lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo, lo_hi = a_lo * b_hi, hi_hi = a_hi * b_hi;
+    uint64_t cross = (lo_lo >> 32) + (hi_lo & 0xFFFFFFFFULL) + lo_hi;
+    uint64_t upper = (hi_lo >> 32) + (cross >> 32) + hi_hi;
+    uint64_t lower = (cross << 32) | (lo_lo & 0xFFFFFFFFULL);
+    return lower ^ upper;
+#endif
+}
+
+static inline uint64_t xxh64_avalanche(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= PRIME64_2;
+    h ^= h >> 29;
+    h *= PRIME64_3;
+    h ^= h >> 32;
+    return h;
+}
+
+static inline uint64_t xxh3_avalanche(uint64_t h)
+{
+    h ^= h >> 37;
+    h *= PRIME_MX1;
+    h ^= h >> 32;
+    return h;
+}
+
+static inline uint64_t rrmxmx(uint64_t h, uint64_t len)
+{
+    h ^= rotl64(h, 49) ^ rotl64(h, 24);
+    h *= PRIME_MX2;
+    h ^= (h >> 35) + len;
+    h *= PRIME_MX2;
+    h ^= h >> 28;
+    return h;
+}
+
+static inline uint64_t mix16(const uint8_t *in, const uint8_t *sec)
+{
+    return mul_fold(rd64(in) ^ rd64(sec), rd64(in + 8) ^ rd64(sec + 8));
+}
+
+/* XXH3-64 with seed 0 of len <= 240 bytes */
+static uint64_t xxh3_short(const uint8_t *in, size_t len)
+{
+    if (len == 0)
+        return xxh64_avalanche(rd64(SECRET + 56) ^ rd64(SECRET + 64));
+    if (len <= 3) {
+        uint32_t combined = (uint32_t)in[0] << 16 | (uint32_t)in[len >> 1] << 24 | (uint32_t)in[len - 1]
+                            | (uint32_t)len << 8;
+        uint64_t flip = (uint64_t)(rd32(SECRET) ^ rd32(SECRET + 4));
+        return xxh64_avalanche((uint64_t)combined ^ flip);
+    }
+    if (len <= 8) {
+        uint64_t flip = rd64(SECRET + 8) ^ rd64(SECRET + 16);
+        uint64_t v = (uint64_t)rd32(in + len - 4) + ((uint64_t)rd32(in) << 32);
+        return rrmxmx(v ^ flip, len);
+    }
+    if (len <= 16) {
+        uint64_t lo = rd64(in) ^ (rd64(SECRET + 24) ^ rd64(SECRET + 32));
+        uint64_t hi = rd64(in + len - 8) ^ (rd64(SECRET + 40) ^ rd64(SECRET + 48));
+        return xxh3_avalanche(len + bswap64(lo) + hi + mul_fold(lo, hi));
+    }
+    uint64_t acc = len * PRIME64_1;
+    if (len <= 128) {
+        if (len > 32) {
+            if (len > 64) {
+                if (len > 96) {
+                    acc += mix16(in + 48, SECRET + 96);
+                    acc += mix16(in + len - 64, SECRET + 112);
+                }
+                acc += mix16(in + 32, SECRET + 64);
+                acc += mix16(in + len - 48, SECRET + 80);
+            }
+            acc += mix16(in + 16, SECRET + 32);
+            acc += mix16(in + len - 32, SECRET + 48);
+        }
+        acc += mix16(in, SECRET);
+        acc += mix16(in + len - 16, SECRET + 16);
+        return xxh3_avalanche(acc);
+    }
+    /* 129..240: eight 16-byte rounds, avalanche, then the remaining rounds
+     * against the secret shifted by 3, and the last 16 bytes */
+    size_t rounds = len / 16, i;
+    for (i = 0; i < 8; i++)
+        acc += mix16(in + 16 * i, SECRET + 16 * i);
+    acc = xxh3_avalanche(acc);
+    for (i = 8; i < rounds; i++)
+        acc += mix16(in + 16 * i, SECRET + 16 * (i - 8) + 3);
+    acc += mix16(in + len - 16, SECRET + 136 - 17);
+    return xxh3_avalanche(acc);
+}
+
+/* ---- module state ------------------------------------------------------- */
+
+/* One table record per code point, built by dedup.speedups_table. */
+enum {
+    F_FAST = 1,         /* the text may hold it; else: None, the Python path */
+    F_SPACE = 2,        /* str.isspace, \s */
+    F_DIGIT = 4,        /* \d */
+    F_UPPER = 8,        /* the first character of _CAPITALISED */
+    F_WORD = 16,        /* [^\W_\u02bc] */
+    F_OPENER = 32,      /* _OPENERS */
+    F_OPEN_QUOTE = 64,  /* _OPENING_QUOTES */
+    F_QUOTE = 128,      /* _QUOTES */
+    F_SENT_END = 256,   /* _SENTENCE_END */
+};
+#define FOLD_MAX 8
+#define RECORD_SIZE (4 + 2 * FOLD_MAX)
+#define TABLE_MAX 0x10000
+
+typedef struct {
+    uint16_t flags;
+    uint8_t fold_len; /* folded as by fold_words, UTF-8; a space splits words */
+    uint8_t key_len;  /* bytes of fold that are not spaces */
+    uint8_t cf_len;   /* str.casefold, UTF-8 */
+    uint8_t fold[FOLD_MAX];
+    uint8_t cf[FOLD_MAX];
+} Entry;
+
+static Entry table[TABLE_MAX];
+static uint16_t flags_of[TABLE_MAX]; /* table[c].flags, packed: the facts' scans read only these */
+static uint8_t fold1[TABLE_MAX];     /* a fold of one byte (a space: a split), packed; else 0 */
+static Py_ssize_t table_size = 0;    /* 0: setup() not called yet */
+static PyObject *long_hash = NULL; /* xxh3-64 of inputs over 240 bytes */
+
+/* xxh3-64 of bytes; those over 240 bytes go to long_hash (with obj, a bytes
+ * object holding them, when the caller has one). -1 with an exception set on
+ * failure (-1 is also a hash: callers check PyErr_Occurred). */
+static uint64_t hash_bytes(const uint8_t *p, size_t len, PyObject *obj)
+{
+    if (len <= XXH3_SHORT_MAX)
+        return xxh3_short(p, len);
+    PyObject *b = obj != NULL ? Py_NewRef(obj) : PyBytes_FromStringAndSize((const char *)p, (Py_ssize_t)len);
+    if (b == NULL)
+        return (uint64_t)-1;
+    PyObject *r = PyObject_CallOneArg(long_hash, b);
+    Py_DECREF(b);
+    if (r == NULL)
+        return (uint64_t)-1;
+    uint64_t h = PyLong_AsUnsignedLongLong(r);
+    Py_DECREF(r);
+    return h;
+}
+
+#define HASH_FAILED(h) ((h) == (uint64_t)-1 && PyErr_Occurred())
+
+/* ---- one paragraph -------------------------------------------------------- */
+
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t n;          /* code points, all fast */
+    uint16_t *cp;          /* a copy of them (table_size <= 0x10000), or NULL */
+    size_t cat_len;        /* bytes of the exact key: the words joined by nothing */
+    size_t cf_len;         /* bytes of the whole text case-folded */
+    uint8_t *cat;
+    PyObject *cat_obj;     /* a bytes object holding cat when over 240 bytes */
+    uint8_t small[XXH3_SHORT_MAX];
+} Text;
+
+#define SCAN(TYPE)                                                          \
+    do {                                                                    \
+        const TYPE *d = (const TYPE *)t->data;                              \
+        for (i = 0; i < n; i++) {                                           \
+            Py_UCS4 c = d[i];                                               \
+            if (c >= (Py_UCS4)table_size || !(flags_of[c] & F_FAST))        \
+                return 0;                                                   \
+            if (cp != NULL)                                                 \
+                cp[i] = (uint16_t)c;                                        \
+            cat_len += table[c].key_len;                                    \
+            cf_len += table[c].cf_len;                                      \
+        }                                                                   \
+    } while (0)
+
+/* Size the folded text and copy its code points to cp (n of them, unless
+ * NULL). 1: every character is fast; 0: not; -1: error */
+static int text_scan(PyObject *obj, Text *t, uint16_t *cp)
+{
+    if (!PyUnicode_Check(obj)) {
+        PyErr_SetString(PyExc_TypeError, "text must be str");
+        return -1;
+    }
+    if (table_size == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "cleaner._speedups: setup() has not been called");
+        return -1;
+    }
+    t->kind = PyUnicode_KIND(obj);
+    t->data = PyUnicode_DATA(obj);
+    t->n = PyUnicode_GET_LENGTH(obj);
+    t->cp = cp;
+    t->cat_obj = NULL;
+    size_t cat_len = 0, cf_len = 0;
+    Py_ssize_t i, n = t->n;
+    if (t->kind == PyUnicode_1BYTE_KIND)
+        SCAN(Py_UCS1);
+    else if (t->kind == PyUnicode_2BYTE_KIND)
+        SCAN(Py_UCS2);
+    else
+        SCAN(Py_UCS4);
+    t->cat_len = cat_len;
+    t->cf_len = cf_len;
+    if (cat_len <= XXH3_SHORT_MAX) {
+        t->cat = t->small;
+        return 1;
+    }
+    t->cat_obj = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cat_len);
+    if (t->cat_obj == NULL)
+        return -1;
+    t->cat = (uint8_t *)PyBytes_AS_STRING(t->cat_obj);
+    return 1;
+}
+
+/* Fill t->cat; with sp and starts (sized for t->cat_len words and 2 * t->cat_len
+ * bytes), also the words joined by single spaces and where each starts.
+ * Returns the number of words. */
+static Py_ssize_t text_fold(Text *t, uint8_t *sp, size_t *sp_len, uint32_t *starts)
+{
+    size_t cat_len = 0, n_sp = 0;
+    Py_ssize_t n_words = 0;
+    int in_word = 0;
+    for (Py_ssize_t i = 0; i < t->n; i++) {
+        Py_UCS4 c = t->cp != NULL ? t->cp[i] : PyUnicode_READ(t->kind, t->data, i);
+        const uint8_t *fold = &fold1[c];
+        int len = 1;
+        if (!*fold) {
+            fold = table[c].fold;
+            len = table[c].fold_len;
+        }
+        for (int b = 0; b < len; b++) {
+            uint8_t ch = fold[b];
+            if (ch == ' ') {
+                in_word = 0;
+                continue;
+            }
+            if (!in_word) {
+                if (sp != NULL) {
+                    if (n_words)
+                        sp[n_sp++] = ' ';
+                    starts[n_words] = (uint32_t)n_sp;
+                }
+                n_words++;
+                in_word = 1;
+            }
+            if (sp != NULL)
+                sp[n_sp++] = ch;
+            t->cat[cat_len++] = ch;
+        }
+    }
+    if (sp_len != NULL)
+        *sp_len = n_sp;
+    return n_words;
+}
+
+/* The k smallest distinct xxh3 hashes of the word n-grams (n words joined by a
+ * space), ascending, as their low 32 bits (dedup.sketch); a new list, or NULL
+ * with an exception set. */
+static PyObject *sketch(const uint8_t *sp, size_t sp_len, const uint32_t *starts, Py_ssize_t n_words,
+                        Py_ssize_t ngram, Py_ssize_t k)
+{
+    Py_ssize_t n_grams = n_words >= ngram ? n_words - ngram + 1 : 0, i;
+    Py_ssize_t cap = k < n_grams ? k : n_grams, cnt = 0;
+    uint64_t small[64];
+    uint64_t *best = cap <= 64 ? small : PyMem_Malloc((size_t)cap * sizeof(uint64_t));
+    PyObject *list = NULL;
+    if (best == NULL)
+        return PyErr_NoMemory();
+    for (i = 0; i < n_grams; i++) {
+        size_t lo = starts[i];
+        size_t hi = i + ngram < n_words ? starts[i + ngram] - 1 : sp_len;
+        uint64_t h = hash_bytes(sp + lo, hi - lo, NULL);
+        if (HASH_FAILED(h))
+            goto done;
+        if (cnt == cap && h >= best[cnt - 1])
+            continue;
+        Py_ssize_t a = 0, b = cnt; /* the first position holding a value >= h */
+        while (a < b) {
+            Py_ssize_t m = (a + b) / 2;
+            if (best[m] < h)
+                a = m + 1;
+            else
+                b = m;
+        }
+        if (a < cnt && best[a] == h)
+            continue; /* an n-gram repeated counts once */
+        Py_ssize_t last = cnt < cap ? cnt : cap - 1;
+        memmove(best + a + 1, best + a, (size_t)(last - a) * sizeof(uint64_t));
+        best[a] = h;
+        if (cnt < cap)
+            cnt++;
+    }
+    list = PyList_New(cnt);
+    if (list == NULL)
+        goto done;
+    for (i = 0; i < cnt; i++) {
+        PyObject *v = PyLong_FromUnsignedLong((unsigned long)(best[i] & 0xFFFFFFFFULL));
+        if (v == NULL) {
+            Py_CLEAR(list);
+            goto done;
+        }
+        PyList_SET_ITEM(list, i, v);
+    }
+done:
+    if (best != small)
+        PyMem_Free(best);
+    return list;
+}
+
+#define FL(i) (flags_of[cp[i]])
+
+/* dedup.facts_mask, with buf large enough for the text case-folded or keyed
+ * (t->cp set); -1 with an exception set on failure */
+static int64_t facts(const Text *t, uint8_t *buf)
+{
+    const uint16_t *cp = t->cp;
+    Py_ssize_t n = t->n, i = 0, j;
+    uint32_t mask = 0;
+    /* _NUMBER, \d\S*: from a digit to the next space; keyed as by exact_key */
+    while (i < n) {
+        if (!(FL(i) & F_DIGIT)) {
+            i++;
+            continue;
+        }
+        size_t len = 0;
+        for (j = i; j < n && !(FL(j) & F_SPACE); j++) {
+            const Entry *e = &table[cp[j]];
+            for (int b = 0; b < e->fold_len; b++)
+                if (e->fold[b] != ' ')
+                    buf[len++] = e->fold[b];
+        }
+        if (len) {
+            uint64_t h = hash_bytes(buf, len, NULL);
+            if (HASH_FAILED(h))
+                return -1;
+            mask |= 1u << (h % 32);
+        }
+        i = j;
+    }
+    /* _CAPITALISED: an upper-case letter then word characters, matches found
+     * left to right without overlap (one may start inside a word: iPhone) */
+    i = 0;
+    while (i + 1 < n) {
+        if (!((FL(i) & F_UPPER) && (FL(i + 1) & F_WORD))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i, end = i + 2;
+        while (end < n && (FL(end) & F_WORD))
+            end++;
+        i = end;
+        j = start;
+        while (j && (FL(j - 1) & F_OPENER))
+            j--;
+        if (j && (FL(j - 1) & F_OPEN_QUOTE))
+            continue; /* a quote starts a sentence */
+        if (!j || !(FL(j - 1) & F_SPACE))
+            continue; /* the first word, or inside a token */
+        j--;
+        while (j && (FL(j - 1) & F_SPACE))
+            j--;
+        while (j && (FL(j - 1) & F_QUOTE))
+            j--;
+        if (!j || (FL(j - 1) & F_SENT_END))
+            continue;
+        size_t len = 0;
+        for (j = start; j < end; j++) {
+            const Entry *e = &table[cp[j]];
+            memcpy(buf + len, e->cf, e->cf_len);
+            len += e->cf_len;
+        }
+        uint64_t h = hash_bytes(buf, len, NULL);
+        if (HASH_FAILED(h))
+            return -1;
+        mask |= 1u << (h % 32);
+    }
+    return mask;
+}
+
+/* ---- Python functions ----------------------------------------------------- */
+
+PyDoc_STRVAR(near_fingerprints_doc,
+"near_fingerprints(text, ngram, k, near_min_words, /)\n--\n\n"
+"dedup.near_fingerprints_py(raw, text, ngram, k, near_min_words): the exact\n"
+"key's hash, the sketch and the facts mask; None if the text holds a character\n"
+"the table does not mark fast.");
+
+#define STACK_BYTES 8192
+
+static PyObject *near_fingerprints(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "near_fingerprints takes 4 arguments");
+        return NULL;
+    }
+    Py_ssize_t ngram = PyLong_AsSsize_t(args[1]);
+    Py_ssize_t k = PyLong_AsSsize_t(args[2]);
+    Py_ssize_t near_min_words = PyLong_AsSsize_t(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (ngram < 1 || k < 1) {
+        PyErr_SetString(PyExc_ValueError, "near_fingerprints: need ngram >= 1 and k >= 1");
+        return NULL;
+    }
+    Text t;
+    uint16_t cp_stack[2048];
+    Py_ssize_t n = PyUnicode_Check(args[0]) ? PyUnicode_GET_LENGTH(args[0]) : 0;
+    uint16_t *cp = n <= 2048 ? cp_stack : PyMem_Malloc((size_t)n * sizeof(uint16_t));
+    if (cp == NULL)
+        return PyErr_NoMemory();
+    int r = text_scan(args[0], &t, cp);
+    if (r <= 0) {
+        if (cp != cp_stack)
+            PyMem_Free(cp);
+        return r < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    /* sp (up to 2 bytes per key byte) | starts (up to one word per key byte) |
+     * the facts' keys (a token's key bytes, or its case-folded bytes) */
+    size_t facts_len = t.cf_len > t.cat_len ? t.cf_len : t.cat_len;
+    size_t need = 2 * t.cat_len + 4 * t.cat_len + facts_len + 4;
+    uint64_t stack[STACK_BYTES / 8];
+    void *mem = need <= STACK_BYTES ? (void *)stack : PyMem_Malloc(need);
+    PyObject *key = NULL, *sk = NULL, *mask_obj = NULL, *out = NULL;
+    if (mem == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint32_t *starts = (uint32_t *)mem;
+    uint8_t *sp = (uint8_t *)(starts + t.cat_len);
+    uint8_t *buf = sp + 2 * t.cat_len;
+    size_t sp_len;
+    Py_ssize_t n_words = text_fold(&t, sp, &sp_len, starts);
+    uint64_t h = hash_bytes(t.cat, t.cat_len, t.cat_obj);
+    if (HASH_FAILED(h))
+        goto done;
+    key = PyLong_FromUnsignedLongLong(h);
+    if (key == NULL)
+        goto done;
+    int64_t mask = 0;
+    if (n_words >= near_min_words) {
+        sk = sketch(sp, sp_len, starts, n_words, ngram, k);
+        if (sk == NULL)
+            goto done;
+        mask = facts(&t, buf);
+        if (mask < 0)
+            goto done;
+    } else {
+        sk = PyList_New(0);
+        if (sk == NULL)
+            goto done;
+    }
+    mask_obj = PyLong_FromLongLong(mask);
+    if (mask_obj == NULL)
+        goto done;
+    out = PyTuple_Pack(3, key, sk, mask_obj);
+done:
+    Py_XDECREF(key);
+    Py_XDECREF(sk);
+    Py_XDECREF(mask_obj);
+    Py_XDECREF(t.cat_obj);
+    if (mem != stack)
+        PyMem_Free(mem);
+    if (cp != cp_stack)
+        PyMem_Free(cp);
+    return out;
+}
+
+PyDoc_STRVAR(exact_fingerprint_doc,
+"exact_fingerprint(text, /)\n--\n\n"
+"key_hash(exact_key(raw, text)); None if the text holds a character the\n"
+"table does not mark fast.");
+
+static PyObject *exact_fingerprint(PyObject *self, PyObject *text)
+{
+    (void)self;
+    Text t;
+    uint16_t cp_stack[2048]; /* a copy of short texts' code points; a long line is read twice instead */
+    Py_ssize_t n = PyUnicode_Check(text) ? PyUnicode_GET_LENGTH(text) : 0;
+    int r = text_scan(text, &t, n <= 2048 ? cp_stack : NULL);
+    if (r <= 0)
+        return r < 0 ? NULL : Py_NewRef(Py_None);
+    text_fold(&t, NULL, NULL, NULL);
+    uint64_t h = hash_bytes(t.cat, t.cat_len, t.cat_obj);
+    Py_XDECREF(t.cat_obj);
+    if (HASH_FAILED(h))
+        return NULL;
+    return PyLong_FromUnsignedLongLong(h);
+}
+
+PyDoc_STRVAR(xxh3_64_doc,
+"xxh3_64(data, /)\n--\n\n"
+"xxhash.xxh3_64_intdigest(data), computed here up to 240 bytes (for the tests).");
+
+static PyObject *xxh3_64(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    uint64_t h = (uint64_t)-1;
+    if (view.len <= XXH3_SHORT_MAX)
+        h = xxh3_short(view.buf, (size_t)view.len);
+    else if (long_hash == NULL)
+        PyErr_SetString(PyExc_RuntimeError, "cleaner._speedups: setup() has not been called");
+    else
+        h = hash_bytes(view.buf, (size_t)view.len, NULL);
+    PyBuffer_Release(&view);
+    if (HASH_FAILED(h))
+        return NULL;
+    return PyLong_FromUnsignedLongLong(h);
+}
+
+PyDoc_STRVAR(setup_doc,
+"setup(table, long_hash, /)\n--\n\n"
+"Install the character table (RECORD_SIZE bytes per code point from 0, see\n"
+"dedup.speedups_table) and the hash function for inputs over 240 bytes.");
+
+static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    Py_buffer view;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "setup takes 2 arguments");
+        return NULL;
+    }
+    if (!PyCallable_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "setup: long_hash must be callable");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    Py_ssize_t n = view.len / RECORD_SIZE, i;
+    const uint8_t *src = view.buf;
+    int ok = view.len % RECORD_SIZE == 0 && n >= 128 && n <= TABLE_MAX;
+    for (i = 0; ok && i < n; i++)
+        ok = src[i * RECORD_SIZE + 2] <= FOLD_MAX && src[i * RECORD_SIZE + 3] <= FOLD_MAX;
+    if (!ok) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "setup: not a table of records");
+        return NULL;
+    }
+    table_size = 0; /* a failed call leaves nothing half set up */
+    for (i = 0; i < n; i++, src += RECORD_SIZE) {
+        Entry *e = &table[i];
+        e->flags = (uint16_t)(src[0] | src[1] << 8);
+        e->fold_len = src[2];
+        e->cf_len = src[3];
+        memcpy(e->fold, src + 4, FOLD_MAX);
+        memcpy(e->cf, src + 4 + FOLD_MAX, FOLD_MAX);
+        e->key_len = 0;
+        for (int b = 0; b < e->fold_len; b++)
+            e->key_len += e->fold[b] != ' ';
+        flags_of[i] = e->flags;
+        fold1[i] = e->fold_len == 1 ? e->fold[0] : 0;
+    }
+    for (; i < TABLE_MAX; i++)
+        flags_of[i] = fold1[i] = 0;
+    PyBuffer_Release(&view);
+    Py_XSETREF(long_hash, Py_NewRef(args[1]));
+    table_size = n;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"near_fingerprints", (PyCFunction)(void (*)(void))near_fingerprints, METH_FASTCALL, near_fingerprints_doc},
+    {"exact_fingerprint", exact_fingerprint, METH_O, exact_fingerprint_doc},
+    {"xxh3_64", xxh3_64, METH_O, xxh3_64_doc},
+    {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, setup_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "cleaner._speedups",
+    .m_doc = "C versions of cleaner.dedup's per-paragraph fingerprints (optional).",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void)
+{
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddIntConstant(m, "RECORD_SIZE", RECORD_SIZE) < 0
+        || PyModule_AddIntConstant(m, "FOLD_MAX", FOLD_MAX) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,256 @@
+"""The optional C extension (cleaner/_speedups.c) against the Python reference
+(cleaner/dedup.py): XXH3-64, the per-paragraph fingerprints, and the whole CLI.
+
+Tests of the extension skip when it is not built (an install without a
+compiler, or a plain ``pip install .`` while the tests use the checkout), except
+``test_extension_is_built_where_required``: with CLEANER_REQUIRE_SPEEDUPS=1 (set
+by .ci/run) a missing extension fails.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import xxhash
+from conftest import CLEAN, CORPUS, ROOT, clean_env
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from cleaner import dedup
+
+SPEEDUPS = dedup.load_speedups()
+needs_c = pytest.mark.skipif(SPEEDUPS is None, reason="cleaner._speedups is not built")
+BENCH = Path("/work/shared/bench")
+SPECIAL = "’“”‘—–\xa0…"  # dedup._COMMON_PUNCT
+
+
+def c_mod() -> ModuleType:
+    assert SPEEDUPS is not None
+    return SPEEDUPS
+
+
+def test_extension_is_built_where_required() -> None:
+    if os.environ.get("CLEANER_REQUIRE_SPEEDUPS") != "1":
+        pytest.skip("CLEANER_REQUIRE_SPEEDUPS is not 1")
+    assert SPEEDUPS is not None, "cleaner._speedups did not build (setup.py marks it optional)"
+    assert dedup._c_near is not None or os.environ.get("CLEANER_SPEEDUPS") == "0"
+
+
+@needs_c
+def test_cli_uses_the_extension_unless_disabled() -> None:
+    code = "import cleaner.dedup as d; print(d._c_near is not None, d._c_exact is not None)"
+    env = clean_env()
+    env.pop("CLEANER_SPEEDUPS", None)
+    on = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    env["CLEANER_SPEEDUPS"] = "0"
+    off = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert (on.stdout.split(), off.stdout.split()) == (["True", "True"], ["False", "False"])
+
+
+# -- XXH3-64 -----------------------------------------------------------------------
+@needs_c
+def test_xxh3_every_length_to_300() -> None:
+    rng = random.Random(3)
+    for n in range(301):
+        for data in (bytes(rng.randrange(256) for _ in range(n)), b"\xff" * n, b"\0" * n,
+                     bytes(rng.choice(b"abc ") for _ in range(n))):
+            assert c_mod().xxh3_64(data) == xxhash.xxh3_64_intdigest(data), (n, data)
+
+
+@needs_c
+@given(st.binary(max_size=400))
+@example(b"")
+def test_xxh3_random_bytes(data: bytes) -> None:
+    assert c_mod().xxh3_64(data) == xxhash.xxh3_64_intdigest(data)
+
+
+# -- fingerprints of one paragraph ------------------------------------------------
+def fast(text: str) -> bool:
+    return all(dedup.speedups_fast(c) for c in text)
+
+
+def check_same(text: str, ngram: int = 4, k: int = 8, near_min_words: int = 10) -> bool:
+    """C == Python for both entry points, None exactly when the text holds a
+    character outside the fast set; True when C computed them."""
+    raw = text.encode("utf-8", "surrogateescape")
+    got = c_mod().near_fingerprints(text, ngram, k, near_min_words)
+    exact = c_mod().exact_fingerprint(text)
+    if not fast(text):
+        assert got is None and exact is None
+        return False
+    assert got == dedup.near_fingerprints_py(raw, text, ngram, k, near_min_words), text
+    assert exact == dedup.key_hash(dedup.exact_key(raw, text)), text
+    return True
+
+
+WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u2003\u2028\u3000"
+OTHER = ("éÉßİıſŉĲǅǰÆæØøÞþŠšŁłőȘșȚțƏə×÷«»¡¿©®°±²¹¼½µªº¨´¸¯\xad\x85"  # Latin-1, Latin Extended-A and -B
+         "\u2002\u200b\u200d\u2011\u2017\u2022\u2030\u2039\u203a\u203e\u2044\u2060\u2070"  # General Punctuation
+         "ʼΣσςЖж€™ⅫＡ\u0301\u0308\u3000\U0001f600\udc80")  # beyond: Python only
+ALPHABET = st.sampled_from(
+    list("AaBbMmZzQqXx019") + list("\"'()[].,!?:;-_%$&/@#*+=<>|") + list(WHITESPACE) + list(SPECIAL) + list(OTHER))
+TOKENS = st.sampled_from([
+    "Apple", "iPhone", "McDonald", "ABC", "X", "A1", "U.S.", "3,000", "2.5%", "1990s", "$5bn", "Trump’s", "O’Neil",
+    "“Hello", "‘World’", "(Reuters)", "[Kyiv]", "(“Oslo", "Paris.", "Monday:", "Sasse;", "end!", "why?", "the", "and",
+    "of", "a", "said", "—", "–", "…", "x…y", "7…9", "1—2", "4–5", "«Bonjour»", "Éric", "Zoë", "MÜNCHEN", "naïve",
+    "straße", "İstanbul", "_Under_", "snake_case", "ʼn", "R2-D2", "\"Quote\"", "'Single'", "9am", "v2.0-rc1",
+    "Łódź", "Ærø", "ŠKODA", "São", "Nguyễn", "Ĳmuiden", "ǅemal", "1½", "5µm", "3×4", "¿Qué?", "‹Oui›", "Δelta",
+])
+SEPARATORS = st.sampled_from([" ", "  ", ". ", ", ", ": ", "; ", "! ", "? ", " — ", "\xa0", "\t", "\n", " “", "” ",
+                              " ‘", "’ ", "\x1c", "\x85", "\u2028", "", " (", ") ", " [", " \"", "\" ", "… "])
+
+
+@st.composite
+def paragraphs(draw: st.DrawFn) -> str:
+    parts = draw(st.lists(st.one_of(TOKENS, st.text(ALPHABET, max_size=8)), max_size=40))
+    out = []
+    for p in parts:
+        out.append(p)
+        out.append(draw(SEPARATORS))
+    return "".join(out)
+
+
+@needs_c
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@given(paragraphs(), st.integers(1, 5), st.integers(1, 12), st.integers(0, 16))
+def test_near_fingerprints_match_python(text: str, ngram: int, k: int, extra: int) -> None:
+    check_same(text, ngram, k, ngram + extra)
+
+
+@needs_c
+@settings(max_examples=1500)
+@given(st.text(ALPHABET, max_size=80))
+def test_near_fingerprints_match_python_on_raw_characters(text: str) -> None:
+    check_same(text, 2, 3, 2)
+
+
+@needs_c
+@settings(max_examples=1000)
+@given(st.text(st.characters(max_codepoint=dedup.SPEEDUPS_TABLE_SIZE + 20), max_size=60))
+def test_near_fingerprints_match_python_on_any_character_of_the_table(text: str) -> None:
+    check_same(text, 1, 4, 1)
+
+
+@needs_c
+@given(paragraphs().map(lambda t: "".join(c for c in t if dedup.speedups_fast(c))))
+def test_fast_texts_are_computed_in_c(text: str) -> None:
+    assert check_same(text)
+
+
+def test_fast_characters_normalize_alone() -> None:
+    """NFKC of two fast characters is NFKC of each, for every pair: what lets the
+    C code fold a text character by character (no fast character or its NFKC
+    form holds a combining mark, so only neighbours could compose)."""
+    chars = [chr(c) for c in range(dedup.SPEEDUPS_TABLE_SIZE) if dedup.speedups_fast(chr(c))]
+    nfkc = {c: unicodedata.normalize("NFKC", c) for c in chars}
+    for a in chars:
+        for b in chars:
+            assert unicodedata.normalize("NFKC", a + b) == nfkc[a] + nfkc[b], (a, b)
+    assert all(unicodedata.combining(x) == 0 for c in chars for x in c + nfkc[c])
+
+
+@needs_c
+def test_every_fast_character_in_context() -> None:
+    """Each character the table marks fast, alone and around names, numbers
+    and sentence ends (the facts rules look at neighbours)."""
+    chars = [chr(c) for c in range(dedup.SPEEDUPS_TABLE_SIZE) if dedup.speedups_fast(chr(c))]
+    assert len(chars) >= 600 and set(SPECIAL) <= set(chars)
+    for c in chars:
+        for t in (c, f"A{c}Bc", f"x {c}Name 1{c}2 said{c} Paris. {c}Oslo", f"end.{c} {c}Kyiv{c} and ({c}Rome",
+                  f"{c}9{c} the Big{c}Apple met Anna {c}{c} Bob in{c}Lagos on Monday word word word"):
+            assert check_same(t, 2, 4, 3), repr(t)
+
+
+@needs_c
+def test_long_inputs_hash_through_python() -> None:
+    """Keys and n-grams over 240 bytes go to xxhash from C."""
+    word = "Supercalifragilistic" * 15
+    text = f"The {word} and 9{word} met {word.lower()} in the city of Lagos on a Monday, said {word}."
+    assert check_same(text, 4, 8, 10)
+    assert check_same(text, 1, 50, 1)
+    assert check_same(" ".join(["word", "Name", "12"] * 40_000))
+
+
+@needs_c
+def test_repeated_ngrams_count_once_and_sketch_is_bottom_k() -> None:
+    text = "one two three four " * 30 + "five six seven eight nine ten eleven twelve"
+    assert check_same(text, 4, 8, 10)
+    for k in (1, 3, 8, 64, 100):
+        got = c_mod().near_fingerprints(text, 4, k, 10)
+        assert got is not None and len(got[1]) == min(k, 4 + 8)
+
+
+@needs_c
+def test_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        c_mod().near_fingerprints(b"bytes", 4, 8, 10)
+    with pytest.raises(ValueError):
+        c_mod().near_fingerprints("text", 0, 8, 10)
+    with pytest.raises(ValueError):
+        c_mod().setup(b"short", xxhash.xxh3_64_intdigest)
+
+
+def lines_of(paths: list[Path]) -> list[str]:
+    out = []
+    for p in paths:
+        data = p.read_bytes().replace(b"\r\n", b"\n")
+        out += data.decode("utf-8", "surrogateescape").split("\n")
+    return out
+
+
+@needs_c
+def test_corpus_sample_lines() -> None:
+    done = sum(check_same(t) for t in lines_of(sorted(CORPUS.glob("*.txt"))))
+    assert done > 200
+
+
+@needs_c
+@pytest.mark.skipif(not BENCH.is_dir(), reason="no bench pages at /work/shared/bench")
+@pytest.mark.parametrize("kind", ["dirty", "gold", "extracted"])
+def test_bench_page_lines(kind: str) -> None:
+    done = sum(check_same(t) for t in lines_of(sorted((BENCH / kind).glob("*.txt"))))
+    assert done > 1000
+
+
+# -- the CLI, with and without the extension ------------------------------------------
+@pytest.fixture(scope="module")
+def stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from test_benchmarks_smoke import load_benchmark
+
+    data, _ = load_benchmark("throughput").build_stream(4_000_000)
+    path = tmp_path_factory.mktemp("speedups") / "stream.txt"
+    path.write_bytes(data)
+    return path
+
+
+def run_cli(args: list[str], stdin: Path, speedups: bool) -> bytes:
+    env = clean_env()
+    env["CLEANER_SPEEDUPS"] = "1" if speedups else "0"
+    with open(stdin, "rb") as f:
+        got = subprocess.run([*CLEAN, *args], stdin=f, capture_output=True, env=env, cwd=ROOT, timeout=300,
+                             check=True)
+    return got.stdout
+
+
+@needs_c
+@pytest.mark.parametrize("args", [["--dedup", "stream"], ["--dedup", "stream", "--near-threshold", "0.3"],
+                                  ["--dedup", "stream", "--unit", "block"],
+                                  ["--dedup", "stream", "--unit", "block", "--no-near"], [],
+                                  ["--repeated-boilerplate", "3"]])
+def test_cli_output_and_explain_identical(stream: Path, tmp_path: Path, args: list[str]) -> None:
+    """The same bytes out and the same --explain records (matches, scores) either way."""
+    outs = []
+    for on in (True, False):
+        explain = tmp_path / f"explain-{on}.jsonl"
+        outs.append((run_cli([*args, "--explain", str(explain)], stream, on), explain.read_bytes()))
+    assert outs[0] == outs[1]
+    assert b'"match": "exact"' in outs[0][1]
+    if "stream" in args and "block" not in args:  # the stream's near copies are single lines
+        assert b'"match": "near"' in outs[0][1]
