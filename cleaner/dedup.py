@@ -12,6 +12,10 @@ ASCII lines take a byte-level fast path with the same result.
 
 ``fold_words`` applies the same folding but keeps word boundaries (for
 word n-grams): runs of removed characters split words.
+
+``near_fingerprints`` and ``exact_fingerprint`` give what the matcher keeps of
+a paragraph; the optional C extension computes them when it is built (see the
+end of this module), and the functions here stay the reference.
 """
 
 from __future__ import annotations
