@@ -422,15 +422,9 @@ class CrossDocCounter:
         """``count`` of the line's key, then (``add``) ``add`` it: the
         classifier's one call per line."""
         key = self.key(text)
-        rows, m = self.rows, self.mask
-        c = rows[0][key & m]
-        if self.depth > 1:
-            b = self.bits
-            c = min(c, rows[1][(key >> b) & m])
-            if self.depth > 2:
-                c = min(c, rows[2][(key >> (2 * b)) & m])
-        if add and len(self._pending) < CROSSDOC_MAX_KEYS_PER_DOC:
-            self._pending.add(key)
+        c = self.count(key)
+        if add:
+            self.add(key)
         return c
 
     def add(self, key: int) -> None:

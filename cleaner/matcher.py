@@ -108,17 +108,10 @@ class Matcher:
         (the sketches of all the chunk's paragraphs in one batch)."""
         if self.inline:
             return
-        s = self.s
         short = self.short
-        near_len = 2 * s.near_min_words if s.near else -1
-        ngram, k, near_min_words = s.ngram, s.sketch_k, s.near_min_words
-        pre: dict[int, Prepared] = {}
-        for i, text in enumerate(texts):
-            if len(text) >= short and not text.isspace():
-                if 0 <= near_len <= len(text) <= NEAR_MAX_CHARS:
-                    pre[i] = near_fingerprints(raws[i], text, ngram, k, near_min_words)
-                else:
-                    pre[i] = (exact_fingerprint(raws[i], text), [], 0)
+        fingerprints = self.fingerprints
+        pre = {i: fingerprints(raws[i], text) for i, text in enumerate(texts)
+               if len(text) >= short and not text.isspace()}
         self._pre = pre
         self._lookup(pre.values())
 
@@ -174,15 +167,13 @@ class Matcher:
                 # this run only: the same choice as below without a call per fingerprint
                 rget, fget = self.live.near.recent.get, self._found[1].get
                 pids = [p for p in [rget(h, fget(h)) for h in sk] if p is not None]
-                # else no paragraph can reach it: the commonest of the ids found
-                # is found at most len(pids) - (distinct ids - 1) times
-                if len(pids) - len(set(pids)) + 1 >= self.s.near_threshold * len(sk) - 1:
+                if self._may_reach(pids, len(sk)):
                     m = self._near([(p, self.live) for p in pids], len(sk), facts, raw, text)
                     if m is not None:
                         return m
             else:
                 hits = [h for h in map(lambda k: self._first(k, True), sk) if h is not None]
-                if len(hits) - len(set(hits)) + 1 >= self.s.near_threshold * len(sk) - 1:
+                if self._may_reach(hits, len(sk)):
                     m = self._near(hits, len(sk), facts, raw, text)
                     if m is not None:
                         return m
@@ -193,6 +184,12 @@ class Matcher:
         live.exact.add(key, pid)
         live.near.add_many(sk, pid)
         return None
+
+    def _may_reach(self, owners: Sequence[object], k: int) -> bool:
+        """Whether one earlier paragraph can own enough of a ``k``-value sketch
+        for ``_near`` to take it: the commonest of the owners found is found at
+        most len - (distinct owners - 1) times (else no call, no Counter)."""
+        return len(owners) - len(set(owners)) + 1 >= self.s.near_threshold * k - 1
 
     def _near(self, hits: list[tuple[int, Index]], k: int, facts: int, raw: bytes, text: str) -> Match | None:
         """Score against single earlier paragraphs (not hits pooled from several):
