@@ -441,6 +441,19 @@ def run_stdin_parallel(cleaner: Cleaner, jobs: int, target: Target, *, out: IO[b
             pending: deque[int] = deque()  # sequence numbers sent and not yet written, in order
             seq = 0
 
+            def drain(wait: bool) -> None:
+                """Write the results due, in order; ``wait``: until none is pending."""
+                while pending:
+                    if pending[0] not in done:
+                        if not wait:
+                            return
+                        inp.wait(for_input=False)
+                        continue
+                    value = done.pop(pending.popleft())
+                    if isinstance(value, BaseException):
+                        raise value
+                    take(value)
+
             def submit(data: bytes, first: int, last: bool) -> None:
                 nonlocal seq
                 back = partial(finished, seq)
@@ -454,11 +467,7 @@ def run_stdin_parallel(cleaner: Cleaner, jobs: int, target: Target, *, out: IO[b
             doc = 1  # number of buf's first document
             eof = sent_last = False
             while True:
-                while pending and pending[0] in done:
-                    value = done.pop(pending.popleft())
-                    if isinstance(value, BaseException):
-                        raise value
-                    take(value)
+                drain(wait=False)
                 if sent_last:
                     if not pending:
                         break
@@ -486,14 +495,7 @@ def run_stdin_parallel(cleaner: Cleaner, jobs: int, target: Target, *, out: IO[b
                         inp.wait(for_input=False)
                     continue
                 if not ends and len(buf) >= HUGE_DOC:
-                    while pending:  # everything before it is written first
-                        if pending[0] not in done:
-                            inp.wait(for_input=False)
-                            continue
-                        value = done.pop(pending.popleft())
-                        if isinstance(value, BaseException):
-                            raise value
-                        take(value)
+                    drain(wait=True)  # everything before it is written first
                     doc, rest, eof = _clean_huge_doc(cleaner, inp, bytes(buf), doc, result, out if write else None,
                                                      sink, progress)
                     buf = bytearray(rest)
@@ -529,11 +531,13 @@ def _clean_huge_doc(cleaner: Cleaner, inp: _Stdin, buf: bytes, doc: int, result:
     s = cleaner.stream("<stdin>", sink=counting, split_docs=True, first_doc=doc)
     line_start = True  # buf starts a line
 
-    def feed(data: bytes) -> None:
-        got = s.feed(data)
+    def emit(got: bytes) -> None:
         if out is not None and got:
             out.write(got)
             out.flush()
+
+    def feed(data: bytes) -> None:
+        emit(s.feed(data))
 
     try:
         while True:
@@ -556,10 +560,7 @@ def _clean_huge_doc(cleaner: Cleaner, inp: _Stdin, buf: bytes, doc: int, result:
             data = inp.read()
             if not data:
                 feed(buf)
-                got = s.close()
-                if out is not None and got:
-                    out.write(got)
-                    out.flush()
+                emit(s.close())
                 return s.doc_count, b"", True
             if progress is not None:
                 progress(len(data))
