@@ -197,6 +197,7 @@ REPEAT_MAX_KEYS = 10000
 # NEIGHBOR_MAX (the decided lines kept above the window), so the answer does
 # not depend on where a chunk of verdicts ends.
 REPEAT_BLOCK_SPAN = 8
+OUTSIDE_ARTICLE = "-outside-article"  # the end of the reasons of drops outside the article region
 REPEAT_ABOVE = "classifier:repeat-of-line-above"
 REPEAT_BLOCK = "classifier:repeat-in-copied-block"
 
@@ -1039,7 +1040,7 @@ class DocumentContext:
                 if not p.use_weak_neighbors or self._weak_company(i, kind):
                     return Verdict(ln.index, True, f"classifier:{kind}-no-clear-article", kind, False, ln.score, f)
                 return Verdict(ln.index, False, f"classifier:{kind}-alone-no-clear-article", kind, False, ln.score, f)
-            return Verdict(ln.index, False, f"classifier:{kind}-outside-article", kind, False, ln.score, f)
+            return Verdict(ln.index, False, f"classifier:{kind}{OUTSIDE_ARTICLE}", kind, False, ln.score, f)
         if kind == BAD and (
             p.drop_bad_in_article or (ln.why == "repeated-across-documents" and f.units >= p.short_units)
         ):

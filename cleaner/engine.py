@@ -27,7 +27,7 @@ from typing import NamedTuple
 from .boilerplate import Boilerplate
 from .classify import PREDICATES, is_body_line, word_count
 from .config import Config
-from .context import ContextClassifier, DocumentContext, Verdict
+from .context import OUTSIDE_ARTICLE, ContextClassifier, DocumentContext, Verdict
 from .dedup import exact_fingerprint
 from .explain import Decision, Stats
 from .matcher import Match, Matcher
@@ -39,7 +39,6 @@ log = logging.getLogger("cleaner")
 BLANK_RULE, BLANK_CATEGORY = "layout.blank-lines", "layout"
 DEDUP_RULE, DEDUP_CATEGORY = "dedup.repeat", "duplicates"
 CLASSIFIER_CATEGORY = "classifier"
-OUTSIDE_ARTICLE = "-outside-article"  # the end of the classifier's region-based drop reasons
 BOILER_RULE = "dedup.boilerplate"
 # --unit block: a paragraph longer than this is judged in pieces (bounded memory).
 MAX_PARA_LINES = 200
