@@ -179,11 +179,15 @@ class FingerprintTable:
                 q = q[~hit]  # runs hold disjoint keys
         return found
 
+    def _run_ids(self) -> list[int]:
+        """What a ``KeyFilter`` records of the runs it covers."""
+        return [id(r.keys) for r in self.runs]
+
     def _filter(self) -> KeyFilter:
         """The filter over the runs' keys, rebuilt when the runs were
         replaced other than by ``add_run`` (sampling, renumbering, loading)."""
         f = self._key_filter
-        if f is None or f.runs != [id(r.keys) for r in self.runs]:
+        if f is None or f.runs != self._run_ids():
             f = self._key_filter = KeyFilter(self.bits, [r.keys for r in self.runs])
         return f
 
@@ -217,7 +221,7 @@ class FingerprintTable:
         the newest runs while they are of similar size and stay under MAX_RUN."""
         import numpy as np
         f = self._key_filter
-        covered = f is not None and f.runs == [id(r.keys) for r in self.runs]
+        covered = f is not None and f.runs == self._run_ids()
         if self.runs:
             may = np.flatnonzero(f.may_hold(keys)) if covered and f is not None else np.arange(len(keys))
             old_keys = np.zeros(len(keys), bool)
@@ -239,7 +243,7 @@ class FingerprintTable:
             older = self.runs.pop()
             self.runs.append(_merge(older, newer))
         if covered and f is not None:  # merged runs hold the same keys
-            f.runs = [id(r.keys) for r in self.runs]
+            f.runs = self._run_ids()
 
     def absorb(self, other: FingerprintTable, pid_offset: int) -> None:
         """Add another table's entries (its ids shifted); keys already here win."""
@@ -274,7 +278,6 @@ class KeyFilter:
 
     def __init__(self, key_bits: int, runs: list[np.ndarray]) -> None:
         import numpy as np
-        self.key_bits = key_bits
         self.runs = [id(k) for k in runs]
         self.count = sum(len(k) for k in runs)
         self.size = size = filter_bits(self.count)
