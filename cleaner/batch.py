@@ -269,7 +269,8 @@ def run_two_pass(cleaner: Cleaner, names: Sequence[str], target: Target, jobs: i
     bytes in ``data`` for the caller to write to ``target``; line numbers
     (of decisions, --stats and the index) are those of the input files."""
     rules_only = Cleaner(replace(cleaner.config, dedup="off", index_path=None, index_readonly=False,
-                                 repeated_boilerplate=None, near=False), ruleset=cleaner.ruleset)
+                                 repeated_boilerplate=None, near=False,
+                                 skip_repeats=cleaner.config.skip_repeats_on), ruleset=cleaner.ruleset)
     dedup_only = cleaner.without_rules()
     matcher = dedup_only.matcher
     for first in run_parallel(rules_only, names, target, jobs, collect=True, capture=True):

@@ -56,6 +56,13 @@ class Config:
         off with ``unit="block"`` (hard-wrapped lines are not paragraphs);
         ``False`` switches it off (rules and duplicates only); ``True``
         needs ``unit="line"``.
+    skip_repeats: block rules (``drop_block``) skip a line that repeats an
+        earlier line of the document that the rules kept (after folding, of
+        ``dedup_min_words`` words or more): it neither continues nor ends the
+        block and is judged as any other line (a repeat is removed as such).
+        Repeats are what duplicate removal takes out, so a second run sees the
+        block the first one did (idempotence). ``None`` (default): on when
+        duplicates are removed (``dedup`` not ``"off"``) with ``unit="line"``.
     """
 
     rules: tuple[str, ...] = ()
@@ -75,6 +82,7 @@ class Config:
     regex_timeout: float = REGEX_TIMEOUT_DEFAULT
     use_hyperscan: bool = True
     classifier: bool | None = None
+    skip_repeats: bool | None = None
 
     @property
     def near_on(self) -> bool:
@@ -89,6 +97,13 @@ class Config:
         if self.classifier is not None:
             return self.classifier
         return self.unit == "line"
+
+    @property
+    def skip_repeats_on(self) -> bool:
+        """Whether block rules skip repeated lines (resolving the ``None`` default)."""
+        if self.skip_repeats is not None:
+            return self.skip_repeats
+        return self.dedup != "off" and self.unit == "line"
 
     def __post_init__(self) -> None:
         if self.dedup not in DEDUP_SCOPES:

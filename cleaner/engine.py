@@ -58,6 +58,10 @@ MATCH_MEMO_MAX_CHARS = 300
 # table of contents above the headings it lists): the repeat is judged as any
 # other line. Line numbers of such drops are kept per document, up to this many.
 REGION_DROPPED_MAX = 1 << 16
+# Keys of the lines the rules kept, per document, for block rules to skip
+# repeats (``Config.skip_repeats``): at most this many; past it, a repeat of a
+# later line breaks a block as any line would.
+DOC_KEYS_MAX = 1 << 16
 
 Sink = Callable[[Decision], None]
 
@@ -68,6 +72,7 @@ class Item(NamedTuple):
     text: str  # decoded, without line ending
     cands: Sequence[int] | None  # rule indexes worth trying
     idx: int = -1  # position in the current chunk (for prepared fingerprints)
+    skip: bool = False  # a repeat held in a block's look-ahead, which skips it
 
 
 class Repeat(NamedTuple):
@@ -97,6 +102,8 @@ class Engine:
                                    max_words=[r.max_words for r in self.rules])
         self.always = self.prefilter.always
         self.has_before_body = any(r.where == "before_body" for r in self.rules)
+        self.skip_repeats = (config.skip_repeats_on and config.unit == "line"
+                             and any(r.action == "drop_block" for r in self.rules))
         # (text, body seen) -> (rule index or -1, new text for strip rules)
         self.match_memo: dict[tuple[str, bool], tuple[int, str | None]] = {}
 
@@ -130,6 +137,13 @@ class DocumentCleaner:
         self.pending_count = 0
         self.matcher = matcher
         self.first_line: dict[int, int] = {}  # exact key hash -> line (``_repeat``)
+        # keys of the lines the rules kept, for blocks to skip repeats: the
+        # inline repeat check's dict holds them unless boilerplate comes between
+        self.skip_repeats = engine.skip_repeats
+        self.repeat_words = engine.config.dedup_min_words
+        self.doc_keys: set[int] | None = None
+        if self.skip_repeats and (matcher is None or not matcher.inline or boiler is not None):
+            self.doc_keys = set()
         self.boiler = boiler
         self.block_unit = engine.config.unit == "block"
         self.para: list[Item] = []  # with --unit block: kept lines of the open paragraph
@@ -281,6 +295,7 @@ class DocumentCleaner:
         inline = matcher is not None and matcher.inline
         slow = self.block_unit or self.boiler is not None
         ctx = self.ctx
+        keys = self.doc_keys
         append = out.append
         ln = self.line_no
         for i in range(lo, hi):
@@ -302,6 +317,8 @@ class DocumentCleaner:
             # or not: rules never depend on dedup (so -j can run them apart)
             if not self.body_seen and len(text) > 40 and is_body_line(text):
                 self.body_seen = True
+            if keys is not None:
+                self._note_key(raw, text, i)
             if matcher is not None and len(text) >= short:
                 m = self._repeat(raw, text, ln) if inline else matcher.check(raw, text, ln, i)
                 if m is not None:
@@ -333,6 +350,9 @@ class DocumentCleaner:
         if block is not None:
             if blank:
                 self._blank(it, out)
+                return
+            if self._skips(it):
+                self._after_rules(it, out)
                 return
             if self.block_count < block.max_lines and self._continues(block, text, self.block_prev):
                 self.block_count += 1
@@ -371,8 +391,15 @@ class DocumentCleaner:
                     self._drop(it, rule)
                     self.block, self.block_count, self.block_prev = rule, 0, text
                     return
+        self._after_rules(it, out)
+
+    def _after_rules(self, it: Item, out: list[bytes]) -> None:
+        """A line the rules kept: boilerplate, then duplicates, then kept."""
+        text = it.text
         if not self.body_seen and is_body_line(text):
             self.body_seen = True
+        if self.doc_keys is not None:
+            self._note_key(it.raw, text, it.idx)
         if self.boiler is not None and self.boiler.is_boilerplate(it.raw, text):
             self._removed(it, BOILER_RULE, DEDUP_CATEGORY, "drop_line")
             return
@@ -405,6 +432,27 @@ class DocumentCleaner:
             return None  # short lines may repeat
         return Match("exact", 1.0, self.doc_id, first)
 
+    def _note_key(self, raw: bytes, text: str, idx: int) -> None:
+        """Remember the key of a line the rules kept (for ``_skips``)."""
+        keys = self.doc_keys
+        assert keys is not None
+        if len(text) >= 2 * self.repeat_words - 1 and len(keys) < DOC_KEYS_MAX:
+            keys.add(self.matcher.key(raw, text, idx) if self.matcher is not None
+                     else exact_fingerprint(raw, text))
+
+    def _skips(self, it: Item) -> bool:
+        """Whether block rules skip this line: it repeats a line the rules kept
+        earlier in the document (``Config.skip_repeats``). Duplicate removal
+        takes such a line out, so a block must not hinge on it: cleaning the
+        output again would find the block whole."""
+        if not self.skip_repeats:
+            return False
+        text = it.text
+        if len(text) < 2 * self.repeat_words - 1 or word_count(text) < self.repeat_words:
+            return False
+        keys = self.doc_keys if self.doc_keys is not None else self.first_line
+        return exact_fingerprint(it.raw, text) in keys
+
     def _settle_para(self, out: list[bytes]) -> None:
         """``--unit block``: a paragraph ended; keep or drop all its lines together."""
         para, self.para = self.para, []
@@ -427,16 +475,20 @@ class DocumentCleaner:
         """A block start waits for ``min_lines`` continuation lines before it counts."""
         assert self.pending is not None and self.pending_rule is not None
         rule = self.pending_rule
+        if not blank and self._skips(it):
+            it = it._replace(skip=True)
         self.pending.append(it)
-        if blank and len(self.pending) <= 2 * rule.max_lines:
+        if (blank or it.skip) and len(self.pending) <= 2 * rule.max_lines:
             return
-        prev = next(p.text for p in reversed(self.pending[:-1]) if p.text.strip())
-        if not blank and self._continues(rule, it.text, prev):
+        prev = next(p.text for p in reversed(self.pending[:-1]) if p.text.strip() and not p.skip)
+        if not blank and not it.skip and self._continues(rule, it.text, prev):
             self.pending_count += 1
             if self.pending_count >= rule.min_lines:
                 items, self.pending = self.pending, None
                 for p in items:
-                    if p.text.strip():
+                    if p.skip:
+                        self._after_rules(p, out)
+                    elif p.text.strip():
                         self._drop(p, rule)
                     else:
                         self._blank(p, out)
@@ -451,7 +503,7 @@ class DocumentCleaner:
         self.pending, self.pending_rule = None, None
         self._process(items[0], out, rule)
         for p in items[1:]:
-            self._process(p, out, None)
+            self._process(p._replace(skip=False) if p.skip else p, out, None)
 
     def _match(self, it: Item, cands: Sequence[int], exclude: Rule | None) -> tuple[Rule | None, str | None]:
         text = it.text

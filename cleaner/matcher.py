@@ -125,6 +125,11 @@ class Matcher:
         for n, table in enumerate(tables):
             self._found[n] = table.find_many(exact if n % 2 == 0 else near)
 
+    def key(self, raw: bytes, text: str, idx: int = -1) -> int:
+        """A paragraph's exact key hash (the prepared one when there is one)."""
+        fp = self._pre.get(idx) if idx >= 0 else None
+        return fp[0] if fp is not None else exact_fingerprint(raw, text)
+
     def end_chunk(self) -> None:
         self._pre = {}
         # a document's own index stays a dict until the document ends, unless
