@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
@@ -30,7 +30,7 @@ from .config import Config
 from .context import OUTSIDE_ARTICLE, ContextClassifier, DocumentContext, Verdict
 from .dedup import exact_fingerprint
 from .explain import Decision, Stats
-from .matcher import Match, Matcher
+from .matcher import DOC_KEYS_MAX, Match, Matcher
 from .prefilter import Prefilter
 from .rules import Rule, RuleSet, default_rules_dir
 
@@ -58,10 +58,6 @@ MATCH_MEMO_MAX_CHARS = 300
 # table of contents above the headings it lists): the repeat is judged as any
 # other line. Line numbers of such drops are kept per document, up to this many.
 REGION_DROPPED_MAX = 1 << 16
-# Keys of the lines the rules kept, per document, for block rules to skip
-# repeats (``Config.skip_repeats``): at most this many; past it, a repeat of a
-# later line breaks a block as any line would.
-DOC_KEYS_MAX = 1 << 16
 
 Sink = Callable[[Decision], None]
 
@@ -138,12 +134,14 @@ class DocumentCleaner:
         self.matcher = matcher
         self.first_line: dict[int, int] = {}  # exact key hash -> line (``_repeat``)
         # keys of the lines the rules kept, for blocks to skip repeats: the
-        # inline repeat check's dict holds them unless boilerplate comes between
+        # duplicate check notes them (the inline one in its dict) unless there
+        # is none or boilerplate removal comes between; then ``doc_keys``
         self.skip_repeats = engine.skip_repeats
         self.repeat_words = engine.config.dedup_min_words
         self.doc_keys: set[int] | None = None
-        if self.skip_repeats and (matcher is None or not matcher.inline or boiler is not None):
+        if self.skip_repeats and (matcher is None or boiler is not None):
             self.doc_keys = set()
+        matcher_notes = self.skip_repeats and self.doc_keys is None and matcher is not None and not matcher.inline
         self.boiler = boiler
         self.block_unit = engine.config.unit == "block"
         self.para: list[Item] = []  # with --unit block: kept lines of the open paragraph
@@ -155,9 +153,12 @@ class DocumentCleaner:
         self.region_dropped: set[int] = set()  # lines the classifier dropped as outside the article
         self.stand_in: dict[int, int] = {}  # such a first copy -> the repeat kept in its place
         if matcher is not None:
-            matcher.start_doc(doc_id)
+            matcher.start_doc(doc_id, keys=matcher_notes)
         if boiler is not None:
             boiler.start_doc(doc_id)
+        self.repeat_keys: Container[int] = (self.doc_keys if self.doc_keys is not None
+                                            else matcher.doc_keys if matcher_notes and matcher is not None
+                                            and matcher.doc_keys is not None else self.first_line)
 
     # -- bookkeeping -------------------------------------------------------
     def _record(self, it: Item, rule: str, category: str, action: str, match: Match | None = None,
@@ -450,8 +451,7 @@ class DocumentCleaner:
         text = it.text
         if len(text) < 2 * self.repeat_words - 1 or word_count(text) < self.repeat_words:
             return False
-        keys = self.doc_keys if self.doc_keys is not None else self.first_line
-        return exact_fingerprint(it.raw, text) in keys
+        return exact_fingerprint(it.raw, text) in self.repeat_keys
 
     def _settle_para(self, out: list[bytes]) -> None:
         """``--unit block``: a paragraph ended; keep or drop all its lines together."""

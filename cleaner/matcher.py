@@ -59,6 +59,10 @@ class MatchSettings:
 
 
 Prepared = tuple[int, list[int], int]  # exact key, sketch, facts mask (0: none)
+# Keys of the lines the rules kept, per document, for block rules to skip
+# repeats (``Config.skip_repeats``): at most this many; past it, a repeat of a
+# later line breaks a block as any line would.
+DOC_KEYS_MAX = 1 << 16
 
 
 class Matcher:
@@ -84,8 +88,12 @@ class Matcher:
         self._pre: dict[int, Prepared] = {}
         self._found: list[dict[int, int]] = [{}, {}, {}, {}]
         self.min_share = 1.0  # per document: the smallest hash share a budget left any document
+        self.doc_keys: set[int] | None = None
 
-    def start_doc(self, name: str) -> None:
+    def start_doc(self, name: str, keys: bool = False) -> None:
+        """``keys``: note the exact keys of the document's paragraphs checked
+        (``doc_keys``, up to ``DOC_KEYS_MAX``), for the engine's block rules."""
+        self.doc_keys = set() if keys else None
         if self.inline:  # the engine keeps the document's keys: no index, no ids
             self.doc_name = name
             return
@@ -161,6 +169,9 @@ class Matcher:
             fp = self.fingerprints(raw, text)
             self._lookup([fp])
         key, sk, facts = fp
+        keys = self.doc_keys
+        if keys is not None and len(keys) < DOC_KEYS_MAX:
+            keys.add(key)
         hit = self._first(key, False)
         if hit is not None:
             if word_count(text) < self.s.min_words:
