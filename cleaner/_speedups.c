@@ -627,7 +627,191 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* ---- the classifier's cross-document counter (context.CrossDocCounter) ---- */
+
+PyDoc_STRVAR(crossdoc_see_doc,
+"crossdoc_see(text, rows, bits, pending, max_pending, /)\n--\n\n"
+"CrossDocCounter.see in one call: the key (xxh3-64 of text[:200].strip().lower()\n"
+"in UTF-8 with surrogateescape), its count (the least of its cells, one per\n"
+"row: an array('H') of 2**bits counters, row r indexed by key >> (bits * r)),\n"
+"and, unless pending is None, the key added to the set pending while it\n"
+"holds fewer than max_pending keys. Returns the count.");
+
+#define CROSSDOC_KEY_CHARS 200
+
+static PyObject *strip_name = NULL, *lower_name = NULL;
+
+/* xxh3-64 of text[:200].strip().lower() encoded; -1 with an exception on error */
+static uint64_t crossdoc_key(PyObject *text)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n > CROSSDOC_KEY_CHARS)
+        n = CROSSDOC_KEY_CHARS;
+    if (PyUnicode_IS_ASCII(text)) {
+        /* str.strip() and str.lower() on ASCII: these whitespace characters, A-Z */
+        const uint8_t *d = PyUnicode_1BYTE_DATA(text);
+        uint8_t buf[CROSSDOC_KEY_CHARS];
+        Py_ssize_t a = 0, b = n;
+#define ASCII_SPACE(c) (((c) >= 0x09 && (c) <= 0x0d) || ((c) >= 0x1c && (c) <= 0x20))
+        while (a < b && ASCII_SPACE(d[a]))
+            a++;
+        while (b > a && ASCII_SPACE(d[b - 1]))
+            b--;
+#undef ASCII_SPACE
+        for (Py_ssize_t i = a; i < b; i++)
+            buf[i - a] = (d[i] >= 'A' && d[i] <= 'Z') ? (uint8_t)(d[i] + 32) : d[i];
+        return xxh3_short(buf, (size_t)(b - a));
+    }
+    /* any other text: the same calls as the Python code */
+    uint64_t h = (uint64_t)-1;
+    PyObject *sub = PyUnicode_Substring(text, 0, n), *st = NULL, *lo = NULL, *enc = NULL;
+    if (sub != NULL)
+        st = PyObject_CallMethodNoArgs(sub, strip_name);
+    if (st != NULL)
+        lo = PyObject_CallMethodNoArgs(st, lower_name);
+    if (lo != NULL)
+        enc = PyUnicode_AsEncodedString(lo, "utf-8", "surrogateescape");
+    if (enc != NULL) {
+        if (PyBytes_GET_SIZE(enc) > XXH3_SHORT_MAX && long_hash == NULL)
+            PyErr_SetString(PyExc_RuntimeError, "cleaner._speedups: setup() has not been called");
+        else
+            h = hash_bytes((const uint8_t *)PyBytes_AS_STRING(enc), (size_t)PyBytes_GET_SIZE(enc), enc);
+    }
+    Py_XDECREF(sub);
+    Py_XDECREF(st);
+    Py_XDECREF(lo);
+    Py_XDECREF(enc);
+    return h;
+}
+
+static PyObject *crossdoc_see(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "crossdoc_see takes 5 arguments");
+        return NULL;
+    }
+    PyObject *text = args[0], *rows = args[1], *pending = args[3];
+    if (!PyUnicode_Check(text) || !PyList_Check(rows) || (pending != Py_None && !PySet_Check(pending))) {
+        PyErr_SetString(PyExc_TypeError, "crossdoc_see(str, list, int, set | None, int)");
+        return NULL;
+    }
+    long bits = PyLong_AsLong(args[2]);
+    Py_ssize_t max_pending = PyLong_AsSsize_t(args[4]);
+    Py_ssize_t depth = PyList_GET_SIZE(rows);
+    if (PyErr_Occurred())
+        return NULL;
+    if (bits < 1 || bits > 32 || depth < 1 || bits * depth > 64) {
+        PyErr_SetString(PyExc_ValueError, "crossdoc_see: need 1 <= bits <= 32 and bits * len(rows) <= 64");
+        return NULL;
+    }
+    if (strip_name == NULL && ((strip_name = PyUnicode_InternFromString("strip")) == NULL
+                               || (lower_name = PyUnicode_InternFromString("lower")) == NULL))
+        return NULL;
+    uint64_t key = crossdoc_key(text);
+    if (HASH_FAILED(key))
+        return NULL;
+    uint64_t mask = ((uint64_t)1 << bits) - 1;
+    long count = -1;
+    for (Py_ssize_t r = 0; r < depth; r++) {
+        Py_buffer v;
+        if (PyObject_GetBuffer(PyList_GET_ITEM(rows, r), &v, PyBUF_SIMPLE) < 0)
+            return NULL;
+        uint64_t i = (key >> (bits * r)) & mask;
+        int ok = v.len == (Py_ssize_t)(2 * (mask + 1));
+        uint16_t c = 0;
+        if (ok)
+            memcpy(&c, (const uint8_t *)v.buf + 2 * i, 2);
+        PyBuffer_Release(&v);
+        if (!ok) {
+            PyErr_SetString(PyExc_ValueError, "crossdoc_see: a row is not 2**bits 16-bit counters");
+            return NULL;
+        }
+        if (count < 0 || c < count)
+            count = c;
+    }
+    if (pending != Py_None && PySet_GET_SIZE(pending) < max_pending) {
+        PyObject *k = PyLong_FromUnsignedLongLong(key);
+        if (k == NULL || PySet_Add(pending, k) < 0) {
+            Py_XDECREF(k);
+            return NULL;
+        }
+        Py_DECREF(k);
+    }
+    return PyLong_FromLong(count);
+}
+
+PyDoc_STRVAR(crossdoc_count_doc_doc,
+"crossdoc_count_doc(rows, bits, pending, /)\n--\n\n"
+"The counting part of CrossDocCounter.end_doc: each key of the set pending, in\n"
+"its iteration order, raises its least cells by one (conservative update),\n"
+"unless they hold 0xFFFF. rows as for crossdoc_see (written in place).");
+
+static PyObject *crossdoc_count_doc(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "crossdoc_count_doc takes 3 arguments");
+        return NULL;
+    }
+    PyObject *rows = args[0], *pending = args[2];
+    if (!PyList_Check(rows) || !PySet_Check(pending)) {
+        PyErr_SetString(PyExc_TypeError, "crossdoc_count_doc(list, int, set)");
+        return NULL;
+    }
+    long bits = PyLong_AsLong(args[1]);
+    Py_ssize_t depth = PyList_GET_SIZE(rows);
+    if (bits == -1 && PyErr_Occurred())
+        return NULL;
+    if (bits < 1 || bits > 32 || depth < 1 || depth > 3 || bits * depth > 64) {
+        PyErr_SetString(PyExc_ValueError, "crossdoc_count_doc: need 1 <= bits <= 32, 1 to 3 rows, bits * rows <= 64");
+        return NULL;
+    }
+    uint64_t mask = ((uint64_t)1 << bits) - 1;
+    Py_buffer v[3];
+    Py_ssize_t got = 0;
+    PyObject *it = NULL, *k = NULL, *ret = NULL;
+    for (; got < depth; got++) {
+        if (PyObject_GetBuffer(PyList_GET_ITEM(rows, got), &v[got], PyBUF_WRITABLE) < 0)
+            goto done;
+        if (v[got].len != (Py_ssize_t)(2 * (mask + 1))) {
+            PyBuffer_Release(&v[got]);
+            PyErr_SetString(PyExc_ValueError, "crossdoc_count_doc: a row is not 2**bits 16-bit counters");
+            goto done;
+        }
+    }
+    it = PyObject_GetIter(pending);
+    if (it == NULL)
+        goto done;
+    while ((k = PyIter_Next(it)) != NULL) {
+        uint64_t key = PyLong_AsUnsignedLongLong(k);
+        Py_DECREF(k);
+        if (key == (uint64_t)-1 && PyErr_Occurred())
+            goto done;
+        uint16_t *cell[3];
+        uint16_t cur = 0xFFFF;
+        for (Py_ssize_t r = 0; r < depth; r++) {
+            cell[r] = (uint16_t *)v[r].buf + ((key >> (bits * r)) & mask);
+            if (r == 0 || *cell[r] < cur)
+                cur = *cell[r];
+        }
+        if (cur < 0xFFFF)
+            for (Py_ssize_t r = 0; r < depth; r++)
+                if (*cell[r] == cur)
+                    *cell[r] = (uint16_t)(cur + 1);
+    }
+    if (!PyErr_Occurred())
+        ret = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(it);
+    for (Py_ssize_t r = 0; r < got; r++)
+        PyBuffer_Release(&v[r]);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
+    {"crossdoc_count_doc", (PyCFunction)(void (*)(void))crossdoc_count_doc, METH_FASTCALL, crossdoc_count_doc_doc},
+    {"crossdoc_see", (PyCFunction)(void (*)(void))crossdoc_see, METH_FASTCALL, crossdoc_see_doc},
     {"near_fingerprints", (PyCFunction)(void (*)(void))near_fingerprints, METH_FASTCALL, near_fingerprints_doc},
     {"exact_fingerprint", exact_fingerprint, METH_O, exact_fingerprint_doc},
     {"xxh3_64", xxh3_64, METH_O, xxh3_64_doc},

@@ -50,13 +50,15 @@ from __future__ import annotations
 import re
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from itertools import chain, repeat
 from typing import NamedTuple
 
 import xxhash
+
+from . import dedup
 
 # -- look-ahead and language ------------------------------------------------
 # Lines of look-ahead before a line is decided: enough to see past a menu to
@@ -421,7 +423,9 @@ class CrossDocCounter:
 
     def see(self, text: str, add: bool = True) -> int:
         """``count`` of the line's key, then (``add``) ``add`` it: the
-        classifier's one call per line."""
+        classifier's one call per line (in C when the extension is built)."""
+        if _c_see is not None:
+            return _c_see(text, self.rows, self.bits, self._pending if add else None, CROSSDOC_MAX_KEYS_PER_DOC)
         key = self.key(text)
         c = self.count(key)
         if add:
@@ -437,7 +441,9 @@ class CrossDocCounter:
         """The current document is over: count each of its lines once."""
         m = self.mask
         rows = self.rows
-        for key in self._pending:
+        if _c_count_doc is not None:
+            _c_count_doc(rows, self.bits, self._pending)
+        for key in self._pending if _c_count_doc is None else ():
             cur = self.count(key)
             if cur < 0xFFFF:  # conservative update: raise only the minimal cells
                 for r in range(self.depth):
@@ -451,6 +457,15 @@ class CrossDocCounter:
 
             for row in rows:
                 np.frombuffer(row, np.uint16)[:] >>= 1
+
+
+# the C versions of CrossDocCounter.see and of end_doc's counting (None: the
+# Python ones), as dedup loads the extension
+_sp = dedup.speedups()
+_c_see: Callable[[str, list[array[int]], int, set[int] | None, int], int] | None = (
+    None if _sp is None else _sp.crossdoc_see)
+_c_count_doc: Callable[[list[array[int]], int, set[int]], None] | None = (
+    None if _sp is None else _sp.crossdoc_count_doc)
 
 
 def langs_by_word(stop: Mapping[str, frozenset[str]]) -> dict[str, tuple[str, ...]]:

@@ -406,3 +406,8 @@ _c = None if os.environ.get("CLEANER_SPEEDUPS") == "0" else load_speedups()
 _c_near: Callable[[str, int, int, int], tuple[int, list[int], int] | None] | None = (
     None if _c is None else _c.near_fingerprints)
 _c_exact: Callable[[str], int | None] | None = None if _c is None else _c.exact_fingerprint
+
+
+def speedups() -> ModuleType | None:
+    """The C extension as set up here (None: not built, or ``CLEANER_SPEEDUPS=0``)."""
+    return _c

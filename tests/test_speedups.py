@@ -14,6 +14,8 @@ import random
 import subprocess
 import sys
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -45,13 +47,14 @@ def test_extension_is_built_where_required() -> None:
 
 @needs_c
 def test_cli_uses_the_extension_unless_disabled() -> None:
-    code = "import cleaner.dedup as d; print(d._c_near is not None, d._c_exact is not None)"
+    code = ("import cleaner.dedup as d, cleaner.context as c; "
+            "print(d._c_near is not None, d._c_exact is not None, c._c_see is not None)")
     env = clean_env()
     env.pop("CLEANER_SPEEDUPS", None)
     on = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     env["CLEANER_SPEEDUPS"] = "0"
     off = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert (on.stdout.split(), off.stdout.split()) == (["True", "True"], ["False", "False"])
+    assert (on.stdout.split(), off.stdout.split()) == (["True"] * 3, ["False"] * 3)
 
 
 # -- XXH3-64 -----------------------------------------------------------------------
@@ -195,6 +198,88 @@ def test_bad_arguments() -> None:
         c_mod().near_fingerprints("text", 0, 8, 10)
     with pytest.raises(ValueError):
         c_mod().setup(b"short", xxhash.xxh3_64_intdigest)
+
+
+# -- the classifier's cross-document counter ------------------------------------
+@contextmanager
+def python_counter() -> Iterator[None]:
+    """CrossDocCounter's Python code for the duration."""
+    from cleaner import context
+
+    saved = context._c_see, context._c_count_doc
+    assert None not in saved
+    context._c_see = context._c_count_doc = None
+    try:
+        yield
+    finally:
+        context._c_see, context._c_count_doc = saved
+
+
+def counters_agree(texts: list[str], depth: int, halve: int | None, every: int) -> None:
+    """A counter run by the C code and one run by the Python code give the
+    same counts, pending keys and rows."""
+    from cleaner.context import CrossDocCounter
+
+    a, b = CrossDocCounter(1024, depth, halve), CrossDocCounter(1024, depth, halve)
+    for i, t in enumerate(texts):
+        if i % every == every - 1:
+            a.end_doc()
+            with python_counter():
+                b.end_doc()
+            assert a.rows == b.rows
+        add = i % 3 != 2
+        got = a.see(t, add)
+        with python_counter():
+            want = b.see(t, add)
+        assert got == want, t
+        assert a._pending == b._pending
+    assert a.rows == b.rows
+
+
+CROSSDOC_TEXT = st.one_of(st.text(max_size=260), st.text(alphabet=" \t\x0b\x0c\r\x1c\x1f\x85\xa0AbZİßſ’é", max_size=30),
+                          st.binary(max_size=300).map(lambda b: b.decode("utf-8", "surrogateescape")))
+
+
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(st.lists(CROSSDOC_TEXT, max_size=40), st.integers(1, 3), st.sampled_from([None, 1, 3]), st.integers(1, 6))
+def test_crossdoc_see_matches_python(texts: list[str], depth: int, halve: int | None, every: int) -> None:
+    # few distinct texts so that counts rise: each one several times
+    counters_agree(texts * 3, depth, halve, every)
+
+
+@needs_c
+def test_crossdoc_see_on_corpus_lines() -> None:
+    texts = lines_of(sorted(CORPUS.glob("*.txt")))
+    if BENCH.is_dir():
+        texts += lines_of(sorted((BENCH / "dirty").glob("*.txt"))[:20])
+    counters_agree(texts * 2, 2, None, 25)
+
+
+@needs_c
+def test_crossdoc_see_bad_arguments() -> None:
+    from array import array
+
+    see = c_mod().crossdoc_see
+    rows = [array("H", bytes(2048))]
+    assert see("x", rows, 10, None, 5) == 0
+    with pytest.raises(TypeError):
+        see(b"x", rows, 10, None, 5)
+    with pytest.raises(TypeError):
+        see("x", rows, 10, [], 5)
+    with pytest.raises(ValueError):
+        see("x", rows, 11, None, 5)  # the row holds 2**10 counters
+    with pytest.raises(ValueError):
+        see("x", rows * 3, 30, None, 5)  # 90 bits of key
+    count = c_mod().crossdoc_count_doc
+    count(rows, 10, {1, 2, 1 << 40})
+    assert sum(rows[0]) == 3
+    with pytest.raises(ValueError):
+        count(rows, 11, {1})
+    with pytest.raises(TypeError):
+        count(rows, 10, [1])
+    with pytest.raises(OverflowError):
+        count(rows, 10, {-1})
 
 
 def lines_of(paths: list[Path]) -> list[str]:
