@@ -22,7 +22,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -410,25 +410,45 @@ class Prefilter:
         hits: dict[int, set[int]] = {}
         special = self._fold_lines(buf)
         limits = sorted(t for t in tiers if t is not None)
-        lines = buf.split(b"\n") if special or limits else []
+        lines = buf.split(b"\n") if special or (limits and _c_select is None) else []
         if special:  # the few lines the fast automata may miss: every full one
             for dbs in self._full.values():
                 _scan_into(hits, dbs, b"\n".join([lines[i] for i in special]), special)
         if None in tiers:
             _scan_into(hits, tiers[None], buf, None)
-        if limits:
-            # bytes.split() never counts more words than the engine's
-            # str.split() (it splits on fewer characters): never too few lines
-            top = limits[-1]
-            # capped: a count above top is enough; a prefix can only count fewer
-            # words (the line is then scanned in more tiers), and spares a long
-            # line the copy of its remainder
-            words = [len(line[:WORD_COUNT_PREFIX].split(None, top)) for line in lines]
-            for limit in limits:
-                keep = [i for i, n in enumerate(words) if n <= limit]
-                if keep:
-                    _scan_into(hits, tiers[limit], b"\n".join([lines[i] for i in keep]), keep)
+        for limit in limits:
+            joined, keep = (_select_lines_py(lines, limit, WORD_COUNT_PREFIX) if _c_select is None
+                            else _c_select(buf, limit, WORD_COUNT_PREFIX))
+            if keep:
+                _scan_into(hits, tiers[limit], joined, keep)
         return {k: sorted(v) for k, v in hits.items()}
+
+
+def _select_lines_py(lines: list[bytes], limit: int, prefix: int) -> tuple[bytes, list[int]]:
+    """The lines whose first ``prefix`` bytes hold at most ``limit`` words,
+    joined by ``\n``, and their indexes (``_speedups.select_lines`` on the
+    joined lines gives the same)."""
+    # bytes.split() never counts more words than the engine's str.split()
+    # (it splits on fewer characters): never too few lines. A prefix can only
+    # count fewer words (the line is then scanned in more tiers), and spares
+    # a long line the copy of its remainder; the split stops past the limit.
+    keep = [i for i, line in enumerate(lines) if len(line[:prefix].split(None, limit)) <= limit]
+    return b"\n".join([lines[i] for i in keep]), keep
+
+
+def _load_select() -> Callable[[bytes, int, int], tuple[bytes, list[int]]] | None:
+    """``_speedups.select_lines``, or None: not built, built before it existed,
+    or ``CLEANER_SPEEDUPS=0`` (the tests compare both paths)."""
+    if os.environ.get("CLEANER_SPEEDUPS") == "0":
+        return None
+    try:
+        from ._speedups import select_lines
+    except ImportError:
+        return None
+    return select_lines
+
+
+_c_select = _load_select()
 
 
 def _widened(patterns: Sequence[str]) -> dict[str, tuple[str, str] | None]:
