@@ -709,6 +709,62 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(count_breaks_doc,
+"count_breaks(buf, offsets) -> list[int]\n\n"
+"For each offset (0 <= offset <= len(buf)), the line breaks in buf[:offset].\n"
+"Fastest with ascending offsets. prefilter._count_breaks_py is the reference.");
+
+static PyObject *count_breaks(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer view;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "count_breaks takes 2 arguments");
+        return NULL;
+    }
+    if (!PyList_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "count_breaks: offsets must be a list");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyObject *offsets = args[1];
+    Py_ssize_t n = PyList_GET_SIZE(offsets);
+    PyObject *out = PyList_New(n);
+    const uint8_t *buf = view.buf;
+    Py_ssize_t pos = 0, breaks = 0; /* breaks in buf[:pos] */
+    for (Py_ssize_t i = 0; out != NULL && i < n; i++) {
+        Py_ssize_t off = PyLong_AsSsize_t(PyList_GET_ITEM(offsets, i));
+        if (off == -1 && PyErr_Occurred()) {
+            Py_CLEAR(out);
+            break;
+        }
+        if (off < 0 || off > view.len) {
+            PyErr_SetString(PyExc_ValueError, "count_breaks: offset out of range");
+            Py_CLEAR(out);
+            break;
+        }
+        if (off < pos) /* not ascending: count again from the start */
+            pos = breaks = 0;
+        while (pos < off) {
+            const uint8_t *nl = memchr(buf + pos, '\n', (size_t)(off - pos));
+            if (nl == NULL) {
+                pos = off;
+                break;
+            }
+            breaks++;
+            pos = nl - buf + 1;
+        }
+        PyObject *v = PyLong_FromSsize_t(breaks);
+        if (v == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, v);
+    }
+    PyBuffer_Release(&view);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"near_fingerprints", (PyCFunction)(void (*)(void))near_fingerprints, METH_FASTCALL, near_fingerprints_doc},
     {"exact_fingerprint", exact_fingerprint, METH_O, exact_fingerprint_doc},
@@ -716,6 +772,7 @@ static PyMethodDef methods[] = {
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, setup_doc},
     /* cleaner.prefilter */
     {"select_lines", (PyCFunction)(void (*)(void))select_lines, METH_FASTCALL, select_lines_doc},
+    {"count_breaks", (PyCFunction)(void (*)(void))count_breaks, METH_FASTCALL, count_breaks_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -436,19 +436,21 @@ def _select_lines_py(lines: list[bytes], limit: int, prefix: int) -> tuple[bytes
     return b"\n".join([lines[i] for i in keep]), keep
 
 
-def _load_select() -> Callable[[bytes, int, int], tuple[bytes, list[int]]] | None:
-    """``_speedups.select_lines``, or None: not built, built before it existed,
-    or ``CLEANER_SPEEDUPS=0`` (the tests compare both paths)."""
+def _load_c() -> tuple[Callable[[bytes, int, int], tuple[bytes, list[int]]] | None,
+                       Callable[[bytes, list[int]], list[int]] | None]:
+    """``_speedups.select_lines`` and ``count_breaks``, or None: not built,
+    built before they existed, or ``CLEANER_SPEEDUPS=0`` (the tests compare
+    both paths)."""
     if os.environ.get("CLEANER_SPEEDUPS") == "0":
-        return None
+        return None, None
     try:
-        from ._speedups import select_lines
+        from ._speedups import count_breaks, select_lines
     except ImportError:
-        return None
-    return select_lines
+        return None, None
+    return select_lines, count_breaks
 
 
-_c_select = _load_select()
+_c_select, _c_count_breaks = _load_c()
 
 
 def _widened(patterns: Sequence[str]) -> dict[str, tuple[str, str] | None]:
@@ -538,7 +540,6 @@ def _scan_into(hits: dict[int, set[int]], dbs: list[tuple[Any, list[int]]], buf:
     # Line k of buf sits between the k-th and (k+1)-th line break of the
     # padded buffer, so anchors (now \\n literals) match at both its edges.
     padded = b"\n" + buf + b"\n"
-    n_lines = buf.count(b"\n") + 1
     found: list[tuple[int, int]] = []
     add = found.append
     for db, rule_of in dbs:
@@ -547,19 +548,35 @@ def _scan_into(hits: dict[int, set[int]], dbs: list[tuple[Any, list[int]]], buf:
             add((end, rule_of[pid]))
 
         db.scan(padded, match_event_handler=on_match)
+    if not found:
+        return
     found.sort()
-    breaks, pos = 0, 0  # line breaks in padded[:pos]
-    for end, rule in found:
-        last = end - 1  # the match's last byte decides its line
-        if last > pos:
-            breaks += padded.count(b"\n", pos, last)
-            pos = last
-        lines = [breaks - 1]
-        if padded[last] == 0x0A:  # a line break ends one line and starts the next
-            lines.append(breaks)
-        for line in lines:
-            if 0 <= line < n_lines:
-                hits.setdefault(line if line_map is None else line_map[line], set()).add(rule)
+    # the match's last byte decides its line: line breaks before it (the
+    # last count: all of them, one more than buf's lines)
+    counts = (_c_count_breaks or _count_breaks_py)(padded, [end - 1 for end, _ in found] + [len(padded)])
+    n_lines = counts.pop() - 1
+    for (end, rule), breaks in zip(found, counts, strict=True):
+        line = breaks - 1
+        if 0 <= line < n_lines:
+            hits.setdefault(line if line_map is None else line_map[line], set()).add(rule)
+        if padded[end - 1] == 0x0A and breaks < n_lines:  # a line break ends one line and starts the next
+            hits.setdefault(breaks if line_map is None else line_map[breaks], set()).add(rule)
+
+
+def _count_breaks_py(buf: bytes, offsets: list[int]) -> list[int]:
+    """For each offset, the line breaks in ``buf[:offset]``; fastest with
+    ascending offsets (``_speedups.count_breaks`` gives the same)."""
+    out: list[int] = []
+    breaks = pos = 0  # line breaks in buf[:pos]
+    for off in offsets:
+        if not 0 <= off <= len(buf):
+            raise ValueError("count_breaks: offset out of range")
+        if off < pos:  # not ascending: count again from the start
+            breaks = pos = 0
+        breaks += buf.count(b"\n", pos, off)
+        pos = off
+        out.append(breaks)
+    return out
 
 
 def _flags(single: bool = False) -> int:

@@ -219,7 +219,7 @@ def test_bench_page_lines(kind: str) -> None:
     assert done > 1000
 
 
-# -- prefilter word tiers (select_lines) --------------------------------------------
+# -- prefilter helpers (select_lines, count_breaks) ----------------------------------------
 # Bytes that bytes.split() splits at, and some that only str.split() does.
 TIER_ALPHABET = [" ", "  ", "\t", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "\x85", "\xa0", "\u3000", "\u2028",
                  "a", "bc", "é", "’", "\udcff", "\udc80"]
@@ -285,9 +285,34 @@ def test_select_lines_bad_arguments() -> None:
 
 
 @needs_c
+@given(st.binary(max_size=200).flatmap(lambda b: st.tuples(st.just(b), st.lists(st.integers(0, len(b)), max_size=20))))
+@example((b"", [0, 0]))
+@example((b"\n\n", [2, 0, 1, 2]))
+def test_count_breaks_matches_python(case: tuple[bytes, list[int]]) -> None:
+    buf, offsets = case
+    want = prefilter._count_breaks_py(buf, offsets)
+    assert want == [buf.count(b"\n", 0, o) for o in offsets]
+    assert c_mod().count_breaks(buf, offsets) == want
+    assert c_mod().count_breaks(buf, sorted(offsets)) == prefilter._count_breaks_py(buf, sorted(offsets))
+
+
+@needs_c
+def test_count_breaks_bad_arguments() -> None:
+    for offsets in ([-1], [5], [0, 6]):
+        with pytest.raises(ValueError):
+            c_mod().count_breaks(b"a\nb\n", offsets)
+        with pytest.raises(ValueError):
+            prefilter._count_breaks_py(b"a\nb\n", offsets)
+    with pytest.raises(TypeError):
+        c_mod().count_breaks(b"ab", (1,))
+    with pytest.raises(TypeError):
+        c_mod().count_breaks(b"ab", ["1"])
+
+
+@needs_c
 @pytest.mark.skipif(not prefilter.Prefilter([(0, "x")]).uses_hyperscan, reason="Hyperscan is not used here")
 def test_prefilter_scan_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The default pack's Prefilter.scan, C word tiers or Python, on corpus and bench batches."""
+    """The default pack's Prefilter.scan, C helpers or Python, on corpus and bench batches."""
     from cleaner.config import Config
     from cleaner.engine import Engine
     from cleaner.rules import load_rules
@@ -297,8 +322,10 @@ def test_prefilter_scan_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch)
     bufs = [p.read_bytes().replace(b"\r\n", b"\n").decode("utf-8", "replace").encode("utf-8") for p in paths]
     bufs.append(b"\n".join(bufs))
     monkeypatch.setattr(prefilter, "_c_select", c_mod().select_lines)
+    monkeypatch.setattr(prefilter, "_c_count_breaks", c_mod().count_breaks)
     with_c = [pf.scan(b) for b in bufs]
     monkeypatch.setattr(prefilter, "_c_select", None)
+    monkeypatch.setattr(prefilter, "_c_count_breaks", None)
     assert [pf.scan(b) for b in bufs] == with_c
     assert sum(len(h) for h in with_c) > 100
 
