@@ -353,19 +353,16 @@ class Prefilter:
                 group = groups[rule] if rule < len(groups) else 0
                 by_group.setdefault((group, tier), []).append((rule, full, fast))
             for (_, tier), exprs in sorted(by_group.items()):
-                db = _load_or_compile([e for _, e, _ in exprs])
-                if db is None:  # a pattern Hyperscan rejects: its rule runs on every line
-                    bad = {r for r, e, f in exprs if _load_or_compile([e]) is None or _load_or_compile([f]) is None}
+                split = tier == 0  # short lines start often: no gain in the word tiers
+                full_db, fast_db = _databases(exprs, split)
+                if full_db is None or fast_db is None:  # a pattern Hyperscan rejects: its rule runs on every line
+                    bad = {x[0] for x in exprs if None in _databases([x], split)}
                     always.update(bad)
                     exprs = [x for x in exprs if x[0] not in bad]
-                    db = _load_or_compile([e for _, e, _ in exprs]) if exprs else None
-                fast_exprs = [f for _, _, f in exprs]
-                same = fast_exprs == [e for _, e, _ in exprs]
-                fast_db = db if db is None or same else _load_or_compile(fast_exprs)
-                if db is not None and fast_db is not None:
-                    rule_of = [r for r, _, _ in exprs]
-                    self._full.setdefault(tier or None, []).append((db, rule_of))
-                    self._fast.setdefault(tier or None, []).append((fast_db, rule_of))
+                    full_db, fast_db = _databases(exprs, split) if exprs else (None, None)
+                if full_db is not None and fast_db is not None:
+                    self._full.setdefault(tier or None, []).append(full_db)
+                    self._fast.setdefault(tier or None, []).append(fast_db)
                 else:  # cannot happen once the rejected patterns are out; never lose a rule
                     always.update(r for r, _, _ in exprs)
         elif mode != "none" and patterns:
@@ -451,6 +448,41 @@ def _load_c() -> tuple[Callable[[bytes, int, int], tuple[bytes, list[int]]] | No
 
 
 _c_select, _c_count_breaks = _load_c()
+
+
+_Database = tuple[Any, list[int]]  # (Hyperscan database, rule of each pattern id)
+
+
+def _databases(exprs: Sequence[tuple[int, str, str]],
+               split: bool) -> tuple[_Database | None, _Database | None]:
+    """The full and fast databases of (rule, full, fast) widened patterns,
+    each split by ``_split_lead`` if ``split``; None where Hyperscan rejects
+    a pattern."""
+    def database(pairs: list[tuple[int, str]]) -> _Database | None:
+        parts = [(rule, part) for rule, e in pairs for part in (_split_lead(e) if split else [e])]
+        db = _load_or_compile([e for _, e in parts])
+        return None if db is None else (db, [rule for rule, _ in parts])
+
+    full = database([(rule, e) for rule, e, _ in exprs])
+    same = all(e == f for _, e, f in exprs)
+    return full, full if same else database([(rule, f) for rule, _, f in exprs])
+
+
+# A widened pattern that starts a line with optional blanks, \n[blanks]*R,
+# is scanned as two: \nR and \n[blanks]+R, the same lines. Hyperscan can
+# then look for \n followed by R's literals, far rarer than R's literals
+# anywhere (lines that start with a blank are few).
+_LEAD = ("\\n", f"[{_ASCII_SPACE}]*")
+
+
+def _split_lead(expr: str) -> list[str]:
+    flags = "(?i)" if expr.startswith("(?i)") else ""
+    head = flags + "".join(_LEAD)
+    rest = expr[len(head):]
+    # a quantifier on the blanks' * (*? *+ ...) would change what it means
+    if not expr.startswith(head) or rest[:1] in ("?", "+", "*", "{"):
+        return [expr]
+    return [flags + _LEAD[0] + rest, flags + _LEAD[0] + f"[{_ASCII_SPACE}]+" + rest]
 
 
 def _widened(patterns: Sequence[str]) -> dict[str, tuple[str, str] | None]:
