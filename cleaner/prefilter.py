@@ -22,7 +22,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -353,19 +353,16 @@ class Prefilter:
                 group = groups[rule] if rule < len(groups) else 0
                 by_group.setdefault((group, tier), []).append((rule, full, fast))
             for (_, tier), exprs in sorted(by_group.items()):
-                db = _load_or_compile([e for _, e, _ in exprs])
-                if db is None:  # a pattern Hyperscan rejects: its rule runs on every line
-                    bad = {r for r, e, f in exprs if _load_or_compile([e]) is None or _load_or_compile([f]) is None}
+                split = tier == 0  # short lines start often: no gain in the word tiers
+                full_db, fast_db = _databases(exprs, split)
+                if full_db is None or fast_db is None:  # a pattern Hyperscan rejects: its rule runs on every line
+                    bad = {x[0] for x in exprs if None in _databases([x], split)}
                     always.update(bad)
                     exprs = [x for x in exprs if x[0] not in bad]
-                    db = _load_or_compile([e for _, e, _ in exprs]) if exprs else None
-                fast_exprs = [f for _, _, f in exprs]
-                same = fast_exprs == [e for _, e, _ in exprs]
-                fast_db = db if db is None or same else _load_or_compile(fast_exprs)
-                if db is not None and fast_db is not None:
-                    rule_of = [r for r, _, _ in exprs]
-                    self._full.setdefault(tier or None, []).append((db, rule_of))
-                    self._fast.setdefault(tier or None, []).append((fast_db, rule_of))
+                    full_db, fast_db = _databases(exprs, split) if exprs else (None, None)
+                if full_db is not None and fast_db is not None:
+                    self._full.setdefault(tier or None, []).append(full_db)
+                    self._fast.setdefault(tier or None, []).append(fast_db)
                 else:  # cannot happen once the rejected patterns are out; never lose a rule
                     always.update(r for r, _, _ in exprs)
         elif mode != "none" and patterns:
@@ -410,25 +407,82 @@ class Prefilter:
         hits: dict[int, set[int]] = {}
         special = self._fold_lines(buf)
         limits = sorted(t for t in tiers if t is not None)
-        lines = buf.split(b"\n") if special or limits else []
+        lines = buf.split(b"\n") if special or (limits and _c_select is None) else []
         if special:  # the few lines the fast automata may miss: every full one
             for dbs in self._full.values():
                 _scan_into(hits, dbs, b"\n".join([lines[i] for i in special]), special)
         if None in tiers:
             _scan_into(hits, tiers[None], buf, None)
-        if limits:
-            # bytes.split() never counts more words than the engine's
-            # str.split() (it splits on fewer characters): never too few lines
-            top = limits[-1]
-            # capped: a count above top is enough; a prefix can only count fewer
-            # words (the line is then scanned in more tiers), and spares a long
-            # line the copy of its remainder
-            words = [len(line[:WORD_COUNT_PREFIX].split(None, top)) for line in lines]
-            for limit in limits:
-                keep = [i for i, n in enumerate(words) if n <= limit]
-                if keep:
-                    _scan_into(hits, tiers[limit], b"\n".join([lines[i] for i in keep]), keep)
+        for limit in limits:
+            joined, keep = (_select_lines_py(lines, limit, WORD_COUNT_PREFIX) if _c_select is None
+                            else _c_select(buf, limit, WORD_COUNT_PREFIX))
+            if keep:
+                _scan_into(hits, tiers[limit], joined, keep)
         return {k: sorted(v) for k, v in hits.items()}
+
+
+def _select_lines_py(lines: list[bytes], limit: int, prefix: int) -> tuple[bytes, list[int]]:
+    """The lines whose first ``prefix`` bytes hold at most ``limit`` words,
+    joined by ``\n``, and their indexes (``_speedups.select_lines`` on the
+    joined lines gives the same)."""
+    # bytes.split() never counts more words than the engine's str.split()
+    # (it splits on fewer characters): never too few lines. A prefix can only
+    # count fewer words (the line is then scanned in more tiers), and spares
+    # a long line the copy of its remainder; the split stops past the limit.
+    keep = [i for i, line in enumerate(lines) if len(line[:prefix].split(None, limit)) <= limit]
+    return b"\n".join([lines[i] for i in keep]), keep
+
+
+def _load_c() -> tuple[Callable[[bytes, int, int], tuple[bytes, list[int]]] | None,
+                       Callable[[bytes, list[int]], list[int]] | None]:
+    """``_speedups.select_lines`` and ``count_breaks``, or None: not built,
+    built before they existed, or ``CLEANER_SPEEDUPS=0`` (the tests compare
+    both paths)."""
+    if os.environ.get("CLEANER_SPEEDUPS") == "0":
+        return None, None
+    try:
+        from ._speedups import count_breaks, select_lines
+    except ImportError:
+        return None, None
+    return select_lines, count_breaks
+
+
+_c_select, _c_count_breaks = _load_c()
+
+
+_Database = tuple[Any, list[int]]  # (Hyperscan database, rule of each pattern id)
+
+
+def _databases(exprs: Sequence[tuple[int, str, str]],
+               split: bool) -> tuple[_Database | None, _Database | None]:
+    """The full and fast databases of (rule, full, fast) widened patterns,
+    each split by ``_split_lead`` if ``split``; None where Hyperscan rejects
+    a pattern."""
+    def database(pairs: list[tuple[int, str]]) -> _Database | None:
+        parts = [(rule, part) for rule, e in pairs for part in (_split_lead(e) if split else [e])]
+        db = _load_or_compile([e for _, e in parts])
+        return None if db is None else (db, [rule for rule, _ in parts])
+
+    full = database([(rule, e) for rule, e, _ in exprs])
+    same = all(e == f for _, e, f in exprs)
+    return full, full if same else database([(rule, f) for rule, _, f in exprs])
+
+
+# A widened pattern that starts a line with optional blanks, \n[blanks]*R,
+# is scanned as two: \nR and \n[blanks]+R, the same lines. Hyperscan can
+# then look for \n followed by R's literals, far rarer than R's literals
+# anywhere (lines that start with a blank are few).
+_LEAD = ("\\n", f"[{_ASCII_SPACE}]*")
+
+
+def _split_lead(expr: str) -> list[str]:
+    flags = "(?i)" if expr.startswith("(?i)") else ""
+    head = flags + "".join(_LEAD)
+    rest = expr[len(head):]
+    # a quantifier on the blanks' * (*? *+ ...) would change what it means
+    if not expr.startswith(head) or rest[:1] in ("?", "+", "*", "{"):
+        return [expr]
+    return [flags + _LEAD[0] + rest, flags + _LEAD[0] + f"[{_ASCII_SPACE}]+" + rest]
 
 
 def _widened(patterns: Sequence[str]) -> dict[str, tuple[str, str] | None]:
@@ -518,7 +572,6 @@ def _scan_into(hits: dict[int, set[int]], dbs: list[tuple[Any, list[int]]], buf:
     # Line k of buf sits between the k-th and (k+1)-th line break of the
     # padded buffer, so anchors (now \\n literals) match at both its edges.
     padded = b"\n" + buf + b"\n"
-    n_lines = buf.count(b"\n") + 1
     found: list[tuple[int, int]] = []
     add = found.append
     for db, rule_of in dbs:
@@ -527,19 +580,35 @@ def _scan_into(hits: dict[int, set[int]], dbs: list[tuple[Any, list[int]]], buf:
             add((end, rule_of[pid]))
 
         db.scan(padded, match_event_handler=on_match)
+    if not found:
+        return
     found.sort()
-    breaks, pos = 0, 0  # line breaks in padded[:pos]
-    for end, rule in found:
-        last = end - 1  # the match's last byte decides its line
-        if last > pos:
-            breaks += padded.count(b"\n", pos, last)
-            pos = last
-        lines = [breaks - 1]
-        if padded[last] == 0x0A:  # a line break ends one line and starts the next
-            lines.append(breaks)
-        for line in lines:
-            if 0 <= line < n_lines:
-                hits.setdefault(line if line_map is None else line_map[line], set()).add(rule)
+    # the match's last byte decides its line: line breaks before it (the
+    # last count: all of them, one more than buf's lines)
+    counts = (_c_count_breaks or _count_breaks_py)(padded, [end - 1 for end, _ in found] + [len(padded)])
+    n_lines = counts.pop() - 1
+    for (end, rule), breaks in zip(found, counts, strict=True):
+        line = breaks - 1
+        if 0 <= line < n_lines:
+            hits.setdefault(line if line_map is None else line_map[line], set()).add(rule)
+        if padded[end - 1] == 0x0A and breaks < n_lines:  # a line break ends one line and starts the next
+            hits.setdefault(breaks if line_map is None else line_map[breaks], set()).add(rule)
+
+
+def _count_breaks_py(buf: bytes, offsets: list[int]) -> list[int]:
+    """For each offset, the line breaks in ``buf[:offset]``; fastest with
+    ascending offsets (``_speedups.count_breaks`` gives the same)."""
+    out: list[int] = []
+    breaks = pos = 0  # line breaks in buf[:pos]
+    for off in offsets:
+        if not 0 <= off <= len(buf):
+            raise ValueError("count_breaks: offset out of range")
+        if off < pos:  # not ascending: count again from the start
+            breaks = pos = 0
+        breaks += buf.count(b"\n", pos, off)
+        pos = off
+        out.append(breaks)
+    return out
 
 
 def _flags(single: bool = False) -> int:

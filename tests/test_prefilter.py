@@ -166,3 +166,27 @@ def test_widened_patterns_are_remembered(tmp_path: Path, monkeypatch: pytest.Mon
     assert prefilter._widened(pats) == first
     cached.write_text("not json")
     assert prefilter._widened(pats) == first
+
+
+def test_line_start_patterns_are_split_in_two() -> None:
+    blanks = f"[{prefilter._ASCII_SPACE}]"
+    assert prefilter._split_lead(f"(?i)\\n{blanks}*(?:we|our) site") == [
+        "(?i)\\n(?:we|our) site", f"(?i)\\n{blanks}+(?:we|our) site"]
+    assert prefilter._split_lead(f"\\n{blanks}*a|b") == ["\\na|b", f"\\n{blanks}+a|b"]
+    for kept in (f"\\n{blanks}*?a", f"\\n{blanks}*+a", f"x\\n{blanks}*a", f"(?i)\\n{blanks}a", "(?i)\\na"):
+        assert prefilter._split_lead(kept) == [kept]
+
+
+@pytest.mark.skipif(not prefilter._hs_usable, reason="no usable hyperscan")
+def test_split_patterns_report_what_whole_ones_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default pack on corpus lines, with and without _split_lead; lines
+    that start with blanks are the ones the second half finds."""
+    root = Path(__file__).resolve().parent.parent
+    paths = sorted((root / "corpus_samples").glob("*.txt"))
+    lines = [ln for p in paths for ln in p.read_text("utf-8", "replace").replace("\r\n", "\n").split("\n")]
+    lines += [" \t" + ex for ex in EXAMPLES] + ["\u3000" + ex for ex in EXAMPLES] + EXAMPLES
+    buf = "\n".join(lines).encode("utf-8")
+    split = Cleaner(Config(dedup="off")).engine.candidates(buf)
+    monkeypatch.setattr(prefilter, "_split_lead", lambda expr: [expr])
+    assert Cleaner(Config(dedup="off")).engine.candidates(buf) == split
+    assert len(split) > 100

@@ -25,7 +25,7 @@ from conftest import CLEAN, CORPUS, ROOT, clean_env
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from cleaner import dedup
+from cleaner import dedup, prefilter
 
 SPEEDUPS = dedup.load_speedups()
 needs_c = pytest.mark.skipif(SPEEDUPS is None, reason="cleaner._speedups is not built")
@@ -302,6 +302,117 @@ def test_corpus_sample_lines() -> None:
 def test_bench_page_lines(kind: str) -> None:
     done = sum(check_same(t) for t in lines_of(sorted((BENCH / kind).glob("*.txt"))))
     assert done > 1000
+
+
+# -- prefilter helpers (select_lines, count_breaks) ----------------------------------------
+# Bytes that bytes.split() splits at, and some that only str.split() does.
+TIER_ALPHABET = [" ", "  ", "\t", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "\x85", "\xa0", "\u3000", "\u2028",
+                 "a", "bc", "é", "’", "\udcff", "\udc80"]
+
+
+def same_selection(buf: bytes, limit: int, prefix: int) -> None:
+    want = prefilter._select_lines_py(buf.split(b"\n"), limit, prefix)
+    assert c_mod().select_lines(buf, limit, prefix) == want, (buf, limit, prefix)
+
+
+@st.composite
+def tier_buffers(draw: st.DrawFn) -> bytes:
+    """Lines joined by \\n, as bytes; undecodable bytes as surrogateescape keeps
+    them (the engine's buffer holds U+FFFD there: the C code must not care)."""
+    lines = draw(st.lists(st.lists(st.sampled_from(TIER_ALPHABET), max_size=30).map("".join), max_size=8))
+    return "\n".join(lines).encode("utf-8", "surrogateescape")
+
+
+@needs_c
+@settings(max_examples=1500)
+@given(tier_buffers(), st.integers(0, 14), st.sampled_from([0, 1, 3, 7, 20, prefilter.WORD_COUNT_PREFIX]))
+@example(b"", 0, 4096)
+@example(b"\n", 0, 4096)
+@example(b" \t\x0b\x0c\r \n\x1c\n\xc2\x85 x", 0, 4096)
+def test_select_lines_matches_python(buf: bytes, limit: int, prefix: int) -> None:
+    same_selection(buf, limit, prefix)
+
+
+@needs_c
+@given(st.binary(max_size=300), st.integers(0, 50), st.integers(0, 60))
+def test_select_lines_on_any_bytes(buf: bytes, limit: int, prefix: int) -> None:
+    same_selection(buf, limit, prefix)
+
+
+@needs_c
+def test_select_lines_on_long_lines() -> None:
+    """Words cut by WORD_COUNT_PREFIX, and lines far longer than it."""
+    prefix = prefilter.WORD_COUNT_PREFIX
+    lines = [b"a " * 3000, b"x" * (prefix - 1) + b" y z", b"x" * prefix + b" y", b" " * prefix + b"w",
+             b"\t" * (prefix + 5), b"ab " * 12 + b"c" * 10_000, b"w " * 40 + b"v", b"w " * 41]
+    for limit in (0, 1, 2, 12, 40, 41, 5000):
+        same_selection(b"\n".join(lines), limit, prefix)
+        for line in lines:
+            same_selection(line, limit, prefix)
+
+
+@needs_c
+def test_select_lines_on_corpus_lines() -> None:
+    paths = sorted(CORPUS.glob("*.txt")) + (sorted((BENCH / "dirty").glob("*.txt")) if BENCH.is_dir() else [])
+    buf = b"\n".join(p.read_bytes().replace(b"\r\n", b"\n") for p in paths)
+    for limit in (*prefilter.WORD_TIERS, 0, 3):
+        same_selection(buf, limit, prefilter.WORD_COUNT_PREFIX)
+
+
+@needs_c
+def test_select_lines_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        c_mod().select_lines("text", 1, 10)
+    with pytest.raises(ValueError):
+        c_mod().select_lines(b"text", -1, 10)
+    with pytest.raises(TypeError):
+        c_mod().select_lines(b"text", 1)
+
+
+@needs_c
+@given(st.binary(max_size=200).flatmap(lambda b: st.tuples(st.just(b), st.lists(st.integers(0, len(b)), max_size=20))))
+@example((b"", [0, 0]))
+@example((b"\n\n", [2, 0, 1, 2]))
+def test_count_breaks_matches_python(case: tuple[bytes, list[int]]) -> None:
+    buf, offsets = case
+    want = prefilter._count_breaks_py(buf, offsets)
+    assert want == [buf.count(b"\n", 0, o) for o in offsets]
+    assert c_mod().count_breaks(buf, offsets) == want
+    assert c_mod().count_breaks(buf, sorted(offsets)) == prefilter._count_breaks_py(buf, sorted(offsets))
+
+
+@needs_c
+def test_count_breaks_bad_arguments() -> None:
+    for offsets in ([-1], [5], [0, 6]):
+        with pytest.raises(ValueError):
+            c_mod().count_breaks(b"a\nb\n", offsets)
+        with pytest.raises(ValueError):
+            prefilter._count_breaks_py(b"a\nb\n", offsets)
+    with pytest.raises(TypeError):
+        c_mod().count_breaks(b"ab", (1,))
+    with pytest.raises(TypeError):
+        c_mod().count_breaks(b"ab", ["1"])
+
+
+@needs_c
+@pytest.mark.skipif(not prefilter.Prefilter([(0, "x")]).uses_hyperscan, reason="Hyperscan is not used here")
+def test_prefilter_scan_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default pack's Prefilter.scan, C helpers or Python, on corpus and bench batches."""
+    from cleaner.config import Config
+    from cleaner.engine import Engine
+    from cleaner.rules import load_rules
+
+    pf = Engine(load_rules(), Config()).prefilter
+    paths = sorted(CORPUS.glob("*.txt")) + (sorted((BENCH / "dirty").glob("*.txt")) if BENCH.is_dir() else [])
+    bufs = [p.read_bytes().replace(b"\r\n", b"\n").decode("utf-8", "replace").encode("utf-8") for p in paths]
+    bufs.append(b"\n".join(bufs))
+    monkeypatch.setattr(prefilter, "_c_select", c_mod().select_lines)
+    monkeypatch.setattr(prefilter, "_c_count_breaks", c_mod().count_breaks)
+    with_c = [pf.scan(b) for b in bufs]
+    monkeypatch.setattr(prefilter, "_c_select", None)
+    monkeypatch.setattr(prefilter, "_c_count_breaks", None)
+    assert [pf.scan(b) for b in bufs] == with_c
+    assert sum(len(h) for h in with_c) > 100
 
 
 # -- the CLI, with and without the extension ------------------------------------------
