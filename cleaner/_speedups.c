@@ -1,5 +1,6 @@
 /* Optional C speed-ups for cleaner.dedup: the fingerprints of one paragraph
- * (exact key, bottom-k sketch, facts mask) in one call.
+ * (exact key, bottom-k sketch, facts mask) in one call; and for cleaner.context:
+ * the features and class of one line (LineClass, at the end of this file).
  *
  * cleaner/dedup.py stays the reference and the fallback. Its semantics reach
  * this file as a table, built by dedup.py from its own functions applied to
@@ -947,6 +948,626 @@ static PyObject *count_breaks(PyObject *self, PyObject *const *args, Py_ssize_t 
     return out;
 }
 
+/* ---- the classifier's pass 1 (cleaner.context.line_class) ------------------ */
+
+/* The C version of line_class: the features of one stripped line and its
+ * class. Every test on characters is CPython's own (Py_UNICODE_ISSPACE as
+ * str.split, Py_UNICODE_ISUPPER/ISDIGIT as str.isupper/isdigit of one
+ * character, Py_UNICODE_TOLOWER as str.lower), so no table limits the
+ * characters taken. str.lower differs from the per-character lower case only
+ * for U+0130 (two code points) and U+03A3 (final sigma, by context): a
+ * stopword prefix holding one gives None, as does a digit count over a lone
+ * surrogate that surrogateescape cannot encode (Python raises there). */
+
+static uint64_t cp_hash(const Py_UCS4 *w, Py_ssize_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a over code points */
+    for (Py_ssize_t i = 0; i < len; i++)
+        h = (h ^ w[i]) * 0x100000001b3ULL;
+    return h ^ (h >> 32);
+}
+
+typedef struct {
+    uint64_t hash;
+    Py_ssize_t start, len; /* into pool; len < 0: an empty slot */
+} StopSlot;
+
+/* The stopwords of one language, looked up by code points (no str per word). */
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t mask; /* slots - 1 */
+    StopSlot *slots;
+    Py_UCS4 *pool;
+} StopSetObject;
+
+static int stop_contains(const StopSetObject *s, const Py_UCS4 *w, Py_ssize_t len)
+{
+    uint64_t h = cp_hash(w, len);
+    for (Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)s->mask);; i = (i + 1) & s->mask) {
+        const StopSlot *e = &s->slots[i];
+        if (e->len < 0)
+            return 0;
+        if (e->hash == h && e->len == len && memcmp(s->pool + e->start, w, (size_t)len * sizeof(Py_UCS4)) == 0)
+            return 1;
+    }
+}
+
+static void stopset_dealloc(StopSetObject *self)
+{
+    PyMem_Free(self->slots);
+    PyMem_Free(self->pool);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *stopset_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *words_arg;
+    if (!PyArg_ParseTuple(args, "O:StopSet", &words_arg) || (kwds != NULL && PyDict_GET_SIZE(kwds))) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "StopSet takes no keyword arguments");
+        return NULL;
+    }
+    PyObject *words = PySequence_Tuple(words_arg);
+    if (words == NULL)
+        return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(words), total = 0, i;
+    for (i = 0; i < count; i++) {
+        PyObject *w = PyTuple_GET_ITEM(words, i);
+        if (!PyUnicode_Check(w)) {
+            Py_DECREF(words);
+            PyErr_SetString(PyExc_TypeError, "StopSet: words must be str");
+            return NULL;
+        }
+        total += PyUnicode_GET_LENGTH(w);
+    }
+    Py_ssize_t size = 8;
+    while (size < 2 * count)
+        size *= 2;
+    StopSetObject *self = (StopSetObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        Py_DECREF(words);
+        return NULL;
+    }
+    self->mask = size - 1;
+    self->slots = PyMem_Malloc((size_t)size * sizeof(StopSlot));
+    self->pool = PyMem_Malloc((size_t)(total + 1) * sizeof(Py_UCS4));
+    if (self->slots == NULL || self->pool == NULL) {
+        Py_DECREF(words);
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    for (i = 0; i < size; i++)
+        self->slots[i].len = -1;
+    Py_ssize_t at = 0;
+    for (i = 0; i < count; i++) {
+        PyObject *w = PyTuple_GET_ITEM(words, i);
+        Py_ssize_t len = PyUnicode_GET_LENGTH(w);
+        if (PyUnicode_AsUCS4(w, self->pool + at, len + 1, 0) == NULL) {
+            Py_DECREF(words);
+            Py_DECREF(self);
+            return NULL;
+        }
+        if (stop_contains(self, self->pool + at, len))
+            continue; /* listed twice */
+        uint64_t h = cp_hash(self->pool + at, len);
+        Py_ssize_t k = (Py_ssize_t)(h & (uint64_t)self->mask);
+        while (self->slots[k].len >= 0)
+            k = (k + 1) & self->mask;
+        self->slots[k] = (StopSlot){h, at, len};
+        at += len;
+    }
+    Py_DECREF(words);
+    return (PyObject *)self;
+}
+
+static PyObject *stopset_contains_py(StopSetObject *self, PyObject *word)
+{
+    if (!PyUnicode_Check(word)) {
+        PyErr_SetString(PyExc_TypeError, "StopSet.has: word must be str");
+        return NULL;
+    }
+    Py_UCS4 *w = PyUnicode_AsUCS4Copy(word);
+    if (w == NULL)
+        return NULL;
+    int r = stop_contains(self, w, PyUnicode_GET_LENGTH(word));
+    PyMem_Free(w);
+    return PyBool_FromLong(r);
+}
+
+static PyMethodDef stopset_methods[] = {
+    {"has", (PyCFunction)stopset_contains_py, METH_O, "has(word, /)\n--\n\nWhether word is one of the stopwords."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject StopSetType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cleaner._speedups.StopSet",
+    .tp_basicsize = sizeof(StopSetObject),
+    .tp_dealloc = (destructor)stopset_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "StopSet(words, /)\n--\n\nA stopword list for LineClass.classify.",
+    .tp_methods = stopset_methods,
+    .tp_new = stopset_new,
+};
+
+/* a few code points (the character sets of context.py) */
+#define CHARSET_MAX 16
+typedef struct {
+    Py_ssize_t n;
+    Py_UCS4 c[CHARSET_MAX];
+} CharSet;
+
+static inline int in_set(const CharSet *s, Py_UCS4 c)
+{
+    for (Py_ssize_t i = 0; i < s->n; i++)
+        if (s->c[i] == c)
+            return 1;
+    return 0;
+}
+
+static int charset_from(CharSet *s, PyObject *str, const char *what)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(str);
+    if (n > CHARSET_MAX) {
+        PyErr_Format(PyExc_ValueError, "LineClass: more than %d characters in %s", CHARSET_MAX, what);
+        return -1;
+    }
+    s->n = n;
+    for (Py_ssize_t i = 0; i < n; i++)
+        s->c[i] = PyUnicode_READ_CHAR(str, i);
+    return 0;
+}
+
+enum { K_GOOD, K_NEARGOOD, K_TITLE, K_DATA, K_SHORT, K_BAD, N_KINDS };
+enum { W_NONE, W_CROSSDOC, W_MENU, W_FEW_STOP, W_GLUE, W_ARROW, N_WHYS };
+enum { S_NEARGOOD, S_DATA, S_SHORT, S_TITLE, S_BAD, N_SCORES };
+#define GLUE_PIECES_MAX 64
+
+/* the scan's per-character facts for code points below 256 */
+enum { C_SPACE = 1, C_DIGIT = 2, C_MARK = 4 };
+
+typedef struct {
+    PyObject_HEAD
+    /* ContextParams */
+    double short_units, long_units, very_long_units, stop_low, stop_high;
+    double prose_cap, prose_norm, prose_no_end, crossdoc_min_docs;
+    PyObject *score[N_SCORES]; /* returned as given (an int stays an int) */
+    double score_v[N_SCORES];
+    int use_data, use_glue, use_arrows;
+    /* context.py's constants */
+    Py_ssize_t unspaced_word_chars, stop_prefix_chars, menu_min_seps;
+    double chars_per_unit, data_min_words;
+    Py_ssize_t glue_title_words, glue_text_words, glue_max_word;
+    double glue_title_caps, glue_text_caps;
+    CharSet end, closers, bullets, arrows, seps; /* seps: the X of each " X " */
+    uint8_t low[256];
+    PyObject *kind[N_KINDS], *why[N_WHYS];
+    PyTypeObject *features; /* LineFeatures, a tuple subclass */
+} LineClassObject;
+
+static void lineclass_dealloc(LineClassObject *self)
+{
+    for (int i = 0; i < N_SCORES; i++)
+        Py_XDECREF(self->score[i]);
+    for (int i = 0; i < N_KINDS; i++)
+        Py_XDECREF(self->kind[i]);
+    for (int i = 0; i < N_WHYS; i++)
+        Py_XDECREF(self->why[i]);
+    Py_XDECREF(self->features);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *lineclass_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *sc[N_SCORES], *k[N_KINDS], *w[N_WHYS], *end, *closers, *bullets, *arrows, *seps, *features;
+    int use_data, use_glue, use_arrows;
+    LineClassObject *self = (LineClassObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds)) {
+        PyErr_SetString(PyExc_TypeError, "LineClass takes no keyword arguments");
+        goto fail;
+    }
+    if (!PyArg_ParseTuple(args, "(dddddddddOOOOOppp)(ndndnnnndd)(UUUUO)(OOOOOO)(UUUUUU)O!:LineClass",
+                          &self->short_units, &self->long_units, &self->very_long_units, &self->stop_low,
+                          &self->stop_high, &self->prose_cap, &self->prose_norm, &self->prose_no_end,
+                          &self->crossdoc_min_docs, &sc[S_NEARGOOD], &sc[S_DATA], &sc[S_SHORT], &sc[S_TITLE],
+                          &sc[S_BAD], &use_data, &use_glue, &use_arrows,
+                          &self->unspaced_word_chars, &self->chars_per_unit, &self->stop_prefix_chars,
+                          &self->data_min_words, &self->menu_min_seps, &self->glue_title_words,
+                          &self->glue_text_words, &self->glue_max_word, &self->glue_title_caps,
+                          &self->glue_text_caps, &end, &closers, &bullets, &arrows, &seps,
+                          &k[K_GOOD], &k[K_NEARGOOD], &k[K_TITLE], &k[K_DATA], &k[K_SHORT], &k[K_BAD],
+                          &w[W_NONE], &w[W_CROSSDOC], &w[W_MENU], &w[W_FEW_STOP], &w[W_GLUE], &w[W_ARROW],
+                          &PyType_Type, &features))
+        goto fail;
+    self->use_data = use_data;
+    self->use_glue = use_glue;
+    self->use_arrows = use_arrows;
+    for (int i = 0; i < N_SCORES; i++) {
+        self->score_v[i] = PyFloat_AsDouble(sc[i]);
+        if (self->score_v[i] == -1.0 && PyErr_Occurred())
+            goto fail;
+        self->score[i] = Py_NewRef(sc[i]);
+    }
+    for (int i = 0; i < N_KINDS; i++)
+        self->kind[i] = Py_NewRef(k[i]);
+    for (int i = 0; i < N_WHYS; i++)
+        self->why[i] = Py_NewRef(w[i]);
+    PyTypeObject *ft = (PyTypeObject *)features;
+    /* made as tuple.__new__ makes a subclass instance: its layout must be a tuple's */
+    if (!PyType_IsSubtype(ft, &PyTuple_Type) || ft->tp_basicsize != PyTuple_Type.tp_basicsize
+        || ft->tp_itemsize != PyTuple_Type.tp_itemsize || ft->tp_dictoffset != 0) {
+        PyErr_SetString(PyExc_TypeError, "LineClass: features must be a tuple subclass without slots");
+        goto fail;
+    }
+    self->features = (PyTypeObject *)Py_NewRef(features);
+    if (self->stop_prefix_chars < 0 || self->unspaced_word_chars < 0 || self->glue_title_words < 1
+        || self->glue_text_words < 1 || self->glue_max_word < self->glue_title_words
+        || self->glue_max_word + self->glue_text_words >= GLUE_PIECES_MAX) {
+        PyErr_SetString(PyExc_ValueError, "LineClass: constants out of range");
+        goto fail;
+    }
+    if (charset_from(&self->end, end, "end") < 0 || charset_from(&self->closers, closers, "closers") < 0
+        || charset_from(&self->bullets, bullets, "bullets") < 0 || charset_from(&self->arrows, arrows, "arrows") < 0)
+        goto fail;
+    /* menu separators: " X " each (the count below relies on it) */
+    if (!PyTuple_Check(seps) || PyTuple_GET_SIZE(seps) > CHARSET_MAX) {
+        PyErr_SetString(PyExc_ValueError, "LineClass: separators must be a tuple of a few str");
+        goto fail;
+    }
+    self->seps.n = PyTuple_GET_SIZE(seps);
+    for (Py_ssize_t i = 0; i < self->seps.n; i++) {
+        PyObject *s = PyTuple_GET_ITEM(seps, i);
+        if (!PyUnicode_Check(s) || PyUnicode_GET_LENGTH(s) != 3 || PyUnicode_READ_CHAR(s, 0) != ' '
+            || PyUnicode_READ_CHAR(s, 2) != ' ' || PyUnicode_READ_CHAR(s, 1) == ' ') {
+            PyErr_SetString(PyExc_ValueError, "LineClass: each separator must be \" X \"");
+            goto fail;
+        }
+        self->seps.c[i] = PyUnicode_READ_CHAR(s, 1);
+    }
+    for (int c = 0; c < 256; c++)
+        self->low[c] = (c == ' ' ? C_SPACE : 0) | (c >= '0' && c <= '9' ? C_DIGIT : 0)
+                       | (in_set(&self->seps, (Py_UCS4)c) ? C_MARK : 0);
+    return (PyObject *)self;
+fail:
+    Py_DECREF(self);
+    return NULL;
+}
+
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t n;
+} Str;
+
+#define AT(s, i) PyUnicode_READ((s)->kind, (s)->data, (i))
+
+static inline int is_cap(Py_UCS4 c)
+{
+    if (c < 128)
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    return Py_UNICODE_ISUPPER(c) || Py_UNICODE_ISDIGIT(c);
+}
+
+static inline int is_az(Py_UCS4 c) { return c >= 'a' && c <= 'z'; }
+
+/* context._GLUE.search(w, 4) for the word t[a:b]: a capital at 4 or later after
+ * three lowercase ASCII letters and before one (or the word's end), or after a
+ * lowercase letter and one of .?!: */
+static int glue_in(const Str *t, Py_ssize_t a, Py_ssize_t b)
+{
+    for (Py_ssize_t j = a + 4; j < b; j++) {
+        Py_UCS4 c = AT(t, j);
+        if (c < 'A' || c > 'Z')
+            continue;
+        Py_UCS4 p1 = AT(t, j - 1), p2 = AT(t, j - 2);
+        if (is_az(p1) && is_az(p2) && is_az(AT(t, j - 3)) && (j + 1 == b || is_az(AT(t, j + 1))))
+            return 1;
+        if (is_az(p2) && (p1 == '.' || p1 == '?' || p1 == '!' || p1 == ':'))
+            return 1;
+    }
+    return 0;
+}
+
+/* context._glued_teaser (its head test only returns early what the rest
+ * returns: the first five words are the same) */
+static int glued_teaser(const LineClassObject *self, const Str *t)
+{
+    Py_ssize_t maxsplit = self->glue_max_word + self->glue_text_words;
+    Py_ssize_t st[GLUE_PIECES_MAX], en[GLUE_PIECES_MAX];
+    int cap[GLUE_PIECES_MAX];
+    Py_ssize_t pieces = 0, i = 0, n = t->n;
+    /* t.split(maxsplit=maxsplit): the last piece, the rest of the text, only
+     * counts with its first character here */
+    while (pieces <= maxsplit) {
+        while (i < n && Py_UNICODE_ISSPACE(AT(t, i)))
+            i++;
+        if (i >= n)
+            break;
+        st[pieces] = i;
+        cap[pieces] = is_cap(AT(t, i));
+        if (pieces == maxsplit)
+            i = n;
+        else
+            while (i < n && !Py_UNICODE_ISSPACE(AT(t, i)))
+                i++;
+        en[pieces++] = i;
+    }
+    Py_ssize_t tw = self->glue_title_words, xw = self->glue_text_words, caps = 0;
+    if (pieces < tw + xw)
+        return 0;
+    for (i = 0; i < tw; i++)
+        caps += cap[i];
+    if (caps < 3)
+        return 0;
+    Py_ssize_t lim = pieces - xw < self->glue_max_word ? pieces - xw : self->glue_max_word;
+    for (i = tw - 1; i < lim; i++) {
+        if (en[i] - st[i] < 6 || !glue_in(t, st[i], en[i]))
+            continue;
+        Py_ssize_t title = i + 1, ct = 0, cx = 0, k;
+        for (k = 0; k < title; k++)
+            ct += cap[k];
+        for (k = title; k < pieces; k++)
+            cx += cap[k];
+        if ((double)ct >= self->glue_title_caps * (double)title
+            && (double)cx < self->glue_text_caps * (double)(pieces - title))
+            return 1;
+    }
+    return 0;
+}
+
+/* The stopword share of t[:stop_prefix_chars].lower().split(); 0 when
+ * str.lower cannot be followed per character (U+0130, U+03A3), -1 on error. */
+static int stop_share(const LineClassObject *self, const StopSetObject *sw, const Str *t, double *out)
+{
+    Py_ssize_t lim = t->n < self->stop_prefix_chars ? t->n : self->stop_prefix_chars;
+    Py_UCS4 small[256];
+    Py_UCS4 *buf = lim <= 256 ? small : PyMem_Malloc((size_t)lim * sizeof(Py_UCS4));
+    if (buf == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t words = 0, hits = 0, len = 0;
+    int ok = 1;
+    for (Py_ssize_t i = 0; i <= lim; i++) {
+        Py_UCS4 c = i < lim ? AT(t, i) : ' ';
+        if (Py_UNICODE_ISSPACE(c)) {
+            if (len) {
+                words++;
+                hits += stop_contains(sw, buf, len);
+                len = 0;
+            }
+            continue;
+        }
+        if (c < 128)
+            c = c >= 'A' && c <= 'Z' ? c + 32 : c;
+        else if (c == 0x130 || c == 0x3A3) {
+            ok = 0;
+            break;
+        } else
+            c = Py_UNICODE_TOLOWER(c);
+        buf[len++] = c;
+    }
+    if (buf != small)
+        PyMem_Free(buf);
+    if (!words)
+        ok = 0; /* Python divides by zero */
+    if (ok)
+        *out = (double)hits / (double)words;
+    return ok;
+}
+
+static PyObject *features_new(PyTypeObject *tp, PyObject **items, Py_ssize_t n)
+{
+    PyObject *f = NULL;
+    Py_ssize_t i;
+    for (i = 0; i < n; i++)
+        if (items[i] == NULL)
+            goto done;
+    f = tp->tp_alloc(tp, n);
+    if (f == NULL)
+        goto done;
+    for (i = 0; i < n; i++) {
+        PyTuple_SET_ITEM(f, i, items[i]);
+        items[i] = NULL;
+    }
+done:
+    for (i = 0; i < n; i++)
+        Py_XDECREF(items[i]);
+    return f;
+}
+
+PyDoc_STRVAR(lineclass_classify_doc,
+"classify(text, stop, xdocs, /)\n--\n\n"
+"context.line_class(text, words, xdocs, params) for a stripped, non-empty\n"
+"text, with stop the StopSet of words (or None): (kind, why, score,\n"
+"features, short); None where Python must decide.");
+
+static PyObject *lineclass_classify(LineClassObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "classify takes 3 arguments");
+        return NULL;
+    }
+    PyObject *text = args[0], *xdocs_obj = args[2];
+    const StopSetObject *sw = NULL;
+    if (!PyUnicode_Check(text) || !PyLong_Check(xdocs_obj)) {
+        PyErr_SetString(PyExc_TypeError, "classify: text must be str and xdocs int");
+        return NULL;
+    }
+    if (args[1] != Py_None) {
+        if (!PyObject_TypeCheck(args[1], &StopSetType)) {
+            PyErr_SetString(PyExc_TypeError, "classify: stop must be a StopSet or None");
+            return NULL;
+        }
+        sw = (const StopSetObject *)args[1];
+    }
+    long long xdocs = PyLong_AsLongLong(xdocs_obj);
+    if (xdocs == -1 && PyErr_Occurred())
+        return NULL;
+    Str t = {PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text)};
+    Py_ssize_t n = t.n, i;
+    if (n == 0) {
+        PyErr_SetString(PyExc_ValueError, "classify: empty text");
+        return NULL;
+    }
+    /* one pass: spaces (t.count(" ")), ASCII digits, separator marks, and
+     * surrogates that surrogateescape cannot encode */
+    Py_ssize_t spaces = 0, n_digits = 0;
+    int mark = 0, bad_surrogate = 0;
+    if (t.kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *d = t.data;
+        for (i = 0; i < n; i++) {
+            uint8_t f = self->low[d[i]];
+            spaces += f & C_SPACE;
+            n_digits += (f & C_DIGIT) >> 1;
+            mark |= f & C_MARK;
+        }
+    } else {
+        for (i = 0; i < n; i++) {
+            Py_UCS4 c = AT(&t, i);
+            if (c < 256) {
+                uint8_t f = self->low[c];
+                spaces += f & C_SPACE;
+                n_digits += (f & C_DIGIT) >> 1;
+                mark |= f & C_MARK;
+            } else {
+                mark |= in_set(&self->seps, c);
+                bad_surrogate |= c >= 0xD800 && c <= 0xDFFF && !(c >= 0xDC80 && c <= 0xDCFF);
+            }
+        }
+    }
+    Py_ssize_t nw = spaces + 1;
+    double u = (double)nw;
+    if (n > self->unspaced_word_chars * nw)
+        u = (double)n / self->chars_per_unit;
+    double stop = -1.0;
+    if (sw != NULL && u >= self->short_units) {
+        int r = stop_share(self, sw, &t, &stop);
+        if (r <= 0)
+            return r < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    i = n - 1;
+    while (i >= 0 && in_set(&self->closers, AT(&t, i)))
+        i--;
+    int end = i >= 0 && in_set(&self->end, AT(&t, i));
+    Py_ssize_t seps = 0;
+    if (nw >= 3 && mark) {
+        /* t.count(sep) for each " X ": two matches of one overlap only when
+         * 2 apart, and count() skips the second of those */
+        Py_ssize_t last[CHARSET_MAX];
+        for (int k = 0; k < self->seps.n; k++)
+            last[k] = -3;
+        for (i = 0; i + 2 < n; i++) {
+            if (AT(&t, i) != ' ' || AT(&t, i + 2) != ' ')
+                continue;
+            Py_UCS4 c = AT(&t, i + 1);
+            for (int k = 0; k < self->seps.n; k++)
+                if (self->seps.c[k] == c && last[k] != i - 2) {
+                    seps++;
+                    last[k] = i;
+                }
+        }
+    }
+    Py_UCS4 c0 = AT(&t, 0), c1 = n > 1 ? AT(&t, 1) : 0;
+    int table = c0 == '|' && AT(&t, n - 1) == '|' && n > 2;
+    int bullet = in_set(&self->bullets, c0) && n > 2 && c1 == ' ';
+    Py_ssize_t digits = -1; /* counted only when a rule below needs it */
+    int kind = K_TITLE, why = W_NONE, sc = S_TITLE, short_line = 0;
+    double good = 0.0;
+    if ((double)xdocs >= self->crossdoc_min_docs) {
+        kind = K_BAD, why = W_CROSSDOC, sc = S_BAD;
+    } else if (table) {
+        kind = self->use_data ? K_DATA : K_BAD;
+        sc = self->use_data ? S_DATA : S_BAD;
+    } else if (seps >= self->menu_min_seps) {
+        kind = K_BAD, why = W_MENU, sc = S_BAD;
+    } else if (u < self->short_units) {
+        short_line = 1;
+        if (end && stop >= self->stop_high)
+            kind = K_NEARGOOD, sc = S_NEARGOOD;
+        else
+            kind = K_SHORT, sc = S_SHORT;
+    } else if (0 <= stop && stop < self->stop_low) {
+        if (end) {
+            kind = K_NEARGOOD, sc = S_NEARGOOD;
+        } else {
+            digits = n_digits;
+            if (bad_surrogate)
+                Py_RETURN_NONE;
+            if (self->use_data && digits && u >= self->data_min_words)
+                kind = K_DATA, sc = S_DATA;
+            else
+                kind = K_BAD, why = W_FEW_STOP, sc = S_BAD;
+        }
+    } else if ((u >= self->long_units && (stop >= self->stop_high || stop < 0)) || u >= self->very_long_units) {
+        if (self->use_glue && n <= self->unspaced_word_chars * nw && glued_teaser(self, &t)) {
+            kind = K_BAD, why = W_GLUE, sc = S_BAD;
+        } else {
+            kind = K_GOOD, sc = -1;
+            /* min(u, prose_cap): u unless prose_cap is smaller */
+            double capped = self->prose_cap < u ? self->prose_cap : u;
+            good = capped / self->prose_norm * (end ? 1.0 : self->prose_no_end);
+        }
+    } else if (end) {
+        kind = K_NEARGOOD, sc = S_NEARGOOD;
+    } else if (stop < 0 && self->use_data && u >= self->data_min_words) {
+        digits = n_digits;
+        if (bad_surrogate)
+            Py_RETURN_NONE;
+        if (digits)
+            kind = K_DATA, sc = S_DATA;
+    }
+    double score = sc < 0 ? good : self->score_v[sc];
+    if (bullet && self->use_data && score < self->score_v[S_DATA])
+        kind = K_DATA, why = W_NONE, sc = S_DATA;
+    if (self->use_arrows && kind != K_GOOD && in_set(&self->arrows, c0) && n > 2 && c1 == ' ')
+        kind = K_BAD, why = W_ARROW, sc = S_BAD;
+    PyObject *items[9] = {
+        PyLong_FromSsize_t(n), PyFloat_FromDouble(u), PyFloat_FromDouble(stop), PyBool_FromLong(end),
+        PyLong_FromSsize_t(digits), PyLong_FromSsize_t(seps), PyBool_FromLong(table), PyBool_FromLong(bullet),
+        Py_NewRef(xdocs_obj),
+    };
+    PyObject *feat = features_new(self->features, items, 9);
+    if (feat == NULL)
+        return NULL;
+    PyObject *score_obj = sc < 0 ? PyFloat_FromDouble(good) : Py_NewRef(self->score[sc]);
+    if (score_obj == NULL) {
+        Py_DECREF(feat);
+        return NULL;
+    }
+    PyObject *out = PyTuple_New(5);
+    if (out == NULL) {
+        Py_DECREF(feat);
+        Py_DECREF(score_obj);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 0, Py_NewRef(self->kind[kind]));
+    PyTuple_SET_ITEM(out, 1, Py_NewRef(self->why[why]));
+    PyTuple_SET_ITEM(out, 2, score_obj);
+    PyTuple_SET_ITEM(out, 3, feat);
+    PyTuple_SET_ITEM(out, 4, PyBool_FromLong(short_line));
+    return out;
+}
+
+static PyMethodDef lineclass_methods[] = {
+    {"classify", (PyCFunction)(void (*)(void))lineclass_classify, METH_FASTCALL, lineclass_classify_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject LineClassType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cleaner._speedups.LineClass",
+    .tp_basicsize = sizeof(LineClassObject),
+    .tp_dealloc = (destructor)lineclass_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "LineClass(params, constants, chars, kinds, whys, features, /)\n--\n\n"
+              "context.line_class for one ContextParams (built by context.c_line_class).",
+    .tp_methods = lineclass_methods,
+    .tp_new = lineclass_new,
+};
+
 static PyMethodDef methods[] = {
     {"crossdoc_count_doc", (PyCFunction)(void (*)(void))crossdoc_count_doc, METH_FASTCALL, crossdoc_count_doc_doc},
     {"crossdoc_see", (PyCFunction)(void (*)(void))crossdoc_see, METH_FASTCALL, crossdoc_see_doc},
@@ -963,7 +1584,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "cleaner._speedups",
-    .m_doc = "C versions of cleaner.dedup's per-paragraph fingerprints (optional).",
+    .m_doc = "C versions of cleaner.dedup's per-paragraph fingerprints and of the classifier's pass 1 (optional).",
     .m_size = -1,
     .m_methods = methods,
 };
@@ -974,7 +1595,8 @@ PyMODINIT_FUNC PyInit__speedups(void)
     if (m == NULL)
         return NULL;
     if (PyModule_AddIntConstant(m, "RECORD_SIZE", RECORD_SIZE) < 0
-        || PyModule_AddIntConstant(m, "FOLD_MAX", FOLD_MAX) < 0) {
+        || PyModule_AddIntConstant(m, "FOLD_MAX", FOLD_MAX) < 0
+        || PyModule_AddType(m, &StopSetType) < 0 || PyModule_AddType(m, &LineClassType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -1,5 +1,7 @@
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+from .context import LineFeatures
 
 RECORD_SIZE: int
 FOLD_MAX: int
@@ -16,3 +18,22 @@ def crossdoc_count_doc(rows: list[array[int]], bits: int, pending: set[int], /) 
 # cleaner.prefilter
 def select_lines(buf: bytes, limit: int, prefix: int, /) -> tuple[bytes, list[int]]: ...
 def count_breaks(buf: bytes, offsets: list[int], /) -> list[int]: ...
+
+class StopSet:
+    def __init__(self, words: Iterable[str], /) -> None: ...
+    def has(self, word: str, /) -> bool: ...
+
+class LineClass:
+    def __init__(
+        self,
+        params: tuple[float | int | bool, ...],
+        constants: tuple[float | int, ...],
+        chars: tuple[str, str, str, str, tuple[str, ...]],
+        kinds: tuple[str, str, str, str, str, str],
+        whys: tuple[str, str, str, str, str, str],
+        features: type[tuple[object, ...]],
+        /,
+    ) -> None: ...
+    def classify(
+        self, text: str, stop: StopSet | None, xdocs: int, /
+    ) -> tuple[str, str, float, LineFeatures, bool] | None: ...

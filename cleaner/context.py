@@ -54,11 +54,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from itertools import chain, repeat
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import xxhash
 
 from . import dedup
+
+if TYPE_CHECKING:
+    from . import _speedups
 
 # -- look-ahead and language ------------------------------------------------
 # Lines of look-ahead before a line is decided: enough to see past a menu to
@@ -223,6 +226,13 @@ GOOD, NEARGOOD, TITLE, DATA, SHORT, BAD, RULE, DUP, BLANK = (
     "dup",
     "blank",
 )
+
+# why a line is ``bad`` (pass 1; "classifier:<why>" in a verdict's reason)
+WHY_CROSSDOC = "repeated-across-documents"
+WHY_MENU = "menu-separators"
+WHY_FEW_STOPWORDS = "few-stopwords"
+WHY_GLUE = "glued-teaser"
+WHY_ARROW = "arrow-link"
 
 _END = frozenset(".!?…。！？")
 _CLOSERS = frozenset("\"'”’»)]*")
@@ -461,11 +471,8 @@ class CrossDocCounter:
 
 # the C versions of CrossDocCounter.see and of end_doc's counting (None: the
 # Python ones), as dedup loads the extension
-_sp = dedup.speedups()
-_c_see: Callable[[str, list[array[int]], int, set[int] | None, int], int] | None = (
-    None if _sp is None else _sp.crossdoc_see)
-_c_count_doc: Callable[[list[array[int]], int, set[int]], None] | None = (
-    None if _sp is None else _sp.crossdoc_count_doc)
+_c_see: Callable[[str, list[array[int]], int, set[int] | None, int], int] | None = dedup.speedup("crossdoc_see")
+_c_count_doc: Callable[[list[array[int]], int, set[int]], None] | None = dedup.speedup("crossdoc_count_doc")
 
 
 def langs_by_word(stop: Mapping[str, frozenset[str]]) -> dict[str, tuple[str, ...]]:
@@ -571,6 +578,116 @@ def _count_digits(t: str) -> int:
     return len(b) - len(b.translate(None, _DIGITS))
 
 
+def line_class(
+    t: str, sw: frozenset[str] | None, xdocs: int, p: ContextParams
+) -> tuple[str, str, float, LineFeatures, bool]:
+    """Pass 1 on a line not removed by a rule, from its text alone: kind, why,
+    score and features of the stripped, non-empty text ``t``, given the
+    stopwords of the document's language (None: not known yet, or off) and
+    the cross-document count. The last value says whether the line is short
+    (``DocumentContext`` then looks for repeats). The reference for
+    ``_speedups.LineClass.classify``."""
+    n = len(t)
+    nw = t.count(" ") + 1
+    u = float(nw)
+    if n > UNSPACED_WORD_CHARS * nw:
+        u = n / UNSPACED_CHARS_PER_UNIT
+    stop = -1.0
+    if sw is not None and u >= p.short_units:
+        ws = t[:STOP_PREFIX_CHARS].lower().split()
+        stop = sum(map(sw.__contains__, ws)) / len(ws)
+    i = n - 1
+    while i >= 0 and t[i] in _CLOSERS:
+        i -= 1
+    end = i >= 0 and t[i] in _END
+    seps = 0
+    if nw >= 3 and ("|" in t or "•" in t or "·" in t or "»" in t or "›" in t or "¦" in t):
+        for sep in MENU_SEPARATORS:
+            seps += t.count(sep)
+    table = t[0] == "|" and t[-1] == "|" and n > 2
+    bullet = t[0] in _BULLETS and n > 2 and t[1] == " "
+    digits = -1  # counted only when a rule below needs it
+    short = False
+    kind, why, score = TITLE, "", p.title_score
+    if xdocs >= p.crossdoc_min_docs:
+        kind, why, score = BAD, WHY_CROSSDOC, p.bad_score
+    elif table:
+        kind, score = (DATA, p.data_score) if p.use_data else (BAD, p.bad_score)
+    elif seps >= MENU_MIN_SEPARATORS:
+        kind, why, score = BAD, WHY_MENU, p.bad_score
+    elif u < p.short_units:
+        short = True
+        if end and stop >= p.stop_high:
+            kind, score = NEARGOOD, p.neargood_score
+        else:
+            kind, score = SHORT, p.short_score
+    elif 0 <= stop < p.stop_low:
+        if end:
+            kind, score = NEARGOOD, p.neargood_score
+        else:
+            digits = _count_digits(t)
+            if p.use_data and digits and u >= DATA_MIN_WORDS:
+                kind, score = DATA, p.data_score
+            else:
+                kind, why, score = BAD, WHY_FEW_STOPWORDS, p.bad_score
+    elif (u >= p.long_units and (stop >= p.stop_high or stop < 0)) or u >= p.very_long_units:
+        if p.use_glue and n <= UNSPACED_WORD_CHARS * nw and _glued_teaser(t):
+            kind, why, score = BAD, WHY_GLUE, p.bad_score
+        else:
+            kind = GOOD
+            score = min(u, p.prose_cap) / p.prose_norm * (1.0 if end else p.prose_no_end)
+    elif end:
+        kind, score = NEARGOOD, p.neargood_score
+    elif stop < 0 and p.use_data and u >= DATA_MIN_WORDS:
+        digits = _count_digits(t)
+        if digits:
+            kind, score = DATA, p.data_score
+    if bullet and p.use_data and score < p.data_score:
+        kind, why, score = DATA, "", p.data_score
+    if p.use_arrows and kind != GOOD and t[0] in _ARROWS and n > 2 and t[1] == " ":
+        # "» Next story", "› More videos": a link with an arrow mark
+        kind, why, score = BAD, WHY_ARROW, p.bad_score
+    return kind, why, score, LineFeatures(n, u, stop, end, digits, seps, table, bullet, xdocs), short
+
+
+# -- pass 1 in C (cleaner/_speedups.c, optional) ------------------------------------
+# ``_speedups.LineClass`` is ``line_class`` for one ContextParams; it takes the
+# constants and character sets above from here, and the stopword list of a
+# language as a ``_speedups.StopSet``. CLEANER_SPEEDUPS=0 (dedup.speedup gives None)
+# or an extension built without it leaves the Python path.
+_C_LINE = dedup.speedup("LineClass")
+_C_STOP = dedup.speedup("StopSet")
+
+
+def _exact_number(x: object) -> bool:
+    """An int or float the C code holds as a double with Python's comparisons
+    and arithmetic (an int beyond 2**53 would round)."""
+    return type(x) is float or (type(x) is int and abs(x) <= 1 << 53)
+
+
+def c_line_class(p: ContextParams) -> _speedups.LineClass | None:
+    """``line_class`` in C for these parameters, or None (no extension, or a
+    parameter the C code would not treat as Python does)."""
+    if _C_LINE is None:
+        return None
+    nums = (p.short_units, p.long_units, p.very_long_units, p.stop_low, p.stop_high, p.prose_cap,
+            p.prose_norm, p.prose_no_end, p.crossdoc_min_docs)
+    scores = (p.neargood_score, p.data_score, p.short_score, p.title_score, p.bad_score)
+    if not all(map(_exact_number, nums + scores)) or not p.prose_norm:
+        return None
+    line: _speedups.LineClass = _C_LINE(
+        (*nums, *scores, p.use_data, p.use_glue, p.use_arrows),
+        (UNSPACED_WORD_CHARS, UNSPACED_CHARS_PER_UNIT, STOP_PREFIX_CHARS, DATA_MIN_WORDS, MENU_MIN_SEPARATORS,
+         GLUE_TITLE_WORDS, GLUE_TEXT_WORDS, GLUE_MAX_WORD, GLUE_TITLE_CAPS, GLUE_TEXT_CAPS),
+        ("".join(sorted(_END)), "".join(sorted(_CLOSERS)), "".join(sorted(_BULLETS)), "".join(sorted(_ARROWS)),
+         MENU_SEPARATORS),
+        (GOOD, NEARGOOD, TITLE, DATA, SHORT, BAD),
+        ("", WHY_CROSSDOC, WHY_MENU, WHY_FEW_STOPWORDS, WHY_GLUE, WHY_ARROW),
+        LineFeatures,
+    )
+    return line
+
+
 class _Line:
     """One line while it waits for its verdict."""
 
@@ -606,6 +723,16 @@ class ContextClassifier:
         self.stop = dict(stopwords) if stopwords is not None else load_stopwords()
         self.langs_of = langs_by_word(self.stop)
         self.crossdoc = crossdoc
+        self.c_line = c_line_class(self.params)
+        self._c_stop: dict[str, _speedups.StopSet] = {}
+
+    def c_stopwords(self, lang: str) -> _speedups.StopSet:
+        """The stopwords of ``lang`` for ``c_line`` (made once per language)."""
+        assert _C_STOP is not None
+        sw = self._c_stop.get(lang)
+        if sw is None:
+            sw = self._c_stop[lang] = _C_STOP(self.stop[lang])
+        return sw
 
     def document(self) -> DocumentContext:
         """Start a document: feed it lines with ``push`` and end with ``finish``."""
@@ -644,6 +771,8 @@ class DocumentContext:
         self.guess: LanguageGuess | None = (LanguageGuess(clf.stop, clf.langs_of)
                                             if p.use_stopwords and clf.stop else None)
         self.sw: frozenset[str] | None = None
+        self.c_line = clf.c_line
+        self.c_sw: _speedups.StopSet | None = None  # self.sw for c_line
         self.classified = 0  # buf[:classified] have features and a class
         self.scored = 0  # buf[:scored] also have their Viterbi step
         self.prev: _Line | None = None  # the last non-blank scored line
@@ -712,77 +841,23 @@ class DocumentContext:
         if not n:
             ln.feat, ln.kind, ln.score = _NO_FEATURES, BLANK, 0.0
             return
-        nw = t.count(" ") + 1
-        u = float(nw)
-        if n > UNSPACED_WORD_CHARS * nw:
-            u = n / UNSPACED_CHARS_PER_UNIT
-        stop = -1.0
-        sw = self.sw
-        if sw is not None and u >= p.short_units:
-            ws = t[:STOP_PREFIX_CHARS].lower().split()
-            stop = sum(map(sw.__contains__, ws)) / len(ws)
-        i = n - 1
-        while i >= 0 and t[i] in _CLOSERS:
-            i -= 1
-        end = i >= 0 and t[i] in _END
-        seps = 0
-        if nw >= 3 and ("|" in t or "•" in t or "·" in t or "»" in t or "›" in t or "¦" in t):
-            for sep in MENU_SEPARATORS:
-                seps += t.count(sep)
-        table = t[0] == "|" and t[-1] == "|" and n > 2
-        bullet = t[0] in _BULLETS and n > 2 and t[1] == " "
-        digits = -1  # counted only when a rule below needs it
         xdocs = 0
         cd = self.crossdoc
         if cd is not None:
             xdocs = cd.see(t, not own)
-        kind, why, score = TITLE, "", p.title_score
-        if xdocs >= p.crossdoc_min_docs:
-            kind, why, score = BAD, "repeated-across-documents", p.bad_score
-        elif table:
-            kind, score = (DATA, p.data_score) if p.use_data else (BAD, p.bad_score)
-        elif seps >= MENU_MIN_SEPARATORS:
-            kind, why, score = BAD, "menu-separators", p.bad_score
-        elif u < p.short_units:
-            seen = self.seen
-            if seen is not None and n <= REPEAT_MAX_CHARS and not bullet and not own:
-                if t in seen:
-                    ln.rep = True
-                    self.last_rep = ln.index
-                elif len(seen) < REPEAT_MAX_KEYS:
-                    seen.add(t)
-            if end and stop >= p.stop_high:
-                kind, score = NEARGOOD, p.neargood_score
-            else:
-                kind, score = SHORT, p.short_score
-        elif 0 <= stop < p.stop_low:
-            if end:
-                kind, score = NEARGOOD, p.neargood_score
-            else:
-                digits = _count_digits(t)
-                if p.use_data and digits and u >= DATA_MIN_WORDS:
-                    kind, score = DATA, p.data_score
-                else:
-                    kind, why, score = BAD, "few-stopwords", p.bad_score
-        elif (u >= p.long_units and (stop >= p.stop_high or stop < 0)) or u >= p.very_long_units:
-            if p.use_glue and n <= UNSPACED_WORD_CHARS * nw and _glued_teaser(t):
-                kind, why, score = BAD, "glued-teaser", p.bad_score
-            else:
-                kind = GOOD
-                score = min(u, p.prose_cap) / p.prose_norm * (1.0 if end else p.prose_no_end)
-        elif end:
-            kind, score = NEARGOOD, p.neargood_score
-        elif stop < 0 and p.use_data and u >= DATA_MIN_WORDS:
-            digits = _count_digits(t)
-            if digits:
-                kind, score = DATA, p.data_score
-        if bullet and p.use_data and score < p.data_score:
-            kind, why, score = DATA, "", p.data_score
-        if p.use_arrows and kind != GOOD and t[0] in _ARROWS and n > 2 and t[1] == " ":
-            # "» Next story", "› More videos": a link with an arrow mark
-            kind, why, score = BAD, "arrow-link", p.bad_score
-        ln.kind, ln.why, ln.score = kind, why, score
-        ln.feat = LineFeatures(n, u, stop, end, digits, seps, table, bullet, xdocs)
+        c = self.c_line
+        r = c.classify(t, self.c_sw, xdocs) if c is not None else None
+        if r is None:
+            r = line_class(t, self.sw, xdocs, p)
+        kind, why, score, feat, short = r
+        seen = self.seen
+        if short and seen is not None and n <= REPEAT_MAX_CHARS and not feat.bullet and not own:
+            if t in seen:
+                ln.rep = True
+                self.last_rep = ln.index
+            elif len(seen) < REPEAT_MAX_KEYS:
+                seen.add(t)
+        ln.kind, ln.why, ln.score, ln.feat = kind, why, score, feat
 
     def _score_pending(self, final: bool) -> None:
         """Pass 1 for new lines, then context adjustments and the Viterbi
@@ -803,6 +878,8 @@ class DocumentContext:
             self.lang = lang or g.best()
             if self.lang is not None or g.lines >= LANG_MAX_LINES or g.words >= LANG_ENOUGH_WORDS:
                 self.sw = self.clf.stop.get(self.lang) if self.lang else None
+                if self.sw is not None and self.lang and self.c_line is not None:
+                    self.c_sw = self.clf.c_stopwords(self.lang)
                 self.guess = None
         for i in range(self.classified, len(buf)):
             self._classify(buf[i])
@@ -1057,7 +1134,7 @@ class DocumentContext:
                 return Verdict(ln.index, False, f"classifier:{kind}-alone-no-clear-article", kind, False, ln.score, f)
             return Verdict(ln.index, False, f"classifier:{kind}{OUTSIDE_ARTICLE}", kind, False, ln.score, f)
         if kind == BAD and (
-            p.drop_bad_in_article or (ln.why == "repeated-across-documents" and f.units >= p.short_units)
+            p.drop_bad_in_article or (ln.why == WHY_CROSSDOC and f.units >= p.short_units)
         ):
             return Verdict(ln.index, False, f"classifier:{ln.why}", kind, True, ln.score, f)
         if kind == SHORT and p.drop_short_in_article:

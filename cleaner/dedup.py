@@ -26,6 +26,7 @@ import struct
 import unicodedata
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 import xxhash
 
@@ -408,6 +409,8 @@ _c_near: Callable[[str, int, int, int], tuple[int, list[int], int] | None] | Non
 _c_exact: Callable[[str], int | None] | None = None if _c is None else _c.exact_fingerprint
 
 
-def speedups() -> ModuleType | None:
-    """The C extension as set up here (None: not built, or ``CLEANER_SPEEDUPS=0``)."""
-    return _c
+def speedup(name: str) -> Any:
+    """A function or type of the C extension as set up here, or None: not
+    built, built before it had this name, or ``CLEANER_SPEEDUPS=0`` (the
+    tests compare both paths). Every module takes its C code from here."""
+    return getattr(_c, name, None)

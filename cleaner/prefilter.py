@@ -438,13 +438,9 @@ def _load_c() -> tuple[Callable[[bytes, int, int], tuple[bytes, list[int]]] | No
     """``_speedups.select_lines`` and ``count_breaks``, or None: not built,
     built before they existed, or ``CLEANER_SPEEDUPS=0`` (the tests compare
     both paths)."""
-    if os.environ.get("CLEANER_SPEEDUPS") == "0":
-        return None, None
-    try:
-        from ._speedups import count_breaks, select_lines
-    except ImportError:
-        return None, None
-    return select_lines, count_breaks
+    from .dedup import speedup
+
+    return speedup("select_lines"), speedup("count_breaks")
 
 
 _c_select, _c_count_breaks = _load_c()

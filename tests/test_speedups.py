@@ -1,5 +1,6 @@
 """The optional C extension (cleaner/_speedups.c) against the Python reference
-(cleaner/dedup.py): XXH3-64, the per-paragraph fingerprints, and the whole CLI.
+(cleaner/dedup.py, cleaner/context.py): XXH3-64, the per-paragraph fingerprints,
+the classifier's pass 1, and the whole CLI.
 
 Tests of the extension skip when it is not built (an install without a
 compiler, or a plain ``pip install .`` while the tests use the checkout), except
@@ -11,11 +12,16 @@ from __future__ import annotations
 
 import os
 import random
+import re
+import struct
 import subprocess
 import sys
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
 
@@ -25,7 +31,7 @@ from conftest import CLEAN, CORPUS, ROOT, clean_env
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from cleaner import dedup, prefilter
+from cleaner import context, dedup, prefilter
 
 SPEEDUPS = dedup.load_speedups()
 needs_c = pytest.mark.skipif(SPEEDUPS is None, reason="cleaner._speedups is not built")
@@ -450,3 +456,245 @@ def test_cli_output_and_explain_identical(stream: Path, tmp_path: Path, args: li
     assert b'"match": "exact"' in outs[0][1]
     if "stream" in args and "block" not in args:  # the stream's near copies are single lines
         assert b'"match": "near"' in outs[0][1]
+
+
+# -- the classifier's pass 1 (context.line_class) ------------------------------------
+STOPWORDS = context.load_stopwords()
+DEFAULT = context.ContextParams()
+# every switch line_class reads, off, and numbers moved (an int score must come back an int)
+PARAMS = [
+    DEFAULT,
+    replace(DEFAULT, use_data=False),
+    replace(DEFAULT, use_glue=False),
+    replace(DEFAULT, use_arrows=False),
+    replace(DEFAULT, short_units=3, long_units=8, very_long_units=20, stop_low=0.3, stop_high=0.3),
+    replace(DEFAULT, bad_score=-1, data_score=-0.25, title_score=0, prose_cap=7, prose_norm=3, prose_no_end=1),
+    replace(DEFAULT, crossdoc_min_docs=1, short_units=0, neargood_score=0.1),
+]
+
+
+def same(a: object, b: object) -> bool:
+    """Equal, of the same types, floats bit for bit."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, tuple):
+        assert isinstance(b, tuple)
+        return len(a) == len(b) and all(map(same, a, b))
+    if isinstance(a, float):
+        assert isinstance(b, float)
+        return struct.pack("<d", a) == struct.pack("<d", b)
+    return a == b
+
+
+# lang "custom": words whose lower case the C code cannot follow per character
+CUSTOM = frozenset({"ός", "σ", "i̇", "i", "und", "the"})
+_LINE_C: dict[context.ContextParams, object] = {}
+_STOP_C: dict[frozenset[str], object] = {}
+
+
+def check_line(text: str, lang: str | None = "en", params: context.ContextParams = DEFAULT,
+               xdocs: int = 0) -> tuple[str, str, float, context.LineFeatures, bool] | None:
+    """C == Python on one line (as _classify gives it: stripped, not empty);
+    what C gave, or None when it left the line to Python (only where it must:
+    see _speedups.c)."""
+    t = text.strip()
+    if not t:
+        return None
+    line = _LINE_C.get(params)
+    if line is None:
+        line = _LINE_C[params] = context.c_line_class(params)
+    assert line is not None
+    sw = STOPWORDS.get(lang, CUSTOM) if lang else None
+    csw = None
+    if sw is not None:
+        csw = _STOP_C.get(sw)
+        if csw is None:
+            csw = _STOP_C[sw] = c_mod().StopSet(sw)
+    got = line.classify(t, csw, xdocs)  # type: ignore[attr-defined]
+    try:
+        want = context.line_class(t, sw, xdocs, params)
+    except UnicodeEncodeError:  # a lone surrogate surrogateescape cannot encode
+        assert got is None
+        return None
+    if got is None:
+        assert ("\u0130" in t[:200] or "\u03a3" in t[:200]) and sw is not None, t
+        return None
+    assert same(got, want), (t, lang, params, got, want)
+    return want
+
+
+def test_c_line_class_is_used_unless_disabled() -> None:
+    code = "import cleaner.context as c; print(c.ContextClassifier().c_line is not None)"
+    env = clean_env()
+    env.pop("CLEANER_SPEEDUPS", None)
+    on = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    env["CLEANER_SPEEDUPS"] = "0"
+    off = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert (on.stdout.split(), off.stdout.split()) == (["True" if SPEEDUPS else "False"], ["False"])
+
+
+def test_what_the_c_line_class_relies_on() -> None:
+    """The Python facts the C code is written against."""
+    # _GLUE, scanned by hand in glue_in
+    assert context._GLUE.pattern == r"(?<=[a-z]{3})[A-Z](?=[a-z]|$)|(?<=[a-z][.?!:])[A-Z]"
+    assert context._GLUE.flags == re.UNICODE
+    # the quick test before counting separators holds the middle of each one
+    assert {s[1] for s in context.MENU_SEPARATORS} == set("|•·»›¦")
+    assert all(s[0] == s[2] == " " != s[1] for s in context.MENU_SEPARATORS)
+    # str.lower is per character, one to one and keeping white space, except for
+    # U+0130 (two code points) and U+03A3 (final sigma): C gives those to Python
+    for cp in range(0x110000):
+        c = chr(cp)
+        low = c.lower()
+        assert low.isspace() == c.isspace()
+        if cp != 0x130:
+            assert len(low) == 1, hex(cp)
+    assert "AΣ".lower() == "aς" and "AΣA".lower() == "aσa"
+
+
+@needs_c
+def test_c_line_class_rejects_parameters_it_cannot_follow() -> None:
+    assert context.c_line_class(replace(DEFAULT, bad_score=1 << 60)) is None
+    assert context.c_line_class(replace(DEFAULT, prose_norm=0.0)) is None
+    assert context.c_line_class(replace(DEFAULT, bad_score=Fraction(1, 3))) is None  # type: ignore[arg-type]
+    assert context.c_line_class(replace(DEFAULT, bad_score=-1)) is not None
+
+
+@needs_c
+def test_stopset() -> None:
+    s = c_mod().StopSet(["the", "über", "и", "", "the", "\U0001f600x"])
+    assert all(s.has(w) for w in ("the", "über", "и", "", "\U0001f600x"))
+    assert not any(s.has(w) for w in ("th", "thee", "The", "uber", "\U0001f600"))
+    big = c_mod().StopSet(STOPWORDS["de"])
+    assert all(big.has(w) for w in STOPWORDS["de"])
+    with pytest.raises(TypeError):
+        c_mod().StopSet([b"bytes"])
+
+
+@needs_c
+def test_line_class_examples() -> None:
+    glued = "Detroit Area Mayor Won't StandWarren Mayor Jim Fouts says it was time for him to go and he would not run"
+    assert context.line_class(glued, STOPWORDS["en"], 0, DEFAULT)[1] == context.WHY_GLUE
+    typo = "Café résumé naïve — “typographic” quotes ‘and’ dashes – in an English sentence that goes on and on."
+    # digits count as capitals; the 37th piece of the split is the rest of the line
+    digit_title = "5 7 Things Know 9 AboutWarren mayor jim fouts says it was time for him to go and he would not"
+    rest = "Detroit Area Mayor Won't StandWarren " + " ".join(["Name"] * 12 + ["word"] * 19) + " {} and so on"
+    other_digits = digit_title.replace("5", "٣").replace("7", "²").replace("9", "𝟡")  # str.isdigit all
+    assert context.line_class(digit_title, None, 0, DEFAULT)[1] == context.WHY_GLUE
+    assert context.line_class(other_digits, None, 0, DEFAULT)[1] == context.WHY_GLUE
+    assert context.line_class(rest.format("Final"), None, 0, DEFAULT)[1] == ""
+    assert context.line_class(rest.format("final"), None, 0, DEFAULT)[1] == context.WHY_GLUE
+    lines = [
+        digit_title, other_digits, rest.format("Final"), rest.format("final"), glued, glued.replace("StandWarren", "Stand.Warren"), glued.replace("StandWarren", "Stand?Warren"),
+        "Big Rise In Crime Rates?Violence is up in the city and the police say it will go on",
+        "Home | News | Sport | Weather | About", "News • Sport · Weather", "a | b | c | d",
+        "| 2019 | 45 | 3.2 |", "- item one two three four five", "• 12 34 56 78", "» Next story",
+        "› More videos", "→ 3 4", "Hello world.", "“Quoted sentence.”", "The end…)”", "x", "ab", "a b",
+        typo,
+        "ΣΊΣΥΦΟΣ the of and to in", "İstanbul is the and of a city in the of and to", "1 2 3 4 5 6 7 8",
+        "東京は日本の首都であり、人口は非常に多い。" * 3, "a\u2003b\u3000c d e f g h i j k l m n o p",
+        "12 ⁵ ٣ 𝟠 digits ½ 2", "\ud800 12 34 56 78", "of the \udfff 1 2 3 4", "\udc80 12 34 56 78", "||", "|x|", "the the the the the the the the the the the the the",
+    ]
+    for t in lines:
+        for lang in (None, "en", "de", "ru"):
+            for p in PARAMS:
+                for xdocs in (0, 2, 3, 70000):
+                    check_line(t, lang, p, xdocs)
+    assert all(check_line(t) is not None for t in (glued, typo, lines[-1]))
+    for t in ("ΌΣ Σ İ the und a b c", "a b c d e f ΌΣ", "x y z w v u İ", "x y z w v u ΣΑ"):
+        assert check_line(t, "custom") is None
+        assert check_line(t, None) is not None
+        assert check_line("s" * 200 + " " + t, "custom") is not None  # beyond the prefix
+
+
+WORDS = st.sampled_from([
+    "the", "and", "of", "a", "to", "in", "The", "AND", "der", "die", "und", "и", "в", "не", "le", "la", "de",
+    "Mayor", "Won't", "StandWarren", "Rise?Violence", "AthleteA", "abc.D", "abcD", "xyzQr", "aaaAb", "Stand:Up",
+    "Paris", "iPhone", "3,000", "2019", "45%", "$5", "Éric", "ÉCOLE", "naïve", "Zoë", "straße", "Łódź", "Ærø",
+    "İstanbul", "ΣΟΦΙΑ", "σοφία", "Москва", "東京", "x", "|", "•", "·", "»", "›", "¦", "→", "▸", "-", "*",
+    "–", "▪", "◦", "…", ".", "!", "?", "。", "”", "’", ")", "]", "\"", "'", "“", "‘", "—", "(", "½", "٣",
+    "\udc80", "a" * 15, "Supercalifragilisticexpialidocious",
+])
+GAPS = st.sampled_from([" ", " ", " ", "  ", "\t", "\xa0", "\u2003", "\u3000", "", " | ", " • ", " · ", " » ",
+                        " › ", " ¦ ", ". ", ", ", "! ", "? "])
+ENDS = st.sampled_from(["", ".", "!", "?", "…", ".”", "!)", "?’*", "。", ".]", ".\"'"])
+
+
+@st.composite
+def lines(draw: st.DrawFn) -> str:
+    head = draw(st.sampled_from(["", "", "", "- ", "* ", "• ", "· ", "– ", "▪ ", "◦ ", "» ", "› ", "→ ", "| ",
+                                 "|", "1. "]))
+    parts = draw(st.lists(st.tuples(WORDS, GAPS), max_size=45))
+    tail = draw(st.sampled_from(["", "", "|", " |"]))
+    return head + "".join(w + g for w, g in parts) + draw(ENDS) + tail
+
+
+@needs_c
+@settings(max_examples=3000, suppress_health_check=[HealthCheck.too_slow])
+@given(lines(), st.sampled_from([None, "en", "de", "ru", "fr"]), st.sampled_from(PARAMS), st.sampled_from([0, 1, 3]))
+@example("Detroit Area Mayor Won't StandWarren Mayor Jim Fouts says it was time for him to go and he would not run", "en",
+         DEFAULT, 0)
+def test_line_class_matches_python(text: str, lang: str | None, params: context.ContextParams, xdocs: int) -> None:
+    check_line(text, lang, params, xdocs)
+
+
+@needs_c
+@settings(max_examples=1500)
+@given(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=120),
+       st.sampled_from([None, "en", "ru"]), st.sampled_from(PARAMS))
+def test_line_class_matches_python_on_any_characters(text: str, lang: str | None,
+                                                     params: context.ContextParams) -> None:
+    check_line(text, lang, params)
+
+
+def class_lines(paths: list[Path]) -> Counter[str]:
+    """C == Python on every line, with several languages and parameters: the
+    classes and reasons seen."""
+    kinds: Counter[str] = Counter()
+    for lang in (None, "en", "de", "fr", "ru"):
+        for p in PARAMS:
+            done = 0
+            for t in lines_of(paths):
+                got = check_line(t, lang, p, 0 if len(t) % 7 else 4)
+                if got is not None:
+                    done += 1
+                    kinds[got[0]] += 1
+                    kinds[got[1]] += 1
+            assert done > 100
+    return kinds
+
+
+@needs_c
+def test_line_class_corpus_sample_lines() -> None:
+    seen = class_lines(sorted(CORPUS.glob("*.txt")))
+    assert {"good", "neargood", "short", "title", "bad", "data"} <= set(seen)
+
+
+@needs_c
+@pytest.mark.skipif(not BENCH.is_dir(), reason="no bench pages at /work/shared/bench")
+@pytest.mark.parametrize("kind", ["dirty", "extracted"])
+def test_line_class_bench_page_lines(kind: str) -> None:
+    seen = class_lines(sorted((BENCH / kind).glob("*.txt")))
+    assert {"good", "neargood", "short", "title", "bad", "data"} <= set(seen)
+    if kind == "dirty":
+        assert {context.WHY_MENU, context.WHY_FEW_STOPWORDS, context.WHY_CROSSDOC, context.WHY_ARROW,
+                context.WHY_GLUE} <= set(seen), seen
+
+
+@needs_c
+@pytest.mark.skipif(not BENCH.is_dir(), reason="no bench pages at /work/shared/bench")
+@pytest.mark.parametrize("args", [[], ["--dedup", "stream"]])
+def test_cli_on_bench_pages_identical(tmp_path: Path, args: list[str]) -> None:
+    """Real pages (several languages) through --out-dir and --explain, either way."""
+    pages = sorted(str(p) for p in (BENCH / "dirty").glob("*.txt"))
+    outs = []
+    for on in (True, False):
+        out = tmp_path / f"out-{on}"
+        explain = tmp_path / f"explain-{on}.jsonl"
+        env = clean_env()
+        env["CLEANER_SPEEDUPS"] = "1" if on else "0"
+        subprocess.run([*CLEAN, *args, "--out-dir", str(out), "--explain", str(explain), *pages], env=env,
+                       cwd=ROOT, timeout=300, check=True, capture_output=True)
+        outs.append(([(p.name, p.read_bytes()) for p in sorted(out.rglob("*.txt"))], explain.read_bytes()))
+    assert outs[0] == outs[1]
+    assert len(outs[0][0]) == len(pages) and b"classifier:" in outs[0][1]
