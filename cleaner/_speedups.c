@@ -212,6 +212,15 @@ static uint64_t hash_bytes(const uint8_t *p, size_t len, PyObject *obj)
 
 #define HASH_FAILED(h) ((h) == (uint64_t)-1 && PyErr_Occurred())
 
+/* 1 if a METH_FASTCALL function got the arguments it wants, else 0 with a TypeError */
+static int nargs_ok(const char *name, Py_ssize_t nargs, Py_ssize_t want)
+{
+    if (nargs == want)
+        return 1;
+    PyErr_Format(PyExc_TypeError, "%s takes %zd arguments", name, want);
+    return 0;
+}
+
 /* ---- one paragraph -------------------------------------------------------- */
 
 typedef struct {
@@ -456,10 +465,8 @@ PyDoc_STRVAR(near_fingerprints_doc,
 static PyObject *near_fingerprints(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "near_fingerprints takes 4 arguments");
+    if (!nargs_ok("near_fingerprints", nargs, 4))
         return NULL;
-    }
     Py_ssize_t ngram = PyLong_AsSsize_t(args[1]);
     Py_ssize_t k = PyLong_AsSsize_t(args[2]);
     Py_ssize_t near_min_words = PyLong_AsSsize_t(args[3]);
@@ -586,10 +593,8 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     Py_buffer view;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "setup takes 2 arguments");
+    if (!nargs_ok("setup", nargs, 2))
         return NULL;
-    }
     if (!PyCallable_Check(args[1])) {
         PyErr_SetString(PyExc_TypeError, "setup: long_hash must be callable");
         return NULL;
@@ -685,52 +690,74 @@ static uint64_t crossdoc_key(PyObject *text)
     return h;
 }
 
+/* The counter's rows (a list of 1 to 3 array('H') of 2**bits counters) as
+ * buffers v[0..*depth-1]; -1 with an exception, nothing held, on error. */
+static int rows_open(const char *name, PyObject *rows, PyObject *bits_obj, int flags, Py_buffer v[3],
+                     Py_ssize_t *depth, long *bits)
+{
+    *bits = PyLong_AsLong(bits_obj);
+    *depth = PyList_GET_SIZE(rows);
+    if (*bits == -1 && PyErr_Occurred())
+        return -1;
+    if (*bits < 1 || *bits > 32 || *depth < 1 || *depth > 3 || *bits * *depth > 64) {
+        PyErr_Format(PyExc_ValueError, "%s: need 1 <= bits <= 32, 1 to 3 rows, bits * rows <= 64", name);
+        return -1;
+    }
+    for (Py_ssize_t r = 0; r < *depth; r++) {
+        if (PyObject_GetBuffer(PyList_GET_ITEM(rows, r), &v[r], flags) < 0
+            || v[r].len != (Py_ssize_t)(2 * ((Py_ssize_t)1 << *bits))) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_ValueError, "%s: a row is not 2**bits 16-bit counters", name);
+            else
+                r--; /* v[r] was not taken */
+            for (; r >= 0; r--)
+                PyBuffer_Release(&v[r]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void rows_close(Py_buffer v[3], Py_ssize_t depth)
+{
+    for (Py_ssize_t r = 0; r < depth; r++)
+        PyBuffer_Release(&v[r]);
+}
+
 static PyObject *crossdoc_see(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "crossdoc_see takes 5 arguments");
+    if (!nargs_ok("crossdoc_see", nargs, 5))
         return NULL;
-    }
     PyObject *text = args[0], *rows = args[1], *pending = args[3];
     if (!PyUnicode_Check(text) || !PyList_Check(rows) || (pending != Py_None && !PySet_Check(pending))) {
         PyErr_SetString(PyExc_TypeError, "crossdoc_see(str, list, int, set | None, int)");
         return NULL;
     }
-    long bits = PyLong_AsLong(args[2]);
     Py_ssize_t max_pending = PyLong_AsSsize_t(args[4]);
-    Py_ssize_t depth = PyList_GET_SIZE(rows);
-    if (PyErr_Occurred())
+    if (max_pending == -1 && PyErr_Occurred())
         return NULL;
-    if (bits < 1 || bits > 32 || depth < 1 || bits * depth > 64) {
-        PyErr_SetString(PyExc_ValueError, "crossdoc_see: need 1 <= bits <= 32 and bits * len(rows) <= 64");
-        return NULL;
-    }
     if (strip_name == NULL && ((strip_name = PyUnicode_InternFromString("strip")) == NULL
                                || (lower_name = PyUnicode_InternFromString("lower")) == NULL))
         return NULL;
-    uint64_t key = crossdoc_key(text);
-    if (HASH_FAILED(key))
+    Py_buffer v[3];
+    Py_ssize_t depth;
+    long bits;
+    if (rows_open("crossdoc_see", rows, args[2], PyBUF_SIMPLE, v, &depth, &bits) < 0)
         return NULL;
+    uint64_t key = crossdoc_key(text);
+    if (HASH_FAILED(key)) {
+        rows_close(v, depth);
+        return NULL;
+    }
     uint64_t mask = ((uint64_t)1 << bits) - 1;
-    long count = -1;
+    uint16_t count = 0xFFFF;
     for (Py_ssize_t r = 0; r < depth; r++) {
-        Py_buffer v;
-        if (PyObject_GetBuffer(PyList_GET_ITEM(rows, r), &v, PyBUF_SIMPLE) < 0)
-            return NULL;
-        uint64_t i = (key >> (bits * r)) & mask;
-        int ok = v.len == (Py_ssize_t)(2 * (mask + 1));
-        uint16_t c = 0;
-        if (ok)
-            memcpy(&c, (const uint8_t *)v.buf + 2 * i, 2);
-        PyBuffer_Release(&v);
-        if (!ok) {
-            PyErr_SetString(PyExc_ValueError, "crossdoc_see: a row is not 2**bits 16-bit counters");
-            return NULL;
-        }
-        if (count < 0 || c < count)
+        uint16_t c = ((const uint16_t *)v[r].buf)[(key >> (bits * r)) & mask];
+        if (r == 0 || c < count)
             count = c;
     }
+    rows_close(v, depth);
     if (pending != Py_None && PySet_GET_SIZE(pending) < max_pending) {
         PyObject *k = PyLong_FromUnsignedLongLong(key);
         if (k == NULL || PySet_Add(pending, k) < 0) {
@@ -751,37 +778,20 @@ PyDoc_STRVAR(crossdoc_count_doc_doc,
 static PyObject *crossdoc_count_doc(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "crossdoc_count_doc takes 3 arguments");
+    if (!nargs_ok("crossdoc_count_doc", nargs, 3))
         return NULL;
-    }
     PyObject *rows = args[0], *pending = args[2];
     if (!PyList_Check(rows) || !PySet_Check(pending)) {
         PyErr_SetString(PyExc_TypeError, "crossdoc_count_doc(list, int, set)");
         return NULL;
     }
-    long bits = PyLong_AsLong(args[1]);
-    Py_ssize_t depth = PyList_GET_SIZE(rows);
-    if (bits == -1 && PyErr_Occurred())
-        return NULL;
-    if (bits < 1 || bits > 32 || depth < 1 || depth > 3 || bits * depth > 64) {
-        PyErr_SetString(PyExc_ValueError, "crossdoc_count_doc: need 1 <= bits <= 32, 1 to 3 rows, bits * rows <= 64");
-        return NULL;
-    }
-    uint64_t mask = ((uint64_t)1 << bits) - 1;
     Py_buffer v[3];
-    Py_ssize_t got = 0;
-    PyObject *it = NULL, *k = NULL, *ret = NULL;
-    for (; got < depth; got++) {
-        if (PyObject_GetBuffer(PyList_GET_ITEM(rows, got), &v[got], PyBUF_WRITABLE) < 0)
-            goto done;
-        if (v[got].len != (Py_ssize_t)(2 * (mask + 1))) {
-            PyBuffer_Release(&v[got]);
-            PyErr_SetString(PyExc_ValueError, "crossdoc_count_doc: a row is not 2**bits 16-bit counters");
-            goto done;
-        }
-    }
-    it = PyObject_GetIter(pending);
+    Py_ssize_t depth;
+    long bits;
+    if (rows_open("crossdoc_count_doc", rows, args[1], PyBUF_WRITABLE, v, &depth, &bits) < 0)
+        return NULL;
+    uint64_t mask = ((uint64_t)1 << bits) - 1;
+    PyObject *k, *ret = NULL, *it = PyObject_GetIter(pending);
     if (it == NULL)
         goto done;
     while ((k = PyIter_Next(it)) != NULL) {
@@ -805,8 +815,7 @@ static PyObject *crossdoc_count_doc(PyObject *self, PyObject *const *args, Py_ss
         ret = Py_NewRef(Py_None);
 done:
     Py_XDECREF(it);
-    for (Py_ssize_t r = 0; r < got; r++)
-        PyBuffer_Release(&v[r]);
+    rows_close(v, depth);
     return ret;
 }
 
@@ -825,10 +834,8 @@ static PyObject *select_lines(PyObject *self, PyObject *const *args, Py_ssize_t 
 {
     Py_buffer view;
     Py_ssize_t limit, prefix;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "select_lines takes 3 arguments");
+    if (!nargs_ok("select_lines", nargs, 3))
         return NULL;
-    }
     limit = PyLong_AsSsize_t(args[1]);
     if (limit == -1 && PyErr_Occurred())
         return NULL;
@@ -900,10 +907,8 @@ PyDoc_STRVAR(count_breaks_doc,
 static PyObject *count_breaks(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     Py_buffer view;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "count_breaks takes 2 arguments");
+    if (!nargs_ok("count_breaks", nargs, 2))
         return NULL;
-    }
     if (!PyList_Check(args[1])) {
         PyErr_SetString(PyExc_TypeError, "count_breaks: offsets must be a list");
         return NULL;
@@ -1386,10 +1391,8 @@ PyDoc_STRVAR(lineclass_classify_doc,
 
 static PyObject *lineclass_classify(LineClassObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "classify takes 3 arguments");
+    if (!nargs_ok("classify", nargs, 3))
         return NULL;
-    }
     PyObject *text = args[0], *xdocs_obj = args[2];
     const StopSetObject *sw = NULL;
     if (!PyUnicode_Check(text) || !PyLong_Check(xdocs_obj)) {
