@@ -14,10 +14,6 @@ from collections.abc import Iterable
 from .dedup import exact_fingerprint
 
 
-def paragraph_key(raw: bytes, text: str) -> int:
-    return exact_fingerprint(raw, text)
-
-
 class Boilerplate:
     """Document frequencies of paragraphs, counted ahead (two passes) or online."""
 
@@ -34,7 +30,7 @@ class Boilerplate:
         self.doc += 1
 
     def is_boilerplate(self, raw: bytes, text: str) -> bool:
-        key = paragraph_key(raw, text)
+        key = exact_fingerprint(raw, text)
         if self.online and self.last_doc.get(key) != self.doc:
             self.last_doc[key] = self.doc
             self.df[key] = self.df.get(key, 0) + 1
@@ -49,7 +45,7 @@ class Boilerplate:
             for raw in lines:
                 text = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
                 if text.strip():
-                    keys.add(paragraph_key(raw, text))
+                    keys.add(exact_fingerprint(raw, text))
             for key in keys:
                 df[key] = df.get(key, 0) + 1
         return df

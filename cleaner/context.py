@@ -453,13 +453,14 @@ class CrossDocCounter:
         rows = self.rows
         if _c_count_doc is not None:
             _c_count_doc(rows, self.bits, self._pending)
-        for key in self._pending if _c_count_doc is None else ():
-            cur = self.count(key)
-            if cur < 0xFFFF:  # conservative update: raise only the minimal cells
-                for r in range(self.depth):
-                    i = (key >> (self.bits * r)) & m
-                    if rows[r][i] == cur:
-                        rows[r][i] = cur + 1
+        else:
+            for key in self._pending:
+                cur = self.count(key)
+                if cur < 0xFFFF:  # conservative update: raise only the minimal cells
+                    for r in range(self.depth):
+                        i = (key >> (self.bits * r)) & m
+                        if rows[r][i] == cur:
+                            rows[r][i] = cur + 1
         self._pending = set()
         self.docs += 1
         if self.halve_every is not None and self.docs % self.halve_every == 0:

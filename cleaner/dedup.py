@@ -404,9 +404,6 @@ def load_speedups() -> ModuleType | None:
 
 # CLEANER_SPEEDUPS=0 forces the Python path (the tests compare both)
 _c = None if os.environ.get("CLEANER_SPEEDUPS") == "0" else load_speedups()
-_c_near: Callable[[str, int, int, int], tuple[int, list[int], int] | None] | None = (
-    None if _c is None else _c.near_fingerprints)
-_c_exact: Callable[[str], int | None] | None = None if _c is None else _c.exact_fingerprint
 
 
 def speedup(name: str) -> Any:
@@ -414,3 +411,7 @@ def speedup(name: str) -> Any:
     built, built before it had this name, or ``CLEANER_SPEEDUPS=0`` (the
     tests compare both paths). Every module takes its C code from here."""
     return getattr(_c, name, None)
+
+
+_c_near: Callable[[str, int, int, int], tuple[int, list[int], int] | None] | None = speedup("near_fingerprints")
+_c_exact: Callable[[str], int | None] | None = speedup("exact_fingerprint")

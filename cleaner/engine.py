@@ -138,6 +138,7 @@ class DocumentCleaner:
         # is none or boilerplate removal comes between; then ``doc_keys``
         self.skip_repeats = engine.skip_repeats
         self.repeat_words = engine.config.dedup_min_words
+        self.repeat_chars = 2 * self.repeat_words - 1  # fewer characters cannot hold repeat_words words
         self.doc_keys: set[int] | None = None
         if self.skip_repeats and (matcher is None or boiler is not None):
             self.doc_keys = set()
@@ -437,7 +438,7 @@ class DocumentCleaner:
         """Remember the key of a line the rules kept (for ``_skips``)."""
         keys = self.doc_keys
         assert keys is not None
-        if len(text) >= 2 * self.repeat_words - 1 and len(keys) < DOC_KEYS_MAX:
+        if len(text) >= self.repeat_chars and len(keys) < DOC_KEYS_MAX:
             keys.add(self.matcher.key(raw, text, idx) if self.matcher is not None
                      else exact_fingerprint(raw, text))
 
@@ -449,7 +450,7 @@ class DocumentCleaner:
         if not self.skip_repeats:
             return False
         text = it.text
-        if len(text) < 2 * self.repeat_words - 1 or word_count(text) < self.repeat_words:
+        if len(text) < self.repeat_chars or word_count(text) < self.repeat_words:
             return False
         return exact_fingerprint(it.raw, text) in self.repeat_keys
 

@@ -29,6 +29,7 @@ from typing import Any
 import regex
 
 from . import literals
+from .dedup import speedup
 from .files import cache_dir, write_atomic
 from .literals import LiteralPrefilter
 
@@ -433,17 +434,9 @@ def _select_lines_py(lines: list[bytes], limit: int, prefix: int) -> tuple[bytes
     return b"\n".join([lines[i] for i in keep]), keep
 
 
-def _load_c() -> tuple[Callable[[bytes, int, int], tuple[bytes, list[int]]] | None,
-                       Callable[[bytes, list[int]], list[int]] | None]:
-    """``_speedups.select_lines`` and ``count_breaks``, or None: not built,
-    built before they existed, or ``CLEANER_SPEEDUPS=0`` (the tests compare
-    both paths)."""
-    from .dedup import speedup
-
-    return speedup("select_lines"), speedup("count_breaks")
-
-
-_c_select, _c_count_breaks = _load_c()
+# ``_speedups.select_lines`` and ``count_breaks``, or None (``dedup.speedup``)
+_c_select: Callable[[bytes, int, int], tuple[bytes, list[int]]] | None = speedup("select_lines")
+_c_count_breaks: Callable[[bytes, list[int]], list[int]] | None = speedup("count_breaks")
 
 
 _Database = tuple[Any, list[int]]  # (Hyperscan database, rule of each pattern id)
