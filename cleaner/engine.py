@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
+from . import watchdog
 from .boilerplate import Boilerplate
 from .classify import PREDICATES, is_body_line, word_count
 from .config import Config
@@ -552,7 +553,7 @@ class DocumentCleaner:
         timeout = self.e.config.regex_timeout
         for pat in rule.compiled:
             try:
-                if pat.search(text, timeout=timeout) is not None:
+                if watchdog.search(pat, text, timeout) is not None:
                     return True
             except TimeoutError:
                 self._timeout(rule, it)
@@ -564,7 +565,7 @@ class DocumentCleaner:
             new = text
             for pat in rule.compiled:
                 try:
-                    new = pat.sub(rule.replace, new, timeout=timeout)
+                    new = watchdog.sub(pat, rule.replace, new, timeout)
                 except TimeoutError:
                     self._timeout(rule, it)
                     return None

@@ -16,6 +16,7 @@ from .context import ContextClassifier
 from .engine import DocumentCleaner, Engine, Sink
 from .explain import Stats
 from .matcher import Matcher
+from .watchdog import scope
 
 CHUNK_SIZE = 1 << 18
 FORM_FEED = "\f"
@@ -82,15 +83,17 @@ class StreamCleaner:
             self.carry = []
         if cut + 1 < len(chunk):
             self.carry.append(chunk[cut + 1 :])
-        return self._emit(self._lines(head))
+        with scope(self.engine.config.regex_timeout):
+            return self._emit(self._lines(head))
 
     def close(self) -> bytes:
         """End of input: the last line (even without newline) and the document end."""
         out: list[bytes] = []
         tail, self.carry = b"".join(self.carry), []
-        if tail:  # an empty input holds no line at all (not one empty line)
-            out = self._lines(tail)
-        self.doc.finish(out)
+        with scope(self.engine.config.regex_timeout):
+            if tail:  # an empty input holds no line at all (not one empty line)
+                out = self._lines(tail)
+            self.doc.finish(out)
         self.changed = self.changed or self.doc.changed
         return self._emit(out)
 

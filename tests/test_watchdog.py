@@ -1,0 +1,76 @@
+"""Regex timeouts by timer signal (main thread) and by ``timeout=`` (elsewhere)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import regex
+from conftest import ARTICLE, RULE_HEADER, rule_toml
+
+from cleaner import Cleaner, Config, watchdog
+
+SLOW = regex.compile(r"(a|aa)+$|!")  # exponential on "a" * n + "!"
+LINE = "a" * 40 + "!"
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="no interval timers")
+
+
+def _slow_cleaner(tmp_path: Path) -> Cleaner:
+    path = tmp_path / "slow.toml"
+    path.write_text(RULE_HEADER + rule_toml("junk.catastrophic", SLOW.pattern, drop=["aaa"]), encoding="utf-8")
+    return Cleaner(Config(rules=(str(path),), default_rules=False, regex_timeout=0.05, use_hyperscan=False))
+
+
+def test_timer_stops_a_runaway_search_within_two_timeouts() -> None:
+    t = time.monotonic()
+    with watchdog.scope(0.05), pytest.raises(TimeoutError):
+        watchdog.search(SLOW, "a" * 34 + "!", 0.05)  # seconds without the timer
+    assert time.monotonic() - t < 1
+
+
+def test_timer_lets_fast_searches_be_and_leaves_sigalrm_as_it_was() -> None:
+    before = signal.getsignal(signal.SIGALRM)
+    with watchdog.scope(0.01):
+        assert signal.getitimer(signal.ITIMER_REAL)[1] == pytest.approx(0.01)
+        found = 0
+        end = time.monotonic() + 0.2  # many ticks go by while short searches run
+        while time.monotonic() < end:
+            found += watchdog.search(SLOW, "aaaa", 0.01) is not None
+            assert watchdog.sub(SLOW, "x", "aa!", 0.01) == "aax"
+        assert found
+    assert signal.getsignal(signal.SIGALRM) == before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_a_host_programs_sigalrm_handler_is_left_alone(tmp_path: Path) -> None:
+    calls: list[int] = []
+    prev = signal.signal(signal.SIGALRM, lambda s, f: calls.append(s))
+    try:
+        c = _slow_cleaner(tmp_path)
+        assert c.clean_text(f"{ARTICLE[0]}\n{LINE}\n") == f"{ARTICLE[0]}\n{LINE}\n"  # regex's own timeout
+        assert c.stats.regex_timeouts["junk.catastrophic"] == 1
+        assert signal.getsignal(signal.SIGALRM) is not watchdog._tick
+        assert not calls
+    finally:
+        signal.signal(signal.SIGALRM, prev)
+
+
+def test_other_threads_use_regex_timeout(tmp_path: Path) -> None:
+    c = _slow_cleaner(tmp_path)
+    out: list[str] = []
+    t = threading.Thread(target=lambda: out.append(c.clean_text(f"{LINE}\naaa\n")))
+    t.start()
+    t.join(30)
+    assert out == [f"{LINE}\n"]
+    assert c.stats.regex_timeouts["junk.catastrophic"] == 1
+
+
+def test_main_thread_timeout_names_the_rule_and_keeps_the_line(tmp_path: Path) -> None:
+    c = _slow_cleaner(tmp_path)
+    assert c.clean_text(f"{ARTICLE[0]}\n{LINE}\naaa\n") == f"{ARTICLE[0]}\n{LINE}\n"
+    assert c.stats.regex_timeouts["junk.catastrophic"] == 1
+    assert signal.getsignal(signal.SIGALRM) is not watchdog._tick  # put back after the run
