@@ -39,7 +39,7 @@ from .explain import Decision, Stats
 from .files import in_place_path, out_path, sniff
 from .index import Index
 from .jsonl import JsonlOptions, clean_jsonl
-from .stream import CHUNK_SIZE, read_chunks
+from .stream import CHUNK_SIZE, StreamCleaner, read_chunks
 
 Sink = Callable[[Decision], None]
 T = TypeVar("T")
@@ -75,7 +75,10 @@ class Outcome:
 
 
 class _Sink:
-    """Counts removals per rule (for --check's "why") and forwards them."""
+    """Counts removals per rule (for --check's "why") and forwards them.
+    Where nothing is forwarded or kept, ``_Sink.maybe`` gives None and the
+    counts come from the stream's stats (``_Sink.reasons_of``): the engine
+    then makes no ``Decision`` per removed line."""
 
     def __init__(self, forward: Sink | None, keep: list[Decision] | None = None) -> None:
         self.forward = forward
@@ -88,6 +91,15 @@ class _Sink:
             self.keep.append(d)
         if self.forward is not None:
             self.forward(d)
+
+    @classmethod
+    def maybe(cls, forward: Sink | None, keep: list[Decision] | None = None) -> _Sink | None:
+        return None if forward is None and keep is None else cls(forward, keep)
+
+    @staticmethod
+    def reasons_of(sink: _Sink | None, stream: StreamCleaner, before: Counter[str]) -> Counter[str]:
+        """The removals per rule since ``before`` (the stream's stats by rule when it began)."""
+        return sink.reasons if sink is not None else stream.stats.by_rule - before
 
 
 def clean_input(cleaner: Cleaner, name: str, target: Target, *, out: IO[bytes] | None = None,
@@ -105,7 +117,9 @@ def clean_input(cleaner: Cleaner, name: str, target: Target, *, out: IO[bytes] |
         cleaner.stats.skipped_files += 1
         result.skipped = "binary file"
         return result
-    counting = _Sink(sink, keep)
+    counting = _Sink.maybe(sink, keep)
+    before: Counter[str] = Counter(cleaner.stats.by_rule)
+    reasons: Counter[str] | None = None
     f: IO[bytes] = sys.stdin.buffer if stdin else open(name, "rb")  # noqa: SIM115 - closed below
     tmp: tuple[int, str] | None = None
     try:
@@ -120,6 +134,7 @@ def clean_input(cleaner: Cleaner, name: str, target: Target, *, out: IO[bytes] |
             changed = False
             clean = _jsonl_cleaner(cleaner)
             lines = f if progress is None else _counted(f, progress)
+            counting = counting or _Sink(None)
             for data, ch in clean_jsonl(clean, lines, "<stdin>" if stdin else name, jsonl, cleaner.stats,
                                         counting, rejects):
                 changed = changed or ch
@@ -143,6 +158,7 @@ def clean_input(cleaner: Cleaner, name: str, target: Target, *, out: IO[bytes] |
                 if dest is out:
                     dest.flush()
             result.changed = s.changed
+            reasons = _Sink.reasons_of(counting, s, before)
         if tmp is not None and dest is not None and final is not None:
             dest.flush()
             os.fsync(dest.fileno())
@@ -161,7 +177,7 @@ def clean_input(cleaner: Cleaner, name: str, target: Target, *, out: IO[bytes] |
                 os.close(tmp[0])
             with suppress(OSError):
                 os.unlink(tmp[1])
-    result.reasons = counting.reasons
+    result.reasons = reasons if reasons is not None else counting.reasons if counting is not None else Counter()
     return result
 
 
@@ -349,14 +365,15 @@ def _work_docs(args: tuple[bytes, int, bool, bool]) -> Outcome:
     assert _worker is not None
     _worker.stats = Stats()
     keep: list[Decision] | None = [] if collect else None
-    counting = _Sink(None, keep)
+    counting = _Sink.maybe(None, keep)
     s = _worker.stream("<stdin>", sink=counting, split_docs=True, first_doc=first)
     out = s.feed(data)
     if last:
         out += s.close()
     else:
         s.end_at_boundary()
-    res = Outcome("-", changed=s.changed, reasons=counting.reasons, data=out, stats=_worker.stats)
+    res = Outcome("-", changed=s.changed, reasons=_Sink.reasons_of(counting, s, Counter()), data=out,
+                  stats=_worker.stats)
     res.decisions = keep or []
     return res
 
@@ -528,7 +545,8 @@ def _clean_huge_doc(cleaner: Cleaner, inp: _Stdin, buf: bytes, doc: int, result:
     is read, up to and including its form-feed line; return the next
     document's number, the input read after that line, and whether the
     input ended (then the stream is closed here)."""
-    counting = _Sink(sink)
+    counting = _Sink.maybe(sink)
+    before = Counter(cleaner.stats.by_rule)
     s = cleaner.stream("<stdin>", sink=counting, split_docs=True, first_doc=doc)
     line_start = True  # buf starts a line
 
@@ -568,4 +586,4 @@ def _clean_huge_doc(cleaner: Cleaner, inp: _Stdin, buf: bytes, doc: int, result:
             buf += data
     finally:
         result.changed = result.changed or s.changed
-        result.reasons.update(counting.reasons)
+        result.reasons.update(_Sink.reasons_of(counting, s, before))

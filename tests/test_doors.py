@@ -53,6 +53,24 @@ def test_in_place_fixes_dirty_files_and_leaves_clean_ones_alone(tmp_path: Path) 
     assert not [p for p in tmp_path.iterdir() if "clean-tmp" in p.name]
 
 
+def test_check_reasons_are_the_same_with_and_without_explain(tmp_path: Path) -> None:
+    # without --explain the engine makes no decision records: the reasons come from the stats
+    files = [str(p) for p in SAMPLES]
+    stdin = b"\f\n".join(p.read_bytes() for p in SAMPLES)
+    for args, data in (([*files], None), (["-j", "2", *files], None), ([], stdin), (["-j", "2"], stdin)):
+        plain = run("--check", *args, input=data, cwd=tmp_path)
+        explained = run("--check", "--explain", "e.jsonl", *args, input=data, cwd=tmp_path)
+        assert plain.returncode == explained.returncode == 1
+        assert plain.stderr == explained.stderr and b"would clean" in plain.stderr
+        if data is None:
+            continue
+        counts: dict[str, int] = {}  # one input (stdin): its reasons are the explained removals
+        for line in (tmp_path / "e.jsonl").read_text("utf-8").splitlines():
+            rule = json.loads(line)["rule"]
+            counts[rule] = counts.get(rule, 0) + 1
+        assert all(f"{rule} {n}".encode() in plain.stderr for rule, n in counts.items())
+
+
 def test_check_with_an_index_reads_it_and_writes_nothing(tmp_path: Path) -> None:
     para = "Prime Minister Jonas Gahr Store told reporters in Oslo on Monday that the budget would come next week.\n"
     (tmp_path / "a.txt").write_text("The first article opens with a sentence of its own, long enough.\n\n" + para)
