@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import gc
 import logging
 import os
 import sys
@@ -188,6 +189,9 @@ def clean_command(files: Sequence[str], rule_paths: Sequence[str], no_default_ru
     except CleanerError as e:
         click.echo(f"clean: error: {e}", err=True)
         sys.exit(EXIT_USAGE)
+    # rules, automata and tables live as long as the run: the cyclic GC need
+    # not walk them again at every collection (about 1% of a run's time)
+    gc.freeze()
     target = Target("check" if check else "in_place" if in_place else "out_dir" if out_dir else "stdout", out_dir)
     opts = JsonlOptions(text_field, id_field, on_error, drop_empty) if jsonl else None
     if jobs > 1 and names == ["-"] and (opts is not None or needs_parent_pass(config)):
