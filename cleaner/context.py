@@ -241,6 +241,9 @@ _BULLETS = frozenset("-*•·–▪◦")
 _CONTENT = frozenset({GOOD, NEARGOOD, DATA})
 _ARROWS = frozenset("»›→▸►")
 _GAPS = frozenset({BLANK, RULE, DUP})
+# the reasons of the commonest verdicts, made once (not per line)
+_IN_ARTICLE = {k: f"classifier:{k}-in-article" for k in (GOOD, NEARGOOD, TITLE, DATA, SHORT, BAD)}
+_OUTSIDE = {k: f"classifier:{k}{OUTSIDE_ARTICLE}" for k in (GOOD, NEARGOOD, TITLE, DATA, SHORT, BAD)}
 
 
 @dataclass(frozen=True)
@@ -1133,7 +1136,7 @@ class DocumentContext:
                 if not p.use_weak_neighbors or self._weak_company(i, kind):
                     return Verdict(ln.index, True, f"classifier:{kind}-no-clear-article", kind, False, ln.score, f)
                 return Verdict(ln.index, False, f"classifier:{kind}-alone-no-clear-article", kind, False, ln.score, f)
-            return Verdict(ln.index, False, f"classifier:{kind}{OUTSIDE_ARTICLE}", kind, False, ln.score, f)
+            return Verdict(ln.index, False, _OUTSIDE[kind], kind, False, ln.score, f)
         if kind == BAD and (
             p.drop_bad_in_article or (ln.why == WHY_CROSSDOC and f.units >= p.short_units)
         ):
@@ -1144,7 +1147,7 @@ class DocumentContext:
             ok_next = nxt is not None and nxt.art and nxt.kind in _CONTENT
             if not (ok_prev or ok_next):
                 return Verdict(ln.index, False, "classifier:short-among-junk", kind, True, ln.score, f)
-        return Verdict(ln.index, True, f"classifier:{kind}-in-article", kind, True, ln.score, f)
+        return Verdict(ln.index, True, _IN_ARTICLE[kind], kind, True, ln.score, f)
 
 
 __all__ = [
