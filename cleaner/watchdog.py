@@ -9,6 +9,11 @@ raises ``TimeoutError``, which ``regex`` passes on (it checks for signals as
 it matches). A search is so stopped after between one and two ``timeout``s.
 Elsewhere (another thread, no ``setitimer``, or ``SIGALRM`` or its timer in
 use by the host program) the ``timeout=`` argument is used.
+
+Once installed, the handler stays (it ignores a tick outside a search): a
+tick already on its way when the timer is stopped must never meet the
+default action, which ends the process. (Under valgrind that happened with
+the handler put back after each batch.)
 """
 
 from __future__ import annotations
@@ -41,15 +46,17 @@ def _tick(signum: int, frame: object) -> None:
 @contextmanager
 def scope(timeout: float) -> Iterator[None]:
     """Let the timer tick for the time of one batch of engine work, when this
-    is the main thread and nobody else uses ``SIGALRM`` or its timer."""
+    is the main thread and nobody else uses ``SIGALRM`` or its timer (the
+    handler is installed at the first batch and left in place)."""
     if _State.armed or not _HAS_TIMER or threading.get_ident() != _MAIN:
         yield
         return
     prev = signal.getsignal(signal.SIGALRM)
-    if prev not in (signal.SIG_DFL, signal.SIG_IGN) or signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
+    if prev not in (_tick, signal.SIG_DFL, signal.SIG_IGN) or signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
         yield
         return
-    signal.signal(signal.SIGALRM, _tick)
+    if prev is not _tick:
+        signal.signal(signal.SIGALRM, _tick)
     signal.setitimer(signal.ITIMER_REAL, timeout, timeout)
     _State.armed = True
     try:
@@ -57,7 +64,6 @@ def scope(timeout: float) -> Iterator[None]:
     finally:
         _State.armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, prev)
 
 
 def search(pat: regex.Pattern[str], text: str, timeout: float) -> regex.Match[str] | None:

@@ -32,8 +32,7 @@ def test_timer_stops_a_runaway_search_within_two_timeouts() -> None:
     assert time.monotonic() - t < 1
 
 
-def test_timer_lets_fast_searches_be_and_leaves_sigalrm_as_it_was() -> None:
-    before = signal.getsignal(signal.SIGALRM)
+def test_timer_lets_fast_searches_be_and_a_late_tick_does_no_harm() -> None:
     with watchdog.scope(0.01):
         assert signal.getitimer(signal.ITIMER_REAL)[1] == pytest.approx(0.01)
         found = 0
@@ -42,13 +41,17 @@ def test_timer_lets_fast_searches_be_and_leaves_sigalrm_as_it_was() -> None:
             found += watchdog.search(SLOW, "aaaa", 0.01) is not None
             assert watchdog.sub(SLOW, "x", "aa!", 0.01) == "aax"
         assert found
-    assert signal.getsignal(signal.SIGALRM) == before
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    # a tick that comes after the batch (valgrind delivers late) meets the
+    # handler, never the default action, which would end the process
+    assert signal.getsignal(signal.SIGALRM) is watchdog._tick
+    signal.raise_signal(signal.SIGALRM)
+    assert watchdog.search(SLOW, "aaaa", 0.01) is not None
 
 
 def test_a_host_programs_sigalrm_handler_is_left_alone(tmp_path: Path) -> None:
     calls: list[int] = []
-    prev = signal.signal(signal.SIGALRM, lambda s, f: calls.append(s))
+    prev = signal.signal(signal.SIGALRM, lambda s, f: calls.append(s))  # the host's own
     try:
         c = _slow_cleaner(tmp_path)
         assert c.clean_text(f"{ARTICLE[0]}\n{LINE}\n") == f"{ARTICLE[0]}\n{LINE}\n"  # regex's own timeout
@@ -73,4 +76,3 @@ def test_main_thread_timeout_names_the_rule_and_keeps_the_line(tmp_path: Path) -
     c = _slow_cleaner(tmp_path)
     assert c.clean_text(f"{ARTICLE[0]}\n{LINE}\naaa\n") == f"{ARTICLE[0]}\n{LINE}\n"
     assert c.stats.regex_timeouts["junk.catastrophic"] == 1
-    assert signal.getsignal(signal.SIGALRM) is not watchdog._tick  # put back after the run
