@@ -142,15 +142,26 @@ class StreamCleaner:
         out: list[bytes] = []
         lo = 0
         if self.split_docs and "\f" in text:
-            for i, t in enumerate(texts):
-                if t == FORM_FEED:
-                    self.doc.feed_batch(raws, texts, hits, lo, i, out)
-                    self.doc.finish(out)
-                    self.changed = self.changed or self.doc.changed
-                    out.append(raws[i])
-                    self.doc = self._new_doc()
-                    lo = i + 1
+            for i in _indexes(texts, FORM_FEED):
+                self.doc.feed_batch(raws, texts, hits, lo, i, out)
+                self.doc.finish(out)
+                self.changed = self.changed or self.doc.changed
+                out.append(raws[i])
+                self.doc = self._new_doc()
+                lo = i + 1
         self.doc.feed_batch(raws, texts, hits, lo, len(texts), out)
         if matcher is not None:
             matcher.end_chunk()
         return out
+
+
+def _indexes(items: list[str], value: str) -> Iterator[int]:
+    """The positions of ``value`` in ``items`` (found by list.index, in C:
+    a batch holds many lines and few document ends)."""
+    i = -1
+    while True:
+        try:
+            i = items.index(value, i + 1)
+        except ValueError:
+            return
+        yield i
