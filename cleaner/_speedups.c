@@ -953,6 +953,244 @@ static PyObject *count_breaks(PyObject *self, PyObject *const *args, Py_ssize_t 
     return out;
 }
 
+/* ---- the index's sorted runs (cleaner.index.FingerprintTable) ------------- */
+
+/* One run: sorted unique keys (uint64 or uint32) and their paragraph ids
+ * (3-byte little-endian offsets from base, or uint32). */
+typedef struct {
+    Py_buffer keys, pids;
+    Py_ssize_t n;
+    uint32_t base;
+} RunView;
+
+/* The runs of one table, for lookups one key at a time (FingerprintTable.find_many
+ * takes a whole chunk's keys through numpy: too costly for a key). */
+typedef struct {
+    PyObject_HEAD
+    int key_bytes;            /* 8 or 4 */
+    Py_buffer filter;         /* KeyFilter's bitmap; len 0: none */
+    int shift;
+    Py_ssize_t n_runs, opened;
+    RunView *runs;
+} RunSetObject;
+
+static void runset_dealloc(RunSetObject *self)
+{
+    for (Py_ssize_t i = 0; i < self->opened; i++) {
+        PyBuffer_Release(&self->runs[i].keys);
+        PyBuffer_Release(&self->runs[i].pids);
+    }
+    PyMem_Free(self->runs);
+    if (self->filter.obj != NULL)
+        PyBuffer_Release(&self->filter);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *runset_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    int key_bytes, shift;
+    PyObject *filter, *runs;
+    if (!PyArg_ParseTuple(args, "iOiO!:RunSet", &key_bytes, &filter, &shift, &PyList_Type, &runs)
+        || (kwds != NULL && PyDict_GET_SIZE(kwds))) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "RunSet takes no keyword arguments");
+        return NULL;
+    }
+    if ((key_bytes != 8 && key_bytes != 4) || shift < 0 || shift >= 64) {
+        PyErr_SetString(PyExc_ValueError, "RunSet: key_bytes must be 8 or 4, shift in 0..63");
+        return NULL;
+    }
+    RunSetObject *self = (RunSetObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->key_bytes = key_bytes;
+    self->shift = shift;
+    if (filter != Py_None && PyObject_GetBuffer(filter, &self->filter, PyBUF_C_CONTIGUOUS) < 0)
+        goto fail;
+    self->n_runs = PyList_GET_SIZE(runs);
+    self->runs = PyMem_Calloc((size_t)self->n_runs + 1, sizeof(RunView));
+    if (self->runs == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < self->n_runs; i++) {
+        PyObject *run = PyList_GET_ITEM(runs, i);
+        RunView *v = &self->runs[i];
+        PyObject *keys, *pids;
+        unsigned long base;
+        if (!PyArg_ParseTuple(run, "OOk:RunSet run", &keys, &pids, &base))
+            goto fail;
+        if (PyObject_GetBuffer(keys, &v->keys, PyBUF_C_CONTIGUOUS) < 0)
+            goto fail;
+        if (PyObject_GetBuffer(pids, &v->pids, PyBUF_C_CONTIGUOUS) < 0) {
+            PyBuffer_Release(&v->keys);
+            goto fail;
+        }
+        self->opened = i + 1;
+        v->n = v->keys.len / key_bytes;
+        v->base = (uint32_t)base;
+        if (v->keys.len != v->n * key_bytes || (v->pids.len != 3 * v->n && v->pids.len != 4 * v->n)
+            || base > 0xFFFFFFFFUL) {
+            PyErr_SetString(PyExc_ValueError, "RunSet: a run's keys and ids do not match");
+            goto fail;
+        }
+    }
+    if (self->filter.obj != NULL && self->filter.len * 8 <= (Py_ssize_t)((UINT64_MAX >> shift) >> (64 - 8 * key_bytes))) {
+        PyErr_SetString(PyExc_ValueError, "RunSet: the filter is too small for the shift");
+        goto fail;
+    }
+    return (PyObject *)self;
+fail:
+    Py_DECREF(self);
+    return NULL;
+}
+
+/* The paragraph id of key, or -1 */
+static int64_t runset_find(const RunSetObject *s, uint64_t key)
+{
+    if (s->key_bytes == 4 && key > 0xFFFFFFFFULL)
+        return -1;
+    if (s->filter.obj != NULL) {
+        uint64_t slot = key >> s->shift;
+        if (!((((const uint8_t *)s->filter.buf)[slot >> 3] >> (slot & 7)) & 1))
+            return -1;
+    }
+    for (Py_ssize_t r = 0; r < s->n_runs; r++) {
+        const RunView *v = &s->runs[r];
+        Py_ssize_t a = 0, b = v->n, pos = -1;
+        if (s->key_bytes == 8) {
+            const uint64_t *k = v->keys.buf;
+            while (a < b) {
+                Py_ssize_t m = a + (b - a) / 2;
+                if (k[m] < key)
+                    a = m + 1;
+                else
+                    b = m;
+            }
+            if (a < v->n && k[a] == key)
+                pos = a;
+        } else {
+            const uint32_t *k = v->keys.buf;
+            uint32_t key32 = (uint32_t)key;
+            while (a < b) {
+                Py_ssize_t m = a + (b - a) / 2;
+                if (k[m] < key32)
+                    a = m + 1;
+                else
+                    b = m;
+            }
+            if (a < v->n && k[a] == key32)
+                pos = a;
+        }
+        if (pos < 0)
+            continue;
+        const uint8_t *p = v->pids.buf;
+        if (v->pids.len == 4 * v->n)
+            return (int64_t)rd32(p + 4 * pos);
+        p += 3 * pos;
+        return (int64_t)(v->base + ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16));
+    }
+    return -1;
+}
+
+/* key as uint64; 0 with *ok = 0 when it is no such number (never in a run) */
+static uint64_t runset_key(PyObject *key, int *ok)
+{
+    *ok = 1;
+    if (!PyLong_Check(key)) {
+        *ok = 0;
+        return 0;
+    }
+    uint64_t k = PyLong_AsUnsignedLongLong(key);
+    if (k == (uint64_t)-1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return 0;
+        PyErr_Clear();
+        *ok = 0;
+    }
+    return k;
+}
+
+static PyObject *runset_get(RunSetObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 1 && nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "RunSet.get takes 1 or 2 arguments");
+        return NULL;
+    }
+    int ok;
+    uint64_t k = runset_key(args[0], &ok);
+    if (ok && PyErr_Occurred())
+        return NULL;
+    int64_t pid = ok ? runset_find(self, k) : -1;
+    if (pid >= 0)
+        return PyLong_FromLongLong(pid);
+    return Py_NewRef(nargs == 2 ? args[1] : Py_None);
+}
+
+static PyObject *runset_owners(RunSetObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!nargs_ok("RunSet.owners", nargs, 2))
+        return NULL;
+    PyObject *keys = args[0], *recent = args[1];
+    if (!PyList_Check(keys) || !PyDict_Check(recent)) {
+        PyErr_SetString(PyExc_TypeError, "RunSet.owners: keys must be a list, recent a dict");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keys); i++) {
+        PyObject *key = PyList_GET_ITEM(keys, i);
+        PyObject *pid = PyDict_GetItemWithError(recent, key);
+        if (pid != NULL) {
+            if (PyList_Append(out, pid) < 0)
+                goto fail;
+            continue;
+        }
+        if (PyErr_Occurred())
+            goto fail;
+        int ok;
+        uint64_t k = runset_key(key, &ok);
+        if (ok && PyErr_Occurred())
+            goto fail;
+        int64_t found = ok ? runset_find(self, k) : -1;
+        if (found < 0)
+            continue;
+        pid = PyLong_FromLongLong(found);
+        if (pid == NULL || PyList_Append(out, pid) < 0) {
+            Py_XDECREF(pid);
+            goto fail;
+        }
+        Py_DECREF(pid);
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyMethodDef runset_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))runset_get, METH_FASTCALL,
+     "get(key, default=None, /)\n--\n\nThe paragraph id of key in the runs, else default."},
+    {"owners", (PyCFunction)(void (*)(void))runset_owners, METH_FASTCALL,
+     "owners(keys, recent, /)\n--\n\n"
+     "[recent.get(k, self.get(k)) for k in keys], without the Nones."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject RunSetType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cleaner._speedups.RunSet",
+    .tp_basicsize = sizeof(RunSetObject),
+    .tp_dealloc = (destructor)runset_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "RunSet(key_bytes, filter, shift, runs, /)\n--\n\n"
+              "Lookups in an index table's sorted runs: runs is a list of (keys, pids, base),\n"
+              "filter a KeyFilter's bitmap (bit key >> shift) or None.",
+    .tp_methods = runset_methods,
+    .tp_new = runset_new,
+};
+
 /* ---- the classifier's pass 1 (cleaner.context.line_class) ------------------ */
 
 /* The C version of line_class: the features of one stripped line and its
@@ -1599,7 +1837,8 @@ PyMODINIT_FUNC PyInit__speedups(void)
         return NULL;
     if (PyModule_AddIntConstant(m, "RECORD_SIZE", RECORD_SIZE) < 0
         || PyModule_AddIntConstant(m, "FOLD_MAX", FOLD_MAX) < 0
-        || PyModule_AddType(m, &StopSetType) < 0 || PyModule_AddType(m, &LineClassType) < 0) {
+        || PyModule_AddType(m, &StopSetType) < 0 || PyModule_AddType(m, &LineClassType) < 0
+        || PyModule_AddType(m, &RunSetType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

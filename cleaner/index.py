@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import xxhash
 
-from .dedup import HASH, NGRAM_DEFAULT, NORMALIZATION, SKETCH_K_DEFAULT
+from .dedup import HASH, NGRAM_DEFAULT, NORMALIZATION, SKETCH_K_DEFAULT, speedup
 from .errors import CleanerError
 from .files import atomic_writer
 
@@ -57,6 +57,7 @@ FILTER_MAX_BITS = 1 << 26  # 8 MB
 FILTER_BUILD_BOOL_BITS = 1 << 24  # built through a temporary bool array up to this size
 FILTER_FULL = 2  # past FILTER_FULL / FILTER_BITS_PER_KEY keys per bit (39% of bits set): skipped
 _DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
+_RunSet = speedup("RunSet")
 
 
 class IndexError_(CleanerError):
@@ -142,6 +143,7 @@ class FingerprintTable:
         self.runs: list[Run] = []
         self.limit = 1 << bits  # keys at or above are not kept (sampling)
         self._key_filter: KeyFilter | None = None
+        self._run_set: tuple[list[int], Any] | None = None
 
     @property
     def dtype(self) -> type[np.unsignedinteger[Any]]:
@@ -178,6 +180,19 @@ class FingerprintTable:
                 found.update(zip(q[hit].tolist(), run.ids(pos[hit]).tolist(), strict=True))
                 q = q[~hit]  # runs hold disjoint keys
         return found
+
+    def run_set(self) -> Any:
+        """The runs as a ``_speedups.RunSet`` (lookups one key at a time, in C),
+        kept until the runs change; None without the extension."""
+        if _RunSet is None:
+            return None
+        ids = self._run_ids()
+        if self._run_set is None or self._run_set[0] != ids:
+            f = self._filter()
+            bitmap = None if f.full else f.bytes
+            runs = [(r.keys, r.pids, r.base) for r in self.runs]
+            self._run_set = ids, _RunSet(self.bits // 8, bitmap, f.shift, runs)
+        return self._run_set[1]
 
     def _run_ids(self) -> list[int]:
         """What a ``KeyFilter`` records of the runs it covers."""
@@ -220,6 +235,7 @@ class FingerprintTable:
         """Append a sorted run (keys not in older runs are kept), then merge
         the newest runs while they are of similar size and stay under MAX_RUN."""
         import numpy as np
+        self._run_set = None  # holds the runs about to be merged
         f = self._key_filter
         covered = f is not None and f.runs == self._run_ids()
         if self.runs:
@@ -257,6 +273,7 @@ class FingerprintTable:
     def sample(self, limit: int) -> None:
         """Keep only keys below ``limit`` (a smaller share of the hash space)."""
         self.limit = min(self.limit, limit)
+        self._run_set = None
         self.recent = {k: p for k, p in self.recent.items() if k < self.limit}
         self.runs = [r._replace(keys=r.keys[r.keys < self.limit], pids=r.pids[r.keys < self.limit])
                      for r in self.runs]
