@@ -1191,6 +1191,96 @@ static PyTypeObject RunSetType = {
     .tp_new = runset_new,
 };
 
+/* The owner of key: recent (a dict) first, then the runs; a new reference,
+ * Py_None when none, NULL with an exception on error. */
+static PyObject *owner_of(PyObject *key, PyObject *recent, const RunSetObject *runs)
+{
+    PyObject *pid = PyDict_GetItemWithError(recent, key);
+    if (pid != NULL)
+        return Py_NewRef(pid);
+    if (PyErr_Occurred())
+        return NULL;
+    int ok;
+    uint64_t k = runset_key(key, &ok);
+    if (ok && PyErr_Occurred())
+        return NULL;
+    int64_t found = ok ? runset_find(runs, k) : -1;
+    return found < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(found);
+}
+
+PyDoc_STRVAR(probe_doc,
+"probe(key, sketch, threshold, pid, exact_recent, exact_runs, near_recent, near_runs, /)\n--\n\n"
+"Matcher.check's common path against this run's index (no loaded index, no\n"
+"sampling): the id owning the exact key if any; else the ids owning the\n"
+"sketch's values when one earlier paragraph may own enough of them\n"
+"(Matcher._may_reach); else None, after indexing key and sketch under pid.");
+
+static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (!nargs_ok("probe", nargs, 8))
+        return NULL;
+    PyObject *key = args[0], *sk = args[1], *exact_recent = args[4], *near_recent = args[6];
+    double threshold = PyFloat_AsDouble(args[2]);
+    if (threshold == -1.0 && PyErr_Occurred())
+        return NULL;
+    PyObject *pid = args[3];
+    if (!PyList_Check(sk) || !PyLong_Check(pid) || !PyDict_Check(exact_recent) || !PyDict_Check(near_recent)
+        || !PyObject_TypeCheck(args[5], &RunSetType) || !PyObject_TypeCheck(args[7], &RunSetType)) {
+        PyErr_SetString(PyExc_TypeError, "probe: bad argument types");
+        return NULL;
+    }
+    const RunSetObject *exact_runs = (RunSetObject *)args[5], *near_runs = (RunSetObject *)args[7];
+    PyObject *owner = owner_of(key, exact_recent, exact_runs);
+    if (owner != Py_None)
+        return owner; /* the exact copy's id (or NULL) */
+    Py_DECREF(owner);
+    Py_ssize_t n = PyList_GET_SIZE(sk);
+    if (n > 0) {
+        PyObject *owners = PyList_New(0);
+        if (owners == NULL)
+            return NULL;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *o = owner_of(PyList_GET_ITEM(sk, i), near_recent, near_runs);
+            if (o == NULL || (o != Py_None && PyList_Append(owners, o) < 0)) {
+                Py_XDECREF(o);
+                Py_DECREF(owners);
+                return NULL;
+            }
+            Py_DECREF(o);
+        }
+        Py_ssize_t found = PyList_GET_SIZE(owners);
+        if (found) {
+            /* Matcher._may_reach: found - distinct + 1 >= threshold * n - 1 */
+            Py_ssize_t distinct = 0;
+            for (Py_ssize_t i = 0; i < found; i++) {
+                Py_ssize_t j = 0;
+                for (; j < i; j++) {
+                    int eq = PyObject_RichCompareBool(PyList_GET_ITEM(owners, i), PyList_GET_ITEM(owners, j), Py_EQ);
+                    if (eq < 0) {
+                        Py_DECREF(owners);
+                        return NULL;
+                    }
+                    if (eq)
+                        break;
+                }
+                distinct += j == i;
+            }
+            if ((double)(found - distinct + 1) >= threshold * (double)n - 1)
+                return owners;
+        }
+        Py_DECREF(owners);
+    }
+    /* new: FingerprintTable.add and add_many (setdefault: the first owner stays) */
+    PyObject *v = PyDict_SetDefault(exact_recent, key, pid);
+    if (v == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (PyDict_SetDefault(near_recent, PyList_GET_ITEM(sk, i), pid) == NULL)
+            return NULL;
+    Py_RETURN_NONE;
+}
+
 /* ---- the classifier's pass 1 (cleaner.context.line_class) ------------------ */
 
 /* The C version of line_class: the features of one stripped line and its
@@ -1815,6 +1905,7 @@ static PyMethodDef methods[] = {
     {"near_fingerprints", (PyCFunction)(void (*)(void))near_fingerprints, METH_FASTCALL, near_fingerprints_doc},
     {"exact_fingerprint", exact_fingerprint, METH_O, exact_fingerprint_doc},
     {"xxh3_64", xxh3_64, METH_O, xxh3_64_doc},
+    {"probe", (PyCFunction)(void (*)(void))probe, METH_FASTCALL, probe_doc},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, setup_doc},
     /* cleaner.prefilter */
     {"select_lines", (PyCFunction)(void (*)(void))select_lines, METH_FASTCALL, select_lines_doc},

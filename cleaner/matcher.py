@@ -62,6 +62,8 @@ class MatchSettings:
 
 Prepared = tuple[int, list[int], int]  # exact key, sketch, facts mask (0: none)
 _RunSet = speedup("RunSet")
+_probe = speedup("probe")
+_c_near = speedup("near_fingerprints")
 # Keys of the lines the rules kept, per document, for block rules to skip
 # repeats (``Config.skip_repeats``): at most this many; past it, a repeat of a
 # later line breaks a block as any line would.
@@ -144,7 +146,13 @@ class Matcher:
             raws, texts = self._chunk
             text = texts[idx]
             if len(text) >= self.short and not text.isspace():
-                fp = self._pre[idx] = self.fingerprints(raws[idx], text)
+                s = self.s
+                # Matcher.fingerprints without its two calls (once per line)
+                if _c_near is not None and s.near and 2 * s.near_min_words <= len(text) <= NEAR_MAX_CHARS:
+                    fp = _c_near(text, s.ngram, s.sketch_k, s.near_min_words)
+                if fp is None:
+                    fp = self.fingerprints(raws[idx], text)
+                self._pre[idx] = fp
         return fp
 
     def _lookup(self, fps: Iterable[Prepared]) -> None:
@@ -205,12 +213,23 @@ class Matcher:
         keys = self.doc_keys
         if keys is not None and len(keys) < DOC_KEYS_MAX:
             keys.add(key)
+        live = self.live
+        if _probe is not None and self.loaded is None and live.sample_shift == 0:
+            # the path below up to indexing, in one call (_speedups.probe)
+            found = _probe(key, sk, self.s.near_threshold, live.para_doc.n, live.exact.recent, self._found[0],
+                           live.near.recent, self._found[1])
+            if found is None:  # new, and indexed under the next id
+                live.add_paragraph(self.doc, line, facts)
+                return None
+            if isinstance(found, int):
+                return self._exact(found, live, text)
+            m = self._near([(p, live) for p in found], len(sk), facts, raw, text)
+            if m is not None:
+                return m
+            return self._add(key, sk, facts, line)
         hit = self._first(key, False)
         if hit is not None:
-            if word_count(text) < self.s.min_words:
-                return None  # short lines may repeat
-            doc, first_line = hit[1].where(hit[0])
-            return Match("exact", 1.0, doc, first_line)
+            return self._exact(hit[0], hit[1], text)
         if sk and not self._no_near_hit(sk):
             if self.loaded is None:
                 # this run only: the same choice as below without a call per fingerprint
@@ -229,6 +248,16 @@ class Matcher:
                     m = self._near(hits, len(sk), facts, raw, text)
                     if m is not None:
                         return m
+        return self._add(key, sk, facts, line)
+
+    def _exact(self, pid: int, src: Index, text: str) -> Match | None:
+        if word_count(text) < self.s.min_words:
+            return None  # short lines may repeat
+        doc, first_line = src.where(pid)
+        return Match("exact", 1.0, doc, first_line)
+
+    def _add(self, key: int, sk: list[int], facts: int, line: int) -> None:
+        """Index a new paragraph (returns None: what ``check`` returns then)."""
         live = self.live
         if key >= live.exact.limit and all(h >= live.near.limit for h in sk):
             return None  # sampled out (memory budget): nothing could ever point at its row
