@@ -188,6 +188,7 @@ typedef struct {
 static Entry table[TABLE_MAX];
 static uint16_t flags_of[TABLE_MAX]; /* table[c].flags, packed: the facts' scans read only these */
 static uint8_t fold1[TABLE_MAX];     /* a fold of one byte (a space: a split), packed; else 0 */
+static uint8_t key_len_of[TABLE_MAX], cf_len_of[TABLE_MAX]; /* table[c].key_len, .cf_len, packed */
 static Py_ssize_t table_size = 0;    /* 0: setup() not called yet */
 static PyObject *long_hash = NULL; /* xxh3-64 of inputs over 240 bytes */
 
@@ -235,17 +236,28 @@ typedef struct {
     uint8_t small[XXH3_SHORT_MAX];
 } Text;
 
-#define SCAN(TYPE)                                                          \
+/* flags_of spans every 16-bit code point (0 past the table: not fast), so
+ * only 4-byte texts need a bound check */
+#define SCAN(TYPE, BOUND)                                                   \
     do {                                                                    \
         const TYPE *d = (const TYPE *)t->data;                              \
-        for (i = 0; i < n; i++) {                                           \
-            Py_UCS4 c = d[i];                                               \
-            if (c >= (Py_UCS4)table_size || !(flags_of[c] & F_FAST))        \
-                return 0;                                                   \
-            if (cp != NULL)                                                 \
+        if (cp != NULL) {                                                   \
+            for (i = 0; i < n; i++) {                                       \
+                Py_UCS4 c = d[i];                                           \
+                if ((BOUND && c >= (Py_UCS4)table_size) || !(flags_of[c] & F_FAST)) \
+                    return 0;                                               \
                 cp[i] = (uint16_t)c;                                        \
-            cat_len += table[c].key_len;                                    \
-            cf_len += table[c].cf_len;                                      \
+                cat_len += key_len_of[c];                                   \
+                cf_len += cf_len_of[c];                                     \
+            }                                                               \
+        } else {                                                            \
+            for (i = 0; i < n; i++) {                                       \
+                Py_UCS4 c = d[i];                                           \
+                if ((BOUND && c >= (Py_UCS4)table_size) || !(flags_of[c] & F_FAST)) \
+                    return 0;                                               \
+                cat_len += key_len_of[c];                                   \
+                cf_len += cf_len_of[c];                                     \
+            }                                                               \
         }                                                                   \
     } while (0)
 
@@ -269,15 +281,16 @@ static int text_scan(PyObject *obj, Text *t, uint16_t *cp)
     size_t cat_len = 0, cf_len = 0;
     Py_ssize_t i, n = t->n;
     if (t->kind == PyUnicode_1BYTE_KIND)
-        SCAN(Py_UCS1);
+        SCAN(Py_UCS1, 0);
     else if (t->kind == PyUnicode_2BYTE_KIND)
-        SCAN(Py_UCS2);
+        SCAN(Py_UCS2, 0);
     else
-        SCAN(Py_UCS4);
+        SCAN(Py_UCS4, 1);
     t->cat_len = cat_len;
     t->cf_len = cf_len;
     if (cat_len <= XXH3_SHORT_MAX) {
         t->cat = t->small;
+        t->small[0] = 0; /* (an empty key reads nothing: for the compiler's warning) */
         return 1;
     }
     t->cat_obj = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cat_len);
@@ -295,10 +308,26 @@ static Py_ssize_t text_fold(Text *t, uint8_t *sp, size_t *sp_len, uint32_t *star
     size_t cat_len = 0, n_sp = 0;
     Py_ssize_t n_words = 0;
     int in_word = 0;
+    const uint16_t *cp = t->cp;
     for (Py_ssize_t i = 0; i < t->n; i++) {
-        Py_UCS4 c = t->cp != NULL ? t->cp[i] : PyUnicode_READ(t->kind, t->data, i);
+        Py_UCS4 c = cp != NULL ? cp[i] : PyUnicode_READ(t->kind, t->data, i);
         const uint8_t *fold = &fold1[c];
         int len = 1;
+        if (*fold == ' ') {
+            in_word = 0;
+            continue;
+        }
+        if (*fold && sp != NULL) { /* the common case: one byte, into both */
+            if (!in_word) {
+                if (n_words)
+                    sp[n_sp++] = ' ';
+                starts[n_words++] = (uint32_t)n_sp;
+                in_word = 1;
+            }
+            sp[n_sp++] = *fold;
+            t->cat[cat_len++] = *fold;
+            continue;
+        }
         if (!*fold) {
             fold = table[c].fold;
             len = table[c].fold_len;
@@ -624,9 +653,11 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             e->key_len += e->fold[b] != ' ';
         flags_of[i] = e->flags;
         fold1[i] = e->fold_len == 1 ? e->fold[0] : 0;
+        key_len_of[i] = e->key_len;
+        cf_len_of[i] = e->cf_len;
     }
     for (; i < TABLE_MAX; i++)
-        flags_of[i] = fold1[i] = 0;
+        flags_of[i] = fold1[i] = key_len_of[i] = cf_len_of[i] = 0;
     PyBuffer_Release(&view);
     Py_XSETREF(long_hash, Py_NewRef(args[1]));
     table_size = n;
