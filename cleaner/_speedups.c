@@ -1312,6 +1312,57 @@ static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(dict_columns_doc,
+"dict_columns(recent, key_bytes, /)\n--\n\n"
+"A FingerprintTable's recent dict as two columns in its order: the keys\n"
+"(native uint64 or uint32, key_bytes 8 or 4) and the ids (native uint32), as bytes.");
+
+static PyObject *dict_columns(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (!nargs_ok("dict_columns", nargs, 2))
+        return NULL;
+    PyObject *d = args[0];
+    long key_bytes = PyLong_AsLong(args[1]);
+    if (key_bytes == -1 && PyErr_Occurred())
+        return NULL;
+    if (!PyDict_Check(d) || (key_bytes != 8 && key_bytes != 4)) {
+        PyErr_SetString(PyExc_TypeError, "dict_columns: need a dict and key_bytes 8 or 4");
+        return NULL;
+    }
+    Py_ssize_t n = PyDict_GET_SIZE(d), pos = 0, i = 0;
+    PyObject *keys = PyBytes_FromStringAndSize(NULL, n * key_bytes);
+    PyObject *pids = PyBytes_FromStringAndSize(NULL, n * 4);
+    PyObject *k, *v;
+    if (keys == NULL || pids == NULL)
+        goto fail;
+    char *kp = PyBytes_AS_STRING(keys), *pp = PyBytes_AS_STRING(pids);
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        uint64_t key = PyLong_AsUnsignedLongLong(k);
+        unsigned long pid = PyLong_AsUnsignedLong(v);
+        if (PyErr_Occurred())
+            goto fail;
+        if ((key_bytes == 4 && key > 0xFFFFFFFFULL) || pid > 0xFFFFFFFFUL) {
+            PyErr_SetString(PyExc_OverflowError, "dict_columns: a key or id is too large");
+            goto fail;
+        }
+        uint32_t p32 = (uint32_t)pid;
+        if (key_bytes == 8) {
+            memcpy(kp + 8 * i, &key, 8);
+        } else {
+            uint32_t k32 = (uint32_t)key;
+            memcpy(kp + 4 * i, &k32, 4);
+        }
+        memcpy(pp + 4 * i, &p32, 4);
+        i++;
+    }
+    return Py_BuildValue("(NN)", keys, pids);
+fail:
+    Py_XDECREF(keys);
+    Py_XDECREF(pids);
+    return NULL;
+}
+
 /* ---- the classifier's pass 1 (cleaner.context.line_class) ------------------ */
 
 /* The C version of line_class: the features of one stripped line and its
@@ -1937,6 +1988,7 @@ static PyMethodDef methods[] = {
     {"exact_fingerprint", exact_fingerprint, METH_O, exact_fingerprint_doc},
     {"xxh3_64", xxh3_64, METH_O, xxh3_64_doc},
     {"probe", (PyCFunction)(void (*)(void))probe, METH_FASTCALL, probe_doc},
+    {"dict_columns", (PyCFunction)(void (*)(void))dict_columns, METH_FASTCALL, dict_columns_doc},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, setup_doc},
     /* cleaner.prefilter */
     {"select_lines", (PyCFunction)(void (*)(void))select_lines, METH_FASTCALL, select_lines_doc},

@@ -58,6 +58,7 @@ FILTER_BUILD_BOOL_BITS = 1 << 24  # built through a temporary bool array up to t
 FILTER_FULL = 2  # past FILTER_FULL / FILTER_BITS_PER_KEY keys per bit (39% of bits set): skipped
 _DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
 _RunSet = speedup("RunSet")
+_dict_columns = speedup("dict_columns")
 
 
 class IndexError_(CleanerError):
@@ -225,8 +226,12 @@ class FingerprintTable:
         import numpy as np
         if not self.recent or (len(self.recent) < SPILL_AT and not force):
             return
-        keys = np.fromiter(self.recent.keys(), dtype=self.dtype, count=len(self.recent))
-        pids = np.fromiter(self.recent.values(), dtype=np.uint32, count=len(self.recent))
+        if _dict_columns is not None:  # 5x faster than fromiter
+            kb, pb = _dict_columns(self.recent, self.bits // 8)
+            keys, pids = np.frombuffer(kb, self.dtype), np.frombuffer(pb, np.uint32)
+        else:
+            keys = np.fromiter(self.recent.keys(), dtype=self.dtype, count=len(self.recent))
+            pids = np.fromiter(self.recent.values(), dtype=np.uint32, count=len(self.recent))
         self.recent = {}
         order = np.argsort(keys)
         self.add_run(keys[order], pids[order])
