@@ -226,7 +226,8 @@ class Matcher:
             m = self._near([(p, live) for p in found], len(sk), facts, raw, text)
             if m is not None:
                 return m
-            return self._add(key, sk, facts, line)
+            self._add(key, sk, facts, line)
+            return None
         hit = self._first(key, False)
         if hit is not None:
             return self._exact(hit[0], hit[1], text)
@@ -248,7 +249,8 @@ class Matcher:
                     m = self._near(hits, len(sk), facts, raw, text)
                     if m is not None:
                         return m
-        return self._add(key, sk, facts, line)
+        self._add(key, sk, facts, line)
+        return None
 
     def _exact(self, pid: int, src: Index, text: str) -> Match | None:
         if word_count(text) < self.s.min_words:
@@ -257,14 +259,13 @@ class Matcher:
         return Match("exact", 1.0, doc, first_line)
 
     def _add(self, key: int, sk: list[int], facts: int, line: int) -> None:
-        """Index a new paragraph (returns None: what ``check`` returns then)."""
+        """Index a new paragraph."""
         live = self.live
         if key >= live.exact.limit and all(h >= live.near.limit for h in sk):
-            return None  # sampled out (memory budget): nothing could ever point at its row
+            return  # sampled out (memory budget): nothing could ever point at its row
         pid = live.add_paragraph(self.doc, line, facts)
         live.exact.add(key, pid)
         live.near.add_many(sk, pid)
-        return None
 
     def _may_reach(self, owners: Sequence[object], k: int) -> bool:
         """Whether one earlier paragraph can own enough of a ``k``-value sketch
