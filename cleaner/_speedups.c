@@ -418,41 +418,39 @@ done:
 static int64_t facts(const Text *t, uint8_t *buf)
 {
     const uint16_t *cp = t->cp;
-    Py_ssize_t n = t->n, i = 0, j;
+    Py_ssize_t n = t->n, i, j, digits_from = 0, caps_from = 0;
     uint32_t mask = 0;
-    /* _NUMBER, \d\S*: from a digit to the next space; keyed as by exact_key */
-    while (i < n) {
-        if (!(FL(i) & F_DIGIT)) {
-            i++;
+    /* the two patterns' matches, each found left to right without overlap,
+     * in one pass: most characters start neither */
+    for (i = 0; i < n; i++) {
+        uint16_t f = FL(i);
+        if (!(f & (F_DIGIT | F_UPPER)))
             continue;
+        /* _NUMBER, \d\S*: from a digit to the next space; keyed as by exact_key */
+        if ((f & F_DIGIT) && i >= digits_from) {
+            size_t len = 0;
+            for (j = i; j < n && !(FL(j) & F_SPACE); j++) {
+                const Entry *e = &table[cp[j]];
+                for (int b = 0; b < e->fold_len; b++)
+                    if (e->fold[b] != ' ')
+                        buf[len++] = e->fold[b];
+            }
+            if (len) {
+                uint64_t h = hash_bytes(buf, len, NULL);
+                if (HASH_FAILED(h))
+                    return -1;
+                mask |= 1u << (h % 32);
+            }
+            digits_from = j;
         }
-        size_t len = 0;
-        for (j = i; j < n && !(FL(j) & F_SPACE); j++) {
-            const Entry *e = &table[cp[j]];
-            for (int b = 0; b < e->fold_len; b++)
-                if (e->fold[b] != ' ')
-                    buf[len++] = e->fold[b];
-        }
-        if (len) {
-            uint64_t h = hash_bytes(buf, len, NULL);
-            if (HASH_FAILED(h))
-                return -1;
-            mask |= 1u << (h % 32);
-        }
-        i = j;
-    }
-    /* _CAPITALISED: an upper-case letter then word characters, matches found
-     * left to right without overlap (one may start inside a word: iPhone) */
-    i = 0;
-    while (i + 1 < n) {
-        if (!((FL(i) & F_UPPER) && (FL(i + 1) & F_WORD))) {
-            i++;
+        /* _CAPITALISED: an upper-case letter then word characters (a match
+         * may start inside a word: iPhone) */
+        if (!(f & F_UPPER) || i < caps_from || i + 1 >= n || !(FL(i + 1) & F_WORD))
             continue;
-        }
         Py_ssize_t start = i, end = i + 2;
         while (end < n && (FL(end) & F_WORD))
             end++;
-        i = end;
+        caps_from = end;
         j = start;
         while (j && (FL(j - 1) & F_OPENER))
             j--;
