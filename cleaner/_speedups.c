@@ -697,6 +697,50 @@ static uint64_t crossdoc_key(PyObject *text)
             buf[i - a] = (d[i] >= 'A' && d[i] <= 'Z') ? (uint8_t)(d[i] + 32) : d[i];
         return xxh3_short(buf, (size_t)(b - a));
     }
+    if (PyUnicode_KIND(text) != PyUnicode_4BYTE_KIND) {
+        /* str.lower maps each character to Py_UNICODE_TOLOWER's one, but
+         * U+0130 (two code points) and U+03A3 (final sigma, by context);
+         * lone surrogates take the Python path (surrogateescape) */
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        uint8_t buf[4 * CROSSDOC_KEY_CHARS];
+        size_t len = 0;
+        Py_ssize_t a = 0, b = n, i;
+        while (a < b && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, a)))
+            a++;
+        while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, b - 1)))
+            b--;
+        for (i = a; i < b; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (c == 0x130 || c == 0x3A3 || (c >= 0xD800 && c <= 0xDFFF))
+                break;
+            c = Py_UNICODE_TOLOWER(c);
+            if (c < 0x80) {
+                buf[len++] = (uint8_t)c;
+            } else if (c < 0x800) {
+                buf[len++] = (uint8_t)(0xC0 | (c >> 6));
+                buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
+            } else if (c < 0x10000) {
+                if (c >= 0xD800 && c <= 0xDFFF)
+                    break;
+                buf[len++] = (uint8_t)(0xE0 | (c >> 12));
+                buf[len++] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+                buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
+            } else {
+                buf[len++] = (uint8_t)(0xF0 | (c >> 18));
+                buf[len++] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
+                buf[len++] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+                buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
+            }
+        }
+        if (i == b) {
+            if (len > XXH3_SHORT_MAX && long_hash == NULL) {
+                PyErr_SetString(PyExc_RuntimeError, "cleaner._speedups: setup() has not been called");
+                return (uint64_t)-1;
+            }
+            return hash_bytes(buf, len, NULL);
+        }
+    }
     /* any other text: the same calls as the Python code */
     uint64_t h = (uint64_t)-1;
     PyObject *sub = PyUnicode_Substring(text, 0, n), *st = NULL, *lo = NULL, *enc = NULL;

@@ -255,6 +255,29 @@ def test_crossdoc_see_matches_python(texts: list[str], depth: int, halve: int | 
 
 
 @needs_c
+def test_crossdoc_key_every_bmp_character() -> None:
+    """crossdoc_see's key (str.strip().lower() by character in C) on each
+    code point alone, at an edge, and repeated past the 200 characters taken."""
+    from array import array
+
+    from cleaner.context import CrossDocCounter
+
+    rows = [array("H", bytes(2 * 1024))]
+    for c in range(0x10000):
+        ch = chr(c)
+        for text in (f" \t{ch}Ab{ch} ", ch, f"{ch}\u0130x", ch * 250, f"é{ch}" * 120):
+            pending: set[int] = set()
+            try:
+                want = CrossDocCounter.key(text)
+            except UnicodeEncodeError:
+                with pytest.raises(UnicodeEncodeError):
+                    c_mod().crossdoc_see(text, rows, 10, pending, 10)
+                continue
+            c_mod().crossdoc_see(text, rows, 10, pending, 10)
+            assert pending == {want}, hex(c)
+
+
+@needs_c
 def test_crossdoc_see_on_corpus_lines() -> None:
     texts = lines_of(sorted(CORPUS.glob("*.txt")))
     if BENCH.is_dir():
