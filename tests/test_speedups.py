@@ -896,3 +896,21 @@ def test_probe_bad_arguments() -> None:
     assert probe(7, [1, 2], 0.5, 4, exact, runs, near, runs) == 3
     assert probe(8, [1, 2], 0.5, 4, exact, runs, near, runs) == [3, 3]
     assert probe(9, [1, 5, 6, 7], 0.75, 5, exact, runs, near, runs) is None  # one of four: cannot reach 3
+
+
+@needs_c
+def test_matcher_line_index_past_the_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line held across chunks keeps its old index (a block rule's look-ahead):
+    past the new chunk's end it is fingerprinted from its own text, both ways."""
+    text = "a paragraph long enough to be judged for near copies of itself here"
+    s = matcher.MatchSettings(min_words=4, near=True, near_threshold=0.5, near_min_words=10, ngram=4, sketch_k=8)
+    got = []
+    for c in (True, False):
+        if not c:
+            monkeypatch.setattr(matcher, "_RunSet", None)
+            monkeypatch.setattr(matcher, "_probe", None)
+        m = matcher.Matcher(s, index.Index(index.IndexParams()))
+        m.start_doc("d")
+        m.prepare([b"short"], ["short"])
+        got.append([m.check(text.encode(), text, 1, 7), m.check(text.encode(), text, 2, 9)])
+    assert got[0] == got[1] and got[0][0] is None and got[0][1] is not None
