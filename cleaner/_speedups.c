@@ -188,6 +188,7 @@ typedef struct {
 static Entry table[TABLE_MAX];
 static uint16_t flags_of[TABLE_MAX]; /* table[c].flags, packed: the facts' scans read only these */
 static uint8_t fold1[TABLE_MAX];     /* a fold of one byte (a space: a split), packed; else 0 */
+static uint8_t key_len_of[TABLE_MAX], cf_len_of[TABLE_MAX]; /* table[c].key_len, .cf_len, packed */
 static Py_ssize_t table_size = 0;    /* 0: setup() not called yet */
 static PyObject *long_hash = NULL; /* xxh3-64 of inputs over 240 bytes */
 
@@ -235,17 +236,28 @@ typedef struct {
     uint8_t small[XXH3_SHORT_MAX];
 } Text;
 
-#define SCAN(TYPE)                                                          \
+/* flags_of spans every 16-bit code point (0 past the table: not fast), so
+ * only 4-byte texts need a bound check */
+#define SCAN(TYPE, BOUND)                                                   \
     do {                                                                    \
         const TYPE *d = (const TYPE *)t->data;                              \
-        for (i = 0; i < n; i++) {                                           \
-            Py_UCS4 c = d[i];                                               \
-            if (c >= (Py_UCS4)table_size || !(flags_of[c] & F_FAST))        \
-                return 0;                                                   \
-            if (cp != NULL)                                                 \
+        if (cp != NULL) {                                                   \
+            for (i = 0; i < n; i++) {                                       \
+                Py_UCS4 c = d[i];                                           \
+                if ((BOUND && c >= (Py_UCS4)table_size) || !(flags_of[c] & F_FAST)) \
+                    return 0;                                               \
                 cp[i] = (uint16_t)c;                                        \
-            cat_len += table[c].key_len;                                    \
-            cf_len += table[c].cf_len;                                      \
+                cat_len += key_len_of[c];                                   \
+                cf_len += cf_len_of[c];                                     \
+            }                                                               \
+        } else {                                                            \
+            for (i = 0; i < n; i++) {                                       \
+                Py_UCS4 c = d[i];                                           \
+                if ((BOUND && c >= (Py_UCS4)table_size) || !(flags_of[c] & F_FAST)) \
+                    return 0;                                               \
+                cat_len += key_len_of[c];                                   \
+                cf_len += cf_len_of[c];                                     \
+            }                                                               \
         }                                                                   \
     } while (0)
 
@@ -269,15 +281,16 @@ static int text_scan(PyObject *obj, Text *t, uint16_t *cp)
     size_t cat_len = 0, cf_len = 0;
     Py_ssize_t i, n = t->n;
     if (t->kind == PyUnicode_1BYTE_KIND)
-        SCAN(Py_UCS1);
+        SCAN(Py_UCS1, 0);
     else if (t->kind == PyUnicode_2BYTE_KIND)
-        SCAN(Py_UCS2);
+        SCAN(Py_UCS2, 0);
     else
-        SCAN(Py_UCS4);
+        SCAN(Py_UCS4, 1);
     t->cat_len = cat_len;
     t->cf_len = cf_len;
     if (cat_len <= XXH3_SHORT_MAX) {
         t->cat = t->small;
+        t->small[0] = 0; /* (an empty key reads nothing: for the compiler's warning) */
         return 1;
     }
     t->cat_obj = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cat_len);
@@ -295,10 +308,26 @@ static Py_ssize_t text_fold(Text *t, uint8_t *sp, size_t *sp_len, uint32_t *star
     size_t cat_len = 0, n_sp = 0;
     Py_ssize_t n_words = 0;
     int in_word = 0;
+    const uint16_t *cp = t->cp;
     for (Py_ssize_t i = 0; i < t->n; i++) {
-        Py_UCS4 c = t->cp != NULL ? t->cp[i] : PyUnicode_READ(t->kind, t->data, i);
+        Py_UCS4 c = cp != NULL ? cp[i] : PyUnicode_READ(t->kind, t->data, i);
         const uint8_t *fold = &fold1[c];
         int len = 1;
+        if (*fold == ' ') {
+            in_word = 0;
+            continue;
+        }
+        if (*fold && sp != NULL) { /* the common case: one byte, into both */
+            if (!in_word) {
+                if (n_words)
+                    sp[n_sp++] = ' ';
+                starts[n_words++] = (uint32_t)n_sp;
+                in_word = 1;
+            }
+            sp[n_sp++] = *fold;
+            t->cat[cat_len++] = *fold;
+            continue;
+        }
         if (!*fold) {
             fold = table[c].fold;
             len = table[c].fold_len;
@@ -389,41 +418,39 @@ done:
 static int64_t facts(const Text *t, uint8_t *buf)
 {
     const uint16_t *cp = t->cp;
-    Py_ssize_t n = t->n, i = 0, j;
+    Py_ssize_t n = t->n, i, j, digits_from = 0, caps_from = 0;
     uint32_t mask = 0;
-    /* _NUMBER, \d\S*: from a digit to the next space; keyed as by exact_key */
-    while (i < n) {
-        if (!(FL(i) & F_DIGIT)) {
-            i++;
+    /* the two patterns' matches, each found left to right without overlap,
+     * in one pass: most characters start neither */
+    for (i = 0; i < n; i++) {
+        uint16_t f = FL(i);
+        if (!(f & (F_DIGIT | F_UPPER)))
             continue;
+        /* _NUMBER, \d\S*: from a digit to the next space; keyed as by exact_key */
+        if ((f & F_DIGIT) && i >= digits_from) {
+            size_t len = 0;
+            for (j = i; j < n && !(FL(j) & F_SPACE); j++) {
+                const Entry *e = &table[cp[j]];
+                for (int b = 0; b < e->fold_len; b++)
+                    if (e->fold[b] != ' ')
+                        buf[len++] = e->fold[b];
+            }
+            if (len) {
+                uint64_t h = hash_bytes(buf, len, NULL);
+                if (HASH_FAILED(h))
+                    return -1;
+                mask |= 1u << (h % 32);
+            }
+            digits_from = j;
         }
-        size_t len = 0;
-        for (j = i; j < n && !(FL(j) & F_SPACE); j++) {
-            const Entry *e = &table[cp[j]];
-            for (int b = 0; b < e->fold_len; b++)
-                if (e->fold[b] != ' ')
-                    buf[len++] = e->fold[b];
-        }
-        if (len) {
-            uint64_t h = hash_bytes(buf, len, NULL);
-            if (HASH_FAILED(h))
-                return -1;
-            mask |= 1u << (h % 32);
-        }
-        i = j;
-    }
-    /* _CAPITALISED: an upper-case letter then word characters, matches found
-     * left to right without overlap (one may start inside a word: iPhone) */
-    i = 0;
-    while (i + 1 < n) {
-        if (!((FL(i) & F_UPPER) && (FL(i + 1) & F_WORD))) {
-            i++;
+        /* _CAPITALISED: an upper-case letter then word characters (a match
+         * may start inside a word: iPhone) */
+        if (!(f & F_UPPER) || i < caps_from || i + 1 >= n || !(FL(i + 1) & F_WORD))
             continue;
-        }
         Py_ssize_t start = i, end = i + 2;
         while (end < n && (FL(end) & F_WORD))
             end++;
-        i = end;
+        caps_from = end;
         j = start;
         while (j && (FL(j - 1) & F_OPENER))
             j--;
@@ -624,9 +651,11 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             e->key_len += e->fold[b] != ' ';
         flags_of[i] = e->flags;
         fold1[i] = e->fold_len == 1 ? e->fold[0] : 0;
+        key_len_of[i] = e->key_len;
+        cf_len_of[i] = e->cf_len;
     }
     for (; i < TABLE_MAX; i++)
-        flags_of[i] = fold1[i] = 0;
+        flags_of[i] = fold1[i] = key_len_of[i] = cf_len_of[i] = 0;
     PyBuffer_Release(&view);
     Py_XSETREF(long_hash, Py_NewRef(args[1]));
     table_size = n;
@@ -667,6 +696,50 @@ static uint64_t crossdoc_key(PyObject *text)
         for (Py_ssize_t i = a; i < b; i++)
             buf[i - a] = (d[i] >= 'A' && d[i] <= 'Z') ? (uint8_t)(d[i] + 32) : d[i];
         return xxh3_short(buf, (size_t)(b - a));
+    }
+    if (PyUnicode_KIND(text) != PyUnicode_4BYTE_KIND) {
+        /* str.lower maps each character to Py_UNICODE_TOLOWER's one, but
+         * U+0130 (two code points) and U+03A3 (final sigma, by context);
+         * lone surrogates take the Python path (surrogateescape) */
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        uint8_t buf[4 * CROSSDOC_KEY_CHARS];
+        size_t len = 0;
+        Py_ssize_t a = 0, b = n, i;
+        while (a < b && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, a)))
+            a++;
+        while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, b - 1)))
+            b--;
+        for (i = a; i < b; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (c == 0x130 || c == 0x3A3 || (c >= 0xD800 && c <= 0xDFFF))
+                break;
+            c = Py_UNICODE_TOLOWER(c);
+            if (c < 0x80) {
+                buf[len++] = (uint8_t)c;
+            } else if (c < 0x800) {
+                buf[len++] = (uint8_t)(0xC0 | (c >> 6));
+                buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
+            } else if (c < 0x10000) {
+                if (c >= 0xD800 && c <= 0xDFFF)
+                    break;
+                buf[len++] = (uint8_t)(0xE0 | (c >> 12));
+                buf[len++] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+                buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
+            } else {
+                buf[len++] = (uint8_t)(0xF0 | (c >> 18));
+                buf[len++] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
+                buf[len++] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+                buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
+            }
+        }
+        if (i == b) {
+            if (len > XXH3_SHORT_MAX && long_hash == NULL) {
+                PyErr_SetString(PyExc_RuntimeError, "cleaner._speedups: setup() has not been called");
+                return (uint64_t)-1;
+            }
+            return hash_bytes(buf, len, NULL);
+        }
     }
     /* any other text: the same calls as the Python code */
     uint64_t h = (uint64_t)-1;
@@ -951,6 +1024,371 @@ static PyObject *count_breaks(PyObject *self, PyObject *const *args, Py_ssize_t 
     }
     PyBuffer_Release(&view);
     return out;
+}
+
+/* ---- the index's sorted runs (cleaner.index.FingerprintTable) ------------- */
+
+/* One run: sorted unique keys (uint64 or uint32) and their paragraph ids
+ * (3-byte little-endian offsets from base, or uint32). */
+typedef struct {
+    Py_buffer keys, pids;
+    Py_ssize_t n;
+    uint32_t base;
+} RunView;
+
+/* The runs of one table, for lookups one key at a time (FingerprintTable.find_many
+ * takes a whole chunk's keys through numpy: too costly for a key). */
+typedef struct {
+    PyObject_HEAD
+    int key_bytes;            /* 8 or 4 */
+    Py_buffer filter;         /* KeyFilter's bitmap; len 0: none */
+    int shift;
+    Py_ssize_t n_runs, opened;
+    RunView *runs;
+} RunSetObject;
+
+static void runset_dealloc(RunSetObject *self)
+{
+    for (Py_ssize_t i = 0; i < self->opened; i++) {
+        PyBuffer_Release(&self->runs[i].keys);
+        PyBuffer_Release(&self->runs[i].pids);
+    }
+    PyMem_Free(self->runs);
+    if (self->filter.obj != NULL)
+        PyBuffer_Release(&self->filter);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *runset_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    int key_bytes, shift;
+    PyObject *filter, *runs;
+    if (!PyArg_ParseTuple(args, "iOiO!:RunSet", &key_bytes, &filter, &shift, &PyList_Type, &runs)
+        || (kwds != NULL && PyDict_GET_SIZE(kwds))) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "RunSet takes no keyword arguments");
+        return NULL;
+    }
+    if ((key_bytes != 8 && key_bytes != 4) || shift < 0 || shift >= 64) {
+        PyErr_SetString(PyExc_ValueError, "RunSet: key_bytes must be 8 or 4, shift in 0..63");
+        return NULL;
+    }
+    RunSetObject *self = (RunSetObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->key_bytes = key_bytes;
+    self->shift = shift;
+    if (filter != Py_None && PyObject_GetBuffer(filter, &self->filter, PyBUF_C_CONTIGUOUS) < 0)
+        goto fail;
+    self->n_runs = PyList_GET_SIZE(runs);
+    self->runs = PyMem_Calloc((size_t)self->n_runs + 1, sizeof(RunView));
+    if (self->runs == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < self->n_runs; i++) {
+        PyObject *run = PyList_GET_ITEM(runs, i);
+        RunView *v = &self->runs[i];
+        PyObject *keys, *pids;
+        unsigned long base;
+        if (!PyArg_ParseTuple(run, "OOk:RunSet run", &keys, &pids, &base))
+            goto fail;
+        if (PyObject_GetBuffer(keys, &v->keys, PyBUF_C_CONTIGUOUS) < 0)
+            goto fail;
+        if (PyObject_GetBuffer(pids, &v->pids, PyBUF_C_CONTIGUOUS) < 0) {
+            PyBuffer_Release(&v->keys);
+            goto fail;
+        }
+        self->opened = i + 1;
+        v->n = v->keys.len / key_bytes;
+        v->base = (uint32_t)base;
+        if (v->keys.len != v->n * key_bytes || (v->pids.len != 3 * v->n && v->pids.len != 4 * v->n)
+            || base > 0xFFFFFFFFUL) {
+            PyErr_SetString(PyExc_ValueError, "RunSet: a run's keys and ids do not match");
+            goto fail;
+        }
+    }
+    if (self->filter.obj != NULL && self->filter.len * 8 <= (Py_ssize_t)((UINT64_MAX >> shift) >> (64 - 8 * key_bytes))) {
+        PyErr_SetString(PyExc_ValueError, "RunSet: the filter is too small for the shift");
+        goto fail;
+    }
+    return (PyObject *)self;
+fail:
+    Py_DECREF(self);
+    return NULL;
+}
+
+/* The paragraph id of key, or -1 */
+static int64_t runset_find(const RunSetObject *s, uint64_t key)
+{
+    if (s->key_bytes == 4 && key > 0xFFFFFFFFULL)
+        return -1;
+    if (s->filter.obj != NULL) {
+        uint64_t slot = key >> s->shift;
+        if (!((((const uint8_t *)s->filter.buf)[slot >> 3] >> (slot & 7)) & 1))
+            return -1;
+    }
+    for (Py_ssize_t r = 0; r < s->n_runs; r++) {
+        const RunView *v = &s->runs[r];
+        Py_ssize_t a = 0, b = v->n, pos = -1;
+        if (s->key_bytes == 8) {
+            const uint64_t *k = v->keys.buf;
+            while (a < b) {
+                Py_ssize_t m = a + (b - a) / 2;
+                if (k[m] < key)
+                    a = m + 1;
+                else
+                    b = m;
+            }
+            if (a < v->n && k[a] == key)
+                pos = a;
+        } else {
+            const uint32_t *k = v->keys.buf;
+            uint32_t key32 = (uint32_t)key;
+            while (a < b) {
+                Py_ssize_t m = a + (b - a) / 2;
+                if (k[m] < key32)
+                    a = m + 1;
+                else
+                    b = m;
+            }
+            if (a < v->n && k[a] == key32)
+                pos = a;
+        }
+        if (pos < 0)
+            continue;
+        const uint8_t *p = v->pids.buf;
+        if (v->pids.len == 4 * v->n)
+            return (int64_t)rd32(p + 4 * pos);
+        p += 3 * pos;
+        return (int64_t)(v->base + ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16));
+    }
+    return -1;
+}
+
+/* key as uint64; 0 with *ok = 0 when it is no such number (never in a run).
+ * (PyLong_AsUnsignedLongLong goes through a byte array for 64-bit values:
+ * the mask version, range checked first, is 3x faster.) */
+static uint64_t runset_key(PyObject *key, int *ok)
+{
+    *ok = PyLong_Check(key) && _PyLong_Sign(key) >= 0 && _PyLong_NumBits(key) <= 64;
+    return *ok ? PyLong_AsUnsignedLongLongMask(key) : 0;
+}
+
+static PyObject *runset_get(RunSetObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 1 && nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "RunSet.get takes 1 or 2 arguments");
+        return NULL;
+    }
+    int ok;
+    uint64_t k = runset_key(args[0], &ok);
+    int64_t pid = ok ? runset_find(self, k) : -1;
+    if (pid >= 0)
+        return PyLong_FromLongLong(pid);
+    return Py_NewRef(nargs == 2 ? args[1] : Py_None);
+}
+
+static PyObject *runset_owners(RunSetObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!nargs_ok("RunSet.owners", nargs, 2))
+        return NULL;
+    PyObject *keys = args[0], *recent = args[1];
+    if (!PyList_Check(keys) || !PyDict_Check(recent)) {
+        PyErr_SetString(PyExc_TypeError, "RunSet.owners: keys must be a list, recent a dict");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keys); i++) {
+        PyObject *key = PyList_GET_ITEM(keys, i);
+        PyObject *pid = PyDict_GetItemWithError(recent, key);
+        if (pid != NULL) {
+            if (PyList_Append(out, pid) < 0)
+                goto fail;
+            continue;
+        }
+        if (PyErr_Occurred())
+            goto fail;
+        int ok;
+        uint64_t k = runset_key(key, &ok);
+        int64_t found = ok ? runset_find(self, k) : -1;
+        if (found < 0)
+            continue;
+        pid = PyLong_FromLongLong(found);
+        if (pid == NULL || PyList_Append(out, pid) < 0) {
+            Py_XDECREF(pid);
+            goto fail;
+        }
+        Py_DECREF(pid);
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyMethodDef runset_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))runset_get, METH_FASTCALL,
+     "get(key, default=None, /)\n--\n\nThe paragraph id of key in the runs, else default."},
+    {"owners", (PyCFunction)(void (*)(void))runset_owners, METH_FASTCALL,
+     "owners(keys, recent, /)\n--\n\n"
+     "[recent.get(k, self.get(k)) for k in keys], without the Nones."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject RunSetType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cleaner._speedups.RunSet",
+    .tp_basicsize = sizeof(RunSetObject),
+    .tp_dealloc = (destructor)runset_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "RunSet(key_bytes, filter, shift, runs, /)\n--\n\n"
+              "Lookups in an index table's sorted runs: runs is a list of (keys, pids, base),\n"
+              "filter a KeyFilter's bitmap (bit key >> shift) or None.",
+    .tp_methods = runset_methods,
+    .tp_new = runset_new,
+};
+
+/* The owner of key: recent (a dict) first, then the runs; a new reference,
+ * Py_None when none, NULL with an exception on error. */
+static PyObject *owner_of(PyObject *key, PyObject *recent, const RunSetObject *runs)
+{
+    PyObject *pid = PyDict_GetItemWithError(recent, key);
+    if (pid != NULL)
+        return Py_NewRef(pid);
+    if (PyErr_Occurred())
+        return NULL;
+    int ok;
+    uint64_t k = runset_key(key, &ok);
+    int64_t found = ok ? runset_find(runs, k) : -1;
+    return found < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(found);
+}
+
+PyDoc_STRVAR(probe_doc,
+"probe(key, sketch, threshold, pid, exact_recent, exact_runs, near_recent, near_runs, /)\n--\n\n"
+"Matcher.check's common path against this run's index (no loaded index, no\n"
+"sampling): the id owning the exact key if any; else the ids owning the\n"
+"sketch's values when one earlier paragraph may own enough of them\n"
+"(Matcher._may_reach); else None, after indexing key and sketch under pid.");
+
+static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (!nargs_ok("probe", nargs, 8))
+        return NULL;
+    PyObject *key = args[0], *sk = args[1], *exact_recent = args[4], *near_recent = args[6];
+    double threshold = PyFloat_AsDouble(args[2]);
+    if (threshold == -1.0 && PyErr_Occurred())
+        return NULL;
+    PyObject *pid = args[3];
+    if (!PyList_Check(sk) || !PyLong_Check(pid) || !PyDict_Check(exact_recent) || !PyDict_Check(near_recent)
+        || !PyObject_TypeCheck(args[5], &RunSetType) || !PyObject_TypeCheck(args[7], &RunSetType)) {
+        PyErr_SetString(PyExc_TypeError, "probe: bad argument types");
+        return NULL;
+    }
+    const RunSetObject *exact_runs = (RunSetObject *)args[5], *near_runs = (RunSetObject *)args[7];
+    PyObject *owner = owner_of(key, exact_recent, exact_runs);
+    if (owner != Py_None)
+        return owner; /* the exact copy's id (or NULL) */
+    Py_DECREF(owner);
+    Py_ssize_t n = PyList_GET_SIZE(sk);
+    if (n > 0) {
+        PyObject *owners = PyList_New(0);
+        if (owners == NULL)
+            return NULL;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *o = owner_of(PyList_GET_ITEM(sk, i), near_recent, near_runs);
+            if (o == NULL || (o != Py_None && PyList_Append(owners, o) < 0)) {
+                Py_XDECREF(o);
+                Py_DECREF(owners);
+                return NULL;
+            }
+            Py_DECREF(o);
+        }
+        Py_ssize_t found = PyList_GET_SIZE(owners);
+        if (found) {
+            /* Matcher._may_reach: found - distinct + 1 >= threshold * n - 1 */
+            Py_ssize_t distinct = 0;
+            for (Py_ssize_t i = 0; i < found; i++) {
+                Py_ssize_t j = 0;
+                for (; j < i; j++) {
+                    int eq = PyObject_RichCompareBool(PyList_GET_ITEM(owners, i), PyList_GET_ITEM(owners, j), Py_EQ);
+                    if (eq < 0) {
+                        Py_DECREF(owners);
+                        return NULL;
+                    }
+                    if (eq)
+                        break;
+                }
+                distinct += j == i;
+            }
+            if ((double)(found - distinct + 1) >= threshold * (double)n - 1)
+                return owners;
+        }
+        Py_DECREF(owners);
+    }
+    /* new: FingerprintTable.add and add_many (setdefault: the first owner stays) */
+    PyObject *v = PyDict_SetDefault(exact_recent, key, pid);
+    if (v == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (PyDict_SetDefault(near_recent, PyList_GET_ITEM(sk, i), pid) == NULL)
+            return NULL;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(dict_columns_doc,
+"dict_columns(recent, key_bytes, /)\n--\n\n"
+"A FingerprintTable's recent dict as two columns in its order: the keys\n"
+"(native uint64 or uint32, key_bytes 8 or 4) and the ids (native uint32), as bytes.");
+
+static PyObject *dict_columns(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (!nargs_ok("dict_columns", nargs, 2))
+        return NULL;
+    PyObject *d = args[0];
+    long key_bytes = PyLong_AsLong(args[1]);
+    if (key_bytes == -1 && PyErr_Occurred())
+        return NULL;
+    if (!PyDict_Check(d) || (key_bytes != 8 && key_bytes != 4)) {
+        PyErr_SetString(PyExc_TypeError, "dict_columns: need a dict and key_bytes 8 or 4");
+        return NULL;
+    }
+    Py_ssize_t n = PyDict_GET_SIZE(d), pos = 0, i = 0;
+    PyObject *keys = PyBytes_FromStringAndSize(NULL, n * key_bytes);
+    PyObject *pids = PyBytes_FromStringAndSize(NULL, n * 4);
+    PyObject *k, *v;
+    if (keys == NULL || pids == NULL)
+        goto fail;
+    char *kp = PyBytes_AS_STRING(keys), *pp = PyBytes_AS_STRING(pids);
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        int ok;
+        uint64_t key = runset_key(k, &ok);
+        unsigned long pid = PyLong_AsUnsignedLong(v);
+        if (PyErr_Occurred())
+            goto fail;
+        if (!ok || (key_bytes == 4 && key > 0xFFFFFFFFULL) || pid > 0xFFFFFFFFUL) {
+            PyErr_SetString(PyExc_OverflowError, "dict_columns: a key or id is too large");
+            goto fail;
+        }
+        uint32_t p32 = (uint32_t)pid;
+        if (key_bytes == 8) {
+            memcpy(kp + 8 * i, &key, 8);
+        } else {
+            uint32_t k32 = (uint32_t)key;
+            memcpy(kp + 4 * i, &k32, 4);
+        }
+        memcpy(pp + 4 * i, &p32, 4);
+        i++;
+    }
+    return Py_BuildValue("(NN)", keys, pids);
+fail:
+    Py_XDECREF(keys);
+    Py_XDECREF(pids);
+    return NULL;
 }
 
 /* ---- the classifier's pass 1 (cleaner.context.line_class) ------------------ */
@@ -1577,6 +2015,8 @@ static PyMethodDef methods[] = {
     {"near_fingerprints", (PyCFunction)(void (*)(void))near_fingerprints, METH_FASTCALL, near_fingerprints_doc},
     {"exact_fingerprint", exact_fingerprint, METH_O, exact_fingerprint_doc},
     {"xxh3_64", xxh3_64, METH_O, xxh3_64_doc},
+    {"probe", (PyCFunction)(void (*)(void))probe, METH_FASTCALL, probe_doc},
+    {"dict_columns", (PyCFunction)(void (*)(void))dict_columns, METH_FASTCALL, dict_columns_doc},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, setup_doc},
     /* cleaner.prefilter */
     {"select_lines", (PyCFunction)(void (*)(void))select_lines, METH_FASTCALL, select_lines_doc},
@@ -1599,7 +2039,8 @@ PyMODINIT_FUNC PyInit__speedups(void)
         return NULL;
     if (PyModule_AddIntConstant(m, "RECORD_SIZE", RECORD_SIZE) < 0
         || PyModule_AddIntConstant(m, "FOLD_MAX", FOLD_MAX) < 0
-        || PyModule_AddType(m, &StopSetType) < 0 || PyModule_AddType(m, &LineClassType) < 0) {
+        || PyModule_AddType(m, &StopSetType) < 0 || PyModule_AddType(m, &LineClassType) < 0
+        || PyModule_AddType(m, &RunSetType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import xxhash
 
-from .dedup import HASH, NGRAM_DEFAULT, NORMALIZATION, SKETCH_K_DEFAULT
+from .dedup import HASH, NGRAM_DEFAULT, NORMALIZATION, SKETCH_K_DEFAULT, speedup
 from .errors import CleanerError
 from .files import atomic_writer
 
@@ -57,6 +57,8 @@ FILTER_MAX_BITS = 1 << 26  # 8 MB
 FILTER_BUILD_BOOL_BITS = 1 << 24  # built through a temporary bool array up to this size
 FILTER_FULL = 2  # past FILTER_FULL / FILTER_BITS_PER_KEY keys per bit (39% of bits set): skipped
 _DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
+_RunSet = speedup("RunSet")
+_dict_columns = speedup("dict_columns")
 
 
 class IndexError_(CleanerError):
@@ -142,6 +144,7 @@ class FingerprintTable:
         self.runs: list[Run] = []
         self.limit = 1 << bits  # keys at or above are not kept (sampling)
         self._key_filter: KeyFilter | None = None
+        self._run_set: tuple[list[int], Any] | None = None
 
     @property
     def dtype(self) -> type[np.unsignedinteger[Any]]:
@@ -179,6 +182,19 @@ class FingerprintTable:
                 q = q[~hit]  # runs hold disjoint keys
         return found
 
+    def run_set(self) -> Any:
+        """The runs as a ``_speedups.RunSet`` (lookups one key at a time, in C),
+        kept until the runs change; None without the extension."""
+        if _RunSet is None:
+            return None
+        ids = self._run_ids()
+        if self._run_set is None or self._run_set[0] != ids:
+            f = self._filter()
+            bitmap = None if f.full else f.bytes
+            runs = [(r.keys, r.pids, r.base) for r in self.runs]
+            self._run_set = ids, _RunSet(self.bits // 8, bitmap, f.shift, runs)
+        return self._run_set[1]
+
     def _run_ids(self) -> list[int]:
         """What a ``KeyFilter`` records of the runs it covers."""
         return [id(r.keys) for r in self.runs]
@@ -210,8 +226,12 @@ class FingerprintTable:
         import numpy as np
         if not self.recent or (len(self.recent) < SPILL_AT and not force):
             return
-        keys = np.fromiter(self.recent.keys(), dtype=self.dtype, count=len(self.recent))
-        pids = np.fromiter(self.recent.values(), dtype=np.uint32, count=len(self.recent))
+        if _dict_columns is not None:  # 5x faster than fromiter
+            kb, pb = _dict_columns(self.recent, self.bits // 8)
+            keys, pids = np.frombuffer(kb, self.dtype), np.frombuffer(pb, np.uint32)
+        else:
+            keys = np.fromiter(self.recent.keys(), dtype=self.dtype, count=len(self.recent))
+            pids = np.fromiter(self.recent.values(), dtype=np.uint32, count=len(self.recent))
         self.recent = {}
         order = np.argsort(keys)
         self.add_run(keys[order], pids[order])
@@ -220,6 +240,7 @@ class FingerprintTable:
         """Append a sorted run (keys not in older runs are kept), then merge
         the newest runs while they are of similar size and stay under MAX_RUN."""
         import numpy as np
+        self._run_set = None  # holds the runs about to be merged
         f = self._key_filter
         covered = f is not None and f.runs == self._run_ids()
         if self.runs:
@@ -257,6 +278,7 @@ class FingerprintTable:
     def sample(self, limit: int) -> None:
         """Keep only keys below ``limit`` (a smaller share of the hash space)."""
         self.limit = min(self.limit, limit)
+        self._run_set = None
         self.recent = {k: p for k, p in self.recent.items() if k < self.limit}
         self.runs = [r._replace(keys=r.keys[r.keys < self.limit], pids=r.pids[r.keys < self.limit])
                      for r in self.runs]

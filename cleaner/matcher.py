@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .classify import word_count
 from .dedup import (
@@ -34,6 +35,7 @@ from .dedup import (
     near_accept,
     near_fingerprints,
     ngram_hashes,
+    speedup,
 )
 from .index import Index
 
@@ -59,6 +61,9 @@ class MatchSettings:
 
 
 Prepared = tuple[int, list[int], int]  # exact key, sketch, facts mask (0: none)
+_RunSet = speedup("RunSet")
+_probe = speedup("probe")
+_c_near = speedup("near_fingerprints")
 # Keys of the lines the rules kept, per document, for block rules to skip
 # repeats (``Config.skip_repeats``): at most this many; past it, a repeat of a
 # later line breaks a block as any line would.
@@ -86,7 +91,11 @@ class Matcher:
         # index; with a memory budget, the index is what honours it)
         self.inline = per_doc and not settings.near and loaded is None and line_unit and live.max_bytes is None
         self._pre: dict[int, Prepared] = {}
-        self._found: list[dict[int, int]] = [{}, {}, {}, {}]
+        # per table: fingerprints of the chunk found in its sorted runs (a dict,
+        # or with the C extension a RunSet that looks each one up when asked)
+        self._found: list[Any] = [{}, {}, {}, {}]
+        self._c_runs = _RunSet is not None
+        self._chunk: tuple[Sequence[bytes], Sequence[str]] | None = None
         self.min_share = 1.0  # per document: the smallest hash share a budget left any document
         self.doc_keys: set[int] | None = None
 
@@ -113,8 +122,14 @@ class Matcher:
 
     def prepare(self, raws: Sequence[bytes], texts: Sequence[str]) -> None:
         """Fingerprint a chunk's lines and look them up in the sorted runs at once
-        (the sketches of all the chunk's paragraphs in one batch)."""
+        (the sketches of all the chunk's paragraphs in one batch). With the C
+        extension, lines are fingerprinted when first asked for (the rules
+        remove a quarter of them first) and looked up one by one in C."""
         if self.inline:
+            return
+        if self._c_runs:
+            self._chunk = raws, texts
+            self._lookup(())
             return
         short = self.short
         fingerprints = self.fingerprints
@@ -123,7 +138,33 @@ class Matcher:
         self._pre = pre
         self._lookup(pre.values())
 
+    def _prepared(self, idx: int) -> Prepared | None:
+        """The fingerprints of the chunk's line ``idx`` as read (a rule may
+        have stripped it since), or None when it is too short to match."""
+        fp = self._pre.get(idx)
+        if fp is None and self._chunk is not None and idx < len(self._chunk[1]):
+            # (a line held by a block rule's look-ahead into the next chunk
+            # comes back with its old idx: the batch path also reads this chunk's)
+            raws, texts = self._chunk
+            text = texts[idx]
+            if len(text) >= self.short and not text.isspace():
+                s = self.s
+                # Matcher.fingerprints without its two calls (once per line)
+                if _c_near is not None and s.near and 2 * s.near_min_words <= len(text) <= NEAR_MAX_CHARS:
+                    fp = _c_near(text, s.ngram, s.sketch_k, s.near_min_words)
+                if fp is None:
+                    fp = self.fingerprints(raws[idx], text)
+                self._pre[idx] = fp
+        return fp
+
     def _lookup(self, fps: Iterable[Prepared]) -> None:
+        if self._c_runs:
+            tables = [self.live.exact, self.live.near]
+            if self.loaded is not None:
+                tables += [self.loaded.exact, self.loaded.near]
+            for n, table in enumerate(tables):
+                self._found[n] = table.run_set()
+            return
         items = list(fps)
         exact = [k for k, _, _ in items]
         near = [h for _, sk, _ in items for h in sk]
@@ -135,11 +176,13 @@ class Matcher:
 
     def key(self, raw: bytes, text: str, idx: int = -1) -> int:
         """A paragraph's exact key hash (the prepared one when there is one)."""
-        fp = self._pre.get(idx) if idx >= 0 else None
+        fp = self._prepared(idx) if idx >= 0 else None
         return fp[0] if fp is not None else exact_fingerprint(raw, text)
 
     def end_chunk(self) -> None:
         self._pre = {}
+        self._chunk = None
+        self._found = [{}, {}, {}, {}]  # the C lookups hold the runs a spill replaces
         # a document's own index stays a dict until the document ends, unless
         # it has a memory budget to keep (a single document of gigabytes)
         if not self.per_doc or self.live.max_bytes is not None:
@@ -162,7 +205,7 @@ class Matcher:
 
     def check(self, raw: bytes, text: str, line: int, idx: int = -1) -> Match | None:
         """None if the paragraph is new (and now indexed), else where it was seen."""
-        fp = self._pre.get(idx) if idx >= 0 else None
+        fp = self._prepared(idx) if idx >= 0 else None
         if fp is None:
             if len(text) < self.short or text.isspace():
                 return None
@@ -172,17 +215,32 @@ class Matcher:
         keys = self.doc_keys
         if keys is not None and len(keys) < DOC_KEYS_MAX:
             keys.add(key)
+        live = self.live
+        if _probe is not None and self.loaded is None and live.sample_shift == 0:
+            # the path below up to indexing, in one call (_speedups.probe)
+            found = _probe(key, sk, self.s.near_threshold, live.para_doc.n, live.exact.recent, self._found[0],
+                           live.near.recent, self._found[1])
+            if found is None:  # new, and indexed under the next id
+                live.add_paragraph(self.doc, line, facts)
+                return None
+            if isinstance(found, int):
+                return self._exact(found, live, text)
+            m = self._near([(p, live) for p in found], len(sk), facts, raw, text)
+            if m is not None:
+                return m
+            self._add(key, sk, facts, line)
+            return None
         hit = self._first(key, False)
         if hit is not None:
-            if word_count(text) < self.s.min_words:
-                return None  # short lines may repeat
-            doc, first_line = hit[1].where(hit[0])
-            return Match("exact", 1.0, doc, first_line)
+            return self._exact(hit[0], hit[1], text)
         if sk and not self._no_near_hit(sk):
             if self.loaded is None:
                 # this run only: the same choice as below without a call per fingerprint
-                rget, fget = self.live.near.recent.get, self._found[1].get
-                pids = [p for p in [rget(h, fget(h)) for h in sk] if p is not None]
+                if self._c_runs:
+                    pids = self._found[1].owners(sk, self.live.near.recent)
+                else:
+                    rget, fget = self.live.near.recent.get, self._found[1].get
+                    pids = [p for p in [rget(h, fget(h)) for h in sk] if p is not None]
                 if self._may_reach(pids, len(sk)):
                     m = self._near([(p, self.live) for p in pids], len(sk), facts, raw, text)
                     if m is not None:
@@ -193,13 +251,23 @@ class Matcher:
                     m = self._near(hits, len(sk), facts, raw, text)
                     if m is not None:
                         return m
+        self._add(key, sk, facts, line)
+        return None
+
+    def _exact(self, pid: int, src: Index, text: str) -> Match | None:
+        if word_count(text) < self.s.min_words:
+            return None  # short lines may repeat
+        doc, first_line = src.where(pid)
+        return Match("exact", 1.0, doc, first_line)
+
+    def _add(self, key: int, sk: list[int], facts: int, line: int) -> None:
+        """Index a new paragraph."""
         live = self.live
         if key >= live.exact.limit and all(h >= live.near.limit for h in sk):
-            return None  # sampled out (memory budget): nothing could ever point at its row
+            return  # sampled out (memory budget): nothing could ever point at its row
         pid = live.add_paragraph(self.doc, line, facts)
         live.exact.add(key, pid)
         live.near.add_many(sk, pid)
-        return None
 
     def _may_reach(self, owners: Sequence[object], k: int) -> bool:
         """Whether one earlier paragraph can own enough of a ``k``-value sketch
@@ -244,5 +312,8 @@ class Matcher:
         """True when no fingerprint of the sketch is known anywhere (the common
         case, decided without a call per fingerprint)."""
         found = self._found
+        if self._c_runs:
+            return (self.live.near.recent.keys().isdisjoint(sk) and not found[1].owners(sk, {})
+                    and (self.loaded is None or not found[3].owners(sk, {})))
         return (self.live.near.recent.keys().isdisjoint(sk) and found[1].keys().isdisjoint(sk)
                 and (self.loaded is None or found[3].keys().isdisjoint(sk)))

@@ -31,7 +31,7 @@ from conftest import CLEAN, CORPUS, ROOT, clean_env
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from cleaner import context, dedup, prefilter
+from cleaner import context, dedup, index, matcher, prefilter
 
 SPEEDUPS = dedup.load_speedups()
 needs_c = pytest.mark.skipif(SPEEDUPS is None, reason="cleaner._speedups is not built")
@@ -255,6 +255,29 @@ def test_crossdoc_see_matches_python(texts: list[str], depth: int, halve: int | 
 
 
 @needs_c
+def test_crossdoc_key_every_bmp_character() -> None:
+    """crossdoc_see's key (str.strip().lower() by character in C) on each
+    code point alone, at an edge, and repeated past the 200 characters taken."""
+    from array import array
+
+    from cleaner.context import CrossDocCounter
+
+    rows = [array("H", bytes(2 * 1024))]
+    for c in range(0x10000):
+        ch = chr(c)
+        for text in (f" \t{ch}Ab{ch} ", ch, f"{ch}\u0130x", ch * 250, f"é{ch}" * 120):
+            pending: set[int] = set()
+            try:
+                want = CrossDocCounter.key(text)
+            except UnicodeEncodeError:
+                with pytest.raises(UnicodeEncodeError):
+                    c_mod().crossdoc_see(text, rows, 10, pending, 10)
+                continue
+            c_mod().crossdoc_see(text, rows, 10, pending, 10)
+            assert pending == {want}, hex(c)
+
+
+@needs_c
 def test_crossdoc_see_on_corpus_lines() -> None:
     texts = lines_of(sorted(CORPUS.glob("*.txt")))
     if BENCH.is_dir():
@@ -445,6 +468,7 @@ def run_cli(args: list[str], stdin: Path, speedups: bool) -> bytes:
 @pytest.mark.parametrize("args", [["--dedup", "stream"], ["--dedup", "stream", "--near-threshold", "0.3"],
                                   ["--dedup", "stream", "--unit", "block"],
                                   ["--dedup", "stream", "--unit", "block", "--no-near"], [],
+                                  ["--dedup", "stream", "--max-index-mb", "0.2"],
                                   ["--repeated-boilerplate", "3"]])
 def test_cli_output_and_explain_identical(stream: Path, tmp_path: Path, args: list[str]) -> None:
     """The same bytes out and the same --explain records (matches, scores) either way."""
@@ -698,3 +722,195 @@ def test_cli_on_bench_pages_identical(tmp_path: Path, args: list[str]) -> None:
         outs.append(([(p.name, p.read_bytes()) for p in sorted(out.rglob("*.txt"))], explain.read_bytes()))
     assert outs[0] == outs[1]
     assert len(outs[0][0]) == len(pages) and b"classifier:" in outs[0][1]
+
+
+# -- the duplicate index: lookups, the matcher's common path, spills -----------------
+def filled_table(bits: int, keys: list[int], pid_step: int, spill_every: int) -> index.FingerprintTable:
+    """A table holding keys (ids pid_step apart) in several runs and its recent dict."""
+    table = index.FingerprintTable(bits)
+    for n, key in enumerate(keys):
+        table.add(key, n * pid_step)
+        if n % spill_every == spill_every - 1:
+            table.spill(force=True)
+    return table
+
+
+@needs_c
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([64, 32]), st.lists(st.integers(0, 2**64 - 1), max_size=300),
+       st.sampled_from([1, 3, 1 << 16]), st.integers(1, 120), st.lists(st.integers(-5, 2**65), max_size=30))
+def test_run_set_finds_what_find_many_finds(bits: int, keys: list[int], pid_step: int, spill_every: int,
+                                            queries: list[int]) -> None:
+    keys = [k % (1 << bits) for k in keys]
+    table = filled_table(bits, keys, pid_step, spill_every)
+    runs = table.run_set()
+    assert runs is not None
+    asked = keys + [q for q in queries if 0 <= q < 1 << bits]
+    found = table.find_many(asked)
+    assert [runs.get(k) for k in asked] == [found.get(k) for k in asked]
+    assert [runs.get(q, "no") for q in queries] == [found.get(q, "no") for q in queries]
+    assert runs.get("x") is None and runs.get(1.5) is None
+    assert runs.owners(asked, {}) == [found[k] for k in asked if k in found]
+    recent = {k: -1 for k in asked[::3]}
+    want = [recent.get(k, found.get(k)) for k in asked]
+    assert runs.owners(asked, recent) == [p for p in want if p is not None]
+
+
+@needs_c
+def test_run_set_with_wide_ids_full_filter_and_no_runs() -> None:
+    rng = random.Random(5)
+    keys = [rng.getrandbits(64) for _ in range(5000)]
+    table = filled_table(64, keys, 1 << 13, 700)  # ids span over 2**24: uint32 columns
+    assert any(r.pids.dtype == "uint32" for r in table.runs)
+    runs = table.run_set()
+    assert [runs.get(k) for k in keys] == [table.find_many([k]).get(k) for k in keys]
+    assert table.run_set() is runs  # kept while the runs stay
+    table._filter().count = 10**9  # a filter too full to consult is not passed
+    assert table._filter().full
+    table._run_set = None
+    assert [table.run_set().get(k) for k in keys[:50]] == [table.find_many([k]).get(k) for k in keys[:50]]
+    empty = index.FingerprintTable(32).run_set()
+    assert empty.get(5) is None and empty.owners([5, 6], {6: 1}) == [1]
+
+
+@needs_c
+def test_run_set_bad_arguments() -> None:
+    import numpy as np
+    RunSet = c_mod().RunSet
+    keys, pids = np.array([1, 2], np.uint64), np.array([3, 4], np.uint32)
+    assert RunSet(8, None, 0, [(keys, pids, 0)]).get(2) == 4
+    with pytest.raises(ValueError):
+        RunSet(6, None, 0, [])
+    with pytest.raises(ValueError):
+        RunSet(8, None, 0, [(keys, pids[:1], 0)])
+    with pytest.raises(ValueError):
+        RunSet(8, np.zeros(4, np.uint8), 50, [])  # 2**14 slots, 32 bits
+    with pytest.raises(TypeError):
+        RunSet(8, None, 0, [(keys, pids)])
+    with pytest.raises(TypeError):
+        RunSet(8, None, 0, ())
+    with pytest.raises(TypeError):
+        RunSet(8, None, 0, [(keys, pids, 0)]).owners((1,), {})
+
+
+@needs_c
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(st.integers(0, 2**64 - 1), st.integers(0, 2**32 - 1), max_size=200), st.sampled_from([8, 4]))
+def test_dict_columns_match_fromiter(recent: dict[int, int], key_bytes: int) -> None:
+    import numpy as np
+    if key_bytes == 4:
+        recent = {k >> 32: p for k, p in recent.items()}
+    dtype = np.uint64 if key_bytes == 8 else np.uint32
+    kb, pb = c_mod().dict_columns(recent, key_bytes)
+    assert np.frombuffer(kb, dtype).tolist() == list(recent)
+    assert np.frombuffer(pb, np.uint32).tolist() == list(recent.values())
+
+
+@needs_c
+def test_dict_columns_bad_arguments() -> None:
+    f = c_mod().dict_columns
+    for bad in ({2**32: 1}, {1: 2**32}, {-1: 0}, {1: -1}, {"a": 1}):
+        with pytest.raises((OverflowError, TypeError)):
+            f(bad, 4)
+    with pytest.raises(TypeError):
+        f([], 8)
+    with pytest.raises(TypeError):
+        f({}, 2)
+
+
+def matcher_paragraphs(seed: int, n: int) -> list[str]:
+    """Paragraphs from a small vocabulary, many of them edited copies of earlier
+    ones (exact and near repeats, shared sketch values), with numbers and names."""
+    rng = random.Random(seed)
+    words = ["the", "a", "of", "bank", "rate", "cut", "said", "Tuesday", "Paris", "2024", "12%", "market", "stocks", "fell", "rose", "quietly"]
+    out: list[str] = []
+    for _ in range(n):
+        if out and rng.random() < 0.5:
+            ws = rng.choice(out).split()
+            for _ in range(rng.randrange(4)):
+                ws[rng.randrange(len(ws))] = rng.choice(words)
+            if rng.random() < 0.3:
+                ws = ws[rng.randrange(len(ws) // 2):]
+        else:
+            ws = [rng.choice(words) for _ in range(rng.randrange(3, 40))]
+        out.append(" ".join(ws))
+    return out
+
+
+def run_matcher(paragraphs: list[str], settings_: object, max_bytes: int | None, chunk: int) -> tuple[object, ...]:
+    m = matcher.Matcher(settings_, index.Index(index.IndexParams(), max_bytes))  # type: ignore[arg-type]
+    got: list[object] = []
+    for d in range(0, len(paragraphs), chunk * 3):
+        m.start_doc(f"doc{d}")
+        for lo in range(d, min(d + chunk * 3, len(paragraphs)), chunk):
+            texts = paragraphs[lo:lo + chunk]
+            raws = [t.encode() for t in texts]
+            m.prepare(raws, texts)
+            got += [m.check(raws[i], t, lo + i, i) for i, t in enumerate(texts)]
+            m.end_chunk()
+    live = m.live
+    live.spill()
+    return (got, list(live.para_line), list(live.para_facts), live.exact.recent, live.near.recent,
+            [(r.keys.tolist(), r.ids().tolist()) for t in (live.exact, live.near) for r in t.runs], live.sample_shift)
+
+
+@needs_c
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("max_bytes", [None, 30_000])
+def test_matcher_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, seed: int, max_bytes: int | None) -> None:
+    """Matcher.check with RunSet lookups, probe and dict_columns == the numpy batch path."""
+    monkeypatch.setattr(index, "SPILL_AT", 40)  # many runs, merged
+    paragraphs = matcher_paragraphs(seed, 1500)
+    for near, threshold in ((True, 0.5), (True, 0.3), (False, 0.5)):
+        s = matcher.MatchSettings(min_words=4, near=near, near_threshold=threshold, near_min_words=10,
+                                  ngram=4, sketch_k=8)
+        with_c = run_matcher(paragraphs, s, max_bytes, 37)
+        for mod, name in ((matcher, "_RunSet"), (matcher, "_probe"), (index, "_RunSet"), (index, "_dict_columns")):
+            monkeypatch.setattr(mod, name, None)
+        without = run_matcher(paragraphs, s, max_bytes, 37)
+        monkeypatch.undo()
+        monkeypatch.setattr(index, "SPILL_AT", 40)
+        assert with_c == without
+        got = with_c[0]
+        assert isinstance(got, list) and any(g is not None and g.kind == "exact" for g in got)
+        if near:
+            assert any(g is not None and g.kind == "near" for g in got)
+        if max_bytes and near:
+            assert with_c[-1] > 0  # sampled: the Python path took over
+
+
+@needs_c
+def test_probe_bad_arguments() -> None:
+    probe = c_mod().probe
+    runs = index.FingerprintTable(64).run_set()
+    with pytest.raises(TypeError):
+        probe(1, [], 0.5, 0, {}, runs, {})
+    with pytest.raises(TypeError):
+        probe(1, (), 0.5, 0, {}, runs, {}, runs)
+    with pytest.raises(TypeError):
+        probe(1, [], 0.5, 0, {}, {}, {}, runs)
+    exact: dict[int, int] = {}
+    near: dict[int, int] = {}
+    assert probe(7, [1, 2], 0.5, 3, exact, runs, near, runs) is None
+    assert exact == {7: 3} and near == {1: 3, 2: 3}
+    assert probe(7, [1, 2], 0.5, 4, exact, runs, near, runs) == 3
+    assert probe(8, [1, 2], 0.5, 4, exact, runs, near, runs) == [3, 3]
+    assert probe(9, [1, 5, 6, 7], 0.75, 5, exact, runs, near, runs) is None  # one of four: cannot reach 3
+
+
+@needs_c
+def test_matcher_line_index_past_the_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line held across chunks keeps its old index (a block rule's look-ahead):
+    past the new chunk's end it is fingerprinted from its own text, both ways."""
+    text = "a paragraph long enough to be judged for near copies of itself here"
+    s = matcher.MatchSettings(min_words=4, near=True, near_threshold=0.5, near_min_words=10, ngram=4, sketch_k=8)
+    got = []
+    for c in (True, False):
+        if not c:
+            monkeypatch.setattr(matcher, "_RunSet", None)
+            monkeypatch.setattr(matcher, "_probe", None)
+        m = matcher.Matcher(s, index.Index(index.IndexParams()))
+        m.start_doc("d")
+        m.prepare([b"short"], ["short"])
+        got.append([m.check(text.encode(), text, 1, 7), m.check(text.encode(), text, 2, 9)])
+    assert got[0] == got[1] and got[0][0] is None and got[0][1] is not None
