@@ -22,6 +22,7 @@ import os
 import re
 import tempfile
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -102,16 +103,12 @@ _ANY_NON_ASCII = r"\x{80}-\x{10FFFF}"
 # move, so match offsets still give line numbers), which lets the widened
 # patterns treat \s as ASCII whitespace: a far cheaper automaton.
 _UNICODE_SPACES = [chr(c) for c in (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)]
-_UNICODE_SPACES_UTF8 = [c.encode("utf-8") for c in _UNICODE_SPACES]  # as in canonical()
+_UNICODE_SPACES_UTF8 = [c.encode("utf-8") for c in _UNICODE_SPACES]
 _ASCII_SPACE = r"\x{9}\x{b}-\x{d}\x{20}"  # no \n: a line never holds one
 _CODEPOINT_ESCAPE = regex.compile(r"\\(?:x([0-9A-Fa-f]{2})|x\{([0-9A-Fa-f]+)\}|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
 
 
 _UNICODE_SPACE_BYTES = re.compile(b"|".join(re.escape(sp) for sp in _UNICODE_SPACES_UTF8))  # stdlib re: faster here
-
-
-def _escape(ch: str) -> str:
-    return f"\\x{{{ord(ch):x}}}"
 
 
 def canonical(buf: bytes) -> bytes:
@@ -125,6 +122,7 @@ def canonical(buf: bytes) -> bytes:
 # and back (found by trying every code point): the widened patterns list
 # them explicitly, as Hyperscan's caseless mode does not.
 _FOLD_TO_ASCII = {"\u0130": "iI", "\u0131": "iI", "\u017f": "sS", "\u212a": "kK"}
+_FOLD_UTF8 = [c.encode("utf-8") for c in _FOLD_TO_ASCII]
 _FOLD_FROM_ASCII = {a: "".join(f"\\x{{{ord(c):x}}}" for c, letters in _FOLD_TO_ASCII.items() if a in letters)
                     for a in "iIsSkK"}
 # A group opening ("(?i)", "(?:", "(?P<name>", "(?=" ...): copied as it is.
@@ -374,28 +372,7 @@ class Prefilter:
         self.always: tuple[int, ...] = tuple(sorted(always))
         self.uses_hyperscan = bool(self._full)
         self.kind = "hyperscan" if self.uses_hyperscan else "literal" if self._literal is not None else "none"
-        # literal passes, far cheaper than bytes.find or re: which Unicode
-        # spaces a batch holds, which lines hold fold letters
-        self._spaces_db = _load_or_compile([_escape(c) for c in _UNICODE_SPACES], single=True) if self._full else None
-        self._folds_db = _load_or_compile([_escape(c) for c in _FOLD_TO_ASCII]) if self._full else None
-
-    def _canonical(self, buf: bytes) -> bytes:
-        """``canonical(buf)``: only the Unicode spaces present are replaced."""
-        if self._spaces_db is None or buf.isascii():
-            return canonical(buf)
-        present: list[int] = []
-        self._spaces_db.scan(buf, match_event_handler=lambda pid, *_: present.append(pid))
-        for pid in present:
-            buf = buf.replace(_UNICODE_SPACES_UTF8[pid], b" ")
-        return buf
-
-    def _fold_lines(self, buf: bytes) -> list[int]:
-        """Indexes of the lines of ``buf`` that hold a letter of ``_FOLD_TO_ASCII``."""
-        if self._folds_db is None or buf.isascii():  # the fold letters are not ASCII
-            return []
-        found: dict[int, set[int]] = {}
-        _scan_into(found, [(self._folds_db, [0] * len(_FOLD_TO_ASCII))], buf, None)
-        return sorted(found)
+        self._limits = tuple(sorted(t for t in self._fast if t is not None))
 
     def scan(self, buf: bytes) -> dict[int, list[int]]:
         """``buf`` holds lines joined by ``\\n`` (valid UTF-8).
@@ -403,40 +380,100 @@ class Prefilter:
         beyond ``always`` (which the caller tries on every line)."""
         if not self.uses_hyperscan:
             return self._literal.scan(buf) if self._literal is not None else {}
-        buf = self._canonical(buf)
+        padded, special = (_c_scan_buffer or _scan_buffer_py)(buf)
         tiers = self._fast
-        hits: dict[int, set[int]] = {}
-        special = self._fold_lines(buf)
-        limits = sorted(t for t in tiers if t is not None)
-        lines = buf.split(b"\n") if special or (limits and _c_select is None) else []
+        pairs = bytearray()  # (line, rule) as native uint32, from every database
         if special:  # the few lines the fast automata may miss: every full one
+            lines = padded[1:-1].split(b"\n")
+            joined = b"\n" + b"\n".join([lines[i] for i in special]) + b"\n"
             for dbs in self._full.values():
-                _scan_into(hits, dbs, b"\n".join([lines[i] for i in special]), special)
+                _scan_into(pairs, dbs, joined, array("I", special).tobytes())
         if None in tiers:
-            _scan_into(hits, tiers[None], buf, None)
-        for limit in limits:
-            joined, keep = (_select_lines_py(lines, limit, WORD_COUNT_PREFIX) if _c_select is None
-                            else _c_select(buf, limit, WORD_COUNT_PREFIX))
-            if keep:
-                _scan_into(hits, tiers[limit], joined, keep)
-        return {k: sorted(v) for k, v in hits.items()}
+            _scan_into(pairs, tiers[None], padded, None)
+        if self._limits:
+            with memoryview(padded) as view:
+                selected = (_c_select_tiers or _select_tiers_py)(view[1:-1], self._limits, WORD_COUNT_PREFIX)
+            for limit, (joined, keep) in zip(self._limits, selected, strict=True):
+                if keep:
+                    _scan_into(pairs, tiers[limit], joined, keep)
+        return (_c_group_pairs or _group_pairs_py)(pairs)
 
 
-def _select_lines_py(lines: list[bytes], limit: int, prefix: int) -> tuple[bytes, list[int]]:
-    """The lines whose first ``prefix`` bytes hold at most ``limit`` words,
-    joined by ``\n``, and their indexes (``_speedups.select_lines`` on the
-    joined lines gives the same)."""
+def _scan_buffer_py(buf: bytes) -> tuple[bytes, list[int]]:
+    """The scan buffer, ``b"\\n" + canonical(buf) + b"\\n"`` (line k of
+    ``buf`` lies between its k-th and (k+1)-th line break, so anchors, now
+    \\n literals, match at both its edges), and the indexes of the lines of
+    ``buf`` holding a letter of ``_FOLD_TO_ASCII`` (``_speedups.scan_buffer``
+    gives the same)."""
+    folds = [] if buf.isascii() else [
+        i for i, line in enumerate(buf.split(b"\n")) if any(f in line for f in _FOLD_UTF8)]
+    return b"\n" + canonical(buf) + b"\n", folds
+
+
+def _select_tiers_py(buf: bytes | memoryview, limits: tuple[int, ...],
+                     prefix: int) -> list[tuple[bytes, bytes]]:
+    """For each limit: the lines whose first ``prefix`` bytes hold at most
+    ``limit`` words, joined by \\n between a leading and a trailing \\n,
+    and their indexes as native uint32 (``_speedups.select_tiers`` gives the
+    same)."""
     # bytes.split() never counts more words than the engine's str.split()
     # (it splits on fewer characters): never too few lines. A prefix can only
     # count fewer words (the line is then scanned in more tiers), and spares
     # a long line the copy of its remainder; the split stops past the limit.
-    keep = [i for i, line in enumerate(lines) if len(line[:prefix].split(None, limit)) <= limit]
-    return b"\n".join([lines[i] for i in keep]), keep
+    lines = bytes(buf).split(b"\n")
+    out = []
+    for limit in limits:
+        keep = [i for i, line in enumerate(lines) if len(line[:prefix].split(None, limit)) <= limit]
+        out.append((b"\n" + b"\n".join([lines[i] for i in keep]) + b"\n", array("I", keep).tobytes()))
+    return out
 
 
-# ``_speedups.select_lines`` and ``count_breaks``, or None (``dedup.speedup``)
-_c_select: Callable[[bytes, int, int], tuple[bytes, list[int]]] | None = speedup("select_lines")
-_c_count_breaks: Callable[[bytes, list[int]], list[int]] | None = speedup("count_breaks")
+def _on_match_py(pid: int, start: int, end: int, flags: int, found: bytearray) -> None:
+    """A Hyperscan match handler: the match's end and pattern id, appended to
+    ``found`` as native uint32 (``_speedups.on_match`` does the same)."""
+    found += array("I", (end, pid)).tobytes()
+
+
+def _match_lines_py(padded: bytes, found: bytearray, rule_of: list[int], line_map: bytes | None,
+                    pairs: bytearray) -> None:
+    """Appends (line, rule) to ``pairs`` for each match of ``found``: the line
+    holding its last byte, and the next line too if that byte is a line break
+    (``_speedups.match_lines`` does the same)."""
+    ends = array("I", found)
+    if not all(1 <= end <= len(padded) for end in ends[::2]):
+        raise ValueError("match_lines: a match end out of range")
+    lines = None if line_map is None else array("I", line_map)
+    counts = _count_breaks_py(padded, [end - 1 for end in ends[::2]] + [len(padded)])
+    n_lines = counts.pop() - 1  # lines lie between line breaks
+    for end, pid, breaks in zip(ends[::2], ends[1::2], counts, strict=True):
+        line = breaks - 1
+        touched = [line] if 0 <= line < n_lines else []
+        if padded[end - 1] == 0x0A and breaks < n_lines:  # a line break ends one line and starts the next
+            touched.append(breaks)
+        for k in touched:
+            pairs += array("I", (k if lines is None else lines[k], rule_of[pid])).tobytes()
+
+
+def _group_pairs_py(pairs: bytearray) -> dict[int, list[int]]:
+    """line -> its distinct rules, ascending, from (line, rule) native uint32
+    pairs; lines ascending (``_speedups.group_pairs`` gives the same)."""
+    values = array("I", pairs)
+    if len(values) % 2:
+        raise ValueError("group_pairs: an odd number of uint32")
+    grouped: dict[int, set[int]] = {}
+    for line, rule in zip(values[::2], values[1::2], strict=True):
+        grouped.setdefault(line, set()).add(rule)
+    return {line: sorted(grouped[line]) for line in sorted(grouped)}
+
+
+# ``_speedups``' versions of the functions above, or None (``dedup.speedup``)
+_c_scan_buffer: Callable[[bytes], tuple[bytes, list[int]]] | None = speedup("scan_buffer")
+_c_select_tiers: Callable[[bytes | memoryview, tuple[int, ...], int], list[tuple[bytes, bytes]]] | None = (
+    speedup("select_tiers"))
+_c_on_match: Callable[[int, int, int, int, bytearray], None] | None = speedup("on_match")
+_c_match_lines: Callable[[bytes, bytearray, list[int], bytes | None, bytearray], None] | None = (
+    speedup("match_lines"))
+_c_group_pairs: Callable[[bytearray], dict[int, list[int]]] | None = speedup("group_pairs")
 
 
 _Database = tuple[Any, list[int]]  # (Hyperscan database, rule of each pattern id)
@@ -556,32 +593,15 @@ def _read_widened(path: Path) -> dict[str, tuple[str, str] | None]:
     return out
 
 
-def _scan_into(hits: dict[int, set[int]], dbs: list[tuple[Any, list[int]]], buf: bytes,
-               line_map: list[int] | None) -> None:
-    # Line k of buf sits between the k-th and (k+1)-th line break of the
-    # padded buffer, so anchors (now \\n literals) match at both its edges.
-    padded = b"\n" + buf + b"\n"
-    found: list[tuple[int, int]] = []
-    add = found.append
+def _scan_into(pairs: bytearray, dbs: list[tuple[Any, list[int]]], padded: bytes, line_map: bytes | None) -> None:
+    """Scans ``padded`` (lines between line breaks) with each database and
+    appends what matched where to ``pairs`` (see ``_match_lines_py``)."""
+    on_match = _c_on_match or _on_match_py
     for db, rule_of in dbs:
-        def on_match(pid: int, start: int, end: int, flags: int, ctx: object,
-                     rule_of: list[int] = rule_of) -> None:
-            add((end, rule_of[pid]))
-
-        db.scan(padded, match_event_handler=on_match)
-    if not found:
-        return
-    found.sort()
-    # the match's last byte decides its line: line breaks before it (the
-    # last count: all of them, one more than buf's lines)
-    counts = (_c_count_breaks or _count_breaks_py)(padded, [end - 1 for end, _ in found] + [len(padded)])
-    n_lines = counts.pop() - 1
-    for (end, rule), breaks in zip(found, counts, strict=True):
-        line = breaks - 1
-        if 0 <= line < n_lines:
-            hits.setdefault(line if line_map is None else line_map[line], set()).add(rule)
-        if padded[end - 1] == 0x0A and breaks < n_lines:  # a line break ends one line and starts the next
-            hits.setdefault(breaks if line_map is None else line_map[breaks], set()).add(rule)
+        found = bytearray()  # (end, pattern id) as native uint32
+        db.scan(padded, match_event_handler=on_match, context=found)
+        if found:
+            (_c_match_lines or _match_lines_py)(padded, found, rule_of, line_map, pairs)
 
 
 def _count_breaks_py(buf: bytes, offsets: list[int]) -> list[int]:
