@@ -988,6 +988,59 @@ static Py_ssize_t count_words(const uint8_t *q, const uint8_t *end, Py_ssize_t m
     return words;
 }
 
+/* Some lines of a buffer, joined by \n between a leading and a trailing \n
+ * (a scan buffer), and their indexes. */
+typedef struct {
+    PyObject *joined;
+    uint8_t *o; /* where the next line goes */
+    U32s keep;
+} Selection;
+
+static int sel_open(Selection *sel, Py_ssize_t len)
+{
+    if ((sel->joined = PyBytes_FromStringAndSize(NULL, len + 2)) == NULL)
+        return -1;
+    sel->o = (uint8_t *)PyBytes_AS_STRING(sel->joined);
+    *sel->o++ = '\n';
+    return 0;
+}
+
+static int sel_add(Selection *sel, Py_ssize_t line, const uint8_t *p, Py_ssize_t len)
+{
+    if (line > (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "too many lines");
+        return -1;
+    }
+    if (sel->keep.n > 0)
+        *sel->o++ = '\n';
+    if (u32s_push(&sel->keep, (uint32_t)line) < 0)
+        return -1;
+    memcpy(sel->o, p, (size_t)len);
+    sel->o += len;
+    return 0;
+}
+
+static void sel_free(Selection *sel)
+{
+    Py_CLEAR(sel->joined);
+    PyMem_Free(sel->keep.v);
+    sel->keep.v = NULL;
+}
+
+/* (joined, indexes as bytes); frees the selection */
+static PyObject *sel_close(Selection *sel, Py_ssize_t len)
+{
+    PyObject *pair = NULL, *idx;
+    *sel->o++ = '\n';
+    Py_ssize_t n = (Py_ssize_t)(sel->o - (uint8_t *)PyBytes_AS_STRING(sel->joined));
+    idx = PyBytes_FromStringAndSize((const char *)sel->keep.v, sel->keep.n * (Py_ssize_t)sizeof(uint32_t));
+    if (idx != NULL && (n == len + 2 || _PyBytes_Resize(&sel->joined, n) == 0))
+        pair = PyTuple_Pack(2, sel->joined, idx);
+    Py_XDECREF(idx);
+    sel_free(sel);
+    return pair;
+}
+
 #define TIERS_MAX 8
 
 PyDoc_STRVAR(select_tiers_doc,
@@ -1027,34 +1080,18 @@ static PyObject *select_tiers(PyObject *self, PyObject *const *args, Py_ssize_t 
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
         return NULL;
     const uint8_t *p = view.buf, *end = p + view.len;
-    PyObject *joined[TIERS_MAX] = {NULL}, *result = NULL;
-    uint8_t *o[TIERS_MAX];
-    U32s keep[TIERS_MAX] = {{0}};
-    for (Py_ssize_t k = 0; k < n_tiers; k++) {
-        if ((joined[k] = PyBytes_FromStringAndSize(NULL, view.len + 2)) == NULL)
+    PyObject *result = NULL;
+    Selection sel[TIERS_MAX] = {{0}};
+    for (Py_ssize_t k = 0; k < n_tiers; k++)
+        if (sel_open(&sel[k], view.len) < 0)
             goto done;
-        o[k] = (uint8_t *)PyBytes_AS_STRING(joined[k]);
-        *o[k]++ = '\n';
-    }
     for (Py_ssize_t line = 0;; line++) {
         const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
         const uint8_t *stop = nl != NULL ? nl : end;
-        const uint8_t *q = p, *scan_end = stop - p > prefix ? p + prefix : stop;
-        Py_ssize_t words = count_words(q, scan_end, most);
-        for (Py_ssize_t k = 0; k < n_tiers; k++) {
-            if (words > limits[k])
-                continue;
-            if (line > (Py_ssize_t)UINT32_MAX) {
-                PyErr_SetString(PyExc_OverflowError, "select_tiers: too many lines");
+        Py_ssize_t words = count_words(p, stop - p > prefix ? p + prefix : stop, most);
+        for (Py_ssize_t k = 0; k < n_tiers; k++)
+            if (words <= limits[k] && sel_add(&sel[k], line, p, stop - p) < 0)
                 goto done;
-            }
-            if (keep[k].n > 0)
-                *o[k]++ = '\n';
-            if (u32s_push(&keep[k], (uint32_t)line) < 0)
-                goto done;
-            memcpy(o[k], p, (size_t)(stop - p));
-            o[k] += stop - p;
-        }
         if (nl == NULL)
             break;
         p = nl + 1;
@@ -1062,13 +1099,7 @@ static PyObject *select_tiers(PyObject *self, PyObject *const *args, Py_ssize_t 
     if ((result = PyList_New(n_tiers)) == NULL)
         goto done;
     for (Py_ssize_t k = 0; k < n_tiers; k++) {
-        *o[k]++ = '\n';
-        Py_ssize_t len = (Py_ssize_t)(o[k] - (uint8_t *)PyBytes_AS_STRING(joined[k]));
-        PyObject *idx = PyBytes_FromStringAndSize((const char *)keep[k].v, keep[k].n * (Py_ssize_t)sizeof(uint32_t));
-        PyObject *pair = NULL;
-        if (idx != NULL && (len == view.len + 2 || _PyBytes_Resize(&joined[k], len) == 0))
-            pair = PyTuple_Pack(2, joined[k], idx);
-        Py_XDECREF(idx);
+        PyObject *pair = sel_close(&sel[k], view.len);
         if (pair == NULL) {
             Py_CLEAR(result);
             goto done;
@@ -1076,10 +1107,40 @@ static PyObject *select_tiers(PyObject *self, PyObject *const *args, Py_ssize_t 
         PyList_SET_ITEM(result, k, pair);
     }
 done:
-    for (Py_ssize_t k = 0; k < n_tiers; k++) {
-        Py_XDECREF(joined[k]);
-        PyMem_Free(keep[k].v);
+    for (Py_ssize_t k = 0; k < n_tiers; k++)
+        sel_free(&sel[k]);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+PyDoc_STRVAR(blank_led_doc,
+"blank_led(buf) -> tuple[bytes, bytes]\n\n"
+"The lines of buf (split at \\n) that start with an ASCII blank (bytes.isspace),\n"
+"joined by \\n between a leading and a trailing \\n, and their indexes as\n"
+"native uint32. prefilter._blank_led_py is the reference.");
+
+static PyObject *blank_led(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const uint8_t *p = view.buf, *end = p + view.len;
+    PyObject *result = NULL;
+    Selection sel = {0};
+    if (sel_open(&sel, view.len) < 0)
+        goto done;
+    for (Py_ssize_t line = 0;; line++) {
+        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+        const uint8_t *stop = nl != NULL ? nl : end;
+        if (p < stop && ascii_space(*p) && sel_add(&sel, line, p, stop - p) < 0)
+            goto done;
+        if (nl == NULL)
+            break;
+        p = nl + 1;
     }
+    result = sel_close(&sel, view.len);
+done:
+    sel_free(&sel);
     PyBuffer_Release(&view);
     return result;
 }
@@ -1908,6 +1969,7 @@ static PyMethodDef methods[] = {
     /* cleaner.prefilter */
     {"scan_buffer", (PyCFunction)scan_buffer, METH_O, scan_buffer_doc},
     {"select_tiers", (PyCFunction)(void (*)(void))select_tiers, METH_FASTCALL, select_tiers_doc},
+    {"blank_led", (PyCFunction)blank_led, METH_O, blank_led_doc},
     {"on_match", (PyCFunction)(void (*)(void))on_match, METH_FASTCALL, on_match_doc},
     {"match_lines", (PyCFunction)(void (*)(void))match_lines, METH_FASTCALL, match_lines_doc},
     {"group_pairs", (PyCFunction)group_pairs, METH_O, group_pairs_doc},

@@ -333,8 +333,10 @@ class Prefilter:
         # tier -> [(database, rule of each pattern id)]; tier None: every line.
         # Two sets: _full for any text, _fast for text without the letters
         # of _FOLD_TO_ASCII (nearly all text; its automata are cheaper).
-        self._full: dict[int | None, list[tuple[Any, list[int]]]] = {}
-        self._fast: dict[int | None, list[tuple[Any, list[int]]]] = {}
+        # _blank: the blank-led halves of _fast[None] (see _split_lead).
+        self._full: dict[int | None, list[_Database]] = {}
+        self._fast: dict[int | None, list[_Database]] = {}
+        self._blank: list[_Database] = []
         always: set[int] = set()
         self._literal: LiteralPrefilter | None = None
         mode = prefilter_mode()
@@ -353,15 +355,16 @@ class Prefilter:
                 by_group.setdefault((group, tier), []).append((rule, full, fast))
             for (_, tier), exprs in sorted(by_group.items()):
                 split = tier == 0  # short lines start often: no gain in the word tiers
-                full_db, fast_db = _databases(exprs, split)
-                if full_db is None or fast_db is None:  # a pattern Hyperscan rejects: its rule runs on every line
-                    bad = {x[0] for x in exprs if None in _databases([x], split)}
+                dbs = _databases(exprs, split)
+                if dbs is None:  # a pattern Hyperscan rejects: its rule runs on every line
+                    bad = {x[0] for x in exprs if _databases([x], split) is None}
                     always.update(bad)
                     exprs = [x for x in exprs if x[0] not in bad]
-                    full_db, fast_db = _databases(exprs, split) if exprs else (None, None)
-                if full_db is not None and fast_db is not None:
-                    self._full.setdefault(tier or None, []).append(full_db)
-                    self._fast.setdefault(tier or None, []).append(fast_db)
+                    dbs = _databases(exprs, split) if exprs else None
+                if dbs is not None:
+                    self._full.setdefault(tier or None, []).append(dbs[0])
+                    self._fast.setdefault(tier or None, []).append(dbs[1])
+                    self._blank += dbs[2:]
                 else:  # cannot happen once the rejected patterns are out; never lose a rule
                     always.update(r for r, _, _ in exprs)
         elif mode != "none" and patterns:
@@ -390,12 +393,14 @@ class Prefilter:
                 _scan_into(pairs, dbs, joined, array("I", special).tobytes())
         if None in tiers:
             _scan_into(pairs, tiers[None], padded, None)
-        if self._limits:
-            with memoryview(padded) as view:
-                selected = (_c_select_tiers or _select_tiers_py)(view[1:-1], self._limits, WORD_COUNT_PREFIX)
-            for limit, (joined, keep) in zip(self._limits, selected, strict=True):
-                if keep:
-                    _scan_into(pairs, tiers[limit], joined, keep)
+        with memoryview(padded) as view:
+            blank = (_c_blank_led or _blank_led_py)(view[1:-1]) if self._blank else None
+            selected = (_c_select_tiers or _select_tiers_py)(view[1:-1], self._limits, WORD_COUNT_PREFIX)
+        if blank is not None and blank[1]:
+            _scan_into(pairs, self._blank, *blank)
+        for limit, (joined, keep) in zip(self._limits, selected, strict=True):
+            if keep:
+                _scan_into(pairs, tiers[limit], joined, keep)
         return (_c_group_pairs or _group_pairs_py)(pairs)
 
 
@@ -426,6 +431,15 @@ def _select_tiers_py(buf: bytes | memoryview, limits: tuple[int, ...],
         keep = [i for i, line in enumerate(lines) if len(line[:prefix].split(None, limit)) <= limit]
         out.append((b"\n" + b"\n".join([lines[i] for i in keep]) + b"\n", array("I", keep).tobytes()))
     return out
+
+
+def _blank_led_py(buf: bytes | memoryview) -> tuple[bytes, bytes]:
+    """The lines that start with an ASCII blank, joined by \\n between a
+    leading and a trailing \\n, and their indexes as native uint32
+    (``_speedups.blank_led`` gives the same)."""
+    lines = bytes(buf).split(b"\n")
+    keep = [i for i, line in enumerate(lines) if line[:1].isspace()]
+    return b"\n" + b"\n".join([lines[i] for i in keep]) + b"\n", array("I", keep).tobytes()
 
 
 def _on_match_py(pid: int, start: int, end: int, flags: int, found: bytearray) -> None:
@@ -470,6 +484,7 @@ def _group_pairs_py(pairs: bytearray) -> dict[int, list[int]]:
 _c_scan_buffer: Callable[[bytes], tuple[bytes, list[int]]] | None = speedup("scan_buffer")
 _c_select_tiers: Callable[[bytes | memoryview, tuple[int, ...], int], list[tuple[bytes, bytes]]] | None = (
     speedup("select_tiers"))
+_c_blank_led: Callable[[bytes | memoryview], tuple[bytes, bytes]] | None = speedup("blank_led")
 _c_on_match: Callable[[int, int, int, int, bytearray], None] | None = speedup("on_match")
 _c_match_lines: Callable[[bytes, bytearray, list[int], bytes | None, bytearray], None] | None = (
     speedup("match_lines"))
@@ -480,24 +495,31 @@ _Database = tuple[Any, list[int]]  # (Hyperscan database, rule of each pattern i
 
 
 def _databases(exprs: Sequence[tuple[int, str, str]],
-               split: bool) -> tuple[_Database | None, _Database | None]:
-    """The full and fast databases of (rule, full, fast) widened patterns,
-    each split by ``_split_lead`` if ``split``; None where Hyperscan rejects
-    a pattern."""
+               split: bool) -> tuple[_Database, ...] | None:
+    """The full and fast databases of (rule, full, fast) widened patterns
+    and, if ``split``, the fast patterns' blank-led halves in a third (none
+    if no pattern has one; see ``_split_lead``). None where Hyperscan
+    rejects a pattern."""
     def database(pairs: list[tuple[int, str]]) -> _Database | None:
-        parts = [(rule, part) for rule, e in pairs for part in (_split_lead(e) if split else [e])]
-        db = _load_or_compile([e for _, e in parts])
-        return None if db is None else (db, [rule for rule, _ in parts])
+        db = _load_or_compile([e for _, e in pairs])
+        return None if db is None else (db, [rule for rule, _ in pairs])
 
-    full = database([(rule, e) for rule, e, _ in exprs])
-    same = all(e == f for _, e, f in exprs)
-    return full, full if same else database([(rule, f) for rule, _, f in exprs])
+    def halves(e: str) -> list[str]:
+        return _split_lead(e) if split else [e]
+
+    full = database([(rule, part) for rule, e, _ in exprs for part in halves(e)])
+    same = not split and all(e == f for _, e, f in exprs)
+    fast = full if same else database([(rule, halves(f)[0]) for rule, _, f in exprs])
+    blank = [(rule, halves(f)[-1]) for rule, _, f in exprs if len(halves(f)) == 2]
+    dbs = [full, fast, database(blank)] if blank else [full, fast]
+    return None if None in dbs else tuple(db for db in dbs if db is not None)
 
 
 # A widened pattern that starts a line with optional blanks, \n[blanks]*R,
-# is scanned as two: \nR and \n[blanks]+R, the same lines. Hyperscan can
-# then look for \n followed by R's literals, far rarer than R's literals
-# anywhere (lines that start with a blank are few).
+# is scanned as two: \nR over every line and \n[blanks]+R over the lines
+# that start with a blank (few), the same lines. Hyperscan can then look for
+# \n followed by R's literals, far rarer than R's literals anywhere, and the
+# second half, which looks for R's literals anywhere, scans almost nothing.
 _LEAD = ("\\n", f"[{_ASCII_SPACE}]*")
 
 

@@ -420,6 +420,27 @@ def test_select_tiers_bad_arguments() -> None:
     assert c_mod().select_tiers(b"a\nb", (), 10) == []
 
 
+@needs_c
+@given(tier_buffers())
+@example(b"")
+@example(b" \n\t\nx\n\x0b y\n\r")
+def test_blank_led_matches_python(buf: bytes) -> None:
+    want = prefilter._blank_led_py(buf)
+    assert c_mod().blank_led(buf) == want
+    assert c_mod().blank_led(memoryview(b"-" + buf + b"-")[1:-1]) == want
+    lines = buf.split(b"\n")
+    assert list(struct.unpack(f"={len(want[1]) // 4}I", want[1])) == [
+        i for i, line in enumerate(lines) if line[:1] in (b" ", b"\t", b"\x0b", b"\x0c", b"\r")]
+
+
+@needs_c
+@given(st.binary(max_size=300))
+def test_blank_led_on_any_bytes(buf: bytes) -> None:
+    assert c_mod().blank_led(buf) == prefilter._blank_led_py(buf)
+    with pytest.raises(TypeError):
+        c_mod().blank_led("text")
+
+
 def u32(*values: int) -> bytes:
     return struct.pack(f"={len(values)}I", *values)
 
@@ -529,7 +550,8 @@ def test_prefilter_scan_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch)
     bufs = [p.read_bytes().replace(b"\r\n", b"\n").decode("utf-8", "replace").encode("utf-8") for p in paths]
     bufs.append(b"\n".join(bufs))
     bufs.append("x\u0131 Related stories\nplain\n\u017fhare this\n".encode())  # fold letters: the full databases
-    names = ("scan_buffer", "select_tiers", "on_match", "match_lines", "group_pairs")
+    bufs.append(b"  Related stories\n\tShare this\n Advertisement\nAdvertisement\n")  # blank-led lines
+    names = ("scan_buffer", "select_tiers", "blank_led", "on_match", "match_lines", "group_pairs")
     for name in names:
         monkeypatch.setattr(prefilter, f"_c_{name}", getattr(c_mod(), name))
     with_c = [pf.scan(b) for b in bufs]
