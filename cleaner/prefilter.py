@@ -333,7 +333,8 @@ class Prefilter:
         # tier -> [(database, rule of each pattern id)]; tier None: every line.
         # Two sets: _full for any text, _fast for text without the letters
         # of _FOLD_TO_ASCII (nearly all text; its automata are cheaper).
-        # _blank: the blank-led halves of _fast[None] (see _split_lead).
+        # _blank: the blank-led halves of every tier's _fast patterns (see
+        # _split_lead), scanned over every blank-led line: those are few.
         self._full: dict[int | None, list[_Database]] = {}
         self._fast: dict[int | None, list[_Database]] = {}
         self._blank: list[_Database] = []
@@ -354,13 +355,12 @@ class Prefilter:
                 group = groups[rule] if rule < len(groups) else 0
                 by_group.setdefault((group, tier), []).append((rule, full, fast))
             for (_, tier), exprs in sorted(by_group.items()):
-                split = tier == 0  # short lines start often: no gain in the word tiers
-                dbs = _databases(exprs, split)
+                dbs = _databases(exprs)
                 if dbs is None:  # a pattern Hyperscan rejects: its rule runs on every line
-                    bad = {x[0] for x in exprs if _databases([x], split) is None}
+                    bad = {x[0] for x in exprs if _databases([x]) is None}
                     always.update(bad)
                     exprs = [x for x in exprs if x[0] not in bad]
-                    dbs = _databases(exprs, split) if exprs else None
+                    dbs = _databases(exprs) if exprs else None
                 if dbs is not None:
                     self._full.setdefault(tier or None, []).append(dbs[0])
                     self._fast.setdefault(tier or None, []).append(dbs[1])
@@ -494,24 +494,19 @@ _c_group_pairs: Callable[[bytearray], dict[int, list[int]]] | None = speedup("gr
 _Database = tuple[Any, list[int]]  # (Hyperscan database, rule of each pattern id)
 
 
-def _databases(exprs: Sequence[tuple[int, str, str]],
-               split: bool) -> tuple[_Database, ...] | None:
-    """The full and fast databases of (rule, full, fast) widened patterns
-    and, if ``split``, the fast patterns' blank-led halves in a third (none
-    if no pattern has one; see ``_split_lead``). None where Hyperscan
-    rejects a pattern."""
+def _databases(exprs: Sequence[tuple[int, str, str]]) -> tuple[_Database, ...] | None:
+    """The full and fast databases of (rule, full, fast) widened patterns:
+    the full one as they are (it scans few lines), the fast one the first
+    halves of ``_split_lead`` and a third (none if no pattern is split) the
+    blank-led halves. None where Hyperscan rejects a pattern."""
     def database(pairs: list[tuple[int, str]]) -> _Database | None:
         db = _load_or_compile([e for _, e in pairs])
         return None if db is None else (db, [rule for rule, _ in pairs])
 
-    def halves(e: str) -> list[str]:
-        return _split_lead(e) if split else [e]
-
-    full = database([(rule, part) for rule, e, _ in exprs for part in halves(e)])
-    same = not split and all(e == f for _, e, f in exprs)
-    fast = full if same else database([(rule, halves(f)[0]) for rule, _, f in exprs])
-    blank = [(rule, halves(f)[-1]) for rule, _, f in exprs if len(halves(f)) == 2]
-    dbs = [full, fast, database(blank)] if blank else [full, fast]
+    heads = [(rule, _split_lead(f)[0]) for rule, _, f in exprs]
+    blank = [(rule, parts[1]) for rule, _, f in exprs if len(parts := _split_lead(f)) == 2]
+    full = database([(rule, e) for rule, e, _ in exprs])
+    dbs = [full, database(heads)] + ([database(blank)] if blank else [])
     return None if None in dbs else tuple(db for db in dbs if db is not None)
 
 
