@@ -410,9 +410,18 @@ def _scan_buffer_py(buf: bytes) -> tuple[bytes, list[int]]:
     \\n literals, match at both its edges), and the indexes of the lines of
     ``buf`` holding a letter of ``_FOLD_TO_ASCII`` (``_speedups.scan_buffer``
     gives the same)."""
-    folds = [] if buf.isascii() else [
-        i for i, line in enumerate(buf.split(b"\n")) if any(f in line for f in _FOLD_UTF8)]
-    return b"\n" + canonical(buf) + b"\n", folds
+    starts = [] if buf.isascii() else sorted(i for f in _FOLD_UTF8 for i in _find_all(buf, f))
+    return b"\n" + canonical(buf) + b"\n", sorted(set(_count_breaks_py(buf, starts)))
+
+
+def _find_all(buf: bytes, sub: bytes) -> list[int]:
+    """The offsets of ``sub`` in ``buf`` (``sub`` cannot overlap itself)."""
+    out: list[int] = []
+    i = buf.find(sub)
+    while i >= 0:
+        out.append(i)
+        i = buf.find(sub, i + len(sub))
+    return out
 
 
 def _select_tiers_py(buf: bytes | memoryview, limits: tuple[int, ...],
@@ -426,9 +435,11 @@ def _select_tiers_py(buf: bytes | memoryview, limits: tuple[int, ...],
     # count fewer words (the line is then scanned in more tiers), and spares
     # a long line the copy of its remainder; the split stops past the limit.
     lines = bytes(buf).split(b"\n")
+    most = max(limits, default=0)
+    words = [len(line[:prefix].split(None, most)) for line in lines]  # exact up to most + 1
     out = []
     for limit in limits:
-        keep = [i for i, line in enumerate(lines) if len(line[:prefix].split(None, limit)) <= limit]
+        keep = [i for i, n in enumerate(words) if n <= limit]
         out.append((b"\n" + b"\n".join([lines[i] for i in keep]) + b"\n", array("I", keep).tobytes()))
     return out
 
