@@ -892,136 +892,524 @@ done:
     return ret;
 }
 
-/* ---- cleaner.prefilter: the lines of a word tier -------------------------- */
+/* ---- cleaner.prefilter: the scan buffers and the lines of each match ------ */
 
 /* bytes.isspace() of one byte (bytes.split() splits there) */
 static inline int ascii_space(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
-PyDoc_STRVAR(select_lines_doc,
-"select_lines(buf, limit, prefix) -> (bytes, list[int])\n\n"
-"The lines of buf (split at \\n) whose first prefix bytes hold at most limit\n"
-"words as bytes.split() counts them, joined by \\n, and their indexes.\n"
-"prefilter._select_lines_py is the reference.");
+/* a growable array of uint32 */
+typedef struct {
+    uint32_t *v;
+    Py_ssize_t n, cap;
+} U32s;
 
-static PyObject *select_lines(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+static int u32s_push(U32s *a, uint32_t x)
+{
+    if (a->n == a->cap) {
+        Py_ssize_t cap = a->cap ? a->cap * 2 : 1024;
+        uint32_t *v = PyMem_Realloc(a->v, (size_t)cap * sizeof(uint32_t));
+        if (v == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = x;
+    return 0;
+}
+
+/* appends the native uint32 pair (a, b) to a bytearray */
+static int append_pair(PyObject *bytearray, uint32_t a, uint32_t b)
+{
+    Py_ssize_t n = PyByteArray_GET_SIZE(bytearray);
+    if (PyByteArray_Resize(bytearray, n + 8) < 0) /* over-allocates: amortised */
+        return -1;
+    uint32_t pair[2] = {a, b};
+    memcpy(PyByteArray_AS_STRING(bytearray) + n, pair, 8);
+    return 0;
+}
+
+/* The length of the UTF-8 Unicode space (prefilter._UNICODE_SPACES) at p,
+ * or 0; *fold is set where p holds a letter of prefilter._FOLD_TO_ASCII. */
+static inline int unicode_space(const uint8_t *p, const uint8_t *end, int *fold)
+{
+    Py_ssize_t left = end - p;
+    switch (p[0]) {
+    case 0xC2: /* U+0085, U+00A0 */
+        return left >= 2 && (p[1] == 0x85 || p[1] == 0xA0) ? 2 : 0;
+    case 0xC4: /* U+0130, U+0131 */
+        *fold = left >= 2 && (p[1] == 0xB0 || p[1] == 0xB1);
+        return 0;
+    case 0xC5: /* U+017F */
+        *fold = left >= 2 && p[1] == 0xBF;
+        return 0;
+    case 0xE1: /* U+1680 */
+        return left >= 3 && p[1] == 0x9A && p[2] == 0x80 ? 3 : 0;
+    case 0xE2:
+        if (left < 3)
+            return 0;
+        if (p[1] == 0x80) /* U+2000..U+200A, U+2028, U+2029, U+202F */
+            return (p[2] >= 0x80 && p[2] <= 0x8A) || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF ? 3 : 0;
+        if (p[1] == 0x81) /* U+205F */
+            return p[2] == 0x9F ? 3 : 0;
+        *fold = p[1] == 0x84 && p[2] == 0xAA; /* U+212A */
+        return 0;
+    case 0xE3: /* U+3000 */
+        return left >= 3 && p[1] == 0x80 && p[2] == 0x80 ? 3 : 0;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(scan_buffer_doc,
+"scan_buffer(buf) -> (bytes, list[int])\n\n"
+"b'\\n' + buf + b'\\n' with each Unicode space of prefilter._UNICODE_SPACES\n"
+"replaced by one ASCII space, and the indexes of the lines of buf (split at\n"
+"\\n) holding a letter of prefilter._FOLD_TO_ASCII. One pass over buf;\n"
+"prefilter._scan_buffer_py is the reference.");
+
+static PyObject *scan_buffer(PyObject *self, PyObject *arg)
 {
     Py_buffer view;
-    Py_ssize_t limit, prefix;
-    if (!nargs_ok("select_lines", nargs, 3))
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    limit = PyLong_AsSsize_t(args[1]);
-    if (limit == -1 && PyErr_Occurred())
+    const uint8_t *buf = view.buf, *end = buf + view.len, *p = buf, *run = buf, *counted = buf;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, view.len + 2), *folds = PyList_New(0), *result = NULL;
+    Py_ssize_t breaks = 0, last = -1; /* line breaks in buf[:counted]; the last fold line */
+    if (out == NULL || folds == NULL)
+        goto done;
+    uint8_t *start = (uint8_t *)PyBytes_AS_STRING(out), *o = start;
+    *o++ = '\n';
+    while (p < end) {
+        /* nearly all bytes are ASCII: skip them 8 at a time */
+        uint64_t w;
+        while (end - p >= 8 && (memcpy(&w, p, 8), (w & 0x8080808080808080ULL) == 0))
+            p += 8;
+        while (p < end && *p < 0x80)
+            p++;
+        if (p == end)
+            break;
+        int fold = 0, n = unicode_space(p, end, &fold);
+        if (n) {
+            memcpy(o, run, (size_t)(p - run));
+            o += p - run;
+            *o++ = ' ';
+            p += n;
+            run = p;
+            continue;
+        }
+        if (fold) {
+            for (const uint8_t *nl; (nl = memchr(counted, '\n', (size_t)(p - counted))) != NULL; counted = nl + 1)
+                breaks++;
+            counted = p;
+            if (breaks != last) {
+                PyObject *idx = PyLong_FromSsize_t(breaks);
+                if (idx == NULL || PyList_Append(folds, idx) < 0) {
+                    Py_XDECREF(idx);
+                    goto done;
+                }
+                Py_DECREF(idx);
+                last = breaks;
+            }
+        }
+        p++;
+    }
+    memcpy(o, run, (size_t)(end - run));
+    o += end - run;
+    *o++ = '\n';
+    if (o - start != view.len + 2 && _PyBytes_Resize(&out, o - start) < 0)
+        goto done; /* out is NULL now */
+    result = PyTuple_Pack(2, out, folds);
+done:
+    Py_XDECREF(out);
+    Py_XDECREF(folds);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* the high bit of each byte of w where ascii_space(byte) */
+static inline uint64_t space_bytes(uint64_t w)
+{
+    uint64_t x = w ^ (ONES * ' '), low = w & ~HIGHS;
+    uint64_t blank = ~(((x & ~HIGHS) + ~HIGHS) | x | ~HIGHS);          /* the byte is ' ' */
+    uint64_t from9 = (low + ONES * (0x80 - 9)) & HIGHS;                 /* low 7 bits >= 9 */
+    uint64_t from14 = (low + ONES * (0x80 - 14)) & HIGHS;               /* ... >= 14 */
+    return blank | (from9 & ~from14 & ~w);                              /* or 9..13 */
+}
+
+/* The word starts (bytes.split()) in [q, end), counted 8 bytes at a time;
+ * stops once past most. */
+static Py_ssize_t count_words(const uint8_t *q, const uint8_t *end, Py_ssize_t most)
+{
+    Py_ssize_t words = 0;
+    uint64_t after_space = 1; /* the line start counts as one */
+    while (end - q >= 8 && words <= most) {
+        uint64_t space = space_bytes(rd64(q));
+        uint64_t starts = ~space & (space << 8 | after_space << 7) & HIGHS;
+        words += (Py_ssize_t)(((starts >> 7) * ONES) >> 56); /* at most one bit a byte: their sum */
+        after_space = space >> 63;
+        q += 8;
+    }
+    for (; q < end && words <= most; q++) {
+        uint64_t s = (uint64_t)ascii_space(*q);
+        words += (Py_ssize_t)(after_space & (s ^ 1));
+        after_space = s;
+    }
+    return words;
+}
+
+/* Some lines of a buffer, joined by \n between a leading and a trailing \n
+ * (a scan buffer), and their indexes. */
+typedef struct {
+    PyObject *joined;
+    uint8_t *o; /* where the next line goes */
+    U32s keep;
+} Selection;
+
+static int sel_open(Selection *sel, Py_ssize_t len)
+{
+    if ((sel->joined = PyBytes_FromStringAndSize(NULL, len + 2)) == NULL)
+        return -1;
+    sel->o = (uint8_t *)PyBytes_AS_STRING(sel->joined);
+    *sel->o++ = '\n';
+    return 0;
+}
+
+static int sel_add(Selection *sel, Py_ssize_t line, const uint8_t *p, Py_ssize_t len)
+{
+    if (line > (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "too many lines");
+        return -1;
+    }
+    if (sel->keep.n > 0)
+        *sel->o++ = '\n';
+    if (u32s_push(&sel->keep, (uint32_t)line) < 0)
+        return -1;
+    memcpy(sel->o, p, (size_t)len);
+    sel->o += len;
+    return 0;
+}
+
+static void sel_free(Selection *sel)
+{
+    Py_CLEAR(sel->joined);
+    PyMem_Free(sel->keep.v);
+    sel->keep.v = NULL;
+}
+
+/* (joined, indexes as bytes); frees the selection */
+static PyObject *sel_close(Selection *sel, Py_ssize_t len)
+{
+    PyObject *pair = NULL, *idx;
+    *sel->o++ = '\n';
+    Py_ssize_t n = (Py_ssize_t)(sel->o - (uint8_t *)PyBytes_AS_STRING(sel->joined));
+    idx = PyBytes_FromStringAndSize((const char *)sel->keep.v, sel->keep.n * (Py_ssize_t)sizeof(uint32_t));
+    if (idx != NULL && (n == len + 2 || _PyBytes_Resize(&sel->joined, n) == 0))
+        pair = PyTuple_Pack(2, sel->joined, idx);
+    Py_XDECREF(idx);
+    sel_free(sel);
+    return pair;
+}
+
+#define TIERS_MAX 8
+
+PyDoc_STRVAR(select_tiers_doc,
+"select_tiers(buf, limits, prefix) -> list[tuple[bytes, bytes]]\n\n"
+"For each limit of the tuple limits: the lines of buf (split at \\n) whose\n"
+"first prefix bytes hold at most limit words as bytes.split() counts them,\n"
+"joined by \\n between a leading and a trailing \\n, and their indexes as\n"
+"native uint32. prefilter._select_tiers_py is the reference.");
+
+static PyObject *select_tiers(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer view;
+    Py_ssize_t limits[TIERS_MAX], n_tiers, most = 0, prefix;
+    if (!nargs_ok("select_tiers", nargs, 3))
         return NULL;
+    if (!PyTuple_Check(args[1]) || (n_tiers = PyTuple_GET_SIZE(args[1])) > TIERS_MAX) {
+        PyErr_SetString(PyExc_TypeError, "select_tiers: limits must be a tuple of at most 8 ints");
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < n_tiers; k++) {
+        limits[k] = PyLong_AsSsize_t(PyTuple_GET_ITEM(args[1], k));
+        if (limits[k] == -1 && PyErr_Occurred())
+            return NULL;
+        if (limits[k] < 0) {
+            PyErr_SetString(PyExc_ValueError, "select_tiers: limits and prefix must be >= 0");
+            return NULL;
+        }
+        most = limits[k] > most ? limits[k] : most;
+    }
     prefix = PyLong_AsSsize_t(args[2]);
     if (prefix == -1 && PyErr_Occurred())
         return NULL;
-    if (limit < 0 || prefix < 0) {
-        PyErr_SetString(PyExc_ValueError, "select_lines: limit and prefix must be >= 0");
+    if (prefix < 0) {
+        PyErr_SetString(PyExc_ValueError, "select_tiers: limits and prefix must be >= 0");
         return NULL;
     }
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
         return NULL;
     const uint8_t *p = view.buf, *end = p + view.len;
-    PyObject *keep = PyList_New(0), *joined = NULL, *result = NULL;
-    uint8_t *out = PyMem_Malloc(view.len > 0 ? (size_t)view.len : 1);
-    size_t out_len = 0;
-    if (keep == NULL || out == NULL) {
-        if (out == NULL)
-            PyErr_NoMemory();
-        goto done;
-    }
+    PyObject *result = NULL;
+    Selection sel[TIERS_MAX] = {{0}};
+    for (Py_ssize_t k = 0; k < n_tiers; k++)
+        if (sel_open(&sel[k], view.len) < 0)
+            goto done;
     for (Py_ssize_t line = 0;; line++) {
         const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
         const uint8_t *stop = nl != NULL ? nl : end;
-        const uint8_t *q = p, *scan_end = stop - p > prefix ? p + prefix : stop;
-        Py_ssize_t words = 0;
-        /* count word starts; stop once past limit */
-        while (q < scan_end && words <= limit) {
-            while (q < scan_end && ascii_space(*q))
-                q++;
-            if (q == scan_end)
-                break;
-            words++;
-            while (q < scan_end && !ascii_space(*q))
-                q++;
-        }
-        if (words <= limit) {
-            PyObject *idx = PyLong_FromSsize_t(line);
-            if (idx == NULL || PyList_Append(keep, idx) < 0) {
-                Py_XDECREF(idx);
+        Py_ssize_t words = count_words(p, stop - p > prefix ? p + prefix : stop, most);
+        for (Py_ssize_t k = 0; k < n_tiers; k++)
+            if (words <= limits[k] && sel_add(&sel[k], line, p, stop - p) < 0)
                 goto done;
-            }
-            Py_DECREF(idx);
-            if (PyList_GET_SIZE(keep) > 1)
-                out[out_len++] = '\n';
-            memcpy(out + out_len, p, (size_t)(stop - p));
-            out_len += (size_t)(stop - p);
-        }
         if (nl == NULL)
             break;
         p = nl + 1;
     }
-    joined = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)out_len);
-    if (joined != NULL)
-        result = PyTuple_Pack(2, joined, keep);
+    if ((result = PyList_New(n_tiers)) == NULL)
+        goto done;
+    for (Py_ssize_t k = 0; k < n_tiers; k++) {
+        PyObject *pair = sel_close(&sel[k], view.len);
+        if (pair == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, k, pair);
+    }
 done:
-    PyMem_Free(out);
-    Py_XDECREF(joined);
-    Py_XDECREF(keep);
+    for (Py_ssize_t k = 0; k < n_tiers; k++)
+        sel_free(&sel[k]);
     PyBuffer_Release(&view);
     return result;
 }
 
-PyDoc_STRVAR(count_breaks_doc,
-"count_breaks(buf, offsets) -> list[int]\n\n"
-"For each offset (0 <= offset <= len(buf)), the line breaks in buf[:offset].\n"
-"Fastest with ascending offsets. prefilter._count_breaks_py is the reference.");
+PyDoc_STRVAR(blank_led_doc,
+"blank_led(buf) -> tuple[bytes, bytes]\n\n"
+"The lines of buf (split at \\n) that start with an ASCII blank (bytes.isspace),\n"
+"joined by \\n between a leading and a trailing \\n, and their indexes as\n"
+"native uint32. prefilter._blank_led_py is the reference.");
 
-static PyObject *count_breaks(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+static PyObject *blank_led(PyObject *self, PyObject *arg)
 {
     Py_buffer view;
-    if (!nargs_ok("count_breaks", nargs, 2))
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    if (!PyList_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "count_breaks: offsets must be a list");
+    const uint8_t *p = view.buf, *end = p + view.len;
+    PyObject *result = NULL;
+    Selection sel = {0};
+    if (sel_open(&sel, view.len) < 0)
+        goto done;
+    for (Py_ssize_t line = 0;; line++) {
+        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+        const uint8_t *stop = nl != NULL ? nl : end;
+        if (p < stop && ascii_space(*p) && sel_add(&sel, line, p, stop - p) < 0)
+            goto done;
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    result = sel_close(&sel, view.len);
+done:
+    sel_free(&sel);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+PyDoc_STRVAR(on_match_doc,
+"on_match(id, start, end, flags, found) -> None\n\n"
+"A Hyperscan match handler (found: the scan's context, a bytearray): appends\n"
+"end and id as two native uint32. prefilter._on_match_py is the reference.");
+
+static PyObject *on_match(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!nargs_ok("on_match", nargs, 5))
+        return NULL;
+    unsigned long id = PyLong_AsUnsignedLong(args[0]), e = PyLong_AsUnsignedLong(args[2]);
+    if ((id == (unsigned long)-1 || e == (unsigned long)-1) && PyErr_Occurred())
+        return NULL;
+    if (id > UINT32_MAX || e > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "on_match: id or end above 2**32 - 1");
         return NULL;
     }
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+    if (!PyByteArray_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "on_match: found must be a bytearray");
         return NULL;
-    PyObject *offsets = args[1];
-    Py_ssize_t n = PyList_GET_SIZE(offsets);
-    PyObject *out = PyList_New(n);
-    const uint8_t *buf = view.buf;
-    Py_ssize_t pos = 0, breaks = 0; /* breaks in buf[:pos] */
-    for (Py_ssize_t i = 0; out != NULL && i < n; i++) {
-        Py_ssize_t off = PyLong_AsSsize_t(PyList_GET_ITEM(offsets, i));
-        if (off == -1 && PyErr_Occurred()) {
-            Py_CLEAR(out);
-            break;
+    }
+    if (append_pair(args[4], (uint32_t)e, (uint32_t)id) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* A buffer of native uint32 (PyBUF_SIMPLE); its length in *n. */
+static int u32_view(PyObject *obj, Py_buffer *view, const char *what, Py_ssize_t *n)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_SIMPLE) < 0)
+        return -1;
+    if (view->len % (Py_ssize_t)sizeof(uint32_t) != 0) {
+        PyErr_Format(PyExc_ValueError, "%s is not a whole number of uint32", what);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    *n = view->len / (Py_ssize_t)sizeof(uint32_t);
+    return 0;
+}
+
+PyDoc_STRVAR(match_lines_doc,
+"match_lines(padded, found, rule_of, line_map, pairs) -> None\n\n"
+"For each (end, id) of found (native uint32 pairs, as on_match wrote them):\n"
+"the line of padded (lines: between its line breaks) that holds the match's\n"
+"last byte, and the next line too when that byte is a line break. Appends\n"
+"(line, rule_of[id]) for each to the bytearray pairs as native uint32, the\n"
+"line mapped through line_map (native uint32) unless it is None. Fastest with\n"
+"ascending ends. prefilter._match_lines_py is the reference.");
+
+static PyObject *match_lines(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer text, found, map = {0};
+    Py_ssize_t n_found, n_map = 0, n_rules;
+    PyObject *rule_of = args[2], *pairs = args[4], *result = NULL;
+    if (!nargs_ok("match_lines", nargs, 5))
+        return NULL;
+    if (!PyList_Check(rule_of) || !PyByteArray_Check(pairs)) {
+        PyErr_SetString(PyExc_TypeError, "match_lines: rule_of must be a list and pairs a bytearray");
+        return NULL;
+    }
+    n_rules = PyList_GET_SIZE(rule_of);
+    if (PyObject_GetBuffer(args[0], &text, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (u32_view(args[1], &found, "match_lines: found", &n_found) < 0) {
+        PyBuffer_Release(&text);
+        return NULL;
+    }
+    if (n_found % 2 != 0) {
+        PyErr_SetString(PyExc_ValueError, "match_lines: found holds an odd number of uint32");
+        goto done;
+    }
+    if (args[3] != Py_None && u32_view(args[3], &map, "match_lines: line_map", &n_map) < 0)
+        goto done;
+    const uint8_t *buf = text.buf;
+    const uint32_t *f = found.buf, *m = map.buf;
+    Py_ssize_t last_nl = text.len - 1, pos = 0, breaks = 0; /* breaks in buf[:pos] */
+    while (last_nl >= 0 && buf[last_nl] != '\n')
+        last_nl--;
+    for (Py_ssize_t i = 0; i < n_found; i += 2) {
+        Py_ssize_t off = (Py_ssize_t)f[i] - 1, id = (Py_ssize_t)f[i + 1];
+        if (off < 0 || off >= text.len) {
+            PyErr_SetString(PyExc_ValueError, "match_lines: a match end out of range");
+            goto done;
         }
-        if (off < 0 || off > view.len) {
-            PyErr_SetString(PyExc_ValueError, "count_breaks: offset out of range");
-            Py_CLEAR(out);
-            break;
+        if (id >= n_rules) {
+            PyErr_SetString(PyExc_IndexError, "match_lines: a pattern id beyond rule_of");
+            goto done;
+        }
+        long rule = PyLong_AsLong(PyList_GET_ITEM(rule_of, id));
+        if (rule == -1 && PyErr_Occurred())
+            goto done;
+        if (rule < 0 || (unsigned long)rule > UINT32_MAX) {
+            PyErr_SetString(PyExc_OverflowError, "match_lines: a rule out of the uint32 range");
+            goto done;
         }
         if (off < pos) /* not ascending: count again from the start */
             pos = breaks = 0;
-        while (pos < off) {
-            const uint8_t *nl = memchr(buf + pos, '\n', (size_t)(off - pos));
-            if (nl == NULL) {
-                pos = off;
-                break;
-            }
+        for (const uint8_t *nl; (nl = memchr(buf + pos, '\n', (size_t)(off - pos))) != NULL; pos = nl - buf + 1)
             breaks++;
-            pos = nl - buf + 1;
+        pos = off;
+        /* the line of the last byte; the next one if that byte ends a line
+         * (lines past the last line break do not exist) */
+        Py_ssize_t lines[2], n_lines = 0;
+        if (breaks >= 1 && last_nl >= off)
+            lines[n_lines++] = breaks - 1;
+        if (buf[off] == '\n' && last_nl > off)
+            lines[n_lines++] = breaks;
+        for (Py_ssize_t j = 0; j < n_lines; j++) {
+            Py_ssize_t line = lines[j];
+            if (m != NULL) {
+                if (line >= n_map) {
+                    PyErr_SetString(PyExc_IndexError, "match_lines: a line beyond line_map");
+                    goto done;
+                }
+                line = m[line];
+            } else if (line > (Py_ssize_t)UINT32_MAX) {
+                PyErr_SetString(PyExc_OverflowError, "match_lines: too many lines");
+                goto done;
+            }
+            if (append_pair(pairs, (uint32_t)line, (uint32_t)rule) < 0)
+                goto done;
         }
-        PyObject *v = PyLong_FromSsize_t(breaks);
-        if (v == NULL) {
-            Py_CLEAR(out);
-            break;
-        }
-        PyList_SET_ITEM(out, i, v);
     }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&text);
+    PyBuffer_Release(&found);
+    if (map.obj != NULL)
+        PyBuffer_Release(&map);
+    return result;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+PyDoc_STRVAR(group_pairs_doc,
+"group_pairs(pairs) -> dict[int, list[int]]\n\n"
+"The (line, rule) pairs of pairs (native uint32, as match_lines wrote them)\n"
+"as line -> its distinct rules, ascending; lines ascending.\n"
+"prefilter._group_pairs_py is the reference.");
+
+static PyObject *group_pairs(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    Py_ssize_t n;
+    if (u32_view(arg, &view, "group_pairs: pairs", &n) < 0)
+        return NULL;
+    PyObject *out = NULL, *rules = NULL;
+    uint64_t *keys = NULL;
+    if (n % 2 != 0) {
+        PyErr_SetString(PyExc_ValueError, "group_pairs: pairs holds an odd number of uint32");
+        goto done;
+    }
+    n /= 2;
+    keys = PyMem_Malloc(n > 0 ? (size_t)n * sizeof(uint64_t) : 1);
+    if ((out = PyDict_New()) == NULL || keys == NULL) {
+        if (keys == NULL)
+            PyErr_NoMemory();
+        Py_CLEAR(out);
+        goto done;
+    }
+    const uint32_t *v = view.buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        keys[i] = (uint64_t)v[2 * i] << 32 | v[2 * i + 1];
+    qsort(keys, (size_t)n, sizeof(uint64_t), cmp_u64);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i > 0 && keys[i] == keys[i - 1])
+            continue;
+        if (i == 0 || keys[i] >> 32 != keys[i - 1] >> 32) { /* a new line */
+            PyObject *line = PyLong_FromUnsignedLong((unsigned long)(keys[i] >> 32));
+            Py_XSETREF(rules, PyList_New(0));
+            if (line == NULL || rules == NULL || PyDict_SetItem(out, line, rules) < 0) {
+                Py_XDECREF(line);
+                Py_CLEAR(out);
+                goto done;
+            }
+            Py_DECREF(line);
+        }
+        PyObject *rule = PyLong_FromUnsignedLong((unsigned long)(keys[i] & 0xFFFFFFFFu));
+        if (rule == NULL || PyList_Append(rules, rule) < 0) {
+            Py_XDECREF(rule);
+            Py_CLEAR(out);
+            goto done;
+        }
+        Py_DECREF(rule);
+    }
+done:
+    Py_XDECREF(rules);
+    PyMem_Free(keys);
     PyBuffer_Release(&view);
     return out;
 }
@@ -2019,8 +2407,12 @@ static PyMethodDef methods[] = {
     {"dict_columns", (PyCFunction)(void (*)(void))dict_columns, METH_FASTCALL, dict_columns_doc},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, setup_doc},
     /* cleaner.prefilter */
-    {"select_lines", (PyCFunction)(void (*)(void))select_lines, METH_FASTCALL, select_lines_doc},
-    {"count_breaks", (PyCFunction)(void (*)(void))count_breaks, METH_FASTCALL, count_breaks_doc},
+    {"scan_buffer", (PyCFunction)scan_buffer, METH_O, scan_buffer_doc},
+    {"select_tiers", (PyCFunction)(void (*)(void))select_tiers, METH_FASTCALL, select_tiers_doc},
+    {"blank_led", (PyCFunction)blank_led, METH_O, blank_led_doc},
+    {"on_match", (PyCFunction)(void (*)(void))on_match, METH_FASTCALL, on_match_doc},
+    {"match_lines", (PyCFunction)(void (*)(void))match_lines, METH_FASTCALL, match_lines_doc},
+    {"group_pairs", (PyCFunction)group_pairs, METH_O, group_pairs_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -22,6 +22,7 @@ import os
 import re
 import tempfile
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -102,16 +103,12 @@ _ANY_NON_ASCII = r"\x{80}-\x{10FFFF}"
 # move, so match offsets still give line numbers), which lets the widened
 # patterns treat \s as ASCII whitespace: a far cheaper automaton.
 _UNICODE_SPACES = [chr(c) for c in (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)]
-_UNICODE_SPACES_UTF8 = [c.encode("utf-8") for c in _UNICODE_SPACES]  # as in canonical()
+_UNICODE_SPACES_UTF8 = [c.encode("utf-8") for c in _UNICODE_SPACES]
 _ASCII_SPACE = r"\x{9}\x{b}-\x{d}\x{20}"  # no \n: a line never holds one
 _CODEPOINT_ESCAPE = regex.compile(r"\\(?:x([0-9A-Fa-f]{2})|x\{([0-9A-Fa-f]+)\}|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
 
 
 _UNICODE_SPACE_BYTES = re.compile(b"|".join(re.escape(sp) for sp in _UNICODE_SPACES_UTF8))  # stdlib re: faster here
-
-
-def _escape(ch: str) -> str:
-    return f"\\x{{{ord(ch):x}}}"
 
 
 def canonical(buf: bytes) -> bytes:
@@ -125,6 +122,7 @@ def canonical(buf: bytes) -> bytes:
 # and back (found by trying every code point): the widened patterns list
 # them explicitly, as Hyperscan's caseless mode does not.
 _FOLD_TO_ASCII = {"\u0130": "iI", "\u0131": "iI", "\u017f": "sS", "\u212a": "kK"}
+_FOLD_UTF8 = [c.encode("utf-8") for c in _FOLD_TO_ASCII]
 _FOLD_FROM_ASCII = {a: "".join(f"\\x{{{ord(c):x}}}" for c, letters in _FOLD_TO_ASCII.items() if a in letters)
                     for a in "iIsSkK"}
 # A group opening ("(?i)", "(?:", "(?P<name>", "(?=" ...): copied as it is.
@@ -335,8 +333,11 @@ class Prefilter:
         # tier -> [(database, rule of each pattern id)]; tier None: every line.
         # Two sets: _full for any text, _fast for text without the letters
         # of _FOLD_TO_ASCII (nearly all text; its automata are cheaper).
-        self._full: dict[int | None, list[tuple[Any, list[int]]]] = {}
-        self._fast: dict[int | None, list[tuple[Any, list[int]]]] = {}
+        # _blank: the blank-led halves of every tier's _fast patterns (see
+        # _split_lead), scanned over every blank-led line: those are few.
+        self._full: dict[int | None, list[_Database]] = {}
+        self._fast: dict[int | None, list[_Database]] = {}
+        self._blank: list[_Database] = []
         always: set[int] = set()
         self._literal: LiteralPrefilter | None = None
         mode = prefilter_mode()
@@ -354,16 +355,16 @@ class Prefilter:
                 group = groups[rule] if rule < len(groups) else 0
                 by_group.setdefault((group, tier), []).append((rule, full, fast))
             for (_, tier), exprs in sorted(by_group.items()):
-                split = tier == 0  # short lines start often: no gain in the word tiers
-                full_db, fast_db = _databases(exprs, split)
-                if full_db is None or fast_db is None:  # a pattern Hyperscan rejects: its rule runs on every line
-                    bad = {x[0] for x in exprs if None in _databases([x], split)}
+                dbs = _databases(exprs)
+                if dbs is None:  # a pattern Hyperscan rejects: its rule runs on every line
+                    bad = {x[0] for x in exprs if _databases([x]) is None}
                     always.update(bad)
                     exprs = [x for x in exprs if x[0] not in bad]
-                    full_db, fast_db = _databases(exprs, split) if exprs else (None, None)
-                if full_db is not None and fast_db is not None:
-                    self._full.setdefault(tier or None, []).append(full_db)
-                    self._fast.setdefault(tier or None, []).append(fast_db)
+                    dbs = _databases(exprs) if exprs else None
+                if dbs is not None:
+                    self._full.setdefault(tier or None, []).append(dbs[0])
+                    self._fast.setdefault(tier or None, []).append(dbs[1])
+                    self._blank += dbs[2:]
                 else:  # cannot happen once the rejected patterns are out; never lose a rule
                     always.update(r for r, _, _ in exprs)
         elif mode != "none" and patterns:
@@ -374,28 +375,7 @@ class Prefilter:
         self.always: tuple[int, ...] = tuple(sorted(always))
         self.uses_hyperscan = bool(self._full)
         self.kind = "hyperscan" if self.uses_hyperscan else "literal" if self._literal is not None else "none"
-        # literal passes, far cheaper than bytes.find or re: which Unicode
-        # spaces a batch holds, which lines hold fold letters
-        self._spaces_db = _load_or_compile([_escape(c) for c in _UNICODE_SPACES], single=True) if self._full else None
-        self._folds_db = _load_or_compile([_escape(c) for c in _FOLD_TO_ASCII]) if self._full else None
-
-    def _canonical(self, buf: bytes) -> bytes:
-        """``canonical(buf)``: only the Unicode spaces present are replaced."""
-        if self._spaces_db is None or buf.isascii():
-            return canonical(buf)
-        present: list[int] = []
-        self._spaces_db.scan(buf, match_event_handler=lambda pid, *_: present.append(pid))
-        for pid in present:
-            buf = buf.replace(_UNICODE_SPACES_UTF8[pid], b" ")
-        return buf
-
-    def _fold_lines(self, buf: bytes) -> list[int]:
-        """Indexes of the lines of ``buf`` that hold a letter of ``_FOLD_TO_ASCII``."""
-        if self._folds_db is None or buf.isascii():  # the fold letters are not ASCII
-            return []
-        found: dict[int, set[int]] = {}
-        _scan_into(found, [(self._folds_db, [0] * len(_FOLD_TO_ASCII))], buf, None)
-        return sorted(found)
+        self._limits = tuple(sorted(t for t in self._fast if t is not None))
 
     def scan(self, buf: bytes) -> dict[int, list[int]]:
         """``buf`` holds lines joined by ``\\n`` (valid UTF-8).
@@ -403,64 +383,149 @@ class Prefilter:
         beyond ``always`` (which the caller tries on every line)."""
         if not self.uses_hyperscan:
             return self._literal.scan(buf) if self._literal is not None else {}
-        buf = self._canonical(buf)
+        padded, special = (_c_scan_buffer or _scan_buffer_py)(buf)
         tiers = self._fast
-        hits: dict[int, set[int]] = {}
-        special = self._fold_lines(buf)
-        limits = sorted(t for t in tiers if t is not None)
-        lines = buf.split(b"\n") if special or (limits and _c_select is None) else []
+        pairs = bytearray()  # (line, rule) as native uint32, from every database
         if special:  # the few lines the fast automata may miss: every full one
+            lines = padded[1:-1].split(b"\n")
+            joined = b"\n" + b"\n".join([lines[i] for i in special]) + b"\n"
             for dbs in self._full.values():
-                _scan_into(hits, dbs, b"\n".join([lines[i] for i in special]), special)
+                _scan_into(pairs, dbs, joined, array("I", special).tobytes())
         if None in tiers:
-            _scan_into(hits, tiers[None], buf, None)
-        for limit in limits:
-            joined, keep = (_select_lines_py(lines, limit, WORD_COUNT_PREFIX) if _c_select is None
-                            else _c_select(buf, limit, WORD_COUNT_PREFIX))
+            _scan_into(pairs, tiers[None], padded, None)
+        with memoryview(padded) as view:
+            blank = (_c_blank_led or _blank_led_py)(view[1:-1]) if self._blank else None
+            selected = (_c_select_tiers or _select_tiers_py)(view[1:-1], self._limits, WORD_COUNT_PREFIX)
+        if blank is not None and blank[1]:
+            _scan_into(pairs, self._blank, *blank)
+        for limit, (joined, keep) in zip(self._limits, selected, strict=True):
             if keep:
-                _scan_into(hits, tiers[limit], joined, keep)
-        return {k: sorted(v) for k, v in hits.items()}
+                _scan_into(pairs, tiers[limit], joined, keep)
+        return (_c_group_pairs or _group_pairs_py)(pairs)
 
 
-def _select_lines_py(lines: list[bytes], limit: int, prefix: int) -> tuple[bytes, list[int]]:
-    """The lines whose first ``prefix`` bytes hold at most ``limit`` words,
-    joined by ``\n``, and their indexes (``_speedups.select_lines`` on the
-    joined lines gives the same)."""
+def _scan_buffer_py(buf: bytes) -> tuple[bytes, list[int]]:
+    """The scan buffer, ``b"\\n" + canonical(buf) + b"\\n"`` (line k of
+    ``buf`` lies between its k-th and (k+1)-th line break, so anchors, now
+    \\n literals, match at both its edges), and the indexes of the lines of
+    ``buf`` holding a letter of ``_FOLD_TO_ASCII`` (``_speedups.scan_buffer``
+    gives the same)."""
+    starts = [] if buf.isascii() else sorted(i for f in _FOLD_UTF8 for i in _find_all(buf, f))
+    return b"\n" + canonical(buf) + b"\n", sorted(set(_count_breaks_py(buf, starts)))
+
+
+def _find_all(buf: bytes, sub: bytes) -> list[int]:
+    """The offsets of ``sub`` in ``buf`` (``sub`` cannot overlap itself)."""
+    out: list[int] = []
+    i = buf.find(sub)
+    while i >= 0:
+        out.append(i)
+        i = buf.find(sub, i + len(sub))
+    return out
+
+
+def _select_tiers_py(buf: bytes | memoryview, limits: tuple[int, ...],
+                     prefix: int) -> list[tuple[bytes, bytes]]:
+    """For each limit: the lines whose first ``prefix`` bytes hold at most
+    ``limit`` words, joined by \\n between a leading and a trailing \\n,
+    and their indexes as native uint32 (``_speedups.select_tiers`` gives the
+    same)."""
     # bytes.split() never counts more words than the engine's str.split()
     # (it splits on fewer characters): never too few lines. A prefix can only
     # count fewer words (the line is then scanned in more tiers), and spares
     # a long line the copy of its remainder; the split stops past the limit.
-    keep = [i for i, line in enumerate(lines) if len(line[:prefix].split(None, limit)) <= limit]
-    return b"\n".join([lines[i] for i in keep]), keep
+    lines = bytes(buf).split(b"\n")
+    most = max(limits, default=0)
+    words = [len(line[:prefix].split(None, most)) for line in lines]  # exact up to most + 1
+    out = []
+    for limit in limits:
+        keep = [i for i, n in enumerate(words) if n <= limit]
+        out.append((b"\n" + b"\n".join([lines[i] for i in keep]) + b"\n", array("I", keep).tobytes()))
+    return out
 
 
-# ``_speedups.select_lines`` and ``count_breaks``, or None (``dedup.speedup``)
-_c_select: Callable[[bytes, int, int], tuple[bytes, list[int]]] | None = speedup("select_lines")
-_c_count_breaks: Callable[[bytes, list[int]], list[int]] | None = speedup("count_breaks")
+def _blank_led_py(buf: bytes | memoryview) -> tuple[bytes, bytes]:
+    """The lines that start with an ASCII blank, joined by \\n between a
+    leading and a trailing \\n, and their indexes as native uint32
+    (``_speedups.blank_led`` gives the same)."""
+    lines = bytes(buf).split(b"\n")
+    keep = [i for i, line in enumerate(lines) if line[:1].isspace()]
+    return b"\n" + b"\n".join([lines[i] for i in keep]) + b"\n", array("I", keep).tobytes()
+
+
+def _on_match_py(pid: int, start: int, end: int, flags: int, found: bytearray) -> None:
+    """A Hyperscan match handler: the match's end and pattern id, appended to
+    ``found`` as native uint32 (``_speedups.on_match`` does the same)."""
+    found += array("I", (end, pid)).tobytes()
+
+
+def _match_lines_py(padded: bytes, found: bytearray, rule_of: list[int], line_map: bytes | None,
+                    pairs: bytearray) -> None:
+    """Appends (line, rule) to ``pairs`` for each match of ``found``: the line
+    holding its last byte, and the next line too if that byte is a line break
+    (``_speedups.match_lines`` does the same)."""
+    ends = array("I", found)
+    if not all(1 <= end <= len(padded) for end in ends[::2]):
+        raise ValueError("match_lines: a match end out of range")
+    lines = None if line_map is None else array("I", line_map)
+    counts = _count_breaks_py(padded, [end - 1 for end in ends[::2]] + [len(padded)])
+    n_lines = counts.pop() - 1  # lines lie between line breaks
+    for end, pid, breaks in zip(ends[::2], ends[1::2], counts, strict=True):
+        line = breaks - 1
+        touched = [line] if 0 <= line < n_lines else []
+        if padded[end - 1] == 0x0A and breaks < n_lines:  # a line break ends one line and starts the next
+            touched.append(breaks)
+        for k in touched:
+            pairs += array("I", (k if lines is None else lines[k], rule_of[pid])).tobytes()
+
+
+def _group_pairs_py(pairs: bytearray) -> dict[int, list[int]]:
+    """line -> its distinct rules, ascending, from (line, rule) native uint32
+    pairs; lines ascending (``_speedups.group_pairs`` gives the same)."""
+    values = array("I", pairs)
+    if len(values) % 2:
+        raise ValueError("group_pairs: an odd number of uint32")
+    grouped: dict[int, set[int]] = {}
+    for line, rule in zip(values[::2], values[1::2], strict=True):
+        grouped.setdefault(line, set()).add(rule)
+    return {line: sorted(grouped[line]) for line in sorted(grouped)}
+
+
+# ``_speedups``' versions of the functions above, or None (``dedup.speedup``)
+_c_scan_buffer: Callable[[bytes], tuple[bytes, list[int]]] | None = speedup("scan_buffer")
+_c_select_tiers: Callable[[bytes | memoryview, tuple[int, ...], int], list[tuple[bytes, bytes]]] | None = (
+    speedup("select_tiers"))
+_c_blank_led: Callable[[bytes | memoryview], tuple[bytes, bytes]] | None = speedup("blank_led")
+_c_on_match: Callable[[int, int, int, int, bytearray], None] | None = speedup("on_match")
+_c_match_lines: Callable[[bytes, bytearray, list[int], bytes | None, bytearray], None] | None = (
+    speedup("match_lines"))
+_c_group_pairs: Callable[[bytearray], dict[int, list[int]]] | None = speedup("group_pairs")
 
 
 _Database = tuple[Any, list[int]]  # (Hyperscan database, rule of each pattern id)
 
 
-def _databases(exprs: Sequence[tuple[int, str, str]],
-               split: bool) -> tuple[_Database | None, _Database | None]:
-    """The full and fast databases of (rule, full, fast) widened patterns,
-    each split by ``_split_lead`` if ``split``; None where Hyperscan rejects
-    a pattern."""
+def _databases(exprs: Sequence[tuple[int, str, str]]) -> tuple[_Database, ...] | None:
+    """The full and fast databases of (rule, full, fast) widened patterns:
+    the full one as they are (it scans few lines), the fast one the first
+    halves of ``_split_lead`` and a third (none if no pattern is split) the
+    blank-led halves. None where Hyperscan rejects a pattern."""
     def database(pairs: list[tuple[int, str]]) -> _Database | None:
-        parts = [(rule, part) for rule, e in pairs for part in (_split_lead(e) if split else [e])]
-        db = _load_or_compile([e for _, e in parts])
-        return None if db is None else (db, [rule for rule, _ in parts])
+        db = _load_or_compile([e for _, e in pairs])
+        return None if db is None else (db, [rule for rule, _ in pairs])
 
+    heads = [(rule, _split_lead(f)[0]) for rule, _, f in exprs]
+    blank = [(rule, parts[1]) for rule, _, f in exprs if len(parts := _split_lead(f)) == 2]
     full = database([(rule, e) for rule, e, _ in exprs])
-    same = all(e == f for _, e, f in exprs)
-    return full, full if same else database([(rule, f) for rule, _, f in exprs])
+    dbs = [full, database(heads)] + ([database(blank)] if blank else [])
+    return None if None in dbs else tuple(db for db in dbs if db is not None)
 
 
 # A widened pattern that starts a line with optional blanks, \n[blanks]*R,
-# is scanned as two: \nR and \n[blanks]+R, the same lines. Hyperscan can
-# then look for \n followed by R's literals, far rarer than R's literals
-# anywhere (lines that start with a blank are few).
+# is scanned as two: \nR over every line and \n[blanks]+R over the lines
+# that start with a blank (few), the same lines. Hyperscan can then look for
+# \n followed by R's literals, far rarer than R's literals anywhere, and the
+# second half, which looks for R's literals anywhere, scans almost nothing.
 _LEAD = ("\\n", f"[{_ASCII_SPACE}]*")
 
 
@@ -556,32 +621,15 @@ def _read_widened(path: Path) -> dict[str, tuple[str, str] | None]:
     return out
 
 
-def _scan_into(hits: dict[int, set[int]], dbs: list[tuple[Any, list[int]]], buf: bytes,
-               line_map: list[int] | None) -> None:
-    # Line k of buf sits between the k-th and (k+1)-th line break of the
-    # padded buffer, so anchors (now \\n literals) match at both its edges.
-    padded = b"\n" + buf + b"\n"
-    found: list[tuple[int, int]] = []
-    add = found.append
+def _scan_into(pairs: bytearray, dbs: list[tuple[Any, list[int]]], padded: bytes, line_map: bytes | None) -> None:
+    """Scans ``padded`` (lines between line breaks) with each database and
+    appends what matched where to ``pairs`` (see ``_match_lines_py``)."""
+    on_match = _c_on_match or _on_match_py
     for db, rule_of in dbs:
-        def on_match(pid: int, start: int, end: int, flags: int, ctx: object,
-                     rule_of: list[int] = rule_of) -> None:
-            add((end, rule_of[pid]))
-
-        db.scan(padded, match_event_handler=on_match)
-    if not found:
-        return
-    found.sort()
-    # the match's last byte decides its line: line breaks before it (the
-    # last count: all of them, one more than buf's lines)
-    counts = (_c_count_breaks or _count_breaks_py)(padded, [end - 1 for end, _ in found] + [len(padded)])
-    n_lines = counts.pop() - 1
-    for (end, rule), breaks in zip(found, counts, strict=True):
-        line = breaks - 1
-        if 0 <= line < n_lines:
-            hits.setdefault(line if line_map is None else line_map[line], set()).add(rule)
-        if padded[end - 1] == 0x0A and breaks < n_lines:  # a line break ends one line and starts the next
-            hits.setdefault(breaks if line_map is None else line_map[breaks], set()).add(rule)
+        found = bytearray()  # (end, pattern id) as native uint32
+        db.scan(padded, match_event_handler=on_match, context=found)
+        if found:
+            (_c_match_lines or _match_lines_py)(padded, found, rule_of, line_map, pairs)
 
 
 def _count_breaks_py(buf: bytes, offsets: list[int]) -> list[int]:

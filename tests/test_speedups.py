@@ -333,94 +333,231 @@ def test_bench_page_lines(kind: str) -> None:
     assert done > 1000
 
 
-# -- prefilter helpers (select_lines, count_breaks) ----------------------------------------
-# Bytes that bytes.split() splits at, and some that only str.split() does.
+# -- prefilter helpers (scan_buffer, select_tiers, on_match, match_lines, group_pairs) ------
+# Bytes that bytes.split() splits at, some that only str.split() does, the
+# Unicode spaces and fold letters, and pieces of their UTF-8.
 TIER_ALPHABET = [" ", "  ", "\t", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "\x85", "\xa0", "\u3000", "\u2028",
                  "a", "bc", "é", "’", "\udcff", "\udc80"]
+SCAN_ALPHABET = [*TIER_ALPHABET, "\n", *prefilter._UNICODE_SPACES, *prefilter._FOLD_TO_ASCII, "\u2030", "\u200b",
+                 "\u0132", "\u212b", "\udcc2", "\udce2", "\udc80", "\udce1\udc9a"]
 
 
-def same_selection(buf: bytes, limit: int, prefix: int) -> None:
-    want = prefilter._select_lines_py(buf.split(b"\n"), limit, prefix)
-    assert c_mod().select_lines(buf, limit, prefix) == want, (buf, limit, prefix)
-
-
-@st.composite
-def tier_buffers(draw: st.DrawFn) -> bytes:
-    """Lines joined by \\n, as bytes; undecodable bytes as surrogateescape keeps
-    them (the engine's buffer holds U+FFFD there: the C code must not care)."""
-    lines = draw(st.lists(st.lists(st.sampled_from(TIER_ALPHABET), max_size=30).map("".join), max_size=8))
-    return "\n".join(lines).encode("utf-8", "surrogateescape")
+def utf8(text: str) -> bytes:
+    """Undecodable bytes as surrogateescape keeps them (the engine's buffer
+    holds U+FFFD there: the C code must not care)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 @needs_c
 @settings(max_examples=1500)
-@given(tier_buffers(), st.integers(0, 14), st.sampled_from([0, 1, 3, 7, 20, prefilter.WORD_COUNT_PREFIX]))
-@example(b"", 0, 4096)
-@example(b"\n", 0, 4096)
-@example(b" \t\x0b\x0c\r \n\x1c\n\xc2\x85 x", 0, 4096)
-def test_select_lines_matches_python(buf: bytes, limit: int, prefix: int) -> None:
-    same_selection(buf, limit, prefix)
+@given(st.lists(st.sampled_from(SCAN_ALPHABET), max_size=40).map("".join).map(utf8))
+@example(b"")
+@example("\u3000\n\u0131".encode())
+def test_scan_buffer_matches_python(buf: bytes) -> None:
+    want = prefilter._scan_buffer_py(buf)
+    assert want[0] == b"\n" + prefilter.canonical(buf) + b"\n"
+    assert c_mod().scan_buffer(buf) == want, buf
+
+
+@needs_c
+@given(st.binary(max_size=300))
+def test_scan_buffer_on_any_bytes(buf: bytes) -> None:
+    assert c_mod().scan_buffer(buf) == prefilter._scan_buffer_py(buf)
+    # every 8-byte alignment of the ASCII fast path
+    for cut in range(1, 9):
+        assert c_mod().scan_buffer(buf[cut:]) == prefilter._scan_buffer_py(buf[cut:])
+
+
+@needs_c
+def test_scan_buffer_on_corpus() -> None:
+    paths = sorted(CORPUS.glob("*.txt")) + (sorted((BENCH / "dirty").glob("*.txt")) if BENCH.is_dir() else [])
+    buf = b"\n".join(p.read_bytes() for p in paths)
+    assert c_mod().scan_buffer(buf) == prefilter._scan_buffer_py(buf)
+    assert c_mod().scan_buffer(memoryview(buf)[3:]) == prefilter._scan_buffer_py(buf[3:])
+    with pytest.raises(TypeError):
+        c_mod().scan_buffer("text")
+
+
+def same_selection(buf: bytes, limits: tuple[int, ...], prefix: int) -> None:
+    want = prefilter._select_tiers_py(buf, limits, prefix)
+    assert c_mod().select_tiers(buf, limits, prefix) == want, (buf, limits, prefix)
+
+
+@st.composite
+def tier_buffers(draw: st.DrawFn) -> bytes:
+    lines = draw(st.lists(st.lists(st.sampled_from(TIER_ALPHABET), max_size=30).map("".join), max_size=8))
+    return utf8("\n".join(lines))
+
+
+@needs_c
+@settings(max_examples=1500)
+@given(tier_buffers(), st.lists(st.integers(0, 14), max_size=3).map(tuple),
+       st.sampled_from([0, 1, 3, 7, 20, prefilter.WORD_COUNT_PREFIX]))
+@example(b"", (0,), 4096)
+@example(b"\n", (0, 1), 4096)
+@example(b" \t\x0b\x0c\r \n\x1c\n\xc2\x85 x", (0, 2), 4096)
+def test_select_tiers_matches_python(buf: bytes, limits: tuple[int, ...], prefix: int) -> None:
+    same_selection(buf, limits, prefix)
 
 
 @needs_c
 @given(st.binary(max_size=300), st.integers(0, 50), st.integers(0, 60))
-def test_select_lines_on_any_bytes(buf: bytes, limit: int, prefix: int) -> None:
-    same_selection(buf, limit, prefix)
+def test_select_tiers_on_any_bytes(buf: bytes, limit: int, prefix: int) -> None:
+    same_selection(buf, (limit, limit // 2), prefix)
 
 
 @needs_c
-def test_select_lines_on_long_lines() -> None:
+def test_select_tiers_on_long_lines() -> None:
     """Words cut by WORD_COUNT_PREFIX, and lines far longer than it."""
     prefix = prefilter.WORD_COUNT_PREFIX
     lines = [b"a " * 3000, b"x" * (prefix - 1) + b" y z", b"x" * prefix + b" y", b" " * prefix + b"w",
              b"\t" * (prefix + 5), b"ab " * 12 + b"c" * 10_000, b"w " * 40 + b"v", b"w " * 41]
-    for limit in (0, 1, 2, 12, 40, 41, 5000):
-        same_selection(b"\n".join(lines), limit, prefix)
+    for limits in ((0,), (1, 2), (12, 40), (41,), (5000, 0)):
+        same_selection(b"\n".join(lines), limits, prefix)
         for line in lines:
-            same_selection(line, limit, prefix)
+            same_selection(line, limits, prefix)
 
 
 @needs_c
-def test_select_lines_on_corpus_lines() -> None:
+def test_select_tiers_on_corpus_lines() -> None:
     paths = sorted(CORPUS.glob("*.txt")) + (sorted((BENCH / "dirty").glob("*.txt")) if BENCH.is_dir() else [])
     buf = b"\n".join(p.read_bytes().replace(b"\r\n", b"\n") for p in paths)
-    for limit in (*prefilter.WORD_TIERS, 0, 3):
-        same_selection(buf, limit, prefilter.WORD_COUNT_PREFIX)
+    same_selection(buf, (*prefilter.WORD_TIERS, 0, 3), prefilter.WORD_COUNT_PREFIX)
+    same_selection(memoryview(buf)[1:-1], prefilter.WORD_TIERS, prefilter.WORD_COUNT_PREFIX)
 
 
 @needs_c
-def test_select_lines_bad_arguments() -> None:
+def test_select_tiers_bad_arguments() -> None:
     with pytest.raises(TypeError):
-        c_mod().select_lines("text", 1, 10)
+        c_mod().select_tiers("text", (1,), 10)
+    with pytest.raises(TypeError):
+        c_mod().select_tiers(b"text", [1], 10)
+    with pytest.raises(TypeError):
+        c_mod().select_tiers(b"text", tuple(range(9)), 10)
     with pytest.raises(ValueError):
-        c_mod().select_lines(b"text", -1, 10)
+        c_mod().select_tiers(b"text", (-1,), 10)
+    with pytest.raises(ValueError):
+        c_mod().select_tiers(b"text", (1,), -1)
     with pytest.raises(TypeError):
-        c_mod().select_lines(b"text", 1)
+        c_mod().select_tiers(b"text", (1,))
+    assert c_mod().select_tiers(b"a\nb", (), 10) == []
 
 
 @needs_c
-@given(st.binary(max_size=200).flatmap(lambda b: st.tuples(st.just(b), st.lists(st.integers(0, len(b)), max_size=20))))
-@example((b"", [0, 0]))
-@example((b"\n\n", [2, 0, 1, 2]))
-def test_count_breaks_matches_python(case: tuple[bytes, list[int]]) -> None:
-    buf, offsets = case
-    want = prefilter._count_breaks_py(buf, offsets)
-    assert want == [buf.count(b"\n", 0, o) for o in offsets]
-    assert c_mod().count_breaks(buf, offsets) == want
-    assert c_mod().count_breaks(buf, sorted(offsets)) == prefilter._count_breaks_py(buf, sorted(offsets))
+@given(tier_buffers())
+@example(b"")
+@example(b" \n\t\nx\n\x0b y\n\r")
+def test_blank_led_matches_python(buf: bytes) -> None:
+    want = prefilter._blank_led_py(buf)
+    assert c_mod().blank_led(buf) == want
+    assert c_mod().blank_led(memoryview(b"-" + buf + b"-")[1:-1]) == want
+    lines = buf.split(b"\n")
+    assert list(struct.unpack(f"={len(want[1]) // 4}I", want[1])) == [
+        i for i, line in enumerate(lines) if line[:1] in (b" ", b"\t", b"\x0b", b"\x0c", b"\r")]
 
 
 @needs_c
-def test_count_breaks_bad_arguments() -> None:
-    for offsets in ([-1], [5], [0, 6]):
-        with pytest.raises(ValueError):
-            c_mod().count_breaks(b"a\nb\n", offsets)
-        with pytest.raises(ValueError):
-            prefilter._count_breaks_py(b"a\nb\n", offsets)
+@given(st.binary(max_size=300))
+def test_blank_led_on_any_bytes(buf: bytes) -> None:
+    assert c_mod().blank_led(buf) == prefilter._blank_led_py(buf)
     with pytest.raises(TypeError):
-        c_mod().count_breaks(b"ab", (1,))
+        c_mod().blank_led("text")
+
+
+def u32(*values: int) -> bytes:
+    return struct.pack(f"={len(values)}I", *values)
+
+
+@needs_c
+def test_on_match_appends_end_and_id() -> None:
+    found_c, found_py = bytearray(), bytearray()
+    for pid, start, end in ((3, 0, 7), (0, 2, 2**32 - 1), (2**32 - 1, 1, 1)):
+        c_mod().on_match(pid, start, end, 0, found_c)
+        prefilter._on_match_py(pid, start, end, 0, found_py)
+    assert found_c == found_py == bytearray(u32(7, 3, 2**32 - 1, 0, 1, 2**32 - 1))
     with pytest.raises(TypeError):
-        c_mod().count_breaks(b"ab", ["1"])
+        c_mod().on_match(1, 2, 3, 0, [])
+    with pytest.raises(OverflowError):
+        c_mod().on_match(1, 2, 2**32, 0, bytearray())
+    with pytest.raises(TypeError):
+        c_mod().on_match(1, 2, 3, bytearray())
+
+
+def same_lines(padded: bytes, found: bytes, rule_of: list[int], line_map: bytes | None) -> None:
+    want, got = bytearray(b"xxxx"), bytearray(b"xxxx")  # appended to
+    prefilter._match_lines_py(padded, bytearray(found), rule_of, line_map, want)
+    c_mod().match_lines(padded, bytearray(found), rule_of, line_map, got)
+    assert got == want, (padded, found, rule_of, line_map)
+
+
+@st.composite
+def match_cases(draw: st.DrawFn) -> tuple[bytes, bytes, list[int], bytes | None]:
+    padded = b"\n" + draw(st.binary(max_size=60).map(lambda b: b.replace(b"\x00", b"\n"))) + b"\n"
+    rule_of = draw(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=4))
+    ends = draw(st.lists(st.integers(1, len(padded)), max_size=12))
+    if draw(st.booleans()):
+        ends.sort()
+    found = u32(*[x for end in ends for x in (end, draw(st.integers(0, len(rule_of) - 1)))])
+    n_lines = padded.count(b"\n") - 1
+    line_map = draw(st.none() | st.lists(st.integers(0, 2**32 - 1), min_size=n_lines, max_size=n_lines)
+                    .map(lambda m: u32(*m)))
+    return padded, found, rule_of, line_map
+
+
+@needs_c
+@settings(max_examples=1000)
+@given(match_cases())
+@example((b"\n\n", u32(1, 0, 2, 0), [5], None))
+@example((b"\nab\ncd\n", u32(4, 0, 1, 0, 7, 0, 3, 0), [9], u32(10, 20)))
+def test_match_lines_matches_python(case: tuple[bytes, bytes, list[int], bytes | None]) -> None:
+    same_lines(*case)
+
+
+@needs_c
+@given(st.binary(max_size=40), st.lists(st.integers(1, 41), max_size=8))
+def test_match_lines_on_any_bytes(buf: bytes, ends: list[int]) -> None:
+    """Unpadded buffers too: text before the first line break is no line."""
+    ends = [e for e in ends if e <= len(buf)]
+    same_lines(buf, u32(*[x for e in ends for x in (e, 0)]), [1], None)
+
+
+@needs_c
+def test_match_lines_bad_arguments() -> None:
+    def both(*args: object) -> list[type[BaseException]]:
+        raised = []
+        for fn in (c_mod().match_lines, prefilter._match_lines_py):
+            with pytest.raises(Exception) as info:
+                fn(*args)
+            raised.append(info.type)
+        return raised
+
+    pairs = bytearray()
+    assert both(b"\na\n", bytearray(u32(0, 0)), [1], None, pairs) == [ValueError, ValueError]
+    assert both(b"\na\n", bytearray(u32(4, 0)), [1], None, pairs) == [ValueError, ValueError]
+    assert both(b"\na\n", bytearray(u32(2, 1)), [1], None, pairs) == [IndexError, IndexError]
+    assert both(b"\na\nb\n", bytearray(u32(2, 0)), [1], u32(), pairs) == [IndexError, IndexError]
+    assert pairs == bytearray()
+    with pytest.raises(ValueError):
+        c_mod().match_lines(b"\na\n", bytearray(b"abc"), [1], None, pairs)
+    with pytest.raises(TypeError):
+        c_mod().match_lines(b"\na\n", bytearray(), (1,), None, pairs)
+    with pytest.raises(TypeError):
+        c_mod().match_lines(b"\na\n", bytearray(), [1], None, [])
+
+
+@needs_c
+@given(st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)), max_size=30)
+       | st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), max_size=30))
+def test_group_pairs_matches_python(pairs: list[tuple[int, int]]) -> None:
+    buf = bytearray(u32(*[x for pair in pairs for x in pair]))
+    want = prefilter._group_pairs_py(buf)
+    assert list(want.items()) == sorted((line, sorted({r for ln, r in pairs if ln == line})) for line in {ln for ln, _ in pairs})
+    got = c_mod().group_pairs(buf)
+    assert got == want and list(got) == list(want)
+    with pytest.raises(ValueError):
+        c_mod().group_pairs(buf + u32(1))
+    with pytest.raises(ValueError):
+        prefilter._group_pairs_py(buf + u32(1))
 
 
 @needs_c
@@ -435,11 +572,14 @@ def test_prefilter_scan_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch)
     paths = sorted(CORPUS.glob("*.txt")) + (sorted((BENCH / "dirty").glob("*.txt")) if BENCH.is_dir() else [])
     bufs = [p.read_bytes().replace(b"\r\n", b"\n").decode("utf-8", "replace").encode("utf-8") for p in paths]
     bufs.append(b"\n".join(bufs))
-    monkeypatch.setattr(prefilter, "_c_select", c_mod().select_lines)
-    monkeypatch.setattr(prefilter, "_c_count_breaks", c_mod().count_breaks)
+    bufs.append("x\u0131 Related stories\nplain\n\u017fhare this\n".encode())  # fold letters: the full databases
+    bufs.append(b"  Related stories\n\tShare this\n Advertisement\nAdvertisement\n")  # blank-led lines
+    names = ("scan_buffer", "select_tiers", "blank_led", "on_match", "match_lines", "group_pairs")
+    for name in names:
+        monkeypatch.setattr(prefilter, f"_c_{name}", getattr(c_mod(), name))
     with_c = [pf.scan(b) for b in bufs]
-    monkeypatch.setattr(prefilter, "_c_select", None)
-    monkeypatch.setattr(prefilter, "_c_count_breaks", None)
+    for name in names:
+        monkeypatch.setattr(prefilter, f"_c_{name}", None)
     assert [pf.scan(b) for b in bufs] == with_c
     assert sum(len(h) for h in with_c) > 100
 
