@@ -340,6 +340,13 @@ class DocumentCleaner:
         if self.due:
             self._apply_verdicts(out)
 
+    def end_batch(self) -> None:
+        """The batch's arrays are about to go: lines a look-ahead still holds
+        lose their place in them (judged later, a line must not be read as
+        the line at its old position in the next batch)."""
+        if self.pending:
+            self.pending = [it._replace(idx=-1) for it in self.pending]
+
     def _process(self, it: Item, out: list[bytes], exclude: Rule | None) -> None:
         if self.truncated_by is not None:
             self._drop(it, self.truncated_by)
@@ -377,8 +384,9 @@ class DocumentCleaner:
                         self._drop(it, rule)
                         return
                     self._drop(it, rule, line_kept=True)
+                    # idx -1: duplicates are judged on the text kept, not the prepared one as read
                     it = it._replace(raw=new_text.encode("utf-8", "surrogateescape") + line_ending(it.raw),
-                                     text=new_text)
+                                     text=new_text, idx=-1)
                     text = new_text
                 elif action == "drop_line":
                     self._drop(it, rule)

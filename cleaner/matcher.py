@@ -139,12 +139,10 @@ class Matcher:
         self._lookup(pre.values())
 
     def _prepared(self, idx: int) -> Prepared | None:
-        """The fingerprints of the chunk's line ``idx`` as read (a rule may
-        have stripped it since), or None when it is too short to match."""
+        """The fingerprints of the chunk's line ``idx`` (the engine passes -1
+        for a line a strip rule changed), or None when it is too short to match."""
         fp = self._pre.get(idx)
         if fp is None and self._chunk is not None and idx < len(self._chunk[1]):
-            # (a line held by a block rule's look-ahead into the next chunk
-            # comes back with its old idx: the batch path also reads this chunk's)
             raws, texts = self._chunk
             text = texts[idx]
             if len(text) >= self.short and not text.isspace():

@@ -150,6 +150,7 @@ class StreamCleaner:
                 self.doc = self._new_doc()
                 lo = i + 1
         self.doc.feed_batch(raws, texts, hits, lo, len(texts), out)
+        self.doc.end_batch()
         if matcher is not None:
             matcher.end_chunk()
         return out

@@ -242,3 +242,18 @@ def test_remembered_rule_decisions_change_nothing() -> None:
     assert warm.engine.match_memo  # the memo is in use
     for t in texts:
         assert warm.explain_text(t) == Cleaner(Config(classifier=False)).explain_text(t)
+
+
+def test_stream_dedup_judges_a_stripped_line_by_the_text_kept(tmp_path: Path) -> None:
+    # a strip rule changes a line before duplicates are judged: with the
+    # cross-document index, as within a document, the repeat that follows is
+    # a repeat of the text kept (not of the line as read)
+    path = tmp_path / "promo.toml"
+    path.write_text(RULE_HEADER + rule_toml(
+        "junk.promo-prefix", r"^PROMO:\s*", action="strip", drop=[],
+        examples_extra='strip = [{before = "PROMO: Hello there", after = "Hello there"}]'), encoding="utf-8")
+    text = f"{ARTICLE[0]}\nPROMO: {ARTICLE[1]}\n{ARTICLE[2]}\n{ARTICLE[1]}\n"
+    want = f"{ARTICLE[0]}\n{ARTICLE[1]}\n{ARTICLE[2]}\n"
+    for dedup in ("doc", "stream"):
+        cfg = Config(rules=(str(path),), default_rules=False, dedup=dedup, near=False, classifier=False)
+        assert Cleaner(cfg).clean_text(text) == want, dedup
