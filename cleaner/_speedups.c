@@ -1270,9 +1270,9 @@ static PyObject *match_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
 {
     Py_buffer text, found, map = {0};
     Py_ssize_t n_found, n_map = 0, n_rules;
-    PyObject *rule_of = args[2], *pairs = args[4], *result = NULL;
     if (!nargs_ok("match_lines", nargs, 5))
         return NULL;
+    PyObject *rule_of = args[2], *pairs = args[4], *result = NULL;
     if (!PyList_Check(rule_of) || !PyByteArray_Check(pairs)) {
         PyErr_SetString(PyExc_TypeError, "match_lines: rule_of must be a list and pairs a bytearray");
         return NULL;
@@ -1496,7 +1496,7 @@ static PyObject *runset_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             goto fail;
         }
     }
-    if (self->filter.obj != NULL && self->filter.len * 8 <= (Py_ssize_t)((UINT64_MAX >> shift) >> (64 - 8 * key_bytes))) {
+    if (self->filter.obj != NULL && (uint64_t)self->filter.len * 8 <= ((UINT64_MAX >> shift) >> (64 - 8 * key_bytes))) {
         PyErr_SetString(PyExc_ValueError, "RunSet: the filter is too small for the shift");
         goto fail;
     }

@@ -27,7 +27,7 @@ from .batch import (
     run_two_pass,
 )
 from .boilerplate import Boilerplate
-from .config import DEDUP_MIN_WORDS_DEFAULT, DEDUP_SCOPES, REGEX_TIMEOUT_DEFAULT, UNITS, Config
+from .config import DEDUP_MIN_WORDS_DEFAULT, DEDUP_SCOPES, REGEX_TIMEOUT_DEFAULT, REGEX_TIMEOUT_MAX, UNITS, Config
 from .dedup import NEAR_THRESHOLD_DEFAULT
 from .errors import CleanerError, RuleError
 from .explain import Decision
@@ -112,7 +112,8 @@ def _fail_rules(e: RuleError) -> None:
 @click.option("--repeated-boilerplate", type=click.IntRange(min=2), metavar="K",
               help="Remove paragraphs found in K or more distinct documents, first included. With FILEs this "
                    "reads them twice; on stdin it removes from the K-th document on.")
-@click.option("--regex-timeout", type=click.FloatRange(min=0, min_open=True), default=REGEX_TIMEOUT_DEFAULT,
+@click.option("--regex-timeout", type=click.FloatRange(min=0, max=REGEX_TIMEOUT_MAX, min_open=True),
+              default=REGEX_TIMEOUT_DEFAULT,
               show_default=True, help="Seconds one rule regex may run on one line (then the line is kept).")
 @click.option("--classifier/--no-classifier", default=None,
               help="Also drop the page furniture no rule names (menus, teasers, bylines, footers) with the "

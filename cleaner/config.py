@@ -12,6 +12,7 @@ DEDUP_MIN_WORDS_DEFAULT = 5
 # A single rule regex that runs longer than this on one line is abandoned and
 # the line kept; the timeout is reported with the rule id.
 REGEX_TIMEOUT_DEFAULT = 0.25
+REGEX_TIMEOUT_MAX = 86400.0  # a day: past it (or inf) the timers cannot count
 DEDUP_SCOPES = ("off", "doc", "stream")
 UNITS = ("line", "block")
 
@@ -124,5 +125,6 @@ class Config:
             raise ValueError(f"repeated_boilerplate must be at least 2; got {self.repeated_boilerplate}")
         if self.classifier and self.unit != "line":
             raise ValueError("classifier needs unit='line' (it judges paragraphs, not hard-wrapped lines)")
-        if not self.regex_timeout > 0:
-            raise ValueError(f"regex_timeout must be a positive number of seconds; got {self.regex_timeout}")
+        if not 0 < self.regex_timeout <= REGEX_TIMEOUT_MAX:
+            raise ValueError(f"regex_timeout must be a number of seconds above 0 and at most {REGEX_TIMEOUT_MAX:g}; "
+                             f"got {self.regex_timeout}")

@@ -523,6 +523,7 @@ class Index:
         new_id = (np.cumsum(used, dtype=np.uint64) - 1).astype(np.uint32)
         for table in (self.exact, self.near):
             table.runs = [Run.of(r.keys, new_id[r.ids()]) for r in table.runs]
+            table._run_set = None  # same keys arrays, new ids
         self.para_doc = DocColumn.from_numpy(self.para_doc.to_numpy()[used])
         pl = np.frombuffer(self.para_line, np.uint32)[used]
         pf = np.frombuffer(self.para_facts, np.uint32)[used]

@@ -109,6 +109,12 @@ class Matcher:
         if self.per_doc:
             self.min_share = min(self.min_share, self.live.sampled_share())
             self.live = Index(self.live.params, self.live.max_bytes)
+            # the chunk's lookups so far were in the last document's index
+            # (a form feed inside a batch): the new one has no runs yet
+            if self._c_runs:
+                self._found[0], self._found[1] = self.live.exact.run_set(), self.live.near.run_set()
+            else:
+                self._found[0], self._found[1] = {}, {}
         self.doc_name = name
         self.doc = self.live.doc_id(name)
         self.loaded_doc = self.loaded.doc_index.get(name, -1) if self.loaded is not None else -1
@@ -155,7 +161,10 @@ class Matcher:
                 self._pre[idx] = fp
         return fp
 
-    def _lookup(self, fps: Iterable[Prepared]) -> None:
+    def _lookup(self, fps: Iterable[Prepared], one: bool = False) -> None:
+        """Look fingerprints up in the sorted runs: a chunk's (``prepare``), or
+        ``one`` line's more (``check`` of a line not prepared), added to the
+        chunk's lookups, never in their place."""
         if self._c_runs:
             tables = [self.live.exact, self.live.near]
             if self.loaded is not None:
@@ -170,7 +179,11 @@ class Matcher:
         if self.loaded is not None:
             tables += [self.loaded.exact, self.loaded.near]
         for n, table in enumerate(tables):
-            self._found[n] = table.find_many(exact if n % 2 == 0 else near)
+            found = table.find_many(exact if n % 2 == 0 else near)
+            if one:
+                self._found[n].update(found)
+            else:
+                self._found[n] = found
 
     def key(self, raw: bytes, text: str, idx: int = -1) -> int:
         """A paragraph's exact key hash (the prepared one when there is one)."""
@@ -208,7 +221,7 @@ class Matcher:
             if len(text) < self.short or text.isspace():
                 return None
             fp = self.fingerprints(raw, text)
-            self._lookup([fp])
+            self._lookup([fp], one=True)
         key, sk, facts = fp
         keys = self.doc_keys
         if keys is not None and len(keys) < DOC_KEYS_MAX:

@@ -94,6 +94,8 @@ class StreamCleaner:
             if tail:  # an empty input holds no line at all (not one empty line)
                 out = self._lines(tail)
             self.doc.finish(out)
+        if self.matcher is not None:
+            self.matcher.end_chunk()  # lets go of the lookups (they hold the runs) before a save
         self.changed = self.changed or self.doc.changed
         return self._emit(out)
 

@@ -18,6 +18,7 @@ the handler put back after each batch.)
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -34,6 +35,15 @@ class _State:
     searching = False  # a search runs: only then may a tick raise
     started = 0  # searches started so far
     seen = -1  # the search running at the last tick
+
+
+def _disarm_in_child() -> None:
+    # a fork inside a batch: the child has no timer (timers are not inherited)
+    _State.armed = _State.searching = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_disarm_in_child)
 
 
 def _tick(signum: int, frame: object) -> None:
@@ -57,7 +67,14 @@ def scope(timeout: float) -> Iterator[None]:
         return
     if prev is not _tick:
         signal.signal(signal.SIGALRM, _tick)
-    signal.setitimer(signal.ITIMER_REAL, timeout, timeout)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, timeout, timeout)
+        ticking = True
+    except (OverflowError, ValueError, OSError):  # a timeout the timer cannot hold: regex's own
+        ticking = False
+    if not ticking:
+        yield
+        return
     _State.armed = True
     try:
         yield

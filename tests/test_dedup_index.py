@@ -502,3 +502,54 @@ def test_paragraphs_past_near_max_chars_are_judged_exactly() -> None:
     short_edit = " ".join(["changed", *words[1:200]])
     c.clean_text(lines(" ".join(words[:200])), doc_id="d")
     assert c.clean_text(lines(short_edit), doc_id="e") == ""  # the same edit on a normal paragraph: near
+
+
+def _both_paths(args: list[str], data: bytes | None, cwd: Path) -> list[subprocess.CompletedProcess[bytes]]:
+    """The CLI with the C extension and with the Python reference path."""
+    from conftest import CLEAN, clean_env
+    out = []
+    for speedups in ("1", "0"):
+        env = {**clean_env(), "CLEANER_SPEEDUPS": speedups}
+        out.append(subprocess.run([*CLEAN, *args], input=data, capture_output=True, env=env, cwd=cwd,
+                                  timeout=300, check=False))
+    return out
+
+
+def _random_lines(n: int, seed: int) -> list[str]:
+    import random
+    rnd = random.Random(seed)
+    return [" ".join(f"w{rnd.randrange(900)}" for _ in range(11)) + "." for _ in range(n)]
+
+
+def test_a_line_judged_alone_keeps_the_chunks_lookups(tmp_path: Path) -> None:
+    # a line a strip rule changed is fingerprinted and looked up on its own;
+    # on the Python path that lookup once replaced the chunk's, and the index
+    # entries of every later line of the chunk were missed
+    (tmp_path / "tag.toml").write_text(
+        'version = 1\n[categories]\nmisc = "test"\n[[rule]]\nid = "misc.tag"\ncategory = "misc"\n'
+        'action = "strip"\ndescription = "a trailing tag"\npattern = \'\'\'\\s*\\[tag\\]\\s*$\'\'\'\n'
+        'replace = ""\n[rule.examples]\nstrip = [{ before = "Hello there my friend [tag]", '
+        'after = "Hello there my friend" }]\n', encoding="utf-8")
+    lines = _random_lines(20, 1)
+    (tmp_path / "a.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Some opening words of the second page here [tag]\n" + "\n".join(lines) + "\n",
+                                    encoding="utf-8")
+    base = ["--no-default-rules", "--no-classifier", "--rules", "tag.toml", "--index", "i.idx"]
+    for r in _both_paths([*base, "a.txt"], None, tmp_path)[:1]:
+        assert r.returncode == 0, r.stderr
+    for r in _both_paths([*base, "--index-readonly", "b.txt"], None, tmp_path):
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == b"Some opening words of the second page here\n"
+
+
+def test_a_document_index_started_inside_a_batch_has_no_stale_lookups(tmp_path: Path) -> None:
+    # per-document near matching with a budget: the first document spills
+    # sorted runs; the second starts in the same batch with an empty index,
+    # and the lookups made in the first one's runs must not be used for it
+    first = _random_lines(9000, 2)
+    data = ("\n".join(first) + "\n\f\n" + "\n".join(first[:100]) + "\n").encode()
+    runs = _both_paths(["--no-default-rules", "--no-classifier", "--dedup", "doc", "--near",
+                        "--max-index-mb", "50"], data, tmp_path)
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == data  # no line repeats within its own document

@@ -76,3 +76,26 @@ def test_main_thread_timeout_names_the_rule_and_keeps_the_line(tmp_path: Path) -
     c = _slow_cleaner(tmp_path)
     assert c.clean_text(f"{ARTICLE[0]}\n{LINE}\naaa\n") == f"{ARTICLE[0]}\n{LINE}\n"
     assert c.stats.regex_timeouts["junk.catastrophic"] == 1
+
+
+def test_timeouts_the_timer_cannot_hold_are_refused_or_left_to_regex() -> None:
+    for bad in (float("inf"), float("nan"), 1e20, 0.0):
+        with pytest.raises(ValueError, match="regex_timeout"):
+            Config(regex_timeout=bad)
+    with watchdog.scope(1e20):  # the timer cannot count this far: no timer, regex's own timeout
+        assert not watchdog._State.armed
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_a_child_forked_inside_a_batch_does_not_count_on_the_timer() -> None:
+    import os
+    with watchdog.scope(0.05):
+        pid = os.fork()
+        if pid == 0:  # the child: no timer, so the search must use regex's timeout
+            try:
+                watchdog.search(SLOW, "a" * 34 + "!", 0.05)
+                os._exit(1)
+            except TimeoutError:
+                os._exit(0)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
