@@ -126,5 +126,5 @@ class Config:
         if self.classifier and self.unit != "line":
             raise ValueError("classifier needs unit='line' (it judges paragraphs, not hard-wrapped lines)")
         if not 0 < self.regex_timeout <= REGEX_TIMEOUT_MAX:
-            raise ValueError(f"regex_timeout must be a number of seconds above 0 and at most {REGEX_TIMEOUT_MAX:g}; "
+            raise ValueError(f"regex_timeout must be a positive number of seconds, at most {REGEX_TIMEOUT_MAX:g}; "
                              f"got {self.regex_timeout}")
