@@ -187,6 +187,8 @@ class FingerprintTable:
         kept until the runs change; None without the extension."""
         if _RunSet is None:
             return None
+        if not self.runs:  # nothing to look up: no filter to build (a new document's index)
+            return _RunSet(self.bits // 8, None, 0, [])
         ids = self._run_ids()
         if self._run_set is None or self._run_set[0] != ids:
             f = self._filter()
