@@ -10,14 +10,16 @@ it matches). A search is so stopped after between one and two ``timeout``s.
 Elsewhere (another thread, no ``setitimer``, or ``SIGALRM`` or its timer in
 use by the host program) the ``timeout=`` argument is used.
 
-Once installed, the handler stays (it ignores a tick outside a search): a
-tick already on its way when the timer is stopped must never meet the
-default action, which ends the process. (Under valgrind that happened with
-the handler put back after each batch.)
+Once installed, the handler stays (it ignores a tick outside a search), and
+at exit SIGALRM is ignored: a tick already on its way when the timer is
+stopped must never meet the default action, which ends the process. (Under
+valgrind, which delivers signals late, both happened: with the handler put
+back after each batch, and once Python's exit had put the default back.)
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import threading
@@ -35,6 +37,7 @@ class _State:
     searching = False  # a search runs: only then may a tick raise
     started = 0  # searches started so far
     seen = -1  # the search running at the last tick
+    exit_hook = False  # _quiet_at_exit is registered
 
 
 def _disarm_in_child() -> None:
@@ -44,6 +47,15 @@ def _disarm_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_disarm_in_child)
+
+
+def _quiet_at_exit() -> None:
+    # at exit Python gives the signals it handled their default action back:
+    # a tick still on its way then (valgrind and some sandboxes deliver late)
+    # would end a finished run with an alarm status; ignored, it cannot
+    if signal.getsignal(signal.SIGALRM) is _tick:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
 
 
 def _tick(signum: int, frame: object) -> None:
@@ -67,6 +79,9 @@ def scope(timeout: float) -> Iterator[None]:
         return
     if prev is not _tick:
         signal.signal(signal.SIGALRM, _tick)
+        if not _State.exit_hook:
+            _State.exit_hook = True
+            atexit.register(_quiet_at_exit)
     try:
         signal.setitimer(signal.ITIMER_REAL, timeout, timeout)
         ticking = True

@@ -99,3 +99,16 @@ def test_a_child_forked_inside_a_batch_does_not_count_on_the_timer() -> None:
                 os._exit(0)
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_at_exit_sigalrm_is_ignored_not_left_to_its_default() -> None:
+    # Python's exit gives handled signals their default action back; a tick
+    # delivered late (valgrind did) would then end a finished run
+    with watchdog.scope(0.01):
+        pass
+    assert watchdog._State.exit_hook
+    watchdog._quiet_at_exit()  # what atexit runs
+    assert signal.getsignal(signal.SIGALRM) == signal.SIG_IGN
+    signal.raise_signal(signal.SIGALRM)  # ignored: the test goes on
+    with watchdog.scope(0.01):  # a later batch takes the signal again
+        assert signal.getsignal(signal.SIGALRM) is watchdog._tick
