@@ -226,6 +226,7 @@ GOOD, NEARGOOD, TITLE, DATA, SHORT, BAD, RULE, DUP, BLANK = (
     "dup",
     "blank",
 )
+_LINE_KINDS = (GOOD, NEARGOOD, TITLE, DATA, SHORT, BAD)  # what pass 1 gives a line no rule removed
 
 # why a line is ``bad`` (pass 1; "classifier:<why>" in a verdict's reason)
 WHY_CROSSDOC = "repeated-across-documents"
@@ -242,8 +243,8 @@ _CONTENT = frozenset({GOOD, NEARGOOD, DATA})
 _ARROWS = frozenset("»›→▸►")
 _GAPS = frozenset({BLANK, RULE, DUP})
 # the reasons of the commonest verdicts, made once (not per line)
-_IN_ARTICLE = {k: f"classifier:{k}-in-article" for k in (GOOD, NEARGOOD, TITLE, DATA, SHORT, BAD)}
-_OUTSIDE = {k: f"classifier:{k}{OUTSIDE_ARTICLE}" for k in (GOOD, NEARGOOD, TITLE, DATA, SHORT, BAD)}
+_IN_ARTICLE = {k: f"classifier:{k}-in-article" for k in _LINE_KINDS}
+_OUTSIDE = {k: f"classifier:{k}{OUTSIDE_ARTICLE}" for k in _LINE_KINDS}
 
 
 @dataclass(frozen=True)
@@ -685,7 +686,7 @@ def c_line_class(p: ContextParams) -> _speedups.LineClass | None:
          GLUE_TITLE_WORDS, GLUE_TEXT_WORDS, GLUE_MAX_WORD, GLUE_TITLE_CAPS, GLUE_TEXT_CAPS),
         ("".join(sorted(_END)), "".join(sorted(_CLOSERS)), "".join(sorted(_BULLETS)), "".join(sorted(_ARROWS)),
          MENU_SEPARATORS),
-        (GOOD, NEARGOOD, TITLE, DATA, SHORT, BAD),
+        _LINE_KINDS,
         ("", WHY_CROSSDOC, WHY_MENU, WHY_FEW_STOPWORDS, WHY_GLUE, WHY_ARROW),
         LineFeatures,
     )

@@ -63,7 +63,6 @@ class MatchSettings:
 Prepared = tuple[int, list[int], int]  # exact key, sketch, facts mask (0: none)
 _RunSet = speedup("RunSet")
 _probe = speedup("probe")
-_c_near = speedup("near_fingerprints")
 # Keys of the lines the rules kept, per document, for block rules to skip
 # repeats (``Config.skip_repeats``): at most this many; past it, a repeat of a
 # later line breaks a block as any line would.
@@ -152,13 +151,7 @@ class Matcher:
             raws, texts = self._chunk
             text = texts[idx]
             if len(text) >= self.short and not text.isspace():
-                s = self.s
-                # Matcher.fingerprints without its two calls (once per line)
-                if _c_near is not None and s.near and 2 * s.near_min_words <= len(text) <= NEAR_MAX_CHARS:
-                    fp = _c_near(text, s.ngram, s.sketch_k, s.near_min_words)
-                if fp is None:
-                    fp = self.fingerprints(raws[idx], text)
-                self._pre[idx] = fp
+                fp = self._pre[idx] = self.fingerprints(raws[idx], text)
         return fp
 
     def _lookup(self, fps: Iterable[Prepared], one: bool = False) -> None:

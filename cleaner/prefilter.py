@@ -437,11 +437,7 @@ def _select_tiers_py(buf: bytes | memoryview, limits: tuple[int, ...],
     lines = bytes(buf).split(b"\n")
     most = max(limits, default=0)
     words = [len(line[:prefix].split(None, most)) for line in lines]  # exact up to most + 1
-    out = []
-    for limit in limits:
-        keep = [i for i, n in enumerate(words) if n <= limit]
-        out.append((b"\n" + b"\n".join([lines[i] for i in keep]) + b"\n", array("I", keep).tobytes()))
-    return out
+    return [_picked(lines, [i for i, n in enumerate(words) if n <= limit]) for limit in limits]
 
 
 def _blank_led_py(buf: bytes | memoryview) -> tuple[bytes, bytes]:
@@ -449,7 +445,12 @@ def _blank_led_py(buf: bytes | memoryview) -> tuple[bytes, bytes]:
     leading and a trailing \\n, and their indexes as native uint32
     (``_speedups.blank_led`` gives the same)."""
     lines = bytes(buf).split(b"\n")
-    keep = [i for i, line in enumerate(lines) if line[:1].isspace()]
+    return _picked(lines, [i for i, line in enumerate(lines) if line[:1].isspace()])
+
+
+def _picked(lines: list[bytes], keep: list[int]) -> tuple[bytes, bytes]:
+    """Lines ``keep`` as a scan buffer (joined by \n between a leading and a
+    trailing \n) and their indexes as native uint32."""
     return b"\n" + b"\n".join([lines[i] for i in keep]) + b"\n", array("I", keep).tobytes()
 
 
@@ -648,30 +649,30 @@ def _count_breaks_py(buf: bytes, offsets: list[int]) -> list[int]:
     return out
 
 
-def _flags(single: bool = False) -> int:
-    """UTF-8 prefilter patterns; ``single``: report each pattern once per scan."""
+def _flags() -> int:
+    """UTF-8 prefilter patterns."""
     assert _hs is not None
-    return int(_hs.HS_FLAG_UTF8 | _hs.HS_FLAG_PREFILTER | (_hs.HS_FLAG_SINGLEMATCH if single else 0))
+    return int(_hs.HS_FLAG_UTF8 | _hs.HS_FLAG_PREFILTER)
 
 
-def _compile(exprs: Sequence[str], single: bool = False) -> Any:
+def _compile(exprs: Sequence[str]) -> Any:
     assert _hs is not None
     db = _hs.Database()
     db.compile(
         expressions=[e.encode("utf-8") for e in exprs],
         ids=list(range(len(exprs))),
         elements=len(exprs),
-        flags=[_flags(single)] * len(exprs),
+        flags=[_flags()] * len(exprs),
     )
     return db
 
 
-def _load_or_compile(exprs: Sequence[str], single: bool = False) -> Any:
+def _load_or_compile(exprs: Sequence[str]) -> Any:
     """The database of widened patterns (ids in list order), or None if
     Hyperscan rejects one. Databases are cached on disk, keyed by the
     patterns, the flags and the Hyperscan version."""
     assert _hs is not None
-    ident = repr((getattr(_hs, "__version__", ""), _flags(single), tuple(exprs)))
+    ident = repr((getattr(_hs, "__version__", ""), _flags(), tuple(exprs)))
     key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
     path = cache_dir() / f"hs1-{key}.db"
     if os.environ.get("CLEANER_NO_CACHE") != "1":
@@ -687,7 +688,7 @@ def _load_or_compile(exprs: Sequence[str], single: bool = False) -> Any:
         except Exception:
             pass
     try:
-        db = _compile(exprs, single)
+        db = _compile(exprs)
     except Exception:
         db = None
     try:
