@@ -1577,6 +1577,21 @@ static PyObject *runset_get(RunSetObject *self, PyObject *const *args, Py_ssize_
     return Py_NewRef(nargs == 2 ? args[1] : Py_None);
 }
 
+/* The owner of key: recent (a dict) first, then the runs; a new reference,
+ * Py_None when none, NULL with an exception on error. */
+static PyObject *owner_of(PyObject *key, PyObject *recent, const RunSetObject *runs)
+{
+    PyObject *pid = PyDict_GetItemWithError(recent, key);
+    if (pid != NULL)
+        return Py_NewRef(pid);
+    if (PyErr_Occurred())
+        return NULL;
+    int ok;
+    uint64_t k = runset_key(key, &ok);
+    int64_t found = ok ? runset_find(runs, k) : -1;
+    return found < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(found);
+}
+
 static PyObject *runset_owners(RunSetObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (!nargs_ok("RunSet.owners", nargs, 2))
@@ -1590,26 +1605,13 @@ static PyObject *runset_owners(RunSetObject *self, PyObject *const *args, Py_ssi
     if (out == NULL)
         return NULL;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keys); i++) {
-        PyObject *key = PyList_GET_ITEM(keys, i);
-        PyObject *pid = PyDict_GetItemWithError(recent, key);
-        if (pid != NULL) {
-            if (PyList_Append(out, pid) < 0)
-                goto fail;
-            continue;
-        }
-        if (PyErr_Occurred())
+        PyObject *pid = owner_of(PyList_GET_ITEM(keys, i), recent, self);
+        if (pid == NULL)
             goto fail;
-        int ok;
-        uint64_t k = runset_key(key, &ok);
-        int64_t found = ok ? runset_find(self, k) : -1;
-        if (found < 0)
-            continue;
-        pid = PyLong_FromLongLong(found);
-        if (pid == NULL || PyList_Append(out, pid) < 0) {
-            Py_XDECREF(pid);
-            goto fail;
-        }
+        int err = pid != Py_None && PyList_Append(out, pid) < 0;
         Py_DECREF(pid);
+        if (err)
+            goto fail;
     }
     return out;
 fail:
@@ -1638,21 +1640,6 @@ static PyTypeObject RunSetType = {
     .tp_methods = runset_methods,
     .tp_new = runset_new,
 };
-
-/* The owner of key: recent (a dict) first, then the runs; a new reference,
- * Py_None when none, NULL with an exception on error. */
-static PyObject *owner_of(PyObject *key, PyObject *recent, const RunSetObject *runs)
-{
-    PyObject *pid = PyDict_GetItemWithError(recent, key);
-    if (pid != NULL)
-        return Py_NewRef(pid);
-    if (PyErr_Occurred())
-        return NULL;
-    int ok;
-    uint64_t k = runset_key(key, &ok);
-    int64_t found = ok ? runset_find(runs, k) : -1;
-    return found < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(found);
-}
 
 PyDoc_STRVAR(probe_doc,
 "probe(key, sketch, threshold, pid, exact_recent, exact_runs, near_recent, near_runs, /)\n--\n\n"
