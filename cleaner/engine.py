@@ -239,6 +239,7 @@ class DocumentCleaner:
     def _apply_verdicts(self, out: list[bytes]) -> None:
         """The output stage takes the verdicts due, in line order."""
         due, self.due = self.due, []
+        append = out.append
         for it, v in due:
             if it is None:  # removed by a rule or as a duplicate, recorded then
                 self.gap_removed = True
@@ -246,8 +247,12 @@ class DocumentCleaner:
                 self._settle_repeat(it, v, out)
             elif not it.text or it.text.isspace():
                 self._hold_blank(it)
-            elif v.keep:
-                self._out_keep(it, out)
+            elif v.keep:  # _out_keep, inline
+                if self.blanks:
+                    self._flush_blanks(out)
+                self.gap_removed = False
+                self.kept_any = True
+                append(it.raw)
             else:
                 self._record(it, v.reason, CLASSIFIER_CATEGORY, "drop_line",
                              features=v.explain() if self.sink is not None else None)
@@ -296,25 +301,31 @@ class DocumentCleaner:
         matcher = self.matcher
         short = matcher.short if matcher is not None else 0
         inline = matcher is not None and matcher.inline
-        slow = self.block_unit or self.boiler is not None
+        min_words = matcher.s.min_words if matcher is not None else 0
+        first_line = self.first_line
+        slow = bool(self.block_unit or self.boiler is not None or always)
         ctx = self.ctx
+        held = self.held
         keys = self.doc_keys
         append = out.append
+        new = tuple.__new__  # Item(...) runs a Python-level __new__; this is the same tuple in one C call
+        # only _process starts or ends a block, a truncation or a look-ahead
+        busy = slow or self.truncated_by is not None or self.block is not None or self.pending is not None
         ln = self.line_no
         for i in range(lo, hi):
             ln += 1
             text = texts[i]
-            if (slow or always or i in hits or self.truncated_by is not None or self.block is not None
-                    or self.pending is not None):
+            if busy or i in hits:
                 self.line_no = ln
                 cands = hits.get(i)
                 if always:
                     cands = sorted(set(cands or ()).union(always))
-                self._process(Item(ln, raws[i], text, cands, i), out, None)
+                self._process(new(Item, (ln, raws[i], text, cands, i, False)), out, None)
+                busy = slow or self.truncated_by is not None or self.block is not None or self.pending is not None
                 continue
             raw = raws[i]
             if not text or text.isspace():
-                self._blank(Item(ln, raw, text, None), out)
+                self._blank(new(Item, (ln, raw, text, None, -1, False)), out)
                 continue
             # the body has begun once a prose line survives the rules, duplicate
             # or not: rules never depend on dedup (so -j can run them apart)
@@ -323,13 +334,25 @@ class DocumentCleaner:
             if keys is not None:
                 self._note_key(raw, text, i)
             if matcher is not None and len(text) >= short:
-                m = self._repeat(raw, text, ln) if inline else matcher.check(raw, text, ln, i)
+                if inline:  # _repeat, inline
+                    h = exact_fingerprint(raw, text)
+                    first = first_line.get(h)
+                    if first is None:
+                        first_line[h] = ln
+                        m = None
+                    else:
+                        m = Match("exact", 1.0, self.doc_id, first) if word_count(text) >= min_words else None
+                else:
+                    m = matcher.check(raw, text, ln, i)
                 if m is not None:
                     self.line_no = ln
-                    self._repeated(Item(ln, raw, text, None), m)
+                    self._repeated(new(Item, (ln, raw, text, None, -1, False)), m)
                     continue
-            if ctx is not None:
-                self._push(Item(ln, raw, text, None), None)
+            if ctx is not None:  # _push, inline
+                held.append(new(Item, (ln, raw, text, None, -1, False)))
+                due = ctx.push(text, None)
+                if due:
+                    self.due.extend(zip([held.popleft() for _ in due], due))
                 continue
             if self.blanks:
                 self._flush_blanks(out)
