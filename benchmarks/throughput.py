@@ -812,6 +812,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(source_info())
     print(clean_info())
+    # byte-compile the package as `pip install` does: with PYTHONDONTWRITEBYTECODE set (as on our
+    # machines) a checkout would otherwise compile its source again on every run (about 0.1 s)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "cleaner")], check=True,
+                   stdout=subprocess.DEVNULL)
     # start-up on empty input; also a warm-up (fills the Hyperscan database cache if the rules changed)
     startup, _, _, _ = run_once([*prefix, sys.executable, "-m", "cleaner"], Path(os.devnull), Path(os.devnull))
     print()
