@@ -282,7 +282,8 @@ class DocumentCleaner:
             for b in blanks[1:]:
                 self._drop_blank(b)
         else:
-            out.extend(b.raw for b in blanks)
+            for b in blanks:  # (most runs are one line: no generator for them)
+                out.append(b.raw)
 
     def _out_keep(self, it: Item, out: list[bytes]) -> None:
         if self.blanks:
