@@ -480,44 +480,72 @@ _c_see: Callable[[str, list[array[int]], int, set[int] | None, int], int] | None
 _c_count_doc: Callable[[list[array[int]], int, set[int]], None] | None = dedup.speedup("crossdoc_count_doc")
 
 
-def langs_by_word(stop: Mapping[str, frozenset[str]]) -> dict[str, tuple[str, ...]]:
-    """Each stopword with the languages whose lists hold it."""
-    out: dict[str, tuple[str, ...]] = {}
-    for lang, words in stop.items():
+def langs_by_word(stop: Mapping[str, frozenset[str]]) -> dict[str, tuple[int, ...]]:
+    """Each stopword with the languages whose lists hold it (their positions in ``stop``)."""
+    out: dict[str, tuple[int, ...]] = {}
+    for i, words in enumerate(stop.values()):
         for w in words:
-            out[w] = (*out.get(w, ()), lang)
+            out[w] = (*out.get(w, ()), i)
     return out
+
+
+def c_langs_by_word(langs_of: Mapping[str, tuple[int, ...]]) -> _speedups.StopSet | None:
+    """``langs_of`` for ``LanguageGuess`` in C: a StopSet whose values have a
+    bit per language (None: no extension, or too many languages)."""
+    if _C_STOP is None or any(i >= 64 for ids in langs_of.values() for i in ids):
+        return None
+    words = list(langs_of)
+    stop: _speedups.StopSet = _C_STOP(words, [sum(1 << i for i in langs_of[w]) for w in words])
+    return stop
 
 
 class LanguageGuess:
     """Running stopword hits per language over the lines fed so far."""
 
     def __init__(self, stop: Mapping[str, frozenset[str]],
-                 langs_of: Mapping[str, tuple[str, ...]] | None = None) -> None:
+                 langs_of: Mapping[str, tuple[int, ...]] | None = None,
+                 c_langs: _speedups.StopSet | None = None) -> None:
+        """``langs_of``: ``langs_by_word(stop)``; ``c_langs``: the same in C
+        (``c_langs_by_word``), or None to count in Python."""
         self.stop = stop
+        self.langs = tuple(stop)
         self.langs_of = langs_of if langs_of is not None else langs_by_word(stop)
-        self.hits: Counter[str] = Counter(dict.fromkeys(stop, 0))
+        self.c_langs = c_langs
+        self.counts = [0] * len(self.langs)  # stopword hits per language, as self.langs
         self.words = 0
         self.lines = 0
+
+    @property
+    def hits(self) -> Counter[str]:
+        """Stopword hits per language."""
+        return Counter(dict(zip(self.langs, self.counts, strict=True)))
 
     def feed(self, text: str) -> bool:
         """Count one line's stopwords; False when the line was not sampled."""
         if self.words >= LANG_ENOUGH_WORDS:
             return False
-        ws = text[:STOP_PREFIX_CHARS].lower().split()
-        if len(ws) < LANG_LINE_WORDS:
+        n = -1
+        if self.c_langs is not None:  # -1: a character C leaves to Python
+            n = self.c_langs.tally(text, STOP_PREFIX_CHARS, LANG_LINE_WORDS, self.counts)
+        if n < 0:
+            ws = text[:STOP_PREFIX_CHARS].lower().split()
+            n = len(ws)
+            if n >= LANG_LINE_WORDS:
+                # each stopword adds 1 to each of its languages
+                counts = self.counts
+                for i in chain.from_iterable(map(self.langs_of.get, ws, repeat(()))):
+                    counts[i] += 1
+        if n < LANG_LINE_WORDS:
             return False
         self.lines += 1
-        self.words += len(ws)
-        # one lookup per word, counted in C: each stopword adds 1 to each of its languages
-        self.hits.update(chain.from_iterable(map(self.langs_of.get, ws, repeat(()))))
+        self.words += n
         return True
 
     def best(self) -> str | None:
         """The language whose stopwords are clearly the most frequent, or None."""
-        if not self.hits or not self.words:
+        if not self.langs or not self.words:
             return None
-        ranked = sorted(((v, k) for k, v in self.hits.items()), reverse=True)
+        ranked = sorted(zip(self.counts, self.langs, strict=True), reverse=True)
         h1, lang = ranked[0]
         h2 = ranked[1][0] if len(ranked) > 1 else 0
         if h1 < LANG_MIN_HITS or h1 < LANG_MIN_RATE * self.words or h1 < LANG_MIN_LEAD * h2:
@@ -727,6 +755,7 @@ class ContextClassifier:
         self.params = params or ContextParams()
         self.stop = dict(stopwords) if stopwords is not None else load_stopwords()
         self.langs_of = langs_by_word(self.stop)
+        self.c_langs = c_langs_by_word(self.langs_of)
         self.crossdoc = crossdoc
         self.c_line = c_line_class(self.params)
         self._c_stop: dict[str, _speedups.StopSet] = {}
@@ -773,7 +802,7 @@ class DocumentContext:
         self.left: list[_Line] = []  # the last decided lines (context for short lines)
         self.n = 0
         self.lang: str | None = None
-        self.guess: LanguageGuess | None = (LanguageGuess(clf.stop, clf.langs_of)
+        self.guess: LanguageGuess | None = (LanguageGuess(clf.stop, clf.langs_of, clf.c_langs)
                                             if p.use_stopwords and clf.stop else None)
         self.sw: frozenset[str] | None = None
         self.c_line = clf.c_line
