@@ -1781,14 +1781,16 @@ fail:
 
 /* str.isspace and str.lower of the code points below 256 (filled at import
  * from CPython's own functions): the 1-byte kind reads no other */
+#define SPACE_MARK ((Py_UCS4)0x110000) /* beyond Unicode */
 static uint8_t u1_space[256];
-static Py_UCS4 u1_lower[256];
+static Py_UCS4 u1_lower[256], u1_word[256];
 
 static void u1_tables_init(void)
 {
     for (Py_UCS4 c = 0; c < 256; c++) {
         u1_space[c] = Py_UNICODE_ISSPACE(c) ? 1 : 0;
         u1_lower[c] = Py_UNICODE_TOLOWER(c);
+        u1_word[c] = u1_space[c] ? SPACE_MARK : u1_lower[c];
     }
 }
 
@@ -1811,6 +1813,16 @@ ALWAYS_INLINE Py_UCS4 cp_lower(int kind, Py_UCS4 c)
     if (c == 0x130 || c == 0x3A3)
         return NOT_PER_CHAR;
     return Py_UNICODE_TOLOWER(c);
+}
+
+/* cp_lower, or SPACE_MARK for white space */
+ALWAYS_INLINE Py_UCS4 cp_word(int kind, Py_UCS4 c)
+{
+    if (kind == PyUnicode_1BYTE_KIND || c < 256)
+        return u1_word[c];
+    if (Py_UNICODE_ISSPACE(c))
+        return SPACE_MARK;
+    return cp_lower(kind, c);
 }
 
 /* FNV-1a over code points */
@@ -1884,34 +1896,29 @@ ALWAYS_INLINE uint64_t stop_value_at(const StopSetObject *s, uint64_t h, int kin
 ALWAYS_INLINE Py_ssize_t stop_scan(const StopSetObject *s, int kind, const void *data, Py_ssize_t lim,
                                    Py_ssize_t *found, Py_ssize_t *counts)
 {
-    Py_ssize_t words = 0, hits = 0, start = 0, i;
-    uint64_t h = FNV_INIT;
-    int in_word = 0;
-    for (i = 0; i <= lim; i++) {
-        Py_UCS4 c = i < lim ? PyUnicode_READ(kind, data, i) : ' ';
-        if (cp_space(kind, c)) {
-            if (in_word) {
-                uint64_t v = stop_value_at(s, FNV_END(h), kind, data, start, i - start);
-                words++;
-                if (v) {
-                    hits++;
-                    if (counts != NULL)
-                        for (int b = 0; v; b++, v >>= 1)
-                            counts[b] += (Py_ssize_t)(v & 1);
-                }
-                in_word = 0;
-            }
-            continue;
+    Py_ssize_t words = 0, hits = 0, i = 0;
+    for (;;) {
+        Py_UCS4 w = SPACE_MARK;
+        while (i < lim && (w = cp_word(kind, PyUnicode_READ(kind, data, i))) == SPACE_MARK)
+            i++;
+        if (w == SPACE_MARK)
+            break;
+        Py_ssize_t start = i;
+        uint64_t h = FNV_INIT;
+        do {
+            if (kind != PyUnicode_1BYTE_KIND && w == NOT_PER_CHAR)
+                return -1;
+            h = FNV_STEP(h, w);
+            i++;
+        } while (i < lim && (w = cp_word(kind, PyUnicode_READ(kind, data, i))) != SPACE_MARK);
+        uint64_t v = stop_value_at(s, FNV_END(h), kind, data, start, i - start);
+        words++;
+        if (v) {
+            hits++;
+            if (counts != NULL)
+                for (int b = 0; v; b++, v >>= 1)
+                    counts[b] += (Py_ssize_t)(v & 1);
         }
-        Py_UCS4 low = cp_lower(kind, c);
-        if (kind != PyUnicode_1BYTE_KIND && low == NOT_PER_CHAR)
-            return -1;
-        if (!in_word) {
-            in_word = 1;
-            start = i;
-            h = FNV_INIT;
-        }
-        h = FNV_STEP(h, low);
     }
     *found = hits;
     return words;
@@ -2178,8 +2185,6 @@ enum { W_NONE, W_CROSSDOC, W_MENU, W_FEW_STOP, W_GLUE, W_ARROW, N_WHYS };
 enum { S_NEARGOOD, S_DATA, S_SHORT, S_TITLE, S_BAD, N_SCORES };
 #define GLUE_PIECES_MAX 64
 
-/* the scan's per-character facts for code points below 256 */
-enum { C_SPACE = 1, C_DIGIT = 2, C_MARK = 4 };
 
 typedef struct {
     PyObject_HEAD
@@ -2195,7 +2200,6 @@ typedef struct {
     Py_ssize_t glue_title_words, glue_text_words, glue_max_word;
     double glue_title_caps, glue_text_caps;
     CharSet end, closers, bullets, arrows, seps; /* seps: the X of each " X " */
-    uint8_t low[256];
     PyObject *kind[N_KINDS], *why[N_WHYS];
     PyTypeObject *features; /* LineFeatures, a tuple subclass */
 } LineClassObject;
@@ -2281,9 +2285,6 @@ static PyObject *lineclass_new(PyTypeObject *type, PyObject *args, PyObject *kwd
         }
         self->seps.c[i] = PyUnicode_READ_CHAR(s, 1);
     }
-    for (int c = 0; c < 256; c++)
-        self->low[c] = (c == ' ' ? C_SPACE : 0) | (c >= '0' && c <= '9' ? C_DIGIT : 0)
-                       | (in_set(&self->seps, (Py_UCS4)c) ? C_MARK : 0);
     return (PyObject *)self;
 fail:
     Py_DECREF(self);
@@ -2405,6 +2406,52 @@ done:
     return f;
 }
 
+/* Whole-line counts in loops the compiler vectorises (no early exit). */
+ALWAYS_INLINE Py_ssize_t count_char(int kind, const void *data, Py_ssize_t n, Py_UCS4 c)
+{
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        k += PyUnicode_READ(kind, data, i) == c;
+    return k;
+}
+
+/* the ASCII digits (as _count_digits: bytes 0-9 of the UTF-8) */
+ALWAYS_INLINE Py_ssize_t count_digits(int kind, const void *data, Py_ssize_t n)
+{
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        k += PyUnicode_READ(kind, data, i) - (Py_UCS4)'0' < 10;
+    return k;
+}
+
+/* a surrogate that surrogateescape cannot encode (Python raises there) */
+ALWAYS_INLINE int bad_surrogate(int kind, const void *data, Py_ssize_t n)
+{
+    if (kind == PyUnicode_1BYTE_KIND)
+        return 0;
+    int bad = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        bad |= (c - 0xD800 < 0x800) & !(c - 0xDC80 < 0x80);
+    }
+    return bad;
+}
+
+/* whether a separator's middle character ("|" of " | ") occurs at all */
+ALWAYS_INLINE int has_mark(const LineClassObject *self, int kind, const void *data, Py_ssize_t n, int ascii)
+{
+    for (Py_ssize_t k = 0; k < self->seps.n; k++) {
+        Py_UCS4 c = self->seps.c[k];
+        if (kind == PyUnicode_1BYTE_KIND) {
+            if (c < (ascii ? 128u : 256u) && memchr(data, (int)c, (size_t)n) != NULL)
+                return 1;
+        } else if (count_char(kind, data, n, c)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(lineclass_classify_doc,
 "classify(text, stop, xdocs, /)\n--\n\n"
 "context.line_class(text, words, xdocs, params) for a stripped, non-empty\n"
@@ -2413,36 +2460,13 @@ PyDoc_STRVAR(lineclass_classify_doc,
 
 /* classify's work on a str of this kind (a constant: one copy per kind) */
 ALWAYS_INLINE PyObject *classify_kind(LineClassObject *self, const StopSetObject *sw, PyObject *xdocs_obj,
-                                      long long xdocs, int str_kind, const void *data, Py_ssize_t n)
+                                      long long xdocs, int str_kind, const void *data, Py_ssize_t n, int ascii)
 {
     Str t = {str_kind, data, n};
     Py_ssize_t i;
-    /* one pass: spaces (t.count(" ")), ASCII digits, separator marks, and
-     * surrogates that surrogateescape cannot encode */
-    Py_ssize_t spaces = 0, n_digits = 0;
-    int mark = 0, bad_surrogate = 0;
-    if (t.kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *d = t.data;
-        for (i = 0; i < n; i++) {
-            uint8_t f = self->low[d[i]];
-            spaces += f & C_SPACE;
-            n_digits += (f & C_DIGIT) >> 1;
-            mark |= f & C_MARK;
-        }
-    } else {
-        for (i = 0; i < n; i++) {
-            Py_UCS4 c = AT(&t, i);
-            if (c < 256) {
-                uint8_t f = self->low[c];
-                spaces += f & C_SPACE;
-                n_digits += (f & C_DIGIT) >> 1;
-                mark |= f & C_MARK;
-            } else {
-                mark |= in_set(&self->seps, c);
-                bad_surrogate |= c >= 0xD800 && c <= 0xDFFF && !(c >= 0xDC80 && c <= 0xDCFF);
-            }
-        }
-    }
+    /* digits, separator marks and bad surrogates are looked for only when
+     * needed (most lines need none) */
+    Py_ssize_t spaces = count_char(str_kind, data, n, ' ');
     Py_ssize_t nw = spaces + 1;
     double u = (double)nw;
     if (n > self->unspaced_word_chars * nw)
@@ -2457,7 +2481,7 @@ ALWAYS_INLINE PyObject *classify_kind(LineClassObject *self, const StopSetObject
         i--;
     int end = i >= 0 && in_set(&self->end, AT(&t, i));
     Py_ssize_t seps = 0;
-    if (nw >= 3 && mark) {
+    if (nw >= 3 && has_mark(self, str_kind, data, n, ascii)) {
         /* t.count(sep) for each " X ": two matches of one overlap only when
          * 2 apart, and count() skips the second of those */
         Py_ssize_t last[CHARSET_MAX];
@@ -2497,9 +2521,9 @@ ALWAYS_INLINE PyObject *classify_kind(LineClassObject *self, const StopSetObject
         if (end) {
             kind = K_NEARGOOD, sc = S_NEARGOOD;
         } else {
-            digits = n_digits;
-            if (bad_surrogate)
+            if (bad_surrogate(str_kind, data, n))
                 Py_RETURN_NONE;
+            digits = count_digits(str_kind, data, n);
             if (self->use_data && digits && u >= self->data_min_words)
                 kind = K_DATA, sc = S_DATA;
             else
@@ -2517,9 +2541,9 @@ ALWAYS_INLINE PyObject *classify_kind(LineClassObject *self, const StopSetObject
     } else if (end) {
         kind = K_NEARGOOD, sc = S_NEARGOOD;
     } else if (stop < 0 && self->use_data && u >= self->data_min_words) {
-        digits = n_digits;
-        if (bad_surrogate)
+        if (bad_surrogate(str_kind, data, n))
             Py_RETURN_NONE;
+        digits = count_digits(str_kind, data, n);
         if (digits)
             kind = K_DATA, sc = S_DATA;
     }
@@ -2581,13 +2605,14 @@ static PyObject *lineclass_classify(LineClassObject *self, PyObject *const *args
         return NULL;
     }
     const void *data = PyUnicode_DATA(text);
+    int ascii = PyUnicode_IS_ASCII(text);
     switch (PyUnicode_KIND(text)) {
     case PyUnicode_1BYTE_KIND:
-        return classify_kind(self, sw, xdocs_obj, xdocs, PyUnicode_1BYTE_KIND, data, n);
+        return classify_kind(self, sw, xdocs_obj, xdocs, PyUnicode_1BYTE_KIND, data, n, ascii);
     case PyUnicode_2BYTE_KIND:
-        return classify_kind(self, sw, xdocs_obj, xdocs, PyUnicode_2BYTE_KIND, data, n);
+        return classify_kind(self, sw, xdocs_obj, xdocs, PyUnicode_2BYTE_KIND, data, n, ascii);
     default:
-        return classify_kind(self, sw, xdocs_obj, xdocs, PyUnicode_4BYTE_KIND, data, n);
+        return classify_kind(self, sw, xdocs_obj, xdocs, PyUnicode_4BYTE_KIND, data, n, ascii);
     }
 }
 
