@@ -2180,6 +2180,7 @@ static int charset_from(CharSet *s, PyObject *str, const char *what)
     return 0;
 }
 
+#define MARKS 8
 enum { K_GOOD, K_NEARGOOD, K_TITLE, K_DATA, K_SHORT, K_BAD, N_KINDS };
 enum { W_NONE, W_CROSSDOC, W_MENU, W_FEW_STOP, W_GLUE, W_ARROW, N_WHYS };
 enum { S_NEARGOOD, S_DATA, S_SHORT, S_TITLE, S_BAD, N_SCORES };
@@ -2200,6 +2201,7 @@ typedef struct {
     Py_ssize_t glue_title_words, glue_text_words, glue_max_word;
     double glue_title_caps, glue_text_caps;
     CharSet end, closers, bullets, arrows, seps; /* seps: the X of each " X " */
+    Py_UCS4 marks[MARKS]; /* seps.c, the first repeated to MARKS (when seps.n <= MARKS) */
     PyObject *kind[N_KINDS], *why[N_WHYS];
     PyTypeObject *features; /* LineFeatures, a tuple subclass */
 } LineClassObject;
@@ -2285,6 +2287,8 @@ static PyObject *lineclass_new(PyTypeObject *type, PyObject *args, PyObject *kwd
         }
         self->seps.c[i] = PyUnicode_READ_CHAR(s, 1);
     }
+    for (int i = 0; i < MARKS; i++)
+        self->marks[i] = self->seps.c[i < self->seps.n ? i : 0];
     return (PyObject *)self;
 fail:
     Py_DECREF(self);
@@ -2327,16 +2331,23 @@ ALWAYS_INLINE int glue_in(const Str *t, Py_ssize_t a, Py_ssize_t b)
 }
 
 /* context._glued_teaser (its head test only returns early what the rest
- * returns: the first five words are the same) */
+ * returns: the first five words are the same; here the split stops as soon
+ * as they have too few capitals, as most prose does) */
 ALWAYS_INLINE int glued_teaser(const LineClassObject *self, const Str *t)
 {
     Py_ssize_t maxsplit = self->glue_max_word + self->glue_text_words;
     Py_ssize_t st[GLUE_PIECES_MAX], en[GLUE_PIECES_MAX];
     int cap[GLUE_PIECES_MAX];
-    Py_ssize_t pieces = 0, i = 0, n = t->n;
+    Py_ssize_t pieces = 0, i = 0, n = t->n, tw = self->glue_title_words, xw = self->glue_text_words, caps = 0;
     /* t.split(maxsplit=maxsplit): the last piece, the rest of the text, only
      * counts with its first character here */
     while (pieces <= maxsplit) {
+        if (pieces == tw) {
+            for (Py_ssize_t k = 0; k < tw; k++)
+                caps += cap[k];
+            if (caps < 3)
+                return 0;
+        }
         while (i < n && cp_space(t->kind, AT(t, i)))
             i++;
         if (i >= n)
@@ -2350,12 +2361,7 @@ ALWAYS_INLINE int glued_teaser(const LineClassObject *self, const Str *t)
                 i++;
         en[pieces++] = i;
     }
-    Py_ssize_t tw = self->glue_title_words, xw = self->glue_text_words, caps = 0;
     if (pieces < tw + xw)
-        return 0;
-    for (i = 0; i < tw; i++)
-        caps += cap[i];
-    if (caps < 3)
         return 0;
     Py_ssize_t lim = pieces - xw < self->glue_max_word ? pieces - xw : self->glue_max_word;
     for (i = tw - 1; i < lim; i++) {
@@ -2452,6 +2458,17 @@ ALWAYS_INLINE int bad_surrogate(int kind, const void *data, Py_ssize_t n)
 /* whether a separator's middle character ("|" of " | ") occurs at all */
 ALWAYS_INLINE int has_mark(const LineClassObject *self, int kind, const void *data, Py_ssize_t n, int ascii)
 {
+    if (kind != PyUnicode_1BYTE_KIND && self->seps.n > 0 && self->seps.n <= MARKS) {
+        /* one vectorised pass for all of them */
+        const Py_UCS4 *mk = self->marks;
+        int m = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            for (int k = 0; k < MARKS; k++)
+                m |= c == mk[k];
+        }
+        return m;
+    }
     for (Py_ssize_t k = 0; k < self->seps.n; k++) {
         Py_UCS4 c = self->seps.c[k];
         if (kind == PyUnicode_1BYTE_KIND) {
