@@ -2662,6 +2662,88 @@ static PyTypeObject LineClassType = {
     .tp_new = lineclass_new,
 };
 
+/* ---- the classifier's article region (context.viterbi_forward, viterbi_trace) ---- */
+
+PyDoc_STRVAR(viterbi_forward_doc,
+"viterbi_forward(scores, va, vj, switch, back, /)\n--\n\n"
+"context.viterbi_forward: the forward step over a list of scores (floats or\n"
+"ints of at most 2**53, as Python adds them to floats); appends each line's\n"
+"back-pointers to the bytearray back; returns (va, vj).");
+
+static PyObject *viterbi_forward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!nargs_ok("viterbi_forward", nargs, 5))
+        return NULL;
+    PyObject *scores = args[0], *back = args[4];
+    if (!PyList_Check(scores) || !PyByteArray_Check(back)) {
+        PyErr_SetString(PyExc_TypeError, "viterbi_forward: scores must be a list and back a bytearray");
+        return NULL;
+    }
+    double va = PyFloat_AsDouble(args[1]), vj = PyFloat_AsDouble(args[2]), t = PyFloat_AsDouble(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(scores), at = PyByteArray_GET_SIZE(back);
+    if (PyByteArray_Resize(back, at + n) < 0)
+        return NULL;
+    char *b = PyByteArray_AS_STRING(back) + at;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *so = PyList_GET_ITEM(scores, i);
+        double sc = PyFloat_CheckExact(so) ? PyFloat_AS_DOUBLE(so) : PyFloat_AsDouble(so);
+        if (sc == -1.0 && PyErr_Occurred()) {
+            PyByteArray_Resize(back, at);
+            return NULL;
+        }
+        /* the Python's comparisons, NaN included */
+        double from_j = vj - t, na, from_a = va - t;
+        int bits = 0;
+        if (va >= from_j) {
+            na = va + sc;
+            bits = 1;
+        } else {
+            na = from_j + sc;
+        }
+        if (!(vj >= from_a)) {
+            vj = from_a;
+            bits |= 2;
+        }
+        va = na;
+        b[i] = (char)bits;
+    }
+    return Py_BuildValue("(dd)", va, vj);
+}
+
+PyDoc_STRVAR(viterbi_trace_doc,
+"viterbi_trace(back, n, state, /)\n--\n\n"
+"context.viterbi_trace: the best path through the first n lines.");
+
+static PyObject *viterbi_trace(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!nargs_ok("viterbi_trace", nargs, 3))
+        return NULL;
+    PyObject *back = args[0];
+    if (!PyByteArray_Check(back)) {
+        PyErr_SetString(PyExc_TypeError, "viterbi_trace: back must be a bytearray");
+        return NULL;
+    }
+    Py_ssize_t n = PyLong_AsSsize_t(args[1]);
+    int state = PyObject_IsTrue(args[2]);
+    if ((n == -1 && PyErr_Occurred()) || state < 0)
+        return NULL;
+    if (n < 0 || n > PyByteArray_GET_SIZE(back)) {
+        PyErr_SetString(PyExc_IndexError, "viterbi_trace: n out of range");
+        return NULL;
+    }
+    const char *b = PyByteArray_AS_STRING(back);
+    PyObject *path = PyList_New(n);
+    if (path == NULL)
+        return NULL;
+    for (Py_ssize_t i = n - 1; i >= 0; i--) {
+        PyList_SET_ITEM(path, i, Py_NewRef(state ? Py_True : Py_False));
+        state = (b[i] >> (state ? 0 : 1)) & 1;
+    }
+    return path;
+}
+
 static PyMethodDef methods[] = {
     {"crossdoc_count_doc", (PyCFunction)(void (*)(void))crossdoc_count_doc, METH_FASTCALL, crossdoc_count_doc_doc},
     {"crossdoc_see", (PyCFunction)(void (*)(void))crossdoc_see, METH_FASTCALL, crossdoc_see_doc},
@@ -2680,6 +2762,9 @@ static PyMethodDef methods[] = {
     {"group_pairs", (PyCFunction)group_pairs, METH_O, group_pairs_doc},
     /* cleaner.classify */
     {"word_count", (PyCFunction)word_count, METH_O, word_count_doc},
+    /* cleaner.context */
+    {"viterbi_forward", (PyCFunction)(void (*)(void))viterbi_forward, METH_FASTCALL, viterbi_forward_doc},
+    {"viterbi_trace", (PyCFunction)(void (*)(void))viterbi_trace, METH_FASTCALL, viterbi_trace_doc},
     {NULL, NULL, 0, NULL},
 };
 

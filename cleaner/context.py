@@ -722,11 +722,52 @@ def c_line_class(p: ContextParams) -> _speedups.LineClass | None:
     return line
 
 
+# -- the article region: a two-state Viterbi path -----------------------------
+# A line's back-pointers, one byte: bit 0 when the best path into the article
+# state at the line came from the article state, bit 1 when the best path into
+# the page state did.
+def viterbi_forward(scores: list[float], va: float, vj: float, switch: float,
+                    back: bytearray) -> tuple[float, float]:
+    """The forward step over lines of these scores from the best path scores
+    ``va`` (ending in the article state) and ``vj`` (page): appends each
+    line's back-pointers to ``back``, returns the new ``va, vj``. The
+    reference for ``_speedups.viterbi_forward``."""
+    for s in scores:
+        from_j = vj - switch
+        b = 0
+        if va >= from_j:
+            na = va + s
+            b = 1
+        else:
+            na = from_j + s
+        from_a = va - switch
+        if not vj >= from_a:
+            vj = from_a
+            b |= 2
+        va = na
+        back.append(b)
+    return va, vj
+
+
+def viterbi_trace(back: bytearray, n: int, state: bool) -> list[bool]:
+    """The best path (True: article) through the first ``n`` lines, ending
+    in ``state``, from their back-pointers (reference for ``_speedups.viterbi_trace``)."""
+    path = [False] * n
+    for i in range(n - 1, -1, -1):
+        path[i] = state
+        state = bool(back[i] & 1) if state else bool(back[i] & 2)
+    return path
+
+
+_c_forward = dedup.speedup("viterbi_forward")
+_c_trace = dedup.speedup("viterbi_trace")
+
+
 class _Line:
     """One line while it waits for its verdict."""
 
     __slots__ = (
-        "art", "back_a", "back_j", "feat", "fixed", "index", "kind", "rep", "score", "text", "why",
+        "art", "feat", "fixed", "index", "kind", "rep", "score", "text", "why",
     )
 
     # set by pass 1 (_classify) and by _flush before any read: not set here,
@@ -741,10 +782,6 @@ class _Line:
         self.text = text
         self.fixed = fixed
         self.why = ""
-        # Viterbi back-pointers (the best path into A (article) / J (page)
-        # here came from the article state), set only where they differ
-        self.back_a = True
-        self.back_j = False
         self.rep = False  # a short line that repeats an earlier line of the document
 
 
@@ -764,6 +801,15 @@ class ContextClassifier:
         self.c_langs = c_langs_by_word(self.langs_of)
         self.crossdoc = crossdoc
         self.c_line = c_line_class(self.params)
+        # the Viterbi steps in C when every score is a float or exact int
+        p = self.params
+        scores = (p.switch_cost, p.isolated_factor, p.dedup_score, p.rule_score, p.rule_inline_score,
+                  p.rule_boundary_score)
+        exact = self.c_line is not None and all(map(_exact_number, scores))
+        self.forward: Callable[[list[float], float, float, float, bytearray], tuple[float, float]] = (
+            _c_forward if exact and _c_forward is not None else viterbi_forward)
+        self.trace: Callable[[bytearray, int, bool], list[bool]] = (
+            _c_trace if exact and _c_trace is not None else viterbi_trace)
         self._c_stop: dict[str, _speedups.StopSet] = {}
 
     def c_stopwords(self, lang: str) -> _speedups.StopSet:
@@ -822,6 +868,8 @@ class DocumentContext:
         self.prev: _Line | None = None  # the last non-blank scored line
         self.va = 0.0  # Viterbi: best path score ending in the article state
         self.vj = 0.0  # ... in the page state
+        self.back = bytearray()  # Viterbi back-pointers of buf[:scored] (viterbi_forward)
+        self.forward, self.trace = clf.forward, clf.trace
         self.carry = 0.0  # score of the article run that reaches the last decided line
         self.carry_open = False
         self.best = 0.0  # strongest article run so far
@@ -933,31 +981,18 @@ class DocumentContext:
             self._classify(buf[self.classified:] if self.classified else buf)
             self.classified = n
         stop = n if final else n - LAG
-        t = p.switch_cost
-        va, vj = self.va, self.vj
         prev = self.prev
         use_context = p.use_context
         for i in range(self.scored, stop):
             ln = buf[i]
-            kind = ln.kind
-            if kind != BLANK:
+            if ln.kind != BLANK:
                 if use_context and ln.fixed is None:
                     self._context(i, prev)
                 prev = ln
-            # the back-pointers start as back_a=True, back_j=False
-            from_j = vj - t
-            if va >= from_j:
-                na = va + ln.score
-            else:
-                na = from_j + ln.score
-                ln.back_a = False
-            from_a = va - t
-            if vj < from_a:
-                vj = from_a
-                ln.back_j = True
-            va = na
-        self.va, self.vj = va, vj
         self.prev = prev
+        if self.scored < stop:
+            scores = [ln.score for ln in buf[self.scored:stop]]
+            self.va, self.vj = self.forward(scores, self.va, self.vj, p.switch_cost, self.back)
         self.scored = max(self.scored, stop)
 
     def _context(self, i: int, prev: _Line | None) -> None:
@@ -1000,11 +1035,7 @@ class DocumentContext:
         # article without paying a switch (on clean input, such as extractor
         # output, the first and last lines are article text; charging the
         # switch there cost 1 point of recall on extracted/ and gained nothing)
-        state = self.va > self.vj
-        path = [False] * n
-        for i in range(n - 1, -1, -1):
-            path[i] = state
-            state = buf[i].back_a if state else buf[i].back_j
+        path = self.trace(self.back, n, self.va > self.vj)
         # article runs and their scores (a run may continue from decided lines)
         runs: list[tuple[int, int, float]] = []
         self.carry_in = self.carry_open and n > 0 and path[0]
@@ -1089,6 +1120,7 @@ class DocumentContext:
         if len(self.left) > NEIGHBOR_MAX:
             del self.left[: len(self.left) - NEIGHBOR_MAX]
         del buf[:upto]
+        del self.back[:upto]
         self.scored -= upto
         self.classified -= upto
         return out

@@ -903,6 +903,50 @@ def test_word_count_examples() -> None:
         c_mod().word_count(b"a b")
 
 
+# -- the article region's Viterbi steps (context.viterbi_forward, viterbi_trace) --
+SCORES = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(1 << 53), 1 << 53),
+                   st.sampled_from([0.0, -0.5, -2.0, 4.0, -0.2, 1, -1]))
+
+
+@needs_c
+@settings(max_examples=500, deadline=None)
+@given(st.lists(SCORES, max_size=60), SCORES, SCORES, st.one_of(st.floats(0, 10), st.integers(0, 5)),
+       st.binary(max_size=5), st.booleans())
+def test_viterbi_matches_python(scores: list[float], va: float, vj: float, switch: float, start: bytes,
+                                state: bool) -> None:
+    va, vj = float(va), float(vj)
+    back_c, back_py = bytearray(start), bytearray(start)
+    got = c_mod().viterbi_forward(scores, va, vj, switch, back_c)
+    want = context.viterbi_forward(scores, va, vj, switch, back_py)
+    assert same(got, want) and back_c == back_py
+    for n in {0, len(back_py) // 2, len(back_py)}:
+        assert c_mod().viterbi_trace(back_c, n, state) == context.viterbi_trace(back_py, n, state)
+
+
+@needs_c
+def test_viterbi_bad_arguments() -> None:
+    back = bytearray(b"\x01")
+    for args in (((1.0,), 0.0, 0.0, 2.0, b""), ([1.0], 0.0, 0.0, 2.0, [])):
+        with pytest.raises(TypeError):
+            c_mod().viterbi_forward(*args)
+    with pytest.raises(TypeError):
+        c_mod().viterbi_forward([1.0, "x"], 0.0, 0.0, 2.0, back)
+    assert back == bytearray(b"\x01")  # nothing appended
+    with pytest.raises(IndexError):
+        c_mod().viterbi_trace(back, 2, True)
+    with pytest.raises(TypeError):
+        c_mod().viterbi_trace(b"\x01", 1, True)
+
+
+def test_viterbi_in_c_only_for_exact_scores() -> None:
+    from fractions import Fraction as F
+    clf = context.ContextClassifier(replace(DEFAULT, switch_cost=F(3, 2)), stopwords={})  # type: ignore[arg-type]
+    assert clf.forward is context.viterbi_forward and clf.trace is context.viterbi_trace
+    if SPEEDUPS is not None:
+        clf = context.ContextClassifier(replace(DEFAULT, switch_cost=3), stopwords={})
+        assert clf.forward is c_mod().viterbi_forward and clf.trace is c_mod().viterbi_trace
+
+
 def class_lines(paths: list[Path]) -> Counter[str]:
     """C == Python on every line, with several languages and parameters: the
     classes and reasons seen."""
