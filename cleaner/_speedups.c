@@ -2459,15 +2459,18 @@ ALWAYS_INLINE int bad_surrogate(int kind, const void *data, Py_ssize_t n)
 ALWAYS_INLINE int has_mark(const LineClassObject *self, int kind, const void *data, Py_ssize_t n, int ascii)
 {
     if (kind != PyUnicode_1BYTE_KIND && self->seps.n > 0 && self->seps.n <= MARKS) {
-        /* one vectorised pass for all of them */
+        /* one pass for all of them, in locals the compiler keeps in vector
+         * registers (MARKS == 8) */
         const Py_UCS4 *mk = self->marks;
-        int m = 0;
+        const Py_UCS4 m0 = mk[0], m1 = mk[1], m2 = mk[2], m3 = mk[3], m4 = mk[4], m5 = mk[5], m6 = mk[6],
+                      m7 = mk[7];
+        unsigned m = 0;
         for (Py_ssize_t i = 0; i < n; i++) {
             Py_UCS4 c = PyUnicode_READ(kind, data, i);
-            for (int k = 0; k < MARKS; k++)
-                m |= c == mk[k];
+            m |= (unsigned)((c == m0) | (c == m1) | (c == m2) | (c == m3) | (c == m4) | (c == m5) | (c == m6)
+                            | (c == m7));
         }
-        return m;
+        return m != 0;
     }
     for (Py_ssize_t k = 0; k < self->seps.n; k++) {
         Py_UCS4 c = self->seps.c[k];
