@@ -926,7 +926,8 @@ def test_viterbi_matches_python(scores: list[float], va: float, vj: float, switc
 @needs_c
 def test_viterbi_bad_arguments() -> None:
     back = bytearray(b"\x01")
-    for args in (((1.0,), 0.0, 0.0, 2.0, b""), ([1.0], 0.0, 0.0, 2.0, [])):
+    bad: list[tuple[object, ...]] = [((1.0,), 0.0, 0.0, 2.0, b""), ([1.0], 0.0, 0.0, 2.0, [])]
+    for args in bad:
         with pytest.raises(TypeError):
             c_mod().viterbi_forward(*args)
     with pytest.raises(TypeError):
