@@ -1777,37 +1777,151 @@ fail:
  * stopword prefix holding one gives None, as does a digit count over a lone
  * surrogate that surrogateescape cannot encode (Python raises there). */
 
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* str.isspace and str.lower of the code points below 256 (filled at import
+ * from CPython's own functions): the 1-byte kind reads no other */
+#define SPACE_MARK ((Py_UCS4)0x110000) /* beyond Unicode */
+static uint8_t u1_space[256];
+static Py_UCS4 u1_lower[256], u1_word[256];
+
+static void u1_tables_init(void)
+{
+    for (Py_UCS4 c = 0; c < 256; c++) {
+        u1_space[c] = Py_UNICODE_ISSPACE(c) ? 1 : 0;
+        u1_lower[c] = Py_UNICODE_TOLOWER(c);
+        u1_word[c] = u1_space[c] ? SPACE_MARK : u1_lower[c];
+    }
+}
+
+/* The helpers below take the string kind as a constant (each caller is
+ * instantiated per kind), so no character read switches on it. */
+ALWAYS_INLINE int cp_space(int kind, Py_UCS4 c)
+{
+    if (kind == PyUnicode_1BYTE_KIND || c < 256)
+        return u1_space[c];
+    return Py_UNICODE_ISSPACE(c);
+}
+
+/* str.lower of one code point, or NOT_PER_CHAR where it depends on more
+ * (U+0130 gives two code points, U+03A3 depends on its neighbours) */
+#define NOT_PER_CHAR ((Py_UCS4)-1)
+ALWAYS_INLINE Py_UCS4 cp_lower(int kind, Py_UCS4 c)
+{
+    if (kind == PyUnicode_1BYTE_KIND || c < 256)
+        return u1_lower[c];
+    if (c == 0x130 || c == 0x3A3)
+        return NOT_PER_CHAR;
+    return Py_UNICODE_TOLOWER(c);
+}
+
+/* cp_lower, or SPACE_MARK for white space */
+ALWAYS_INLINE Py_UCS4 cp_word(int kind, Py_UCS4 c)
+{
+    if (kind == PyUnicode_1BYTE_KIND || c < 256)
+        return u1_word[c];
+    if (Py_UNICODE_ISSPACE(c))
+        return SPACE_MARK;
+    return cp_lower(kind, c);
+}
+
+/* FNV-1a over code points */
+#define FNV_INIT 0xcbf29ce484222325ULL
+#define FNV_STEP(h, c) (((h) ^ (uint64_t)(c)) * 0x100000001b3ULL)
+#define FNV_END(h) ((h) ^ ((h) >> 32))
+
 static uint64_t cp_hash(const Py_UCS4 *w, Py_ssize_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a over code points */
+    uint64_t h = FNV_INIT;
     for (Py_ssize_t i = 0; i < len; i++)
-        h = (h ^ w[i]) * 0x100000001b3ULL;
-    return h ^ (h >> 32);
+        h = FNV_STEP(h, w[i]);
+    return FNV_END(h);
 }
 
 typedef struct {
-    uint64_t hash;
+    uint64_t hash, value;
     Py_ssize_t start, len; /* into pool; len < 0: an empty slot */
 } StopSlot;
 
-/* The stopwords of one language, looked up by code points (no str per word). */
+/* The stopwords of one language (each word's value 1), or the words of
+ * several with a bit per language in each value; looked up by code points
+ * (no str per word). */
 typedef struct {
     PyObject_HEAD
     Py_ssize_t mask; /* slots - 1 */
+    Py_ssize_t maxlen; /* of the longest word: longer ones are not looked up */
+    int bits; /* values fit in this many bits */
     StopSlot *slots;
     Py_UCS4 *pool;
 } StopSetObject;
 
-static int stop_contains(const StopSetObject *s, const Py_UCS4 *w, Py_ssize_t len)
+static StopSlot *stop_slot(const StopSetObject *s, const Py_UCS4 *w, Py_ssize_t len)
 {
     uint64_t h = cp_hash(w, len);
+    for (Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)s->mask);; i = (i + 1) & s->mask) {
+        StopSlot *e = &s->slots[i];
+        if (e->len < 0)
+            return NULL;
+        if (e->hash == h && e->len == len && memcmp(s->pool + e->start, w, (size_t)len * sizeof(Py_UCS4)) == 0)
+            return e;
+    }
+}
+
+/* the value of the word data[at:at + len].lower() (h: its hash), 0 when not
+ * a stopword; the caller knows each of its code points lowers per character */
+ALWAYS_INLINE uint64_t stop_value_at(const StopSetObject *s, uint64_t h, int kind, const void *data, Py_ssize_t at,
+                                     Py_ssize_t len)
+{
+    if (len > s->maxlen)
+        return 0;
     for (Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)s->mask);; i = (i + 1) & s->mask) {
         const StopSlot *e = &s->slots[i];
         if (e->len < 0)
             return 0;
-        if (e->hash == h && e->len == len && memcmp(s->pool + e->start, w, (size_t)len * sizeof(Py_UCS4)) == 0)
-            return 1;
+        if (e->hash == h && e->len == len) {
+            const Py_UCS4 *w = s->pool + e->start;
+            Py_ssize_t j = 0;
+            while (j < len && w[j] == cp_lower(kind, PyUnicode_READ(kind, data, at + j)))
+                j++;
+            if (j == len)
+                return e->value;
+        }
     }
+}
+
+/* The words of data[:lim].lower().split() looked up in s: their number, or -1
+ * where str.lower cannot be followed per character (U+0130, U+03A3). *found:
+ * the words that are stopwords; counts (NULL: not wanted): counts[b] += 1 for
+ * each bit b of a found word's value. */
+ALWAYS_INLINE Py_ssize_t stop_scan(const StopSetObject *s, int kind, const void *data, Py_ssize_t lim,
+                                   Py_ssize_t *found, Py_ssize_t *counts)
+{
+    Py_ssize_t words = 0, hits = 0, i = 0;
+    for (;;) {
+        Py_UCS4 w = SPACE_MARK;
+        while (i < lim && (w = cp_word(kind, PyUnicode_READ(kind, data, i))) == SPACE_MARK)
+            i++;
+        if (w == SPACE_MARK)
+            break;
+        Py_ssize_t start = i;
+        uint64_t h = FNV_INIT;
+        do {
+            if (kind != PyUnicode_1BYTE_KIND && w == NOT_PER_CHAR)
+                return -1;
+            h = FNV_STEP(h, w);
+            i++;
+        } while (i < lim && (w = cp_word(kind, PyUnicode_READ(kind, data, i))) != SPACE_MARK);
+        uint64_t v = stop_value_at(s, FNV_END(h), kind, data, start, i - start);
+        words++;
+        if (v) {
+            hits++;
+            if (counts != NULL)
+                for (int b = 0; v; b++, v >>= 1)
+                    counts[b] += (Py_ssize_t)(v & 1);
+        }
+    }
+    *found = hits;
+    return words;
 }
 
 static void stopset_dealloc(StopSetObject *self)
@@ -1819,8 +1933,8 @@ static void stopset_dealloc(StopSetObject *self)
 
 static PyObject *stopset_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    PyObject *words_arg;
-    if (!PyArg_ParseTuple(args, "O:StopSet", &words_arg) || (kwds != NULL && PyDict_GET_SIZE(kwds))) {
+    PyObject *words_arg, *values_arg = Py_None, *values = NULL;
+    if (!PyArg_ParseTuple(args, "O|O:StopSet", &words_arg, &values_arg) || (kwds != NULL && PyDict_GET_SIZE(kwds))) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_TypeError, "StopSet takes no keyword arguments");
         return NULL;
@@ -1829,12 +1943,22 @@ static PyObject *stopset_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (words == NULL)
         return NULL;
     Py_ssize_t count = PyTuple_GET_SIZE(words), total = 0, i;
+    if (values_arg != Py_None) {
+        values = PySequence_Tuple(values_arg);
+        if (values == NULL) {
+            Py_DECREF(words);
+            return NULL;
+        }
+        if (PyTuple_GET_SIZE(values) != count) {
+            PyErr_SetString(PyExc_ValueError, "StopSet: as many values as words");
+            goto fail_args;
+        }
+    }
     for (i = 0; i < count; i++) {
         PyObject *w = PyTuple_GET_ITEM(words, i);
         if (!PyUnicode_Check(w)) {
-            Py_DECREF(words);
             PyErr_SetString(PyExc_TypeError, "StopSet: words must be str");
-            return NULL;
+            goto fail_args;
         }
         total += PyUnicode_GET_LENGTH(w);
     }
@@ -1842,58 +1966,142 @@ static PyObject *stopset_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     while (size < 2 * count)
         size *= 2;
     StopSetObject *self = (StopSetObject *)type->tp_alloc(type, 0);
-    if (self == NULL) {
-        Py_DECREF(words);
-        return NULL;
-    }
+    if (self == NULL)
+        goto fail_args;
     self->mask = size - 1;
     self->slots = PyMem_Malloc((size_t)size * sizeof(StopSlot));
     self->pool = PyMem_Malloc((size_t)(total + 1) * sizeof(Py_UCS4));
     if (self->slots == NULL || self->pool == NULL) {
-        Py_DECREF(words);
-        Py_DECREF(self);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        goto fail;
     }
     for (i = 0; i < size; i++)
         self->slots[i].len = -1;
     Py_ssize_t at = 0;
+    uint64_t all = 0;
     for (i = 0; i < count; i++) {
         PyObject *w = PyTuple_GET_ITEM(words, i);
         Py_ssize_t len = PyUnicode_GET_LENGTH(w);
-        if (PyUnicode_AsUCS4(w, self->pool + at, len + 1, 0) == NULL) {
-            Py_DECREF(words);
-            Py_DECREF(self);
-            return NULL;
+        uint64_t value = 1;
+        if (values != NULL) {
+            value = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(values, i));
+            if (PyErr_Occurred())
+                goto fail;
+            if (!value) {
+                PyErr_SetString(PyExc_ValueError, "StopSet: values must be positive");
+                goto fail;
+            }
         }
-        if (stop_contains(self, self->pool + at, len))
-            continue; /* listed twice */
+        all |= value;
+        if (PyUnicode_AsUCS4(w, self->pool + at, len + 1, 0) == NULL)
+            goto fail;
+        StopSlot *e = stop_slot(self, self->pool + at, len);
+        if (e != NULL) {
+            e->value |= value; /* listed twice */
+            continue;
+        }
         uint64_t h = cp_hash(self->pool + at, len);
         Py_ssize_t k = (Py_ssize_t)(h & (uint64_t)self->mask);
         while (self->slots[k].len >= 0)
             k = (k + 1) & self->mask;
-        self->slots[k] = (StopSlot){h, at, len};
+        self->slots[k] = (StopSlot){h, value, at, len};
         at += len;
+        if (len > self->maxlen)
+            self->maxlen = len;
+    }
+    while (all) {
+        self->bits++;
+        all >>= 1;
     }
     Py_DECREF(words);
+    Py_XDECREF(values);
     return (PyObject *)self;
+fail:
+    Py_DECREF(self);
+fail_args:
+    Py_DECREF(words);
+    Py_XDECREF(values);
+    return NULL;
 }
 
-static PyObject *stopset_contains_py(StopSetObject *self, PyObject *word)
+static PyObject *stopset_get(StopSetObject *self, PyObject *word)
 {
     if (!PyUnicode_Check(word)) {
-        PyErr_SetString(PyExc_TypeError, "StopSet.has: word must be str");
+        PyErr_SetString(PyExc_TypeError, "StopSet: word must be str");
         return NULL;
     }
     Py_UCS4 *w = PyUnicode_AsUCS4Copy(word);
     if (w == NULL)
         return NULL;
-    int r = stop_contains(self, w, PyUnicode_GET_LENGTH(word));
+    const StopSlot *e = stop_slot(self, w, PyUnicode_GET_LENGTH(word));
     PyMem_Free(w);
+    return PyLong_FromUnsignedLongLong(e != NULL ? e->value : 0);
+}
+
+static PyObject *stopset_contains_py(StopSetObject *self, PyObject *word)
+{
+    PyObject *v = stopset_get(self, word);
+    if (v == NULL)
+        return NULL;
+    int r = PyObject_IsTrue(v);
+    Py_DECREF(v);
     return PyBool_FromLong(r);
+}
+
+/* the stop_scan of a str's first lim code points, per kind */
+#define STOP_SCAN_ANY(s, kind, data, lim, found, counts)                                                         \
+    ((kind) == PyUnicode_1BYTE_KIND   ? stop_scan(s, PyUnicode_1BYTE_KIND, data, lim, found, counts)           \
+     : (kind) == PyUnicode_2BYTE_KIND ? stop_scan(s, PyUnicode_2BYTE_KIND, data, lim, found, counts)           \
+                                      : stop_scan(s, PyUnicode_4BYTE_KIND, data, lim, found, counts))
+
+PyDoc_STRVAR(stopset_tally_doc,
+"tally(text, limit, min_words, counts, /)\n--\n\n"
+"The number of words in text[:limit].lower().split(); when it is at least\n"
+"min_words, counts[b] (a list of ints) grows by the number of those words\n"
+"whose value has bit b. -1 (nothing counted) where str.lower is not per\n"
+"character (U+0130 or U+03A3 in the prefix): Python must count.");
+
+static PyObject *stopset_tally(StopSetObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!nargs_ok("tally", nargs, 4))
+        return NULL;
+    PyObject *text = args[0], *counts = args[3];
+    if (!PyUnicode_Check(text) || !PyList_Check(counts)) {
+        PyErr_SetString(PyExc_TypeError, "tally: text must be str and counts a list");
+        return NULL;
+    }
+    Py_ssize_t limit = PyLong_AsSsize_t(args[1]), min_words = PyLong_AsSsize_t(args[2]);
+    if ((limit == -1 || min_words == -1) && PyErr_Occurred())
+        return NULL;
+    if (PyList_GET_SIZE(counts) < self->bits) {
+        PyErr_SetString(PyExc_ValueError, "tally: counts is shorter than the values' bits");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), lim = limit < 0 ? 0 : (limit < n ? limit : n), found = 0, b;
+    Py_ssize_t local[64] = {0};
+    Py_ssize_t words = STOP_SCAN_ANY(self, PyUnicode_KIND(text), PyUnicode_DATA(text), lim, &found, local);
+    if (words >= 0 && words >= min_words && found) {
+        for (b = 0; b < self->bits; b++) {
+            if (!local[b])
+                continue;
+            Py_ssize_t old = PyLong_AsSsize_t(PyList_GET_ITEM(counts, b));
+            if (old == -1 && PyErr_Occurred())
+                return NULL;
+            PyObject *v = PyLong_FromSsize_t(old + local[b]);
+            if (v == NULL)
+                return NULL;
+            PyObject *was = PyList_GET_ITEM(counts, b);
+            PyList_SET_ITEM(counts, b, v);
+            Py_DECREF(was);
+        }
+    }
+    return PyLong_FromSsize_t(words);
 }
 
 static PyMethodDef stopset_methods[] = {
     {"has", (PyCFunction)stopset_contains_py, METH_O, "has(word, /)\n--\n\nWhether word is one of the stopwords."},
+    {"get", (PyCFunction)stopset_get, METH_O, "get(word, /)\n--\n\nThe value of word (0: not a stopword)."},
+    {"tally", (PyCFunction)(void (*)(void))stopset_tally, METH_FASTCALL, stopset_tally_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1903,10 +2111,46 @@ static PyTypeObject StopSetType = {
     .tp_basicsize = sizeof(StopSetObject),
     .tp_dealloc = (destructor)stopset_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "StopSet(words, /)\n--\n\nA stopword list for LineClass.classify.",
+    .tp_doc = "StopSet(words, values=None, /)\n--\n\nA stopword list for LineClass.classify (values: an int\n"
+              "above 0 per word, a bit per language; default 1; a word listed twice gets both).",
     .tp_methods = stopset_methods,
     .tp_new = stopset_new,
 };
+
+/* len(data[:n].split()): the starts of runs of non-space code points */
+ALWAYS_INLINE Py_ssize_t str_word_count(int kind, const void *data, Py_ssize_t n)
+{
+    Py_ssize_t words = 0;
+    int after_space = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int sp = cp_space(kind, PyUnicode_READ(kind, data, i));
+        words += after_space & !sp;
+        after_space = sp;
+    }
+    return words;
+}
+
+PyDoc_STRVAR(word_count_doc,
+"word_count(text, /)\n--\n\n"
+"len(text.split()), without making the words (classify.word_count).");
+
+static PyObject *word_count(PyObject *module, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "word_count: text must be str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const void *data = PyUnicode_DATA(text);
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        return PyLong_FromSsize_t(str_word_count(PyUnicode_1BYTE_KIND, data, n));
+    case PyUnicode_2BYTE_KIND:
+        return PyLong_FromSsize_t(str_word_count(PyUnicode_2BYTE_KIND, data, n));
+    default:
+        return PyLong_FromSsize_t(str_word_count(PyUnicode_4BYTE_KIND, data, n));
+    }
+}
 
 /* a few code points (the character sets of context.py) */
 #define CHARSET_MAX 16
@@ -1936,13 +2180,12 @@ static int charset_from(CharSet *s, PyObject *str, const char *what)
     return 0;
 }
 
+#define MARKS 8
 enum { K_GOOD, K_NEARGOOD, K_TITLE, K_DATA, K_SHORT, K_BAD, N_KINDS };
 enum { W_NONE, W_CROSSDOC, W_MENU, W_FEW_STOP, W_GLUE, W_ARROW, N_WHYS };
 enum { S_NEARGOOD, S_DATA, S_SHORT, S_TITLE, S_BAD, N_SCORES };
 #define GLUE_PIECES_MAX 64
 
-/* the scan's per-character facts for code points below 256 */
-enum { C_SPACE = 1, C_DIGIT = 2, C_MARK = 4 };
 
 typedef struct {
     PyObject_HEAD
@@ -1958,7 +2201,7 @@ typedef struct {
     Py_ssize_t glue_title_words, glue_text_words, glue_max_word;
     double glue_title_caps, glue_text_caps;
     CharSet end, closers, bullets, arrows, seps; /* seps: the X of each " X " */
-    uint8_t low[256];
+    Py_UCS4 marks[MARKS]; /* seps.c, the first repeated to MARKS (when seps.n <= MARKS) */
     PyObject *kind[N_KINDS], *why[N_WHYS];
     PyTypeObject *features; /* LineFeatures, a tuple subclass */
 } LineClassObject;
@@ -2044,9 +2287,8 @@ static PyObject *lineclass_new(PyTypeObject *type, PyObject *args, PyObject *kwd
         }
         self->seps.c[i] = PyUnicode_READ_CHAR(s, 1);
     }
-    for (int c = 0; c < 256; c++)
-        self->low[c] = (c == ' ' ? C_SPACE : 0) | (c >= '0' && c <= '9' ? C_DIGIT : 0)
-                       | (in_set(&self->seps, (Py_UCS4)c) ? C_MARK : 0);
+    for (int i = 0; i < MARKS; i++)
+        self->marks[i] = self->seps.c[i < self->seps.n ? i : 0];
     return (PyObject *)self;
 fail:
     Py_DECREF(self);
@@ -2073,7 +2315,7 @@ static inline int is_az(Py_UCS4 c) { return c >= 'a' && c <= 'z'; }
 /* context._GLUE.search(w, 4) for the word t[a:b]: a capital at 4 or later after
  * three lowercase ASCII letters and before one (or the word's end), or after a
  * lowercase letter and one of .?!: */
-static int glue_in(const Str *t, Py_ssize_t a, Py_ssize_t b)
+ALWAYS_INLINE int glue_in(const Str *t, Py_ssize_t a, Py_ssize_t b)
 {
     for (Py_ssize_t j = a + 4; j < b; j++) {
         Py_UCS4 c = AT(t, j);
@@ -2089,17 +2331,24 @@ static int glue_in(const Str *t, Py_ssize_t a, Py_ssize_t b)
 }
 
 /* context._glued_teaser (its head test only returns early what the rest
- * returns: the first five words are the same) */
-static int glued_teaser(const LineClassObject *self, const Str *t)
+ * returns: the first five words are the same; here the split stops as soon
+ * as they have too few capitals, as most prose does) */
+ALWAYS_INLINE int glued_teaser(const LineClassObject *self, const Str *t)
 {
     Py_ssize_t maxsplit = self->glue_max_word + self->glue_text_words;
     Py_ssize_t st[GLUE_PIECES_MAX], en[GLUE_PIECES_MAX];
     int cap[GLUE_PIECES_MAX];
-    Py_ssize_t pieces = 0, i = 0, n = t->n;
+    Py_ssize_t pieces = 0, i = 0, n = t->n, tw = self->glue_title_words, xw = self->glue_text_words, caps = 0;
     /* t.split(maxsplit=maxsplit): the last piece, the rest of the text, only
      * counts with its first character here */
     while (pieces <= maxsplit) {
-        while (i < n && Py_UNICODE_ISSPACE(AT(t, i)))
+        if (pieces == tw) {
+            for (Py_ssize_t k = 0; k < tw; k++)
+                caps += cap[k];
+            if (caps < 3)
+                return 0;
+        }
+        while (i < n && cp_space(t->kind, AT(t, i)))
             i++;
         if (i >= n)
             break;
@@ -2108,16 +2357,11 @@ static int glued_teaser(const LineClassObject *self, const Str *t)
         if (pieces == maxsplit)
             i = n;
         else
-            while (i < n && !Py_UNICODE_ISSPACE(AT(t, i)))
+            while (i < n && !cp_space(t->kind, AT(t, i)))
                 i++;
         en[pieces++] = i;
     }
-    Py_ssize_t tw = self->glue_title_words, xw = self->glue_text_words, caps = 0;
     if (pieces < tw + xw)
-        return 0;
-    for (i = 0; i < tw; i++)
-        caps += cap[i];
-    if (caps < 3)
         return 0;
     Py_ssize_t lim = pieces - xw < self->glue_max_word ? pieces - xw : self->glue_max_word;
     for (i = tw - 1; i < lim; i++) {
@@ -2135,45 +2379,17 @@ static int glued_teaser(const LineClassObject *self, const Str *t)
     return 0;
 }
 
-/* The stopword share of t[:stop_prefix_chars].lower().split(); 0 when
- * str.lower cannot be followed per character (U+0130, U+03A3), -1 on error. */
-static int stop_share(const LineClassObject *self, const StopSetObject *sw, const Str *t, double *out)
+/* The stopword share of t[:stop_prefix_chars].lower().split(): 1 with *out
+ * set, or 0 where Python must decide (str.lower not per character; no word,
+ * where Python divides by zero). */
+ALWAYS_INLINE int stop_share(const LineClassObject *self, const StopSetObject *sw, const Str *t, double *out)
 {
-    Py_ssize_t lim = t->n < self->stop_prefix_chars ? t->n : self->stop_prefix_chars;
-    Py_UCS4 small[256];
-    Py_UCS4 *buf = lim <= 256 ? small : PyMem_Malloc((size_t)lim * sizeof(Py_UCS4));
-    if (buf == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    Py_ssize_t words = 0, hits = 0, len = 0;
-    int ok = 1;
-    for (Py_ssize_t i = 0; i <= lim; i++) {
-        Py_UCS4 c = i < lim ? AT(t, i) : ' ';
-        if (Py_UNICODE_ISSPACE(c)) {
-            if (len) {
-                words++;
-                hits += stop_contains(sw, buf, len);
-                len = 0;
-            }
-            continue;
-        }
-        if (c < 128)
-            c = c >= 'A' && c <= 'Z' ? c + 32 : c;
-        else if (c == 0x130 || c == 0x3A3) {
-            ok = 0;
-            break;
-        } else
-            c = Py_UNICODE_TOLOWER(c);
-        buf[len++] = c;
-    }
-    if (buf != small)
-        PyMem_Free(buf);
-    if (!words)
-        ok = 0; /* Python divides by zero */
-    if (ok)
-        *out = (double)hits / (double)words;
-    return ok;
+    Py_ssize_t lim = t->n < self->stop_prefix_chars ? t->n : self->stop_prefix_chars, found;
+    Py_ssize_t words = stop_scan(sw, t->kind, t->data, lim, &found, NULL);
+    if (words <= 0)
+        return 0;
+    *out = (double)found / (double)words;
+    return 1;
 }
 
 static PyObject *features_new(PyTypeObject *tp, PyObject **items, Py_ssize_t n)
@@ -2196,80 +2412,108 @@ done:
     return f;
 }
 
+/* Whole-line counts in loops the compiler vectorises (no early exit), in
+ * blocks whose count fits a byte: it then adds 16 characters at once. */
+#define COUNT_BLOCK 240
+ALWAYS_INLINE Py_ssize_t count_char(int kind, const void *data, Py_ssize_t n, Py_UCS4 c)
+{
+    Py_ssize_t k = 0;
+    for (Py_ssize_t a = 0; a < n; a += COUNT_BLOCK) {
+        Py_ssize_t b = n - a > COUNT_BLOCK ? a + COUNT_BLOCK : n;
+        uint8_t m = 0;
+        for (Py_ssize_t i = a; i < b; i++)
+            m += PyUnicode_READ(kind, data, i) == c;
+        k += m;
+    }
+    return k;
+}
+
+/* the ASCII digits (as _count_digits: bytes 0-9 of the UTF-8) */
+ALWAYS_INLINE Py_ssize_t count_digits(int kind, const void *data, Py_ssize_t n)
+{
+    Py_ssize_t k = 0;
+    for (Py_ssize_t a = 0; a < n; a += COUNT_BLOCK) {
+        Py_ssize_t b = n - a > COUNT_BLOCK ? a + COUNT_BLOCK : n;
+        uint8_t m = 0;
+        for (Py_ssize_t i = a; i < b; i++)
+            m += PyUnicode_READ(kind, data, i) - (Py_UCS4)'0' < 10;
+        k += m;
+    }
+    return k;
+}
+
+/* a surrogate that surrogateescape cannot encode (Python raises there) */
+ALWAYS_INLINE int bad_surrogate(int kind, const void *data, Py_ssize_t n)
+{
+    if (kind == PyUnicode_1BYTE_KIND)
+        return 0;
+    int bad = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        bad |= (c - 0xD800 < 0x800) & !(c - 0xDC80 < 0x80);
+    }
+    return bad;
+}
+
+/* whether a separator's middle character ("|" of " | ") occurs at all */
+ALWAYS_INLINE int has_mark(const LineClassObject *self, int kind, const void *data, Py_ssize_t n, int ascii)
+{
+    if (kind != PyUnicode_1BYTE_KIND && self->seps.n > 0 && self->seps.n <= MARKS) {
+        /* one pass for all of them, in locals the compiler keeps in vector
+         * registers (MARKS == 8) */
+        const Py_UCS4 *mk = self->marks;
+        const Py_UCS4 m0 = mk[0], m1 = mk[1], m2 = mk[2], m3 = mk[3], m4 = mk[4], m5 = mk[5], m6 = mk[6],
+                      m7 = mk[7];
+        unsigned m = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            m |= (unsigned)((c == m0) | (c == m1) | (c == m2) | (c == m3) | (c == m4) | (c == m5) | (c == m6)
+                            | (c == m7));
+        }
+        return m != 0;
+    }
+    for (Py_ssize_t k = 0; k < self->seps.n; k++) {
+        Py_UCS4 c = self->seps.c[k];
+        if (kind == PyUnicode_1BYTE_KIND) {
+            if (c < (ascii ? 128u : 256u) && memchr(data, (int)c, (size_t)n) != NULL)
+                return 1;
+        } else if (count_char(kind, data, n, c)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(lineclass_classify_doc,
 "classify(text, stop, xdocs, /)\n--\n\n"
 "context.line_class(text, words, xdocs, params) for a stripped, non-empty\n"
 "text, with stop the StopSet of words (or None): (kind, why, score,\n"
 "features, short); None where Python must decide.");
 
-static PyObject *lineclass_classify(LineClassObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* classify's work on a str of this kind (a constant: one copy per kind) */
+ALWAYS_INLINE PyObject *classify_kind(LineClassObject *self, const StopSetObject *sw, PyObject *xdocs_obj,
+                                      long long xdocs, int str_kind, const void *data, Py_ssize_t n, int ascii)
 {
-    if (!nargs_ok("classify", nargs, 3))
-        return NULL;
-    PyObject *text = args[0], *xdocs_obj = args[2];
-    const StopSetObject *sw = NULL;
-    if (!PyUnicode_Check(text) || !PyLong_Check(xdocs_obj)) {
-        PyErr_SetString(PyExc_TypeError, "classify: text must be str and xdocs int");
-        return NULL;
-    }
-    if (args[1] != Py_None) {
-        if (!PyObject_TypeCheck(args[1], &StopSetType)) {
-            PyErr_SetString(PyExc_TypeError, "classify: stop must be a StopSet or None");
-            return NULL;
-        }
-        sw = (const StopSetObject *)args[1];
-    }
-    long long xdocs = PyLong_AsLongLong(xdocs_obj);
-    if (xdocs == -1 && PyErr_Occurred())
-        return NULL;
-    Str t = {PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text)};
-    Py_ssize_t n = t.n, i;
-    if (n == 0) {
-        PyErr_SetString(PyExc_ValueError, "classify: empty text");
-        return NULL;
-    }
-    /* one pass: spaces (t.count(" ")), ASCII digits, separator marks, and
-     * surrogates that surrogateescape cannot encode */
-    Py_ssize_t spaces = 0, n_digits = 0;
-    int mark = 0, bad_surrogate = 0;
-    if (t.kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *d = t.data;
-        for (i = 0; i < n; i++) {
-            uint8_t f = self->low[d[i]];
-            spaces += f & C_SPACE;
-            n_digits += (f & C_DIGIT) >> 1;
-            mark |= f & C_MARK;
-        }
-    } else {
-        for (i = 0; i < n; i++) {
-            Py_UCS4 c = AT(&t, i);
-            if (c < 256) {
-                uint8_t f = self->low[c];
-                spaces += f & C_SPACE;
-                n_digits += (f & C_DIGIT) >> 1;
-                mark |= f & C_MARK;
-            } else {
-                mark |= in_set(&self->seps, c);
-                bad_surrogate |= c >= 0xD800 && c <= 0xDFFF && !(c >= 0xDC80 && c <= 0xDCFF);
-            }
-        }
-    }
+    Str t = {str_kind, data, n};
+    Py_ssize_t i;
+    /* digits, separator marks and bad surrogates are looked for only when
+     * needed (most lines need none) */
+    Py_ssize_t spaces = count_char(str_kind, data, n, ' ');
     Py_ssize_t nw = spaces + 1;
     double u = (double)nw;
     if (n > self->unspaced_word_chars * nw)
         u = (double)n / self->chars_per_unit;
     double stop = -1.0;
     if (sw != NULL && u >= self->short_units) {
-        int r = stop_share(self, sw, &t, &stop);
-        if (r <= 0)
-            return r < 0 ? NULL : Py_NewRef(Py_None);
+        if (!stop_share(self, sw, &t, &stop))
+            Py_RETURN_NONE;
     }
     i = n - 1;
     while (i >= 0 && in_set(&self->closers, AT(&t, i)))
         i--;
     int end = i >= 0 && in_set(&self->end, AT(&t, i));
     Py_ssize_t seps = 0;
-    if (nw >= 3 && mark) {
+    if (nw >= 3 && has_mark(self, str_kind, data, n, ascii)) {
         /* t.count(sep) for each " X ": two matches of one overlap only when
          * 2 apart, and count() skips the second of those */
         Py_ssize_t last[CHARSET_MAX];
@@ -2309,9 +2553,9 @@ static PyObject *lineclass_classify(LineClassObject *self, PyObject *const *args
         if (end) {
             kind = K_NEARGOOD, sc = S_NEARGOOD;
         } else {
-            digits = n_digits;
-            if (bad_surrogate)
+            if (bad_surrogate(str_kind, data, n))
                 Py_RETURN_NONE;
+            digits = count_digits(str_kind, data, n);
             if (self->use_data && digits && u >= self->data_min_words)
                 kind = K_DATA, sc = S_DATA;
             else
@@ -2329,9 +2573,9 @@ static PyObject *lineclass_classify(LineClassObject *self, PyObject *const *args
     } else if (end) {
         kind = K_NEARGOOD, sc = S_NEARGOOD;
     } else if (stop < 0 && self->use_data && u >= self->data_min_words) {
-        digits = n_digits;
-        if (bad_surrogate)
+        if (bad_surrogate(str_kind, data, n))
             Py_RETURN_NONE;
+        digits = count_digits(str_kind, data, n);
         if (digits)
             kind = K_DATA, sc = S_DATA;
     }
@@ -2367,6 +2611,43 @@ static PyObject *lineclass_classify(LineClassObject *self, PyObject *const *args
     return out;
 }
 
+static PyObject *lineclass_classify(LineClassObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!nargs_ok("classify", nargs, 3))
+        return NULL;
+    PyObject *text = args[0], *xdocs_obj = args[2];
+    const StopSetObject *sw = NULL;
+    if (!PyUnicode_Check(text) || !PyLong_Check(xdocs_obj)) {
+        PyErr_SetString(PyExc_TypeError, "classify: text must be str and xdocs int");
+        return NULL;
+    }
+    if (args[1] != Py_None) {
+        if (!PyObject_TypeCheck(args[1], &StopSetType)) {
+            PyErr_SetString(PyExc_TypeError, "classify: stop must be a StopSet or None");
+            return NULL;
+        }
+        sw = (const StopSetObject *)args[1];
+    }
+    long long xdocs = PyLong_AsLongLong(xdocs_obj);
+    if (xdocs == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n == 0) {
+        PyErr_SetString(PyExc_ValueError, "classify: empty text");
+        return NULL;
+    }
+    const void *data = PyUnicode_DATA(text);
+    int ascii = PyUnicode_IS_ASCII(text);
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        return classify_kind(self, sw, xdocs_obj, xdocs, PyUnicode_1BYTE_KIND, data, n, ascii);
+    case PyUnicode_2BYTE_KIND:
+        return classify_kind(self, sw, xdocs_obj, xdocs, PyUnicode_2BYTE_KIND, data, n, ascii);
+    default:
+        return classify_kind(self, sw, xdocs_obj, xdocs, PyUnicode_4BYTE_KIND, data, n, ascii);
+    }
+}
+
 static PyMethodDef lineclass_methods[] = {
     {"classify", (PyCFunction)(void (*)(void))lineclass_classify, METH_FASTCALL, lineclass_classify_doc},
     {NULL, NULL, 0, NULL},
@@ -2384,6 +2665,88 @@ static PyTypeObject LineClassType = {
     .tp_new = lineclass_new,
 };
 
+/* ---- the classifier's article region (context.viterbi_forward, viterbi_trace) ---- */
+
+PyDoc_STRVAR(viterbi_forward_doc,
+"viterbi_forward(scores, va, vj, switch, back, /)\n--\n\n"
+"context.viterbi_forward: the forward step over a list of scores (floats or\n"
+"ints of at most 2**53, as Python adds them to floats); appends each line's\n"
+"back-pointers to the bytearray back; returns (va, vj).");
+
+static PyObject *viterbi_forward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!nargs_ok("viterbi_forward", nargs, 5))
+        return NULL;
+    PyObject *scores = args[0], *back = args[4];
+    if (!PyList_Check(scores) || !PyByteArray_Check(back)) {
+        PyErr_SetString(PyExc_TypeError, "viterbi_forward: scores must be a list and back a bytearray");
+        return NULL;
+    }
+    double va = PyFloat_AsDouble(args[1]), vj = PyFloat_AsDouble(args[2]), t = PyFloat_AsDouble(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(scores), at = PyByteArray_GET_SIZE(back);
+    if (PyByteArray_Resize(back, at + n) < 0)
+        return NULL;
+    char *b = PyByteArray_AS_STRING(back) + at;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *so = PyList_GET_ITEM(scores, i);
+        double sc = PyFloat_CheckExact(so) ? PyFloat_AS_DOUBLE(so) : PyFloat_AsDouble(so);
+        if (sc == -1.0 && PyErr_Occurred()) {
+            PyByteArray_Resize(back, at);
+            return NULL;
+        }
+        /* the Python's comparisons, NaN included */
+        double from_j = vj - t, na, from_a = va - t;
+        int bits = 0;
+        if (va >= from_j) {
+            na = va + sc;
+            bits = 1;
+        } else {
+            na = from_j + sc;
+        }
+        if (!(vj >= from_a)) {
+            vj = from_a;
+            bits |= 2;
+        }
+        va = na;
+        b[i] = (char)bits;
+    }
+    return Py_BuildValue("(dd)", va, vj);
+}
+
+PyDoc_STRVAR(viterbi_trace_doc,
+"viterbi_trace(back, n, state, /)\n--\n\n"
+"context.viterbi_trace: the best path through the first n lines.");
+
+static PyObject *viterbi_trace(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!nargs_ok("viterbi_trace", nargs, 3))
+        return NULL;
+    PyObject *back = args[0];
+    if (!PyByteArray_Check(back)) {
+        PyErr_SetString(PyExc_TypeError, "viterbi_trace: back must be a bytearray");
+        return NULL;
+    }
+    Py_ssize_t n = PyLong_AsSsize_t(args[1]);
+    int state = PyObject_IsTrue(args[2]);
+    if ((n == -1 && PyErr_Occurred()) || state < 0)
+        return NULL;
+    if (n < 0 || n > PyByteArray_GET_SIZE(back)) {
+        PyErr_SetString(PyExc_IndexError, "viterbi_trace: n out of range");
+        return NULL;
+    }
+    const char *b = PyByteArray_AS_STRING(back);
+    PyObject *path = PyList_New(n);
+    if (path == NULL)
+        return NULL;
+    for (Py_ssize_t i = n - 1; i >= 0; i--) {
+        PyList_SET_ITEM(path, i, Py_NewRef(state ? Py_True : Py_False));
+        state = (b[i] >> (state ? 0 : 1)) & 1;
+    }
+    return path;
+}
+
 static PyMethodDef methods[] = {
     {"crossdoc_count_doc", (PyCFunction)(void (*)(void))crossdoc_count_doc, METH_FASTCALL, crossdoc_count_doc_doc},
     {"crossdoc_see", (PyCFunction)(void (*)(void))crossdoc_see, METH_FASTCALL, crossdoc_see_doc},
@@ -2400,6 +2763,11 @@ static PyMethodDef methods[] = {
     {"on_match", (PyCFunction)(void (*)(void))on_match, METH_FASTCALL, on_match_doc},
     {"match_lines", (PyCFunction)(void (*)(void))match_lines, METH_FASTCALL, match_lines_doc},
     {"group_pairs", (PyCFunction)group_pairs, METH_O, group_pairs_doc},
+    /* cleaner.classify */
+    {"word_count", (PyCFunction)word_count, METH_O, word_count_doc},
+    /* cleaner.context */
+    {"viterbi_forward", (PyCFunction)(void (*)(void))viterbi_forward, METH_FASTCALL, viterbi_forward_doc},
+    {"viterbi_trace", (PyCFunction)(void (*)(void))viterbi_trace, METH_FASTCALL, viterbi_trace_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -2413,6 +2781,7 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__speedups(void)
 {
+    u1_tables_init();
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;

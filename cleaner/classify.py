@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from . import dedup
+
 # A headline or publisher line in an ad rail rarely runs past 16 words, while
 # article sentences usually do; ends-with-punctuation separates the rest.
 SHORT_HEADLINE_MAX_WORDS_DEFAULT = 16
@@ -31,7 +33,15 @@ WORD_COUNT_PIECE = 1 << 16
 
 def word_count(text: str) -> int:
     """Whitespace-separated words (as ``len(text.split())``), in memory
-    bounded by ``WORD_COUNT_PIECE`` whatever the line's length."""
+    bounded by ``WORD_COUNT_PIECE`` whatever the line's length (in C, when
+    the extension is built, with no list of words at all)."""
+    if _c_word_count is not None:
+        return _c_word_count(text)
+    return py_word_count(text)
+
+
+def py_word_count(text: str) -> int:
+    """``word_count`` in Python (the reference for ``_speedups.word_count``)."""
     if len(text) <= WORD_COUNT_PIECE:
         return len(text.split())
     n = 0
@@ -40,6 +50,9 @@ def word_count(text: str) -> int:
         if i and not text[i - 1].isspace() and not text[i].isspace():
             n -= 1  # a word cut in two by the piece boundary
     return n
+
+
+_c_word_count: Callable[[str], int] | None = dedup.speedup("word_count")
 
 
 def ends_sentence(text: str) -> bool:

@@ -48,6 +48,7 @@ and the feature values, for ``--explain``.
 from __future__ import annotations
 
 import re
+import sys
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -480,44 +481,72 @@ _c_see: Callable[[str, list[array[int]], int, set[int] | None, int], int] | None
 _c_count_doc: Callable[[list[array[int]], int, set[int]], None] | None = dedup.speedup("crossdoc_count_doc")
 
 
-def langs_by_word(stop: Mapping[str, frozenset[str]]) -> dict[str, tuple[str, ...]]:
-    """Each stopword with the languages whose lists hold it."""
-    out: dict[str, tuple[str, ...]] = {}
-    for lang, words in stop.items():
+def langs_by_word(stop: Mapping[str, frozenset[str]]) -> dict[str, tuple[int, ...]]:
+    """Each stopword with the languages whose lists hold it (their positions in ``stop``)."""
+    out: dict[str, tuple[int, ...]] = {}
+    for i, words in enumerate(stop.values()):
         for w in words:
-            out[w] = (*out.get(w, ()), lang)
+            out[w] = (*out.get(w, ()), i)
     return out
+
+
+def c_langs_by_word(langs_of: Mapping[str, tuple[int, ...]]) -> _speedups.StopSet | None:
+    """``langs_of`` for ``LanguageGuess`` in C: a StopSet whose values have a
+    bit per language (None: no extension, or too many languages)."""
+    if _C_STOP is None or any(i >= 64 for ids in langs_of.values() for i in ids):
+        return None
+    words = list(langs_of)
+    stop: _speedups.StopSet = _C_STOP(words, [sum(1 << i for i in langs_of[w]) for w in words])
+    return stop
 
 
 class LanguageGuess:
     """Running stopword hits per language over the lines fed so far."""
 
     def __init__(self, stop: Mapping[str, frozenset[str]],
-                 langs_of: Mapping[str, tuple[str, ...]] | None = None) -> None:
+                 langs_of: Mapping[str, tuple[int, ...]] | None = None,
+                 c_langs: _speedups.StopSet | None = None) -> None:
+        """``langs_of``: ``langs_by_word(stop)``; ``c_langs``: the same in C
+        (``c_langs_by_word``), or None to count in Python."""
         self.stop = stop
+        self.langs = tuple(stop)
         self.langs_of = langs_of if langs_of is not None else langs_by_word(stop)
-        self.hits: Counter[str] = Counter(dict.fromkeys(stop, 0))
+        self.c_langs = c_langs
+        self.counts = [0] * len(self.langs)  # stopword hits per language, as self.langs
         self.words = 0
         self.lines = 0
+
+    @property
+    def hits(self) -> Counter[str]:
+        """Stopword hits per language."""
+        return Counter(dict(zip(self.langs, self.counts, strict=True)))
 
     def feed(self, text: str) -> bool:
         """Count one line's stopwords; False when the line was not sampled."""
         if self.words >= LANG_ENOUGH_WORDS:
             return False
-        ws = text[:STOP_PREFIX_CHARS].lower().split()
-        if len(ws) < LANG_LINE_WORDS:
+        n = -1
+        if self.c_langs is not None:  # -1: a character C leaves to Python
+            n = self.c_langs.tally(text, STOP_PREFIX_CHARS, LANG_LINE_WORDS, self.counts)
+        if n < 0:
+            ws = text[:STOP_PREFIX_CHARS].lower().split()
+            n = len(ws)
+            if n >= LANG_LINE_WORDS:
+                # each stopword adds 1 to each of its languages
+                counts = self.counts
+                for i in chain.from_iterable(map(self.langs_of.get, ws, repeat(()))):
+                    counts[i] += 1
+        if n < LANG_LINE_WORDS:
             return False
         self.lines += 1
-        self.words += len(ws)
-        # one lookup per word, counted in C: each stopword adds 1 to each of its languages
-        self.hits.update(chain.from_iterable(map(self.langs_of.get, ws, repeat(()))))
+        self.words += n
         return True
 
     def best(self) -> str | None:
         """The language whose stopwords are clearly the most frequent, or None."""
-        if not self.hits or not self.words:
+        if not self.langs or not self.words:
             return None
-        ranked = sorted(((v, k) for k, v in self.hits.items()), reverse=True)
+        ranked = sorted(zip(self.counts, self.langs, strict=True), reverse=True)
         h1, lang = ranked[0]
         h2 = ranked[1][0] if len(ranked) > 1 else 0
         if h1 < LANG_MIN_HITS or h1 < LANG_MIN_RATE * self.words or h1 < LANG_MIN_LEAD * h2:
@@ -693,24 +722,66 @@ def c_line_class(p: ContextParams) -> _speedups.LineClass | None:
     return line
 
 
+# -- the article region: a two-state Viterbi path -----------------------------
+# A line's back-pointers, one byte: bit 0 when the best path into the article
+# state at the line came from the article state, bit 1 when the best path into
+# the page state did.
+def viterbi_forward(scores: list[float], va: float, vj: float, switch: float,
+                    back: bytearray) -> tuple[float, float]:
+    """The forward step over lines of these scores from the best path scores
+    ``va`` (ending in the article state) and ``vj`` (page): appends each
+    line's back-pointers to ``back``, returns the new ``va, vj``. The
+    reference for ``_speedups.viterbi_forward``."""
+    for s in scores:
+        from_j = vj - switch
+        b = 0
+        if va >= from_j:
+            na = va + s
+            b = 1
+        else:
+            na = from_j + s
+        from_a = va - switch
+        if not vj >= from_a:
+            vj = from_a
+            b |= 2
+        va = na
+        back.append(b)
+    return va, vj
+
+
+def viterbi_trace(back: bytearray, n: int, state: bool) -> list[bool]:
+    """The best path (True: article) through the first ``n`` lines, ending
+    in ``state``, from their back-pointers (reference for ``_speedups.viterbi_trace``)."""
+    path = [False] * n
+    for i in range(n - 1, -1, -1):
+        path[i] = state
+        state = bool(back[i] & 1) if state else bool(back[i] & 2)
+    return path
+
+
+_c_forward = dedup.speedup("viterbi_forward")
+_c_trace = dedup.speedup("viterbi_trace")
+
+
 class _Line:
     """One line while it waits for its verdict."""
 
     __slots__ = (
-        "art", "back_a", "back_j", "feat", "fixed", "index", "kind", "rep", "score", "text", "why",
+        "art", "feat", "fixed", "index", "kind", "rep", "score", "text", "why",
     )
+
+    # set by pass 1 (_classify) and by _flush before any read: not set here,
+    # a few stores less per line
+    feat: LineFeatures
+    kind: str
+    score: float
+    art: bool  # inside the article region
 
     def __init__(self, index: int, text: str, fixed: str | None) -> None:
         self.index = index
         self.text = text
         self.fixed = fixed
-        self.feat: LineFeatures | None = None
-        self.kind = ""
         self.why = ""
-        self.score = 0.0
-        self.back_a = True  # Viterbi back-pointers: the best path into A (article) / J (page) here
-        self.back_j = False  # came from the article state
-        self.art = False
         self.rep = False  # a short line that repeats an earlier line of the document
 
 
@@ -727,8 +798,18 @@ class ContextClassifier:
         self.params = params or ContextParams()
         self.stop = dict(stopwords) if stopwords is not None else load_stopwords()
         self.langs_of = langs_by_word(self.stop)
+        self.c_langs = c_langs_by_word(self.langs_of)
         self.crossdoc = crossdoc
         self.c_line = c_line_class(self.params)
+        # the Viterbi steps in C when every score is a float or exact int
+        p = self.params
+        scores = (p.switch_cost, p.isolated_factor, p.dedup_score, p.rule_score, p.rule_inline_score,
+                  p.rule_boundary_score)
+        exact = self.c_line is not None and all(map(_exact_number, scores))
+        self.forward: Callable[[list[float], float, float, float, bytearray], tuple[float, float]] = (
+            _c_forward if exact and _c_forward is not None else viterbi_forward)
+        self.trace: Callable[[bytearray, int, bool], list[bool]] = (
+            _c_trace if exact and _c_trace is not None else viterbi_trace)
         self._c_stop: dict[str, _speedups.StopSet] = {}
 
     def c_stopwords(self, lang: str) -> _speedups.StopSet:
@@ -769,11 +850,15 @@ class DocumentContext:
         self.p = p = clf.params
         self.window = p.window
         self.chunk = max(1, (p.window or 0) // WINDOW_CHUNK_DIVISOR)
+        # push flushes buf[:-hold] once buf holds flush_at lines
+        self.hold = p.window or 0
+        self.flush_at = p.window + self.chunk if p.window is not None else sys.maxsize
+        self.rule_scores: dict[str, float] = {}  # the score of each rule id seen (_rule_score)
         self.buf: list[_Line] = []  # lines not yet decided, in order
         self.left: list[_Line] = []  # the last decided lines (context for short lines)
         self.n = 0
         self.lang: str | None = None
-        self.guess: LanguageGuess | None = (LanguageGuess(clf.stop, clf.langs_of)
+        self.guess: LanguageGuess | None = (LanguageGuess(clf.stop, clf.langs_of, clf.c_langs)
                                             if p.use_stopwords and clf.stop else None)
         self.sw: frozenset[str] | None = None
         self.c_line = clf.c_line
@@ -783,6 +868,8 @@ class DocumentContext:
         self.prev: _Line | None = None  # the last non-blank scored line
         self.va = 0.0  # Viterbi: best path score ending in the article state
         self.vj = 0.0  # ... in the page state
+        self.back = bytearray()  # Viterbi back-pointers of buf[:scored] (viterbi_forward)
+        self.forward, self.trace = clf.forward, clf.trace
         self.carry = 0.0  # score of the article run that reaches the last decided line
         self.carry_open = False
         self.best = 0.0  # strongest article run so far
@@ -799,11 +886,11 @@ class DocumentContext:
     # -- input -------------------------------------------------------------
     def push(self, text: str, fixed: str | None = None) -> list[Verdict]:
         """Add the next line; return the verdicts now due (possibly none)."""
-        self.buf.append(_Line(self.n, text, fixed))
+        buf = self.buf
+        buf.append(_Line(self.n, text, fixed))
         self.n += 1
-        w = self.window
-        if w is not None and len(self.buf) >= w + self.chunk:
-            return self._flush(len(self.buf) - w)
+        if len(buf) >= self.flush_at:
+            return self._flush(len(buf) - self.hold)
         return []
 
     def finish(self) -> list[Verdict]:
@@ -815,54 +902,57 @@ class DocumentContext:
         return out
 
     # -- pass 1 ------------------------------------------------------------
-    def _classify(self, ln: _Line, own: bool = False) -> None:
-        """Pass 1: features, class and score of one line (``own``: a repeat
+    def _classify(self, lines: Iterable[_Line], own: bool = False) -> None:
+        """Pass 1: features, class and score of each line (``own``: repeats
         judged as any other line, leaving no trace in the running counts)."""
         p = self.p
-        fx = ln.fixed
-        if fx is not None:
-            ln.feat = _NO_FEATURES
-            if not ln.text.strip():  # a blank line the engine collapsed: no evidence
-                ln.kind, ln.score = BLANK, 0.0
-                return
-            if fx == DEDUP_RULE:
-                ln.kind, ln.score = DUP, p.dedup_score
-                return
-            ln.kind = RULE
-            if not p.use_rule_weights:
-                ln.score = p.rule_score
-                return
+        cd, c, c_sw, sw, seen = self.crossdoc, self.c_line, self.c_sw, self.sw, self.seen
+        for ln in lines:
+            fx = ln.fixed
+            if fx is not None:
+                ln.feat = _NO_FEATURES
+                if not ln.text.strip():  # a blank line the engine collapsed: no evidence
+                    ln.kind, ln.score = BLANK, 0.0
+                elif fx == DEDUP_RULE:
+                    ln.kind, ln.score = DUP, p.dedup_score
+                else:
+                    ln.kind = RULE
+                    ln.score = self.rule_scores.get(fx) or self._rule_score(fx)
+                continue
+            t = ln.text.strip()
+            if not t:
+                ln.feat, ln.kind, ln.score = _NO_FEATURES, BLANK, 0.0
+                continue
+            xdocs = cd.see(t, not own) if cd is not None else 0
+            r = c.classify(t, c_sw, xdocs) if c is not None else None
+            if r is None:
+                r = line_class(t, sw, xdocs, p)
+            kind, why, score, feat, short = r
+            if short and seen is not None and len(t) <= REPEAT_MAX_CHARS and not feat.bullet and not own:
+                if t in seen:
+                    ln.rep = True
+                    self.last_rep = ln.index
+                elif len(seen) < REPEAT_MAX_KEYS:
+                    seen.add(t)
+            ln.kind, ln.why, ln.score, ln.feat = kind, why, score, feat
+
+    def _rule_score(self, fx: str) -> float:
+        """The score of a line removed by rule ``fx`` (not a repeat), by the
+        rule's category (remembered per document)."""
+        p = self.p
+        if not p.use_rule_weights:
+            score = p.rule_score
+        else:
             cat = fx.split(".", 1)[0]
-            ln.score = (
+            score = (
                 p.rule_inline_score
                 if cat in INLINE_CATEGORIES
                 else p.rule_boundary_score
                 if cat in BOUNDARY_CATEGORIES
                 else p.rule_score
             )
-            return
-        t = ln.text.strip()
-        n = len(t)
-        if not n:
-            ln.feat, ln.kind, ln.score = _NO_FEATURES, BLANK, 0.0
-            return
-        xdocs = 0
-        cd = self.crossdoc
-        if cd is not None:
-            xdocs = cd.see(t, not own)
-        c = self.c_line
-        r = c.classify(t, self.c_sw, xdocs) if c is not None else None
-        if r is None:
-            r = line_class(t, self.sw, xdocs, p)
-        kind, why, score, feat, short = r
-        seen = self.seen
-        if short and seen is not None and n <= REPEAT_MAX_CHARS and not feat.bullet and not own:
-            if t in seen:
-                ln.rep = True
-                self.last_rep = ln.index
-            elif len(seen) < REPEAT_MAX_KEYS:
-                seen.add(t)
-        ln.kind, ln.why, ln.score, ln.feat = kind, why, score, feat
+        self.rule_scores[fx] = score
+        return score
 
     def _score_pending(self, final: bool) -> None:
         """Pass 1 for new lines, then context adjustments and the Viterbi
@@ -886,53 +976,42 @@ class DocumentContext:
                 if self.sw is not None and self.lang and self.c_line is not None:
                     self.c_sw = self.clf.c_stopwords(self.lang)
                 self.guess = None
-        for i in range(self.classified, len(buf)):
-            self._classify(buf[i])
-        self.classified = len(buf)
-        stop = len(buf) if final else len(buf) - LAG
-        t = p.switch_cost
-        va, vj = self.va, self.vj
+        n = len(buf)
+        if self.classified < n:
+            self._classify(buf[self.classified:] if self.classified else buf)
+            self.classified = n
+        stop = n if final else n - LAG
         prev = self.prev
+        use_context = p.use_context
         for i in range(self.scored, stop):
             ln = buf[i]
-            if p.use_context and ln.fixed is None and ln.kind != BLANK:
-                self._context(i, prev)
-            kind = ln.kind
-            from_j = vj - t
-            if va >= from_j:
-                na, ln.back_a = va + ln.score, True
-            else:
-                na, ln.back_a = from_j + ln.score, False
-            from_a = va - t
-            if vj >= from_a:
-                ln.back_j = False
-            else:
-                vj, ln.back_j = from_a, True
-            va = na
-            if kind != BLANK:
+            if ln.kind != BLANK:
+                if use_context and ln.fixed is None:
+                    self._context(i, prev)
                 prev = ln
-        self.va, self.vj = va, vj
         self.prev = prev
+        if self.scored < stop:
+            scores = [ln.score for ln in buf[self.scored:stop]]
+            self.va, self.vj = self.forward(scores, self.va, self.vj, p.switch_cost, self.back)
         self.scored = max(self.scored, stop)
 
     def _context(self, i: int, prev: _Line | None) -> None:
         """Pass 2 on line ``i`` (not blank, not removed by a rule)."""
         buf, p = self.buf, self.p
         ln = buf[i]
-        key = ""
+        kind = ln.kind
         # a paragraph of prose pasted twice in a row is an article paragraph
         # (its copy is removed): only other lines are echoes
-        f = ln.feat
-        prose = ln.kind == GOOD and f is not None and f.end
-        for k in (1, 2):
-            o = buf[i + k] if i + k < len(buf) else None
-            if o is not None and o.kind == DUP and not prose:
-                key = key or ln.text.strip().lower()
-                if o.text.strip().lower() == key:
-                    # repeated right below itself: a link and its title, alt text and caption
-                    ln.kind, ln.why, ln.score = BAD, "echoed-below", p.bad_score
-                    return
-        if ln.kind == GOOD and (prev is None or prev.kind != GOOD):
+        if kind != GOOD or not ln.feat.end:
+            key = ""
+            for o in buf[i + 1:i + 3]:
+                if o.kind == DUP:
+                    key = key or ln.text.strip().lower()
+                    if o.text.strip().lower() == key:
+                        # repeated right below itself: a link and its title, alt text and caption
+                        ln.kind, ln.why, ln.score = BAD, "echoed-below", p.bad_score
+                        return
+        if kind == GOOD and (prev is None or prev.kind != GOOD):
             nxt = None
             for k in range(1, LAG + 1):
                 if i + k < len(buf) and buf[i + k].kind != BLANK:
@@ -956,26 +1035,24 @@ class DocumentContext:
         # article without paying a switch (on clean input, such as extractor
         # output, the first and last lines are article text; charging the
         # switch there cost 1 point of recall on extracted/ and gained nothing)
-        state = self.va > self.vj
-        path = [False] * n
-        for i in range(n - 1, -1, -1):
-            path[i] = state
-            ln = buf[i]
-            state = ln.back_a if state else ln.back_j
+        path = self.trace(self.back, n, self.va > self.vj)
         # article runs and their scores (a run may continue from decided lines)
         runs: list[tuple[int, int, float]] = []
         self.carry_in = self.carry_open and n > 0 and path[0]
         i = 0
-        while i < n:
-            if not path[i]:
-                i += 1
-                continue
-            j = i
+        while True:
+            try:
+                i = path.index(True, i)
+            except ValueError:
+                break
+            try:
+                j = path.index(False, i)
+            except ValueError:
+                j = n
             carried = i == 0 and self.carry_open
             tot = self.carry if carried else 0.0
-            while j < n and path[j]:
-                tot += buf[j].score
-                j += 1
+            for ln in buf[i:j]:
+                tot += ln.score
             runs.append((i, j, tot))
             if tot > self.best:
                 self.best = tot
@@ -994,12 +1071,10 @@ class DocumentContext:
             self.carry_open = True
         else:
             self.carry, self.carry_open = 0.0, False
-        for ln in buf:
-            ln.art = not p.use_region
+        art = [not p.use_region] * len(buf)
         if p.use_region and not p.use_run_filter:
             for a, b, _ in runs:
-                for k in range(a, b):
-                    buf[k].art = True
+                art[a:b] = path[a:b]
         elif p.use_region:
             after = max(p.region_min, p.region_rel * self.best)
             before = max(p.region_min, p.region_rel_before * self.best)
@@ -1013,13 +1088,15 @@ class DocumentContext:
                 else:
                     need = after
                 if tot >= need:
-                    for k in range(a, b):
-                        buf[k].art = True
+                    art[a:b] = path[a:b]  # all True
                     ref = buf[b - 1].index
-        for i in range(upto):
-            if buf[i].art:
+        for ln, a in zip(buf, art, strict=True):
+            ln.art = a
+        for i in range(upto - 1, -1, -1):
+            if art[i]:
                 self.last_art = buf[i].index
-        out = [self._decide(i) for i in range(upto)]
+                break
+        out = self._verdicts(0, upto)
         if self.seen is not None:
             # short repeats of the line kept right above, or left over from a
             # copied block, go
@@ -1043,6 +1120,7 @@ class DocumentContext:
         if len(self.left) > NEIGHBOR_MAX:
             del self.left[: len(self.left) - NEIGHBOR_MAX]
         del buf[:upto]
+        del self.back[:upto]
         self.scored -= upto
         self.classified -= upto
         return out
@@ -1113,42 +1191,59 @@ class DocumentContext:
         saved = ln.fixed, ln.kind, ln.why, ln.score, ln.feat
         try:
             ln.fixed = None
-            self._classify(ln, own=True)
-            return self._decide(i).keep
+            self._classify((ln,), own=True)
+            return self._verdicts(i, i + 1)[0].keep
         finally:
             ln.fixed, ln.kind, ln.why, ln.score, ln.feat = saved
 
-    def _decide(self, i: int) -> Verdict:
-        ln = self.buf[i]
-        f = ln.feat
-        assert f is not None
-        kind = ln.kind
-        if ln.fixed is not None:
-            own = ln.fixed == DEDUP_RULE and self._own_keep(i)
-            return Verdict(ln.index, False, ln.fixed, kind, ln.art, ln.score, f, own)
-        if kind == BLANK:
-            return Verdict(ln.index, True, "classifier:blank", kind, ln.art, ln.score, f)
-        p = self.p
-        if not p.use_region:
-            keep = kind in _CONTENT
-            return Verdict(ln.index, keep, f"classifier:{kind}", kind, keep, ln.score, f)
-        if not ln.art:
-            if p.use_weak_article and self.finishing and self.best < p.weak_article and kind in _CONTENT:
-                if not p.use_weak_neighbors or self._weak_company(i, kind):
-                    return Verdict(ln.index, True, f"classifier:{kind}-no-clear-article", kind, False, ln.score, f)
-                return Verdict(ln.index, False, f"classifier:{kind}-alone-no-clear-article", kind, False, ln.score, f)
-            return Verdict(ln.index, False, _OUTSIDE[kind], kind, False, ln.score, f)
-        if kind == BAD and (
-            p.drop_bad_in_article or (ln.why == WHY_CROSSDOC and f.units >= p.short_units)
-        ):
-            return Verdict(ln.index, False, f"classifier:{ln.why}", kind, True, ln.score, f)
-        if kind == SHORT and p.drop_short_in_article:
-            prev, nxt = self._neighbor(i, -1), self._neighbor(i, 1)
-            ok_prev = prev is not None and prev.art and prev.kind in _CONTENT
-            ok_next = nxt is not None and nxt.art and nxt.kind in _CONTENT
-            if not (ok_prev or ok_next):
-                return Verdict(ln.index, False, "classifier:short-among-junk", kind, True, ln.score, f)
-        return Verdict(ln.index, True, _IN_ARTICLE[kind], kind, True, ln.score, f)
+    def _verdicts(self, start: int, end: int) -> list[Verdict]:
+        """The verdicts of ``buf[start:end]``."""
+        buf, p = self.buf, self.p
+        use_region = p.use_region
+        weak = p.use_weak_article and self.finishing and self.best < p.weak_article
+        out: list[Verdict] = []
+        # tuple.__new__ makes a Verdict without the Python frame of Verdict()
+        new = tuple.__new__
+        for i in range(start, end):
+            ln = buf[i]
+            f = ln.feat
+            kind = ln.kind
+            if ln.fixed is not None:
+                own = ln.fixed == DEDUP_RULE and self._own_keep(i)
+                out.append(new(Verdict, (ln.index, False, ln.fixed, kind, ln.art, ln.score, f, own)))
+            elif kind == BLANK:
+                out.append(new(Verdict, (ln.index, True, "classifier:blank", kind, ln.art, ln.score, f, False)))
+            elif not use_region:
+                keep = kind in _CONTENT
+                out.append(new(Verdict, (ln.index, keep, f"classifier:{kind}", kind, keep, ln.score, f, False)))
+            elif not ln.art:
+                if weak and kind in _CONTENT:
+                    if not p.use_weak_neighbors or self._weak_company(i, kind):
+                        why = f"classifier:{kind}-no-clear-article"
+                        out.append(new(Verdict, (ln.index, True, why, kind, False, ln.score, f, False)))
+                    else:
+                        why = f"classifier:{kind}-alone-no-clear-article"
+                        out.append(new(Verdict, (ln.index, False, why, kind, False, ln.score, f, False)))
+                else:
+                    out.append(new(Verdict, (ln.index, False, _OUTSIDE[kind], kind, False, ln.score, f, False)))
+            elif kind == BAD and (
+                p.drop_bad_in_article or (ln.why == WHY_CROSSDOC and f.units >= p.short_units)
+            ):
+                out.append(new(Verdict, (ln.index, False, f"classifier:{ln.why}", kind, True, ln.score, f, False)))
+            elif kind == SHORT and p.drop_short_in_article and not self._short_company(i):
+                why = "classifier:short-among-junk"
+                out.append(new(Verdict, (ln.index, False, why, kind, True, ln.score, f, False)))
+            else:
+                out.append(new(Verdict, (ln.index, True, _IN_ARTICLE[kind], kind, True, ln.score, f, False)))
+        return out
+
+    def _short_company(self, i: int) -> bool:
+        """Whether short line ``i`` (in the article) has a content line of the
+        article as its nearest non-short neighbour above or below."""
+        prev, nxt = self._neighbor(i, -1), self._neighbor(i, 1)
+        ok_prev = prev is not None and prev.art and prev.kind in _CONTENT
+        ok_next = nxt is not None and nxt.art and nxt.kind in _CONTENT
+        return ok_prev or ok_next
 
 
 __all__ = [

@@ -811,6 +811,143 @@ def test_line_class_matches_python_on_any_characters(text: str, lang: str | None
     check_line(text, lang, params)
 
 
+# -- the language guess and word counts (StopSet.tally, word_count) -----------------
+SPACES = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+LANGS_OF = context.langs_by_word(STOPWORDS)
+# characters around the edges of what C follows: every white space, Latin-1
+# (1-byte strings), U+0130 and U+03A3 (C leaves those to Python), surrogates
+ODD = st.sampled_from([*SPACES, "\u0130", "\u03a3", "\u03c3", "\u00b5", "\u00df", "\u00ff", "\u00c0", "I", "\ud800",
+                       "\udc80", "\U0001f600", "\u1e9e", "\u2126", "\u212a"])
+
+
+def guesses(texts: list[str]) -> tuple[context.LanguageGuess, context.LanguageGuess, list[bool]]:
+    """The same lines fed to a guess counting in C and one counting in Python:
+    the two, and whether C left a sampled line to Python."""
+    c_langs = context.c_langs_by_word(LANGS_OF)
+    assert c_langs is not None
+    gc = context.LanguageGuess(STOPWORDS, LANGS_OF, c_langs)
+    gp = context.LanguageGuess(STOPWORDS, LANGS_OF)
+    left = []
+    for t in texts:
+        left.append(c_langs.tally(t, context.STOP_PREFIX_CHARS, 0, [0] * len(STOPWORDS)) < 0)
+        assert gc.feed(t) == gp.feed(t), t
+        assert (gc.counts, gc.words, gc.lines) == (gp.counts, gp.words, gp.lines), t
+    assert gc.best() == gp.best()
+    return gc, gp, left
+
+
+@needs_c
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(lines(), st.lists(st.one_of(WORDS, GAPS, ODD, st.characters()), max_size=80).map("".join),
+                          st.lists(st.one_of(WORDS, ODD), max_size=60).map(" ".join)), max_size=40))
+def test_language_guess_tally_matches_python(texts: list[str]) -> None:
+    _, _, left = guesses(texts)
+    for t, py in zip(texts, left, strict=True):
+        # C leaves a line to Python only for a character whose lower case is not its own
+        assert py == ("\u0130" in t[:context.STOP_PREFIX_CHARS] or "\u03a3" in t[:context.STOP_PREFIX_CHARS]), t
+
+
+@needs_c
+def test_language_guess_tally_examples() -> None:
+    texts = ["The cat and the dog are in the garden of the house", "Der Hund und die Katze sind im Garten",
+             "ΣΟΦΙΑ the and of the in a to", "İstanbul is the city of the and of a", "le chat et le chien " * 30,
+             " the\u2003of\u3000and\x85in\xa0a\x1cto ", "THE AND OF IN A TO", "x " * 300 + "the and of in a to"]
+    gc, gp, left = guesses(texts * 3)
+    assert left == [False, False, True, True, False, False, False, False] * 3
+    assert gc.counts[list(STOPWORDS).index("en")] > 20
+    assert dict(gc.hits) == dict(gp.hits)
+    c_langs = context.c_langs_by_word(LANGS_OF)
+    assert c_langs is not None
+    counts = [0] * len(STOPWORDS)
+    assert c_langs.tally("the and of", 200, 4, counts) == 3 and counts == [0] * len(STOPWORDS)  # too few words
+    assert c_langs.tally("the and of", 2, 1, counts) == 1 and sum(counts) == 0  # "th"
+    assert c_langs.tally("", 200, 0, counts) == 0
+    with pytest.raises(ValueError):
+        c_langs.tally("the", 200, 0, [0])  # shorter than the languages
+    with pytest.raises(TypeError):
+        c_langs.tally(b"the", 200, 0, counts)  # type: ignore[arg-type]
+
+
+@needs_c
+def test_stopset_values() -> None:
+    s = c_mod().StopSet(["the", "die", "the", "и"], [1, 2, 4, 1 << 63])
+    assert [s.get(w) for w in ("the", "die", "и", "The", "x")] == [5, 2, 1 << 63, 0, 0]
+    counts = [0] * 64
+    assert s.tally("The DIE the x И", 200, 0, counts) == 5
+    assert counts[:3] == [2, 1, 2] and counts[63] == 1 and sum(counts) == 6
+    for bad in ([1, 2, 3], [1, 2, 0, 1], [1, 2, -1, 1]):
+        with pytest.raises((ValueError, OverflowError)):
+            c_mod().StopSet(["the", "die", "the", "и"], bad)
+
+
+def py_split_count(text: str) -> int:
+    return len(text.split())
+
+
+@needs_c
+@settings(max_examples=1500, deadline=None)
+@given(st.text(st.one_of(ODD, st.characters(), st.sampled_from(["a", "b", " "])), max_size=200))
+def test_word_count_matches_str_split(text: str) -> None:
+    from cleaner import classify
+    assert c_mod().word_count(text) == py_split_count(text) == classify.py_word_count(text)
+
+
+@needs_c
+def test_word_count_examples() -> None:
+    from cleaner import classify
+    assert classify._c_word_count is not None
+    long = ("word " * 20000 + "x" * 70000 + SPACES) * 3
+    for t in ("", " ", "a", " a b ", SPACES, "a".join(SPACES), "\ud800 \udc80", "é\xa0ü\x85ß", long, long[1:-7]):
+        assert classify.word_count(t) == py_split_count(t) == classify.py_word_count(t), t[:40]
+    with pytest.raises(TypeError):
+        c_mod().word_count(b"a b")
+
+
+# -- the article region's Viterbi steps (context.viterbi_forward, viterbi_trace) --
+SCORES = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(1 << 53), 1 << 53),
+                   st.sampled_from([0.0, -0.5, -2.0, 4.0, -0.2, 1, -1]))
+
+
+@needs_c
+@settings(max_examples=500, deadline=None)
+@given(st.lists(SCORES, max_size=60), SCORES, SCORES, st.one_of(st.floats(0, 10), st.integers(0, 5)),
+       st.binary(max_size=5), st.booleans())
+def test_viterbi_matches_python(scores: list[float], va: float, vj: float, switch: float, start: bytes,
+                                state: bool) -> None:
+    va, vj = float(va), float(vj)
+    back_c, back_py = bytearray(start), bytearray(start)
+    got = c_mod().viterbi_forward(scores, va, vj, switch, back_c)
+    want = context.viterbi_forward(scores, va, vj, switch, back_py)
+    assert same(got, want) and back_c == back_py
+    for n in {0, len(back_py) // 2, len(back_py)}:
+        assert c_mod().viterbi_trace(back_c, n, state) == context.viterbi_trace(back_py, n, state)
+
+
+@needs_c
+def test_viterbi_bad_arguments() -> None:
+    back = bytearray(b"\x01")
+    bad: list[tuple[object, ...]] = [((1.0,), 0.0, 0.0, 2.0, b""), ([1.0], 0.0, 0.0, 2.0, [])]
+    for args in bad:
+        with pytest.raises(TypeError):
+            c_mod().viterbi_forward(*args)
+    with pytest.raises(TypeError):
+        c_mod().viterbi_forward([1.0, "x"], 0.0, 0.0, 2.0, back)
+    assert back == bytearray(b"\x01")  # nothing appended
+    with pytest.raises(IndexError):
+        c_mod().viterbi_trace(back, 2, True)
+    with pytest.raises(TypeError):
+        c_mod().viterbi_trace(b"\x01", 1, True)
+
+
+def test_viterbi_in_c_only_for_exact_scores() -> None:
+    from fractions import Fraction as F
+    clf = context.ContextClassifier(replace(DEFAULT, switch_cost=F(3, 2)), stopwords={})  # type: ignore[arg-type]
+    assert clf.forward is context.viterbi_forward and clf.trace is context.viterbi_trace
+    if SPEEDUPS is not None:
+        clf = context.ContextClassifier(replace(DEFAULT, switch_cost=3), stopwords={})
+        assert clf.forward is c_mod().viterbi_forward and clf.trace is c_mod().viterbi_trace
+
+
 def class_lines(paths: list[Path]) -> Counter[str]:
     """C == Python on every line, with several languages and parameters: the
     classes and reasons seen."""
