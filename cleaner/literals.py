@@ -50,7 +50,7 @@ import functools
 import importlib
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import regex
@@ -87,12 +87,12 @@ _QUANT = re.compile(r"\{\d*(?:,\d*)?\}")
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 
 
-def to_stdlib(pattern: str) -> str:
+def to_stdlib(pattern: str, prop: Callable[[str], str] | None = None) -> str:
     """The pattern in syntax the stdlib parser reads with the same literal
     structure: ``\\p{..}``/``\\P{..}`` become ``\\w`` (a class, never a
-    literal), ``\\x{HEX}`` a ``\\U`` escape, ``(?<name>`` ``(?P<name>``,
-    ``\\z`` ``\\Z``. Raises ``NoLiterals`` for syntax the two modules could
-    read differently."""
+    literal; or ``prop(escape)``), ``\\x{HEX}`` a ``\\U`` escape,
+    ``(?<name>`` ``(?P<name>``, ``\\z`` ``\\Z``. Raises ``NoLiterals`` for
+    syntax the two modules could read differently."""
     out: list[str] = []
     i, n = 0, len(pattern)
     in_class = False
@@ -103,6 +103,7 @@ def to_stdlib(pattern: str) -> str:
                 raise NoLiterals("trailing backslash")
             e = pattern[i + 1]
             if e in "pP":
+                start = i
                 if pattern.startswith("{", i + 2):
                     end = pattern.find("}", i + 3)
                     if end < 0:
@@ -110,7 +111,7 @@ def to_stdlib(pattern: str) -> str:
                     i = end + 1
                 else:
                     i += 3
-                out.append("\\w")
+                out.append("\\w" if prop is None else prop(pattern[start:i]))
                 continue
             if e == "x" and pattern.startswith("{", i + 2):
                 end = pattern.find("}", i + 3)
@@ -398,6 +399,52 @@ def required_literals(pattern: str) -> frozenset[Lit]:
     if not factors:
         raise NoLiterals("a match needs no literal")
     return factors
+
+
+
+# -- patterns anchored at the line's end -------------------------------------
+
+def ends_lines(pattern: str) -> bool:
+    """Does every match of ``pattern`` end at the end of the line (``$``,
+    or alternatives that all end so)? False when not understood."""
+    items = _parsed(pattern)
+    return items is not None and _anchored(items, -1)
+
+
+def _parsed(pattern: str, prop: Callable[[str], str] | None = None) -> list[tuple[Any, Any]] | None:
+    """The stdlib parse of a ``regex`` pattern (``to_stdlib``), or None when
+    the two modules could read it differently."""
+    if _sre is None or _c is None:
+        return None
+    try:
+        flags = regex.compile(pattern).flags
+        if flags & (regex.VERBOSE | regex.V1 | regex.FULLCASE):
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            parsed = _sre.parse(to_stdlib(pattern, prop))
+    except (NoLiterals, regex.error, re.error, Warning, RecursionError, OverflowError):
+        return None
+    return None if parsed.state.flags & _c.SRE_FLAG_VERBOSE else list(parsed)
+
+
+def _anchored(items: Sequence[tuple[Any, Any]], edge: int) -> bool:
+    """Does every match of the sequence start (``edge`` 0) or end (-1) at
+    the line's edge: its first (last) node is ``^`` (``$``), or a group or
+    alternatives that all are?"""
+    assert _c is not None
+    if not items:
+        return False
+    op, av = items[edge]
+    if op is _c.AT:
+        return av in ((_c.AT_BEGINNING, _c.AT_BEGINNING_STRING) if edge == 0 else (_c.AT_END, _c.AT_END_STRING))
+    if op is _c.SUBPATTERN:
+        return _anchored(av[3], edge)
+    if op is _c.ATOMIC_GROUP:
+        return _anchored(av, edge)
+    if op is _c.BRANCH:
+        return all(_anchored(b, edge) for b in av[1])
+    return False
 
 
 def fold(buf: bytes) -> bytes:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import time
+from array import array
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cleaner import Cleaner, Config, prefilter
+from cleaner import Cleaner, Config, literals, prefilter
 from cleaner.classify import word_count
 from cleaner.prefilter import Prefilter, Unwidenable, canonical, widen
 
@@ -155,10 +156,10 @@ def test_fold_letters_are_found_beside_plain_lines() -> None:
 def test_widened_patterns_are_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("CLEANER_NO_CACHE", raising=False)
-    pats = ["(?i)^share this$", "^a\\Sb$", "[^ ]x"]  # the last is Unwidenable ([^ ] matches a NBSP)
+    pats = ["(?i)^share this$", "^a\\Sb", "[^ ]x"]  # the last is Unwidenable ([^ ] matches a NBSP)
     first = prefilter._widened(pats)
-    assert first == {pats[0]: (widen(pats[0]), widen(pats[0], folds=False)),
-                     pats[1]: (widen(pats[1]), widen(pats[1], folds=False)), pats[2]: None}
+    assert first == {pats[0]: (widen(pats[0]), widen(pats[0], folds=False), True),
+                     pats[1]: (widen(pats[1]), widen(pats[1], folds=False), False), pats[2]: None}
     [cached] = (tmp_path / "corpus-cleaner").glob("widen-*.json")
     assert prefilter._read_widened(cached) == first
     cached.write_text('{"(?i)^share this$": ["x"]}')  # not ours: ignored, widened again
@@ -199,3 +200,30 @@ def test_split_patterns_report_what_whole_ones_do(monkeypatch: pytest.MonkeyPatc
         for rule in set(whole.get(i, [])) - set(split.get(i, [])):
             assert not any(p.search(lines[i]) for p in engine.rules[rule].compiled), (lines[i], rule)
     assert len(split) > 100 and len(changed) < len(blank_led)
+
+
+@pytest.mark.skipif(not prefilter._hs_usable, reason="no usable hyperscan")
+def test_a_match_at_a_line_end_names_that_line_alone() -> None:
+    # "$" becomes the line break that also starts the next line: a pattern
+    # whose matches all end at a line's end names that line alone
+    pf = Prefilter([(0, "(?i)^share this\\s*$")])
+    assert pf.scan(b"share this\nother line\nshare this") == {0: [0], 2: [0]}
+
+
+def test_match_lines_names_the_next_line_unless_the_pattern_ends_lines() -> None:
+    padded, found = b"\nab\ncd\n", bytearray(array("I", (4, 0, 4, 1)).tobytes())  # both end at the break
+    for fn in {prefilter._match_lines_py, prefilter._c_match_lines or prefilter._match_lines_py}:
+        for ends, want in ((None, [(0, 7), (1, 7), (0, 9), (1, 9)]), (b"\x00\x01", [(0, 7), (1, 7), (0, 9)])):
+            pairs = bytearray()
+            fn(padded, found, [7, 9], None, pairs, ends)
+            values = array("I", pairs)
+            assert list(zip(values[::2], values[1::2], strict=True)) == want
+        with pytest.raises(ValueError):
+            fn(padded, found, [7, 9], None, bytearray(), b"\x00")
+
+
+def test_ends_lines() -> None:
+    for pattern in ("foo$", "(?i)^a\\s*$", "^a$|b\\Z", "(?:x|y$)$", "foo\\z", "(?:^a|b)(?:c$|d$)"):
+        assert literals.ends_lines(pattern), pattern
+    for pattern in ("foo", "foo$|bar", "foo(?=\\s*$)", "foo$(?:x)?", "(?:c|d$)", "(?x)foo $", "[", "a{e<=1}$"):
+        assert not literals.ends_lines(pattern), pattern
