@@ -105,6 +105,8 @@ _ANY_NON_ASCII = r"\x{80}-\x{10FFFF}"
 _UNICODE_SPACES = [chr(c) for c in (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)]
 _UNICODE_SPACES_UTF8 = [c.encode("utf-8") for c in _UNICODE_SPACES]
 _ASCII_SPACE = r"\x{9}\x{b}-\x{d}\x{20}"  # no \n: a line never holds one
+# What the word tiers split words at (bytes.split on the scan buffer).
+_BLANKS = frozenset("\t\x0b\x0c\r " + "".join(_UNICODE_SPACES))
 _CODEPOINT_ESCAPE = regex.compile(r"\\(?:x([0-9A-Fa-f]{2})|x\{([0-9A-Fa-f]+)\}|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
 
 
@@ -314,9 +316,10 @@ def _excludes_ascii_space(pattern: str, i: int) -> bool:
 
 
 # Rules limited to at most N words scan only the lines that short: long
-# article lines carry most of the bytes and meet few rules. A rule goes to
-# the smallest tier that holds its limit (lines of <= 12 words are about 4%
-# of a news stream's bytes, <= 40 words about 27%).
+# article lines carry most of the bytes and meet few rules. A pattern goes
+# to the smallest tier that holds its rule's limit or the most words of a
+# line it can match (``literals.line_words``), the lower (lines of <= 12
+# words are about 4% of a news stream's bytes, <= 40 words about 27%).
 WORD_TIERS = (12, 40)
 
 
@@ -349,8 +352,10 @@ class Prefilter:
                 if pair is None:  # Unwidenable
                     always.add(rule)
                     continue
-                full, fast, ends = pair
+                full, fast, ends, words = pair
                 limit = max_words[rule] if rule < len(max_words) else None
+                if words is not None and (limit is None or words < limit):
+                    limit = words  # a line that long cannot match: the pattern's own limit
                 tier = next((t for t in WORD_TIERS if limit is not None and limit <= t), 0)  # 0: no tier
                 group = groups[rule] if rule < len(groups) else 0
                 by_group.setdefault((group, tier), []).append((rule, full, fast, ends))
@@ -511,6 +516,7 @@ _c_group_pairs: Callable[[bytearray], dict[int, list[int]]] | None = speedup("gr
 # end at their line's end: see ``_match_lines_py``)
 _Database = tuple[Any, list[int], bytes]
 _Expr = tuple[int, str, str, bool]  # (rule, full, fast widened pattern, ends lines)
+_Widened = tuple[str, str, bool, int | None]  # (full, fast, ends lines, most words)
 
 
 def _databases(exprs: Sequence[_Expr]) -> tuple[_Database, ...] | None:
@@ -547,9 +553,10 @@ def _split_lead(expr: str) -> list[str]:
     return [flags + _LEAD[0] + rest, flags + _LEAD[0] + f"[{_ASCII_SPACE}]+" + rest]
 
 
-def _widened(patterns: Sequence[str]) -> dict[str, tuple[str, str, bool] | None]:
-    """Each pattern widened with and without folds, and whether its matches
-    all end at the line's end (``literals.ends_lines``; None: ``Unwidenable``).
+def _widened(patterns: Sequence[str]) -> dict[str, _Widened | None]:
+    """Each pattern widened with and without folds, whether its matches all
+    end at the line's end (``literals.ends_lines``) and the most words of a
+    line it matches (``literals.line_words``; None: ``Unwidenable``).
     Remembered in the cache, keyed by the source of this module and of
     ``literals.py`` and the versions of regex and Python (its parser) they
     depend on: this costs ~0.4 s per start."""
@@ -565,7 +572,8 @@ def _widened(patterns: Sequence[str]) -> dict[str, tuple[str, str, bool] | None]
     missing = [p for p in dict.fromkeys(patterns) if p not in known]
     for pat in missing:
         try:
-            known[pat] = (widen(pat), widen(pat, folds=False), literals.ends_lines(pat))
+            known[pat] = (widen(pat), widen(pat, folds=False), literals.ends_lines(pat),
+                          literals.line_words(pat, _BLANKS))
         except Unwidenable:
             known[pat] = None
     if missing and use_cache:
@@ -618,18 +626,18 @@ def _read_derived(path: Path) -> dict[str, frozenset[literals.Lit] | None]:
     return out
 
 
-def _read_widened(path: Path) -> dict[str, tuple[str, str, bool] | None]:
+def _read_widened(path: Path) -> dict[str, _Widened | None]:
     try:
         data = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return {}
-    out: dict[str, tuple[str, str, bool] | None] = {}
+    out: dict[str, _Widened | None] = {}
     for pat, item in data.items() if isinstance(data, dict) else ():
         if item is None:
             out[pat] = None
-        elif (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and isinstance(item[1], str)
-              and isinstance(item[2], bool)):
-            out[pat] = (item[0], item[1], item[2])
+        elif (isinstance(item, list) and len(item) == 4 and isinstance(item[0], str) and isinstance(item[1], str)
+              and isinstance(item[2], bool) and (item[3] is None or (type(item[3]) is int and item[3] >= 0))):
+            out[pat] = (item[0], item[1], item[2], item[3])
         else:
             return {}  # not ours: widen again
     return out
