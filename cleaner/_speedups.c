@@ -1258,20 +1258,23 @@ static int u32_view(PyObject *obj, Py_buffer *view, const char *what, Py_ssize_t
 }
 
 PyDoc_STRVAR(match_lines_doc,
-"match_lines(padded, found, rule_of, line_map, pairs) -> None\n\n"
+"match_lines(padded, found, rule_of, line_map, pairs[, ends]) -> None\n\n"
 "For each (end, id) of found (native uint32 pairs, as on_match wrote them):\n"
 "the line of padded (lines: between its line breaks) that holds the match's\n"
-"last byte, and the next line too when that byte is a line break. Appends\n"
+"last byte, and the next line too when that byte is a line break, unless\n"
+"ends (bytes, one per id, or None) is nonzero at id. Appends\n"
 "(line, rule_of[id]) for each to the bytearray pairs as native uint32, the\n"
 "line mapped through line_map (native uint32) unless it is None. Fastest with\n"
 "ascending ends. prefilter._match_lines_py is the reference.");
 
 static PyObject *match_lines(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    Py_buffer text, found, map = {0};
+    Py_buffer text, found, map = {0}, ends = {0};
     Py_ssize_t n_found, n_map = 0, n_rules;
-    if (!nargs_ok("match_lines", nargs, 5))
+    if (nargs != 5 && nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "match_lines takes 5 or 6 arguments");
         return NULL;
+    }
     PyObject *rule_of = args[2], *pairs = args[4], *result = NULL;
     if (!PyList_Check(rule_of) || !PyByteArray_Check(pairs)) {
         PyErr_SetString(PyExc_TypeError, "match_lines: rule_of must be a list and pairs a bytearray");
@@ -1290,7 +1293,15 @@ static PyObject *match_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
     }
     if (args[3] != Py_None && u32_view(args[3], &map, "match_lines: line_map", &n_map) < 0)
         goto done;
-    const uint8_t *buf = text.buf;
+    if (nargs == 6 && args[5] != Py_None) {
+        if (PyObject_GetBuffer(args[5], &ends, PyBUF_SIMPLE) < 0)
+            goto done;
+        if (ends.len != n_rules) {
+            PyErr_SetString(PyExc_ValueError, "match_lines: ends must hold one byte per rule_of item");
+            goto done;
+        }
+    }
+    const uint8_t *buf = text.buf, *at_end = ends.buf;
     const uint32_t *f = found.buf, *m = map.buf;
     Py_ssize_t last_nl = text.len - 1, pos = 0, breaks = 0; /* breaks in buf[:pos] */
     while (last_nl >= 0 && buf[last_nl] != '\n')
@@ -1317,12 +1328,13 @@ static PyObject *match_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
         for (const uint8_t *nl; (nl = memchr(buf + pos, '\n', (size_t)(off - pos))) != NULL; pos = nl - buf + 1)
             breaks++;
         pos = off;
-        /* the line of the last byte; the next one if that byte ends a line
-         * (lines past the last line break do not exist) */
+        /* the line of the last byte; the next one if that byte ends a line,
+         * unless the pattern's matches all end at a line's end (lines past
+         * the last line break do not exist) */
         Py_ssize_t lines[2], n_lines = 0;
         if (breaks >= 1 && last_nl >= off)
             lines[n_lines++] = breaks - 1;
-        if (buf[off] == '\n' && last_nl > off)
+        if (buf[off] == '\n' && last_nl > off && (at_end == NULL || !at_end[id]))
             lines[n_lines++] = breaks;
         for (Py_ssize_t j = 0; j < n_lines; j++) {
             Py_ssize_t line = lines[j];
@@ -1347,6 +1359,8 @@ done:
     PyBuffer_Release(&found);
     if (map.obj != NULL)
         PyBuffer_Release(&map);
+    if (ends.obj != NULL)
+        PyBuffer_Release(&ends);
     return result;
 }
 

@@ -50,7 +50,7 @@ import functools
 import importlib
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import regex
@@ -87,12 +87,12 @@ _QUANT = re.compile(r"\{\d*(?:,\d*)?\}")
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 
 
-def to_stdlib(pattern: str) -> str:
+def to_stdlib(pattern: str, prop: Callable[[str], str] | None = None) -> str:
     """The pattern in syntax the stdlib parser reads with the same literal
     structure: ``\\p{..}``/``\\P{..}`` become ``\\w`` (a class, never a
-    literal), ``\\x{HEX}`` a ``\\U`` escape, ``(?<name>`` ``(?P<name>``,
-    ``\\z`` ``\\Z``. Raises ``NoLiterals`` for syntax the two modules could
-    read differently."""
+    literal; or ``prop(escape)``), ``\\x{HEX}`` a ``\\U`` escape,
+    ``(?<name>`` ``(?P<name>``, ``\\z`` ``\\Z``. Raises ``NoLiterals`` for
+    syntax the two modules could read differently."""
     out: list[str] = []
     i, n = 0, len(pattern)
     in_class = False
@@ -103,6 +103,7 @@ def to_stdlib(pattern: str) -> str:
                 raise NoLiterals("trailing backslash")
             e = pattern[i + 1]
             if e in "pP":
+                start = i
                 if pattern.startswith("{", i + 2):
                     end = pattern.find("}", i + 3)
                     if end < 0:
@@ -110,7 +111,7 @@ def to_stdlib(pattern: str) -> str:
                     i = end + 1
                 else:
                     i += 3
-                out.append("\\w")
+                out.append("\\w" if prop is None else prop(pattern[start:i]))
                 continue
             if e == "x" and pattern.startswith("{", i + 2):
                 end = pattern.find("}", i + 3)
@@ -398,6 +399,148 @@ def required_literals(pattern: str) -> frozenset[Lit]:
     if not factors:
         raise NoLiterals("a match needs no literal")
     return factors
+
+
+
+# -- the most words of a line a pattern matches -------------------------------------
+
+_INF = 1 << 30  # no bound
+
+
+def line_words(pattern: str, blanks: frozenset[str]) -> int | None:
+    """The most words (runs of characters not in ``blanks``) a line can hold
+    when ``pattern`` (a ``regex`` pattern) matches it; None when the pattern
+    is not anchored at both ends of the line (``^...$``, or alternatives
+    that all are), the count is unbounded, or the pattern is not understood.
+    An upper bound: a run of characters none of which can be a blank is one
+    word, and a part that can match blanks counts every word it can hold."""
+    items = _parsed(pattern, functools.partial(_prop, blanks=blanks))
+    if items is None or not _anchored(items, 0) or not _anchored(items, -1):
+        return None
+    words = _words_seq(items, blanks)[0]
+    return None if words >= _INF else words
+
+
+def ends_lines(pattern: str) -> bool:
+    """Does every match of ``pattern`` end at the end of the line (``$``,
+    or alternatives that all end so)? False when not understood."""
+    items = _parsed(pattern)
+    return items is not None and _anchored(items, -1)
+
+
+def _parsed(pattern: str, prop: Callable[[str], str] | None = None) -> list[tuple[Any, Any]] | None:
+    """The stdlib parse of a ``regex`` pattern (``to_stdlib``), or None when
+    the two modules could read it differently."""
+    if _sre is None or _c is None:
+        return None
+    try:
+        flags = regex.compile(pattern).flags
+        if flags & (regex.VERBOSE | regex.V1 | regex.FULLCASE):
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            parsed = _sre.parse(to_stdlib(pattern, prop))
+    except (NoLiterals, regex.error, re.error, Warning, RecursionError, OverflowError):
+        return None
+    return None if parsed.state.flags & _c.SRE_FLAG_VERBOSE else list(parsed)
+
+
+def _prop(escape: str, blanks: frozenset[str]) -> str:
+    """A ``\\p{..}`` class for ``line_words``: ``\\w`` (never a blank) when
+    it matches no blank, else ``\\W`` (blanks and others)."""
+    pat = regex.compile("(?i)" + escape)
+    return "\\W" if any(pat.fullmatch(b) for b in blanks) else "\\w"
+
+
+def _anchored(items: Sequence[tuple[Any, Any]], edge: int) -> bool:
+    """Does every match of the sequence start (``edge`` 0) or end (-1) at
+    the line's edge: its first (last) node is ``^`` (``$``), or a group or
+    alternatives that all are?"""
+    assert _c is not None
+    if not items:
+        return False
+    op, av = items[edge]
+    if op is _c.AT:
+        return av in ((_c.AT_BEGINNING, _c.AT_BEGINNING_STRING) if edge == 0 else (_c.AT_END, _c.AT_END_STRING))
+    if op is _c.SUBPATTERN:
+        return _anchored(av[3], edge)
+    if op is _c.ATOMIC_GROUP:
+        return _anchored(av, edge)
+    if op is _c.BRANCH:
+        return all(_anchored(b, edge) for b in av[1])
+    return False
+
+
+def _words_seq(items: Sequence[tuple[Any, Any]], blanks: frozenset[str]) -> tuple[int, bool]:
+    """(most words, can hold a blank) of a concatenation: consecutive parts
+    that hold no blank make one word at most."""
+    total, run, any_blank = 0, 0, False
+    for item in items:
+        words, blank = _words(item, blanks)
+        if blank:
+            total += run + words
+            run = 0
+            any_blank = True
+        else:
+            run = max(run, words)
+    return min(total + run, _INF), any_blank
+
+
+def _words(item: tuple[Any, Any], blanks: frozenset[str]) -> tuple[int, bool]:
+    """(most words, can hold a blank) of what one node matches."""
+    assert _c is not None
+    op, av = item
+    if op is _c.LITERAL:
+        return (0, True) if chr(av) in blanks else (1, False)
+    if op is _c.IN:
+        blank, other = _class_blanks(av, blanks)
+        return int(other), blank
+    if op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
+        return 0, False  # consumes nothing
+    if op is _c.SUBPATTERN:
+        return _words_seq(av[3], blanks)
+    if op is _c.ATOMIC_GROUP:
+        return _words_seq(av, blanks)
+    if op is _c.BRANCH:
+        each = [_words_seq(b, blanks) for b in av[1]]
+        return max(w for w, _ in each), any(b for _, b in each)
+    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+        _, hi, sub = av
+        words, blank = _words_seq(sub, blanks)
+        if hi == 0:
+            return 0, False
+        if not blank:  # no blank in any repeat: one word
+            return min(words, 1), False
+        if words == 0:
+            return 0, True
+        if len(sub) == 1 and sub[0][0] in (_c.IN, _c.LITERAL, _c.NOT_LITERAL, _c.ANY) and hi is not _c.MAXREPEAT:
+            return (hi + 1) // 2, True  # n characters: a blank between each two words
+        return (_INF if hi is _c.MAXREPEAT else min(hi * words, _INF)), True
+    return _INF, True  # ANY, NOT_LITERAL, GROUPREF ...: a character or more of any kind
+
+
+def _class_blanks(items: Sequence[tuple[Any, Any]], blanks: frozenset[str]) -> tuple[bool, bool]:
+    """(can match a blank, can match another character) for a class."""
+    assert _c is not None
+    blank = other = False
+    for op, av in items:
+        if op is _c.LITERAL:
+            if chr(av) in blanks:
+                blank = True
+            else:
+                other = True
+        elif op is _c.RANGE:
+            lo, hi = av
+            inside = sum(lo <= ord(b) <= hi for b in blanks)
+            blank = blank or inside > 0
+            other = other or hi - lo + 1 > inside
+        elif op is _c.CATEGORY and av in (_c.CATEGORY_WORD, _c.CATEGORY_DIGIT, _c.CATEGORY_NOT_SPACE):
+            other = True  # the regex module's \\w, \\d and \\S match no blank
+        elif op is _c.CATEGORY and av is _c.CATEGORY_SPACE:
+            blank = True  # and \\n, which a line never holds
+        else:  # NEGATE, \\W, \\D ...
+            return True, True
+    return blank, other
 
 
 def fold(buf: bytes) -> bytes:

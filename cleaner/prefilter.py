@@ -105,6 +105,8 @@ _ANY_NON_ASCII = r"\x{80}-\x{10FFFF}"
 _UNICODE_SPACES = [chr(c) for c in (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)]
 _UNICODE_SPACES_UTF8 = [c.encode("utf-8") for c in _UNICODE_SPACES]
 _ASCII_SPACE = r"\x{9}\x{b}-\x{d}\x{20}"  # no \n: a line never holds one
+# What the word tiers split words at (bytes.split on the scan buffer).
+_BLANKS = frozenset("\t\x0b\x0c\r " + "".join(_UNICODE_SPACES))
 _CODEPOINT_ESCAPE = regex.compile(r"\\(?:x([0-9A-Fa-f]{2})|x\{([0-9A-Fa-f]+)\}|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
 
 
@@ -314,9 +316,10 @@ def _excludes_ascii_space(pattern: str, i: int) -> bool:
 
 
 # Rules limited to at most N words scan only the lines that short: long
-# article lines carry most of the bytes and meet few rules. A rule goes to
-# the smallest tier that holds its limit (lines of <= 12 words are about 4%
-# of a news stream's bytes, <= 40 words about 27%).
+# article lines carry most of the bytes and meet few rules. A pattern goes
+# to the smallest tier that holds its rule's limit or the most words of a
+# line it can match (``literals.line_words``), the lower (lines of <= 12
+# words are about 4% of a news stream's bytes, <= 40 words about 27%).
 WORD_TIERS = (12, 40)
 
 
@@ -342,18 +345,20 @@ class Prefilter:
         self._literal: LiteralPrefilter | None = None
         mode = prefilter_mode()
         if use_hyperscan and _hs_usable and patterns and mode in ("auto", "hyperscan"):
-            by_group: dict[tuple[int, int], list[tuple[int, str, str]]] = {}
+            by_group: dict[tuple[int, int], list[_Expr]] = {}
             widened = _widened([p for _, p in patterns])
             for rule, pat in patterns:
                 pair = widened[pat]
                 if pair is None:  # Unwidenable
                     always.add(rule)
                     continue
-                full, fast = pair
+                full, fast, ends, words = pair
                 limit = max_words[rule] if rule < len(max_words) else None
+                if words is not None and (limit is None or words < limit):
+                    limit = words  # a line that long cannot match: the pattern's own limit
                 tier = next((t for t in WORD_TIERS if limit is not None and limit <= t), 0)  # 0: no tier
                 group = groups[rule] if rule < len(groups) else 0
-                by_group.setdefault((group, tier), []).append((rule, full, fast))
+                by_group.setdefault((group, tier), []).append((rule, full, fast, ends))
             for (_, tier), exprs in sorted(by_group.items()):
                 dbs = _databases(exprs)
                 if dbs is None:  # a pattern Hyperscan rejects: its rule runs on every line
@@ -366,7 +371,7 @@ class Prefilter:
                     self._fast.setdefault(tier or None, []).append(dbs[1])
                     self._blank += dbs[2:]
                 else:  # cannot happen once the rejected patterns are out; never lose a rule
-                    always.update(r for r, _, _ in exprs)
+                    always.update(x[0] for x in exprs)
         elif mode != "none" and patterns:
             self._literal = LiteralPrefilter(patterns, max_words, _derived([p for _, p in patterns]))
             always.update(self._literal.always)
@@ -461,20 +466,24 @@ def _on_match_py(pid: int, start: int, end: int, flags: int, found: bytearray) -
 
 
 def _match_lines_py(padded: bytes, found: bytearray, rule_of: list[int], line_map: bytes | None,
-                    pairs: bytearray) -> None:
+                    pairs: bytearray, ends: bytes | None = None) -> None:
     """Appends (line, rule) to ``pairs`` for each match of ``found``: the line
     holding its last byte, and the next line too if that byte is a line break
-    (``_speedups.match_lines`` does the same)."""
-    ends = array("I", found)
-    if not all(1 <= end <= len(padded) for end in ends[::2]):
+    unless ``ends`` (a byte per pattern id) says the pattern's matches all
+    end at their line's end (``_speedups.match_lines`` does the same)."""
+    if ends is not None and len(ends) != len(rule_of):
+        raise ValueError("match_lines: ends must hold one byte per rule_of item")
+    at_end = array("I", found)
+    if not all(1 <= end <= len(padded) for end in at_end[::2]):
         raise ValueError("match_lines: a match end out of range")
     lines = None if line_map is None else array("I", line_map)
-    counts = _count_breaks_py(padded, [end - 1 for end in ends[::2]] + [len(padded)])
+    counts = _count_breaks_py(padded, [end - 1 for end in at_end[::2]] + [len(padded)])
     n_lines = counts.pop() - 1  # lines lie between line breaks
-    for end, pid, breaks in zip(ends[::2], ends[1::2], counts, strict=True):
+    for end, pid, breaks in zip(at_end[::2], at_end[1::2], counts, strict=True):
         line = breaks - 1
         touched = [line] if 0 <= line < n_lines else []
-        if padded[end - 1] == 0x0A and breaks < n_lines:  # a line break ends one line and starts the next
+        # a line break ends one line and starts the next
+        if padded[end - 1] == 0x0A and breaks < n_lines and not (ends is not None and ends[pid]):
             touched.append(breaks)
         for k in touched:
             pairs += array("I", (k if lines is None else lines[k], rule_of[pid])).tobytes()
@@ -498,26 +507,30 @@ _c_select_tiers: Callable[[bytes | memoryview, tuple[int, ...], int], list[tuple
     speedup("select_tiers"))
 _c_blank_led: Callable[[bytes | memoryview], tuple[bytes, bytes]] | None = speedup("blank_led")
 _c_on_match: Callable[[int, int, int, int, bytearray], None] | None = speedup("on_match")
-_c_match_lines: Callable[[bytes, bytearray, list[int], bytes | None, bytearray], None] | None = (
+_c_match_lines: Callable[[bytes, bytearray, list[int], bytes | None, bytearray, bytes | None], None] | None = (
     speedup("match_lines"))
 _c_group_pairs: Callable[[bytearray], dict[int, list[int]]] | None = speedup("group_pairs")
 
 
-_Database = tuple[Any, list[int]]  # (Hyperscan database, rule of each pattern id)
+# (Hyperscan database, rule of each pattern id, per id 1 if its matches all
+# end at their line's end: see ``_match_lines_py``)
+_Database = tuple[Any, list[int], bytes]
+_Expr = tuple[int, str, str, bool]  # (rule, full, fast widened pattern, ends lines)
+_Widened = tuple[str, str, bool, int | None]  # (full, fast, ends lines, most words)
 
 
-def _databases(exprs: Sequence[tuple[int, str, str]]) -> tuple[_Database, ...] | None:
-    """The full and fast databases of (rule, full, fast) widened patterns:
-    the full one as they are (it scans few lines), the fast one the first
-    halves of ``_split_lead`` and a third (none if no pattern is split) the
-    blank-led halves. None where Hyperscan rejects a pattern."""
-    def database(pairs: list[tuple[int, str]]) -> _Database | None:
-        db = _load_or_compile([e for _, e in pairs])
-        return None if db is None else (db, [rule for rule, _ in pairs])
+def _databases(exprs: Sequence[_Expr]) -> tuple[_Database, ...] | None:
+    """The full and fast databases of (rule, full, fast, ends) widened
+    patterns: the full one as they are (it scans few lines), the fast one
+    the first halves of ``_split_lead`` and a third (none if no pattern is
+    split) the blank-led halves. None where Hyperscan rejects a pattern."""
+    def database(items: list[tuple[int, str, bool]]) -> _Database | None:
+        db = _load_or_compile([e for _, e, _ in items])
+        return None if db is None else (db, [rule for rule, _, _ in items], bytes(end for _, _, end in items))
 
-    heads = [(rule, _split_lead(f)[0]) for rule, _, f in exprs]
-    blank = [(rule, parts[1]) for rule, _, f in exprs if len(parts := _split_lead(f)) == 2]
-    full = database([(rule, e) for rule, e, _ in exprs])
+    heads = [(rule, _split_lead(f)[0], end) for rule, _, f, end in exprs]
+    blank = [(rule, parts[1], end) for rule, _, f, end in exprs if len(parts := _split_lead(f)) == 2]
+    full = database([(rule, e, end) for rule, e, _, end in exprs])
     dbs = [full, database(heads)] + ([database(blank)] if blank else [])
     return None if None in dbs else tuple(db for db in dbs if db is not None)
 
@@ -540,11 +553,17 @@ def _split_lead(expr: str) -> list[str]:
     return [flags + _LEAD[0] + rest, flags + _LEAD[0] + f"[{_ASCII_SPACE}]+" + rest]
 
 
-def _widened(patterns: Sequence[str]) -> dict[str, tuple[str, str] | None]:
-    """Each pattern widened with and without folds (None: ``Unwidenable``).
-    Remembered in the cache, keyed by this module's source and the regex
-    version that ``widen`` depends on: widening costs ~0.15 s per start."""
-    ident = hashlib.sha256(Path(__file__).read_bytes() + regex.__version__.encode()).hexdigest()[:32]
+def _widened(patterns: Sequence[str]) -> dict[str, _Widened | None]:
+    """Each pattern widened with and without folds, whether its matches all
+    end at the line's end (``literals.ends_lines``) and the most words of a
+    line it matches (``literals.line_words``; None: ``Unwidenable``).
+    Remembered in the cache, keyed by the source of this module and of
+    ``literals.py`` and the versions of regex and Python (its parser) they
+    depend on: this costs ~0.4 s per start."""
+    import sys
+
+    src = Path(__file__).read_bytes() + Path(literals.__file__).read_bytes()
+    ident = hashlib.sha256(src + regex.__version__.encode() + sys.version.encode()).hexdigest()[:32]
     path = cache_dir() / f"widen-{ident}.json"
     use_cache = os.environ.get("CLEANER_NO_CACHE") != "1"
     known = _read_widened(path) if use_cache else {}
@@ -553,7 +572,8 @@ def _widened(patterns: Sequence[str]) -> dict[str, tuple[str, str] | None]:
     missing = [p for p in dict.fromkeys(patterns) if p not in known]
     for pat in missing:
         try:
-            known[pat] = (widen(pat), widen(pat, folds=False))
+            known[pat] = (widen(pat), widen(pat, folds=False), literals.ends_lines(pat),
+                          literals.line_words(pat, _BLANKS))
         except Unwidenable:
             known[pat] = None
     if missing and use_cache:
@@ -606,31 +626,32 @@ def _read_derived(path: Path) -> dict[str, frozenset[literals.Lit] | None]:
     return out
 
 
-def _read_widened(path: Path) -> dict[str, tuple[str, str] | None]:
+def _read_widened(path: Path) -> dict[str, _Widened | None]:
     try:
         data = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return {}
-    out: dict[str, tuple[str, str] | None] = {}
-    for pat, pair in data.items() if isinstance(data, dict) else ():
-        if pair is None:
+    out: dict[str, _Widened | None] = {}
+    for pat, item in data.items() if isinstance(data, dict) else ():
+        if item is None:
             out[pat] = None
-        elif isinstance(pair, list) and len(pair) == 2 and all(isinstance(w, str) for w in pair):
-            out[pat] = (pair[0], pair[1])
+        elif (isinstance(item, list) and len(item) == 4 and isinstance(item[0], str) and isinstance(item[1], str)
+              and isinstance(item[2], bool) and (item[3] is None or (type(item[3]) is int and item[3] >= 0))):
+            out[pat] = (item[0], item[1], item[2], item[3])
         else:
             return {}  # not ours: widen again
     return out
 
 
-def _scan_into(pairs: bytearray, dbs: list[tuple[Any, list[int]]], padded: bytes, line_map: bytes | None) -> None:
+def _scan_into(pairs: bytearray, dbs: list[_Database], padded: bytes, line_map: bytes | None) -> None:
     """Scans ``padded`` (lines between line breaks) with each database and
     appends what matched where to ``pairs`` (see ``_match_lines_py``)."""
     on_match = _c_on_match or _on_match_py
-    for db, rule_of in dbs:
+    for db, rule_of, ends in dbs:
         found = bytearray()  # (end, pattern id) as native uint32
         db.scan(padded, match_event_handler=on_match, context=found)
         if found:
-            (_c_match_lines or _match_lines_py)(padded, found, rule_of, line_map, pairs)
+            (_c_match_lines or _match_lines_py)(padded, found, rule_of, line_map, pairs, ends)
 
 
 def _count_breaks_py(buf: bytes, offsets: list[int]) -> list[int]:

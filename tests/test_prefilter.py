@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import time
+from array import array
 from pathlib import Path
 
 import pytest
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cleaner import Cleaner, Config, prefilter
+from cleaner import Cleaner, Config, literals, prefilter
 from cleaner.classify import word_count
 from cleaner.prefilter import Prefilter, Unwidenable, canonical, widen
 
@@ -155,10 +157,10 @@ def test_fold_letters_are_found_beside_plain_lines() -> None:
 def test_widened_patterns_are_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("CLEANER_NO_CACHE", raising=False)
-    pats = ["(?i)^share this$", "^a\\Sb$", "[^ ]x"]  # the last is Unwidenable ([^ ] matches a NBSP)
+    pats = ["(?i)^share this$", "^a\\Sb", "[^ ]x"]  # the last is Unwidenable ([^ ] matches a NBSP)
     first = prefilter._widened(pats)
-    assert first == {pats[0]: (widen(pats[0]), widen(pats[0], folds=False)),
-                     pats[1]: (widen(pats[1]), widen(pats[1], folds=False)), pats[2]: None}
+    assert first == {pats[0]: (widen(pats[0]), widen(pats[0], folds=False), True, 2),
+                     pats[1]: (widen(pats[1]), widen(pats[1], folds=False), False, None), pats[2]: None}
     [cached] = (tmp_path / "corpus-cleaner").glob("widen-*.json")
     assert prefilter._read_widened(cached) == first
     cached.write_text('{"(?i)^share this$": ["x"]}')  # not ours: ignored, widened again
@@ -199,3 +201,83 @@ def test_split_patterns_report_what_whole_ones_do(monkeypatch: pytest.MonkeyPatc
         for rule in set(whole.get(i, [])) - set(split.get(i, [])):
             assert not any(p.search(lines[i]) for p in engine.rules[rule].compiled), (lines[i], rule)
     assert len(split) > 100 and len(changed) < len(blank_led)
+
+
+@pytest.mark.skipif(not prefilter._hs_usable, reason="no usable hyperscan")
+def test_a_match_at_a_line_end_names_that_line_alone() -> None:
+    # "$" becomes the line break that also starts the next line: a pattern
+    # whose matches all end at a line's end names that line alone
+    pf = Prefilter([(0, "(?i)^share this\\s*$")])
+    assert pf.scan(b"share this\nother line\nshare this") == {0: [0], 2: [0]}
+
+
+def test_match_lines_names_the_next_line_unless_the_pattern_ends_lines() -> None:
+    padded, found = b"\nab\ncd\n", bytearray(array("I", (4, 0, 4, 1)).tobytes())  # both end at the break
+    for fn in {prefilter._match_lines_py, prefilter._c_match_lines or prefilter._match_lines_py}:
+        for ends, want in ((None, [(0, 7), (1, 7), (0, 9), (1, 9)]), (b"\x00\x01", [(0, 7), (1, 7), (0, 9)])):
+            pairs = bytearray()
+            fn(padded, found, [7, 9], None, pairs, ends)
+            values = array("I", pairs)
+            assert list(zip(values[::2], values[1::2], strict=True)) == want
+        with pytest.raises(ValueError):
+            fn(padded, found, [7, 9], None, bytearray(), b"\x00")
+
+
+def test_ends_lines() -> None:
+    for pattern in ("foo$", "(?i)^a\\s*$", "^a$|b\\Z", "(?:x|y$)$", "foo\\z", "(?:^a|b)(?:c$|d$)"):
+        assert literals.ends_lines(pattern), pattern
+    for pattern in ("foo", "foo$|bar", "foo(?=\\s*$)", "foo$(?:x)?", "(?:c|d$)", "(?x)foo $", "[", "a{e<=1}$"):
+        assert not literals.ends_lines(pattern), pattern
+
+
+def words_of(line: str) -> int:
+    """Words as the prefilter's tiers count them."""
+    return len(canonical(line.encode("utf-8")).split())
+
+
+# pieces of patterns and lines for line_words: blanks, letters, classes
+ATOMS = st.sampled_from(["a", "B", " ", "\\s", "\\S", "\\w", "\\W", "\\d", "\\D", "[a ]", "[^a]", "[a-c]", "[\\s\\w]",
+                         ".", "\\p{Zs}", "\\P{Lu}", "\\p{Lu}", "\\xa0", "\\x{3000}", "(?:a|b c)", "\u3000", "\t",
+                         "(?i:k)", "\\b", "(?=a)", "[^\\S]"])
+QUANTS = st.sampled_from(["", "", "*", "+", "?", "{0,3}", "{2}", "{1,5}?", "*+"])
+
+
+@st.composite
+def bounded_patterns(draw: st.DrawFn) -> str:
+    parts = draw(st.lists(st.tuples(ATOMS, QUANTS), min_size=1, max_size=6))
+    body = "".join(a + q for a, q in parts)
+    if draw(st.booleans()):
+        other = "".join(a + q for a, q in draw(st.lists(st.tuples(ATOMS, QUANTS), min_size=1, max_size=3)))
+        body = f"(?:{body}|{other})" if draw(st.booleans()) else f"{body}$|^{other}"
+    return f"^{body}$"
+
+
+@settings(max_examples=300, deadline=None)
+@given(bounded_patterns(), st.lists(st.text(st.sampled_from("abBk \xa0\u3000\t-\u212a1"), max_size=12), min_size=1, max_size=30))
+def test_line_words_bounds_the_words_of_matched_lines(pattern: str, lines: list[str]) -> None:
+    bound = literals.line_words(pattern, prefilter._BLANKS)
+    if bound is None:
+        return
+    compiled = regex.compile(pattern)
+    for line in lines:
+        if compiled.search(line):
+            assert words_of(line) <= bound, (pattern, line, bound)
+
+
+def test_line_words_of_the_rules_bound_their_examples() -> None:
+    for rule in RULES.rules:
+        for pat, compiled in zip(rule.patterns, rule.compiled, strict=True):
+            bound = literals.line_words(pat, prefilter._BLANKS)
+            for ex in (*rule.drop_examples, *rule.keep_examples, *EXAMPLES):
+                if bound is not None and compiled.search(ex):
+                    assert words_of(ex) <= bound, (rule.id, pat, ex)
+
+
+@pytest.mark.parametrize(("pattern", "words"), [
+    ("^a b$", 2), ("(?i)^\\s*no comments?\\s*$", 2), ("^\\w+\\s\\w+$", 2), ("^a$|^b c d$", 3),
+    ("^[\\w.-]{1,80}\\.png\\s*$", 1), ("^(?: \\w+){0,4}$", 4), ("^x{0,7}$", 1), ("^[^a]{0,7}$", 4),
+    ("^a\\p{Zs}b$", 3), ("^a\\p{Lu}b$", 1),
+    ("^a", None), ("a$", None), ("^\\w+(?: \\w+)*$", None), ("^.*$", None), ("^(a)\\1$", None), ("(?x)^a b$", None),
+])
+def test_line_words(pattern: str, words: int | None) -> None:
+    assert literals.line_words(pattern, prefilter._BLANKS) == words

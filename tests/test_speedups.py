@@ -483,15 +483,16 @@ def test_on_match_appends_end_and_id() -> None:
         c_mod().on_match(1, 2, 3, bytearray())
 
 
-def same_lines(padded: bytes, found: bytes, rule_of: list[int], line_map: bytes | None) -> None:
+def same_lines(padded: bytes, found: bytes, rule_of: list[int], line_map: bytes | None,
+               ends: bytes | None = None) -> None:
     want, got = bytearray(b"xxxx"), bytearray(b"xxxx")  # appended to
-    prefilter._match_lines_py(padded, bytearray(found), rule_of, line_map, want)
-    c_mod().match_lines(padded, bytearray(found), rule_of, line_map, got)
-    assert got == want, (padded, found, rule_of, line_map)
+    prefilter._match_lines_py(padded, bytearray(found), rule_of, line_map, want, ends)
+    c_mod().match_lines(padded, bytearray(found), rule_of, line_map, got, ends)
+    assert got == want, (padded, found, rule_of, line_map, ends)
 
 
 @st.composite
-def match_cases(draw: st.DrawFn) -> tuple[bytes, bytes, list[int], bytes | None]:
+def match_cases(draw: st.DrawFn) -> tuple[bytes, bytes, list[int], bytes | None, bytes | None]:
     padded = b"\n" + draw(st.binary(max_size=60).map(lambda b: b.replace(b"\x00", b"\n"))) + b"\n"
     rule_of = draw(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=4))
     ends = draw(st.lists(st.integers(1, len(padded)), max_size=12))
@@ -501,15 +502,17 @@ def match_cases(draw: st.DrawFn) -> tuple[bytes, bytes, list[int], bytes | None]
     n_lines = padded.count(b"\n") - 1
     line_map = draw(st.none() | st.lists(st.integers(0, 2**32 - 1), min_size=n_lines, max_size=n_lines)
                     .map(lambda m: u32(*m)))
-    return padded, found, rule_of, line_map
+    ends = draw(st.none() | st.binary(min_size=len(rule_of), max_size=len(rule_of)))
+    return padded, found, rule_of, line_map, ends
 
 
 @needs_c
 @settings(max_examples=1000)
 @given(match_cases())
-@example((b"\n\n", u32(1, 0, 2, 0), [5], None))
-@example((b"\nab\ncd\n", u32(4, 0, 1, 0, 7, 0, 3, 0), [9], u32(10, 20)))
-def test_match_lines_matches_python(case: tuple[bytes, bytes, list[int], bytes | None]) -> None:
+@example((b"\n\n", u32(1, 0, 2, 0), [5], None, None))
+@example((b"\nab\ncd\n", u32(4, 0, 1, 0, 7, 0, 3, 0), [9], u32(10, 20), None))
+@example((b"\nab\ncd\n", u32(4, 0, 1, 1, 7, 0, 3, 1), [9, 8], u32(10, 20), b"\x00\x01"))
+def test_match_lines_matches_python(case: tuple[bytes, bytes, list[int], bytes | None, bytes | None]) -> None:
     same_lines(*case)
 
 
@@ -543,6 +546,9 @@ def test_match_lines_bad_arguments() -> None:
         c_mod().match_lines(b"\na\n", bytearray(), (1,), None, pairs)
     with pytest.raises(TypeError):
         c_mod().match_lines(b"\na\n", bytearray(), [1], None, [])
+    assert both(b"\na\n", bytearray(u32(2, 0)), [1], None, pairs, b"") == [ValueError, ValueError]
+    with pytest.raises(TypeError):
+        c_mod().match_lines(b"\na\n", bytearray(), [1], None, pairs, b"\x00", None)
 
 
 @needs_c
