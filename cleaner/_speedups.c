@@ -245,6 +245,7 @@ static uint16_t flags_of[TABLE_MAX]; /* table[c].flags, packed: the facts' scans
 static uint8_t fold1[TABLE_MAX];     /* a fold of one byte (a space: a split), packed; else 0 */
 static uint8_t key_len_of[TABLE_MAX], cf_len_of[TABLE_MAX]; /* table[c].key_len, .cf_len, packed */
 static Py_ssize_t table_size = 0;    /* 0: setup() not called yet */
+static int ascii_one_byte = 0;       /* every ASCII character has a one-byte fold */
 
 /* 1 if a METH_FASTCALL function got the arguments it wants, else 0 with a TypeError */
 static int nargs_ok(const char *name, Py_ssize_t nargs, Py_ssize_t want)
@@ -647,12 +648,20 @@ static int grow(uint8_t **buf, size_t *cap, uint8_t *stack, size_t len, Py_ssize
 }
 
 /* 1 with the key in (*buf)[0..*key_len), 0 when a character is not fast, -1 on error */
-static int fold_key(int kind, const void *data, Py_ssize_t n, uint8_t **buf, size_t *cap, uint8_t *stack,
-                    size_t *key_len)
+static int fold_key(int kind, int ascii, const void *data, Py_ssize_t n, uint8_t **buf, size_t *cap,
+                    uint8_t *stack, size_t *key_len)
 {
     size_t len = 0;
     uint8_t *out = *buf;
-    if (kind == PyUnicode_1BYTE_KIND)
+    if (kind == PyUnicode_1BYTE_KIND && ascii_one_byte && ascii) {
+        /* every ASCII character folds to one byte: no slow case to look for */
+        const uint8_t *d = data;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint8_t b = fold1[d[i]];
+            out[len] = b;
+            len += b != ' ';
+        }
+    } else if (kind == PyUnicode_1BYTE_KIND)
         FOLD_KEY(Py_UCS1);
     else if (kind == PyUnicode_2BYTE_KIND)
         FOLD_KEY(Py_UCS2);
@@ -680,7 +689,8 @@ static PyObject *exact_fingerprint(PyObject *self, PyObject *text)
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     if ((size_t)n + 2 * FOLD_MAX > cap && grow(&buf, &cap, stack, 0, n) < 0)
         return NULL;
-    int r = fold_key(PyUnicode_KIND(text), PyUnicode_DATA(text), n, &buf, &cap, stack, &len);
+    int r = fold_key(PyUnicode_KIND(text), PyUnicode_IS_ASCII(text), PyUnicode_DATA(text), n, &buf, &cap, stack,
+                     &len);
     PyObject *out = r < 0 ? NULL : r == 0 ? Py_NewRef(Py_None) : PyLong_FromUnsignedLongLong(hash_bytes(buf, len));
     if (buf != stack)
         PyMem_Free(buf);
@@ -743,6 +753,9 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     for (; i < TABLE_MAX; i++)
         flags_of[i] = fold1[i] = key_len_of[i] = cf_len_of[i] = 0;
+    ascii_one_byte = 1;
+    for (i = 0; i < 128; i++)
+        ascii_one_byte &= fold1[i] != 0;
     PyBuffer_Release(&view);
     table_size = n;
     Py_RETURN_NONE;

@@ -920,6 +920,29 @@ def test_run_set_finds_what_find_many_finds(bits: int, keys: list[int], pid_step
 
 
 @needs_c
+@pytest.mark.parametrize("bits", [64, 32])
+def test_run_set_search_on_skewed_keys(bits: int) -> None:
+    """Keys far from uniform hashes (clustered, consecutive, powers of two,
+    the extremes) are found, and their neighbours not."""
+    rng = random.Random(11)
+    top = (1 << bits) - 1
+    spreads = [
+        [rng.getrandbits(bits) for _ in range(3000)],
+        list(range(2000)) + [top - i for i in range(50)],
+        [1 << i for i in range(bits)] + [(1 << i) - 1 for i in range(1, bits)] + [top],
+        [rng.getrandbits(bits // 4) for _ in range(1000)] + [top - rng.getrandbits(8) for _ in range(500)]
+        + [rng.getrandbits(bits) for _ in range(40)],
+        [7 * i * i for i in range(1500)],
+    ]
+    for keys in spreads:
+        table = filled_table(bits, [k % (top + 1) for k in keys], 1, 700)
+        runs = table.run_set()
+        asked = sorted({q for k in keys for q in (k - 1, k, k + 1) if 0 <= q <= top} | {0, top})
+        found = table.find_many(asked)
+        assert [runs.get(q) for q in asked] == [found.get(q) for q in asked]
+
+
+@needs_c
 def test_run_set_with_wide_ids_full_filter_and_no_runs() -> None:
     rng = random.Random(5)
     keys = [rng.getrandbits(64) for _ in range(5000)]
