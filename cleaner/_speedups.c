@@ -245,7 +245,7 @@ static uint16_t flags_of[TABLE_MAX]; /* table[c].flags, packed: the facts' scans
 static uint8_t fold1[TABLE_MAX];     /* a fold of one byte (a space: a split), packed; else 0 */
 static uint8_t key_len_of[TABLE_MAX], cf_len_of[TABLE_MAX]; /* table[c].key_len, .cf_len, packed */
 static Py_ssize_t table_size = 0;    /* 0: setup() not called yet */
-static int ascii_one_byte = 0;       /* every ASCII character has a one-byte fold */
+static int ascii_one_byte = 0;       /* every ASCII character is fast, its fold and case fold one byte */
 
 /* 1 if a METH_FASTCALL function got the arguments it wants, else 0 with a TypeError */
 static int nargs_ok(const char *name, Py_ssize_t nargs, Py_ssize_t want)
@@ -265,7 +265,7 @@ typedef struct {
     const void *data;
     Py_ssize_t n;          /* code points, all fast */
     uint16_t *cp;          /* a copy of them (table_size <= 0x10000), or NULL */
-    size_t cat_len;        /* bytes of the exact key: the words joined by nothing */
+    size_t cat_len;        /* bytes of the exact key: the words joined by nothing (text_scan: at most) */
     size_t cf_len;         /* bytes of the whole text case-folded */
     uint8_t *cat;
     uint8_t *cat_heap;     /* cat when over TEXT_SMALL bytes (PyMem), else NULL */
@@ -316,7 +316,14 @@ static int text_scan(PyObject *obj, Text *t, uint16_t *cp)
     t->cat_heap = NULL;
     size_t cat_len = 0, cf_len = 0;
     Py_ssize_t i, n = t->n;
-    if (t->kind == PyUnicode_1BYTE_KIND)
+    if (t->kind == PyUnicode_1BYTE_KIND && ascii_one_byte && PyUnicode_IS_ASCII(obj) && cp != NULL) {
+        /* every ASCII character is fast, its fold and case fold one byte: n
+         * bounds both lengths (text_fold counts the key) without a look-up */
+        const uint8_t *d = t->data;
+        for (i = 0; i < n; i++)
+            cp[i] = d[i];
+        cat_len = cf_len = (size_t)n;
+    } else if (t->kind == PyUnicode_1BYTE_KIND)
         SCAN(Py_UCS1, 0);
     else if (t->kind == PyUnicode_2BYTE_KIND)
         SCAN(Py_UCS2, 0);
@@ -337,9 +344,9 @@ static int text_scan(PyObject *obj, Text *t, uint16_t *cp)
     return 1;
 }
 
-/* Fill t->cat; with sp and starts (sized for t->cat_len words and 2 * t->cat_len
- * bytes), also the words joined by single spaces and where each starts.
- * Returns the number of words. */
+/* Fill t->cat and set t->cat_len; with sp and starts (sized for t->cat_len
+ * words and 2 * t->cat_len bytes, as text_scan left it), also the words joined
+ * by single spaces and where each starts. Returns the number of words. */
 static Py_ssize_t text_fold(Text *t, uint8_t *sp, size_t *sp_len, uint32_t *starts)
 {
     size_t cat_len = 0, n_sp = 0;
@@ -391,6 +398,7 @@ static Py_ssize_t text_fold(Text *t, uint8_t *sp, size_t *sp_len, uint32_t *star
     }
     if (sp_len != NULL)
         *sp_len = n_sp;
+    t->cat_len = cat_len;
     return n_words;
 }
 
@@ -755,7 +763,7 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         flags_of[i] = fold1[i] = key_len_of[i] = cf_len_of[i] = 0;
     ascii_one_byte = 1;
     for (i = 0; i < 128; i++)
-        ascii_one_byte &= fold1[i] != 0;
+        ascii_one_byte &= fold1[i] != 0 && (flags_of[i] & F_FAST) && cf_len_of[i] == 1;
     PyBuffer_Release(&view);
     table_size = n;
     Py_RETURN_NONE;
@@ -815,7 +823,10 @@ static uint64_t crossdoc_key(PyObject *text)
             Py_UCS4 c = PyUnicode_READ(kind, data, i);
             if (c == 0x130 || c == 0x3A3 || (c >= 0xD800 && c <= 0xDFFF))
                 break;
-            c = Py_UNICODE_TOLOWER(c);
+            if (c < 0x80) /* most characters of a non-ASCII line: no call */
+                c = c >= 'A' && c <= 'Z' ? c + 32 : c;
+            else
+                c = Py_UNICODE_TOLOWER(c);
             if (c < 0x80) {
                 buf[len++] = (uint8_t)c;
             } else if (c < 0x800) {
