@@ -264,7 +264,7 @@ typedef struct {
     int kind;
     const void *data;
     Py_ssize_t n;          /* code points, all fast */
-    uint16_t *cp;          /* a copy of them (table_size <= 0x10000), or NULL */
+    uint16_t *cp;          /* a copy of them (table_size <= 0x10000) */
     size_t cat_len;        /* bytes of the exact key: the words joined by nothing (text_scan: at most) */
     size_t cf_len;         /* bytes of the whole text case-folded */
     uint8_t *cat;
@@ -277,28 +277,18 @@ typedef struct {
 #define SCAN(TYPE, BOUND)                                                   \
     do {                                                                    \
         const TYPE *d = (const TYPE *)t->data;                              \
-        if (cp != NULL) {                                                   \
-            for (i = 0; i < n; i++) {                                       \
-                Py_UCS4 c = d[i];                                           \
-                if ((BOUND && c >= (Py_UCS4)table_size) || !(flags_of[c] & F_FAST)) \
-                    return 0;                                               \
-                cp[i] = (uint16_t)c;                                        \
-                cat_len += key_len_of[c];                                   \
-                cf_len += cf_len_of[c];                                     \
-            }                                                               \
-        } else {                                                            \
-            for (i = 0; i < n; i++) {                                       \
-                Py_UCS4 c = d[i];                                           \
-                if ((BOUND && c >= (Py_UCS4)table_size) || !(flags_of[c] & F_FAST)) \
-                    return 0;                                               \
-                cat_len += key_len_of[c];                                   \
-                cf_len += cf_len_of[c];                                     \
-            }                                                               \
+        for (i = 0; i < n; i++) {                                           \
+            Py_UCS4 c = d[i];                                               \
+            if ((BOUND && c >= (Py_UCS4)table_size) || !(flags_of[c] & F_FAST)) \
+                return 0;                                                   \
+            cp[i] = (uint16_t)c;                                            \
+            cat_len += key_len_of[c];                                       \
+            cf_len += cf_len_of[c];                                         \
         }                                                                   \
     } while (0)
 
-/* Size the folded text and copy its code points to cp (n of them, unless
- * NULL). 1: every character is fast; 0: not; -1: error */
+/* Size the folded text and copy its code points to cp (n of them). 1: every
+ * character is fast; 0: not; -1: error */
 static int text_scan(PyObject *obj, Text *t, uint16_t *cp)
 {
     if (!PyUnicode_Check(obj)) {
@@ -316,7 +306,7 @@ static int text_scan(PyObject *obj, Text *t, uint16_t *cp)
     t->cat_heap = NULL;
     size_t cat_len = 0, cf_len = 0;
     Py_ssize_t i, n = t->n;
-    if (t->kind == PyUnicode_1BYTE_KIND && ascii_one_byte && PyUnicode_IS_ASCII(obj) && cp != NULL) {
+    if (t->kind == PyUnicode_1BYTE_KIND && ascii_one_byte && PyUnicode_IS_ASCII(obj)) {
         /* every ASCII character is fast, its fold and case fold one byte: n
          * bounds both lengths (text_fold counts the key) without a look-up */
         const uint8_t *d = t->data;
@@ -344,60 +334,53 @@ static int text_scan(PyObject *obj, Text *t, uint16_t *cp)
     return 1;
 }
 
-/* Fill t->cat and set t->cat_len; with sp and starts (sized for t->cat_len
- * words and 2 * t->cat_len bytes, as text_scan left it), also the words joined
- * by single spaces and where each starts. Returns the number of words. */
+/* Fill t->cat and set t->cat_len, and the words joined by single spaces in sp
+ * and where each starts in starts (sized for t->cat_len words and 2 *
+ * t->cat_len bytes, as text_scan left it; t->cp set). Returns the number of
+ * words. (Locals, not t's fields, in the loop: the byte stores may alias them.) */
 static Py_ssize_t text_fold(Text *t, uint8_t *sp, size_t *sp_len, uint32_t *starts)
 {
     size_t cat_len = 0, n_sp = 0;
-    Py_ssize_t n_words = 0;
+    Py_ssize_t n_words = 0, n = t->n;
     int in_word = 0;
     const uint16_t *cp = t->cp;
-    for (Py_ssize_t i = 0; i < t->n; i++) {
-        Py_UCS4 c = cp != NULL ? cp[i] : PyUnicode_READ(t->kind, t->data, i);
-        const uint8_t *fold = &fold1[c];
-        int len = 1;
-        if (*fold == ' ') {
+    uint8_t *cat = t->cat;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint16_t c = cp[i];
+        uint8_t b = fold1[c];
+        if (b == ' ') {
             in_word = 0;
             continue;
         }
-        if (*fold && sp != NULL) { /* the common case: one byte, into both */
+        if (b) { /* the common case: one byte */
             if (!in_word) {
                 if (n_words)
                     sp[n_sp++] = ' ';
                 starts[n_words++] = (uint32_t)n_sp;
                 in_word = 1;
             }
-            sp[n_sp++] = *fold;
-            t->cat[cat_len++] = *fold;
+            sp[n_sp++] = b;
+            cat[cat_len++] = b;
             continue;
         }
-        if (!*fold) {
-            fold = table[c].fold;
-            len = table[c].fold_len;
-        }
-        for (int b = 0; b < len; b++) {
-            uint8_t ch = fold[b];
+        const Entry *e = &table[c];
+        for (int k = 0; k < e->fold_len; k++) {
+            uint8_t ch = e->fold[k];
             if (ch == ' ') {
                 in_word = 0;
                 continue;
             }
             if (!in_word) {
-                if (sp != NULL) {
-                    if (n_words)
-                        sp[n_sp++] = ' ';
-                    starts[n_words] = (uint32_t)n_sp;
-                }
-                n_words++;
+                if (n_words)
+                    sp[n_sp++] = ' ';
+                starts[n_words++] = (uint32_t)n_sp;
                 in_word = 1;
             }
-            if (sp != NULL)
-                sp[n_sp++] = ch;
-            t->cat[cat_len++] = ch;
+            sp[n_sp++] = ch;
+            cat[cat_len++] = ch;
         }
     }
-    if (sp_len != NULL)
-        *sp_len = n_sp;
+    *sp_len = n_sp;
     t->cat_len = cat_len;
     return n_words;
 }
