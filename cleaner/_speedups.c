@@ -6,15 +6,14 @@
  * this file as a table, built by dedup.py from its own functions applied to
  * single characters (fold bytes, case-folded bytes, regex classes); a text
  * holding a character the table does not mark fast gives None and takes the
- * Python path. XXH3-64 is computed here for inputs up to 240 bytes; longer
- * ones go to the Python hash function given to setup() (xxhash's).
+ * Python path. XXH3-64 (seed 0) is computed here, for inputs of any length.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
 
-/* ---- XXH3-64, seed 0, default secret, inputs of 0..240 bytes ------------- */
+/* ---- XXH3-64, seed 0, default secret ------------------------------------- */
 
 static const uint8_t SECRET[192] = {
     0xb8, 0xfe, 0x6c, 0x39, 0x23, 0xa4, 0x4b, 0xbe, 0x7c, 0x01, 0x81, 0x2c, 0xf7, 0x21, 0xad, 0x1c,
@@ -28,7 +27,7 @@ static const uint8_t SECRET[192] = {
     0xea, 0xc5, 0xac, 0x83, 0x34, 0xd3, 0xeb, 0xc3, 0xc5, 0x81, 0xa0, 0xff, 0xfa, 0x13, 0x63, 0xeb,
     0x17, 0x0d, 0xdd, 0x51, 0xb7, 0xf0, 0xda, 0x49, 0xd3, 0x16, 0x55, 0x26, 0x29, 0xd4, 0x68, 0x9e,
     0x2b, 0x16, 0xbe, 0x58, 0x7d, 0x47, 0xa1, 0xfc, 0x8f, 0xf8, 0xb8, 0xd1, 0x7a, 0xd0, 0x31, 0xce,
-    0x45, 0xcb, 0x3a, 0x8f, 0x95, 0x16, 0x39, 0x28, 0xd7, 0x6f, 0xd7, 0x3d, 0x3b, 0x75, 0x29, 0xc3,
+    0x45, 0xcb, 0x3a, 0x8f, 0x95, 0x16, 0x04, 0x28, 0xaf, 0xd7, 0xfb, 0xca, 0xbb, 0x4b, 0x40, 0x7e,
 };
 
 #define PRIME64_1 0x9E3779B185EBCA87ULL
@@ -158,6 +157,62 @@ static uint64_t xxh3_short(const uint8_t *in, size_t len)
     return xxh3_avalanche(acc);
 }
 
+/* XXH3-64 with seed 0 of len > 240 bytes: 64-byte stripes into eight 64-bit
+ * lanes, 16 stripes a block (the secret advancing 8 bytes a stripe), the
+ * lanes scrambled after each block, the last stripe read from the end; then
+ * the lanes merged. Written from the xxHash specification (doc/xxhash_spec.md). */
+#define PRIME32_1 0x9E3779B1U
+#define PRIME32_2 0x85EBCA77U
+#define PRIME32_3 0xC2B2AE3DU
+#define PRIME64_4 0x85EBCA77C2B2AE63ULL
+#define PRIME64_5 0x27D4EB2F165667C5ULL
+#define STRIPE 64
+#define STRIPES_PER_BLOCK ((sizeof(SECRET) - STRIPE) / 8)
+
+static inline void accumulate_512(uint64_t acc[8], const uint8_t *in, const uint8_t *sec)
+{
+    for (int i = 0; i < 8; i++) {
+        uint64_t v = rd64(in + 8 * i), k = v ^ rd64(sec + 8 * i);
+        acc[i ^ 1] += v;
+        acc[i] += (k & 0xFFFFFFFFULL) * (k >> 32);
+    }
+}
+
+static inline void scramble(uint64_t acc[8], const uint8_t *sec)
+{
+    for (int i = 0; i < 8; i++) {
+        uint64_t a = acc[i];
+        a ^= a >> 47;
+        a ^= rd64(sec + 8 * i);
+        acc[i] = a * PRIME32_1;
+    }
+}
+
+static uint64_t xxh3_long(const uint8_t *in, size_t len)
+{
+    uint64_t acc[8] = {PRIME32_3, PRIME64_1, PRIME64_2, PRIME64_3, PRIME64_4, PRIME32_2, PRIME64_5, PRIME32_1};
+    const size_t block = STRIPE * STRIPES_PER_BLOCK;
+    size_t blocks = (len - 1) / block, b, s;
+    for (b = 0; b < blocks; b++) {
+        for (s = 0; s < STRIPES_PER_BLOCK; s++)
+            accumulate_512(acc, in + b * block + s * STRIPE, SECRET + 8 * s);
+        scramble(acc, SECRET + sizeof(SECRET) - STRIPE);
+    }
+    size_t stripes = ((len - 1) - block * blocks) / STRIPE;
+    for (s = 0; s < stripes; s++)
+        accumulate_512(acc, in + blocks * block + s * STRIPE, SECRET + 8 * s);
+    accumulate_512(acc, in + len - STRIPE, SECRET + sizeof(SECRET) - STRIPE - 7);
+    uint64_t h = len * PRIME64_1;
+    for (int i = 0; i < 4; i++)
+        h += mul_fold(acc[2 * i] ^ rd64(SECRET + 11 + 16 * i), acc[2 * i + 1] ^ rd64(SECRET + 11 + 16 * i + 8));
+    return xxh3_avalanche(h);
+}
+
+static inline uint64_t hash_bytes(const uint8_t *in, size_t len)
+{
+    return len <= XXH3_SHORT_MAX ? xxh3_short(in, len) : xxh3_long(in, len);
+}
+
 /* ---- module state ------------------------------------------------------- */
 
 /* One table record per code point, built by dedup.speedups_table. */
@@ -190,28 +245,7 @@ static uint16_t flags_of[TABLE_MAX]; /* table[c].flags, packed: the facts' scans
 static uint8_t fold1[TABLE_MAX];     /* a fold of one byte (a space: a split), packed; else 0 */
 static uint8_t key_len_of[TABLE_MAX], cf_len_of[TABLE_MAX]; /* table[c].key_len, .cf_len, packed */
 static Py_ssize_t table_size = 0;    /* 0: setup() not called yet */
-static PyObject *long_hash = NULL; /* xxh3-64 of inputs over 240 bytes */
-
-/* xxh3-64 of bytes; those over 240 bytes go to long_hash (with obj, a bytes
- * object holding them, when the caller has one). -1 with an exception set on
- * failure (-1 is also a hash: callers check PyErr_Occurred). */
-static uint64_t hash_bytes(const uint8_t *p, size_t len, PyObject *obj)
-{
-    if (len <= XXH3_SHORT_MAX)
-        return xxh3_short(p, len);
-    PyObject *b = obj != NULL ? Py_NewRef(obj) : PyBytes_FromStringAndSize((const char *)p, (Py_ssize_t)len);
-    if (b == NULL)
-        return (uint64_t)-1;
-    PyObject *r = PyObject_CallOneArg(long_hash, b);
-    Py_DECREF(b);
-    if (r == NULL)
-        return (uint64_t)-1;
-    uint64_t h = PyLong_AsUnsignedLongLong(r);
-    Py_DECREF(r);
-    return h;
-}
-
-#define HASH_FAILED(h) ((h) == (uint64_t)-1 && PyErr_Occurred())
+static int ascii_one_byte = 0;       /* every ASCII character is fast, its fold and case fold one byte */
 
 /* 1 if a METH_FASTCALL function got the arguments it wants, else 0 with a TypeError */
 static int nargs_ok(const char *name, Py_ssize_t nargs, Py_ssize_t want)
@@ -224,16 +258,18 @@ static int nargs_ok(const char *name, Py_ssize_t nargs, Py_ssize_t want)
 
 /* ---- one paragraph -------------------------------------------------------- */
 
+#define TEXT_SMALL 1024
+
 typedef struct {
     int kind;
     const void *data;
     Py_ssize_t n;          /* code points, all fast */
-    uint16_t *cp;          /* a copy of them (table_size <= 0x10000), or NULL */
-    size_t cat_len;        /* bytes of the exact key: the words joined by nothing */
+    uint16_t *cp;          /* a copy of them (table_size <= 0x10000) */
+    size_t cat_len;        /* bytes of the exact key: the words joined by nothing (text_scan: at most) */
     size_t cf_len;         /* bytes of the whole text case-folded */
     uint8_t *cat;
-    PyObject *cat_obj;     /* a bytes object holding cat when over 240 bytes */
-    uint8_t small[XXH3_SHORT_MAX];
+    uint8_t *cat_heap;     /* cat when over TEXT_SMALL bytes (PyMem), else NULL */
+    uint8_t small[TEXT_SMALL];
 } Text;
 
 /* flags_of spans every 16-bit code point (0 past the table: not fast), so
@@ -241,28 +277,18 @@ typedef struct {
 #define SCAN(TYPE, BOUND)                                                   \
     do {                                                                    \
         const TYPE *d = (const TYPE *)t->data;                              \
-        if (cp != NULL) {                                                   \
-            for (i = 0; i < n; i++) {                                       \
-                Py_UCS4 c = d[i];                                           \
-                if ((BOUND && c >= (Py_UCS4)table_size) || !(flags_of[c] & F_FAST)) \
-                    return 0;                                               \
-                cp[i] = (uint16_t)c;                                        \
-                cat_len += key_len_of[c];                                   \
-                cf_len += cf_len_of[c];                                     \
-            }                                                               \
-        } else {                                                            \
-            for (i = 0; i < n; i++) {                                       \
-                Py_UCS4 c = d[i];                                           \
-                if ((BOUND && c >= (Py_UCS4)table_size) || !(flags_of[c] & F_FAST)) \
-                    return 0;                                               \
-                cat_len += key_len_of[c];                                   \
-                cf_len += cf_len_of[c];                                     \
-            }                                                               \
+        for (i = 0; i < n; i++) {                                           \
+            Py_UCS4 c = d[i];                                               \
+            if ((BOUND && c >= (Py_UCS4)table_size) || !(flags_of[c] & F_FAST)) \
+                return 0;                                                   \
+            cp[i] = (uint16_t)c;                                            \
+            cat_len += key_len_of[c];                                       \
+            cf_len += cf_len_of[c];                                         \
         }                                                                   \
     } while (0)
 
-/* Size the folded text and copy its code points to cp (n of them, unless
- * NULL). 1: every character is fast; 0: not; -1: error */
+/* Size the folded text and copy its code points to cp (n of them). 1: every
+ * character is fast; 0: not; -1: error */
 static int text_scan(PyObject *obj, Text *t, uint16_t *cp)
 {
     if (!PyUnicode_Check(obj)) {
@@ -277,10 +303,17 @@ static int text_scan(PyObject *obj, Text *t, uint16_t *cp)
     t->data = PyUnicode_DATA(obj);
     t->n = PyUnicode_GET_LENGTH(obj);
     t->cp = cp;
-    t->cat_obj = NULL;
+    t->cat_heap = NULL;
     size_t cat_len = 0, cf_len = 0;
     Py_ssize_t i, n = t->n;
-    if (t->kind == PyUnicode_1BYTE_KIND)
+    if (t->kind == PyUnicode_1BYTE_KIND && ascii_one_byte && PyUnicode_IS_ASCII(obj)) {
+        /* every ASCII character is fast, its fold and case fold one byte: n
+         * bounds both lengths (text_fold counts the key) without a look-up */
+        const uint8_t *d = t->data;
+        for (i = 0; i < n; i++)
+            cp[i] = d[i];
+        cat_len = cf_len = (size_t)n;
+    } else if (t->kind == PyUnicode_1BYTE_KIND)
         SCAN(Py_UCS1, 0);
     else if (t->kind == PyUnicode_2BYTE_KIND)
         SCAN(Py_UCS2, 0);
@@ -288,72 +321,67 @@ static int text_scan(PyObject *obj, Text *t, uint16_t *cp)
         SCAN(Py_UCS4, 1);
     t->cat_len = cat_len;
     t->cf_len = cf_len;
-    if (cat_len <= XXH3_SHORT_MAX) {
+    if (cat_len <= TEXT_SMALL) {
         t->cat = t->small;
         t->small[0] = 0; /* (an empty key reads nothing: for the compiler's warning) */
         return 1;
     }
-    t->cat_obj = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cat_len);
-    if (t->cat_obj == NULL)
+    t->cat = t->cat_heap = PyMem_Malloc(cat_len);
+    if (t->cat == NULL) {
+        PyErr_NoMemory();
         return -1;
-    t->cat = (uint8_t *)PyBytes_AS_STRING(t->cat_obj);
+    }
     return 1;
 }
 
-/* Fill t->cat; with sp and starts (sized for t->cat_len words and 2 * t->cat_len
- * bytes), also the words joined by single spaces and where each starts.
- * Returns the number of words. */
+/* Fill t->cat and set t->cat_len, and the words joined by single spaces in sp
+ * and where each starts in starts (sized for t->cat_len words and 2 *
+ * t->cat_len bytes, as text_scan left it; t->cp set). Returns the number of
+ * words. (Locals, not t's fields, in the loop: the byte stores may alias them.) */
 static Py_ssize_t text_fold(Text *t, uint8_t *sp, size_t *sp_len, uint32_t *starts)
 {
     size_t cat_len = 0, n_sp = 0;
-    Py_ssize_t n_words = 0;
+    Py_ssize_t n_words = 0, n = t->n;
     int in_word = 0;
     const uint16_t *cp = t->cp;
-    for (Py_ssize_t i = 0; i < t->n; i++) {
-        Py_UCS4 c = cp != NULL ? cp[i] : PyUnicode_READ(t->kind, t->data, i);
-        const uint8_t *fold = &fold1[c];
-        int len = 1;
-        if (*fold == ' ') {
+    uint8_t *cat = t->cat;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint16_t c = cp[i];
+        uint8_t b = fold1[c];
+        if (b == ' ') {
             in_word = 0;
             continue;
         }
-        if (*fold && sp != NULL) { /* the common case: one byte, into both */
+        if (b) { /* the common case: one byte */
             if (!in_word) {
                 if (n_words)
                     sp[n_sp++] = ' ';
                 starts[n_words++] = (uint32_t)n_sp;
                 in_word = 1;
             }
-            sp[n_sp++] = *fold;
-            t->cat[cat_len++] = *fold;
+            sp[n_sp++] = b;
+            cat[cat_len++] = b;
             continue;
         }
-        if (!*fold) {
-            fold = table[c].fold;
-            len = table[c].fold_len;
-        }
-        for (int b = 0; b < len; b++) {
-            uint8_t ch = fold[b];
+        const Entry *e = &table[c];
+        for (int k = 0; k < e->fold_len; k++) {
+            uint8_t ch = e->fold[k];
             if (ch == ' ') {
                 in_word = 0;
                 continue;
             }
             if (!in_word) {
-                if (sp != NULL) {
-                    if (n_words)
-                        sp[n_sp++] = ' ';
-                    starts[n_words] = (uint32_t)n_sp;
-                }
-                n_words++;
+                if (n_words)
+                    sp[n_sp++] = ' ';
+                starts[n_words++] = (uint32_t)n_sp;
                 in_word = 1;
             }
-            if (sp != NULL)
-                sp[n_sp++] = ch;
-            t->cat[cat_len++] = ch;
+            sp[n_sp++] = ch;
+            cat[cat_len++] = ch;
         }
     }
-    if (sp_len != NULL)
-        *sp_len = n_sp;
+    *sp_len = n_sp;
+    t->cat_len = cat_len;
     return n_words;
 }
 
@@ -373,9 +401,7 @@ static PyObject *sketch(const uint8_t *sp, size_t sp_len, const uint32_t *starts
     for (i = 0; i < n_grams; i++) {
         size_t lo = starts[i];
         size_t hi = i + ngram < n_words ? starts[i + ngram] - 1 : sp_len;
-        uint64_t h = hash_bytes(sp + lo, hi - lo, NULL);
-        if (HASH_FAILED(h))
-            goto done;
+        uint64_t h = hash_bytes(sp + lo, hi - lo);
         if (cnt == cap && h >= best[cnt - 1])
             continue;
         Py_ssize_t a = 0, b = cnt; /* the first position holding a value >= h */
@@ -436,9 +462,7 @@ static int64_t facts(const Text *t, uint8_t *buf)
                         buf[len++] = e->fold[b];
             }
             if (len) {
-                uint64_t h = hash_bytes(buf, len, NULL);
-                if (HASH_FAILED(h))
-                    return -1;
+                uint64_t h = hash_bytes(buf, len);
                 mask |= 1u << (h % 32);
             }
             digits_from = j;
@@ -471,9 +495,7 @@ static int64_t facts(const Text *t, uint8_t *buf)
             memcpy(buf + len, e->cf, e->cf_len);
             len += e->cf_len;
         }
-        uint64_t h = hash_bytes(buf, len, NULL);
-        if (HASH_FAILED(h))
-            return -1;
+        uint64_t h = hash_bytes(buf, len);
         mask |= 1u << (h % 32);
     }
     return mask;
@@ -531,9 +553,7 @@ static PyObject *near_fingerprints(PyObject *self, PyObject *const *args, Py_ssi
     uint8_t *buf = sp + 2 * t.cat_len;
     size_t sp_len;
     Py_ssize_t n_words = text_fold(&t, sp, &sp_len, starts);
-    uint64_t h = hash_bytes(t.cat, t.cat_len, t.cat_obj);
-    if (HASH_FAILED(h))
-        goto done;
+    uint64_t h = hash_bytes(t.cat, t.cat_len);
     key = PyLong_FromUnsignedLongLong(h);
     if (key == NULL)
         goto done;
@@ -558,7 +578,7 @@ done:
     Py_XDECREF(key);
     Py_XDECREF(sk);
     Py_XDECREF(mask_obj);
-    Py_XDECREF(t.cat_obj);
+    PyMem_Free(t.cat_heap);
     if (mem != stack)
         PyMem_Free(mem);
     if (cp != cp_stack)
@@ -571,26 +591,106 @@ PyDoc_STRVAR(exact_fingerprint_doc,
 "key_hash(exact_key(raw, text)); None if the text holds a character the\n"
 "table does not mark fast.");
 
+/* The exact key of d[0..n) (code points of one kind) into *buf, one pass: a
+ * one-byte fold (the common case) is stored, then kept unless a space (a
+ * split, which the key drops); a longer or empty fold comes from the table.
+ * *buf (capacity *cap, initially stack) grows on the heap when a long fold
+ * could overflow it; a fast character adds at most one byte, so room for the
+ * rest of the text plus two folds before each long one is enough. */
+#define FOLD_KEY(TYPE)                                                          \
+    do {                                                                        \
+        const TYPE *d = (const TYPE *)data;                                     \
+        for (Py_ssize_t i = 0; i < n; i++) {                                    \
+            Py_UCS4 c = d[i];                                                   \
+            if (sizeof(TYPE) == 4 && c >= TABLE_MAX)                            \
+                return 0;                                                       \
+            uint8_t b = fold1[c];                                               \
+            if (b) {                                                            \
+                out[len] = b;                                                   \
+                len += b != ' ';                                                \
+                continue;                                                       \
+            }                                                                   \
+            if (!(flags_of[c] & F_FAST))                                        \
+                return 0;                                                       \
+            if (len + 2 * FOLD_MAX + (size_t)(n - i) > *cap && grow(buf, cap, stack, len, n - i) < 0) \
+                return -1;                                                      \
+            out = *buf;                                                         \
+            const Entry *e = &table[c];                                         \
+            for (int k = 0; k < e->fold_len; k++) {                             \
+                out[len] = e->fold[k];                                          \
+                len += e->fold[k] != ' ';                                       \
+            }                                                                   \
+        }                                                                       \
+    } while (0)
+
+static int grow(uint8_t **buf, size_t *cap, uint8_t *stack, size_t len, Py_ssize_t rest)
+{
+    size_t want = 2 * (*cap + 2 * FOLD_MAX + (size_t)rest);
+    uint8_t *p = *buf == stack ? PyMem_Malloc(want) : PyMem_Realloc(*buf, want);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (*buf == stack)
+        memcpy(p, stack, len);
+    *buf = p;
+    *cap = want;
+    return 0;
+}
+
+/* 1 with the key in (*buf)[0..*key_len), 0 when a character is not fast, -1 on error */
+static int fold_key(int kind, int ascii, const void *data, Py_ssize_t n, uint8_t **buf, size_t *cap,
+                    uint8_t *stack, size_t *key_len)
+{
+    size_t len = 0;
+    uint8_t *out = *buf;
+    if (kind == PyUnicode_1BYTE_KIND && ascii_one_byte && ascii) {
+        /* every ASCII character folds to one byte: no slow case to look for */
+        const uint8_t *d = data;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint8_t b = fold1[d[i]];
+            out[len] = b;
+            len += b != ' ';
+        }
+    } else if (kind == PyUnicode_1BYTE_KIND)
+        FOLD_KEY(Py_UCS1);
+    else if (kind == PyUnicode_2BYTE_KIND)
+        FOLD_KEY(Py_UCS2);
+    else
+        FOLD_KEY(Py_UCS4);
+    *key_len = len;
+    return 1;
+}
+
+#define KEY_STACK 4096
+
 static PyObject *exact_fingerprint(PyObject *self, PyObject *text)
 {
     (void)self;
-    Text t;
-    uint16_t cp_stack[2048]; /* a copy of short texts' code points; a long line is read twice instead */
-    Py_ssize_t n = PyUnicode_Check(text) ? PyUnicode_GET_LENGTH(text) : 0;
-    int r = text_scan(text, &t, n <= 2048 ? cp_stack : NULL);
-    if (r <= 0)
-        return r < 0 ? NULL : Py_NewRef(Py_None);
-    text_fold(&t, NULL, NULL, NULL);
-    uint64_t h = hash_bytes(t.cat, t.cat_len, t.cat_obj);
-    Py_XDECREF(t.cat_obj);
-    if (HASH_FAILED(h))
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "text must be str");
         return NULL;
-    return PyLong_FromUnsignedLongLong(h);
+    }
+    if (table_size == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "cleaner._speedups: setup() has not been called");
+        return NULL;
+    }
+    uint8_t stack[KEY_STACK], *buf = stack;
+    size_t cap = KEY_STACK, len = 0;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if ((size_t)n + 2 * FOLD_MAX > cap && grow(&buf, &cap, stack, 0, n) < 0)
+        return NULL;
+    int r = fold_key(PyUnicode_KIND(text), PyUnicode_IS_ASCII(text), PyUnicode_DATA(text), n, &buf, &cap, stack,
+                     &len);
+    PyObject *out = r < 0 ? NULL : r == 0 ? Py_NewRef(Py_None) : PyLong_FromUnsignedLongLong(hash_bytes(buf, len));
+    if (buf != stack)
+        PyMem_Free(buf);
+    return out;
 }
 
 PyDoc_STRVAR(xxh3_64_doc,
 "xxh3_64(data, /)\n--\n\n"
-"xxhash.xxh3_64_intdigest(data), computed here up to 240 bytes (for the tests).");
+"xxhash.xxh3_64_intdigest(data) (for the tests).");
 
 static PyObject *xxh3_64(PyObject *self, PyObject *arg)
 {
@@ -598,34 +698,22 @@ static PyObject *xxh3_64(PyObject *self, PyObject *arg)
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    uint64_t h = (uint64_t)-1;
-    if (view.len <= XXH3_SHORT_MAX)
-        h = xxh3_short(view.buf, (size_t)view.len);
-    else if (long_hash == NULL)
-        PyErr_SetString(PyExc_RuntimeError, "cleaner._speedups: setup() has not been called");
-    else
-        h = hash_bytes(view.buf, (size_t)view.len, NULL);
+    uint64_t h = hash_bytes(view.buf, (size_t)view.len);
     PyBuffer_Release(&view);
-    if (HASH_FAILED(h))
-        return NULL;
     return PyLong_FromUnsignedLongLong(h);
 }
 
 PyDoc_STRVAR(setup_doc,
-"setup(table, long_hash, /)\n--\n\n"
+"setup(table, /)\n--\n\n"
 "Install the character table (RECORD_SIZE bytes per code point from 0, see\n"
-"dedup.speedups_table) and the hash function for inputs over 240 bytes.");
+"dedup.speedups_table).");
 
 static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     Py_buffer view;
-    if (!nargs_ok("setup", nargs, 2))
+    if (!nargs_ok("setup", nargs, 1))
         return NULL;
-    if (!PyCallable_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "setup: long_hash must be callable");
-        return NULL;
-    }
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
         return NULL;
     Py_ssize_t n = view.len / RECORD_SIZE, i;
@@ -656,8 +744,10 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     for (; i < TABLE_MAX; i++)
         flags_of[i] = fold1[i] = key_len_of[i] = cf_len_of[i] = 0;
+    ascii_one_byte = 1;
+    for (i = 0; i < 128; i++)
+        ascii_one_byte &= fold1[i] != 0 && (flags_of[i] & F_FAST) && cf_len_of[i] == 1;
     PyBuffer_Release(&view);
-    Py_XSETREF(long_hash, Py_NewRef(args[1]));
     table_size = n;
     Py_RETURN_NONE;
 }
@@ -675,6 +765,8 @@ PyDoc_STRVAR(crossdoc_see_doc,
 #define CROSSDOC_KEY_CHARS 200
 
 static PyObject *strip_name = NULL, *lower_name = NULL;
+
+#define HASH_FAILED(h) ((h) == (uint64_t)-1 && PyErr_Occurred())
 
 /* xxh3-64 of text[:200].strip().lower() encoded; -1 with an exception on error */
 static uint64_t crossdoc_key(PyObject *text)
@@ -714,7 +806,10 @@ static uint64_t crossdoc_key(PyObject *text)
             Py_UCS4 c = PyUnicode_READ(kind, data, i);
             if (c == 0x130 || c == 0x3A3 || (c >= 0xD800 && c <= 0xDFFF))
                 break;
-            c = Py_UNICODE_TOLOWER(c);
+            if (c < 0x80) /* most characters of a non-ASCII line: no call */
+                c = c >= 'A' && c <= 'Z' ? c + 32 : c;
+            else
+                c = Py_UNICODE_TOLOWER(c);
             if (c < 0x80) {
                 buf[len++] = (uint8_t)c;
             } else if (c < 0x800) {
@@ -733,13 +828,8 @@ static uint64_t crossdoc_key(PyObject *text)
                 buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
             }
         }
-        if (i == b) {
-            if (len > XXH3_SHORT_MAX && long_hash == NULL) {
-                PyErr_SetString(PyExc_RuntimeError, "cleaner._speedups: setup() has not been called");
-                return (uint64_t)-1;
-            }
-            return hash_bytes(buf, len, NULL);
-        }
+        if (i == b)
+            return hash_bytes(buf, len);
     }
     /* any other text: the same calls as the Python code */
     uint64_t h = (uint64_t)-1;
@@ -750,12 +840,8 @@ static uint64_t crossdoc_key(PyObject *text)
         lo = PyObject_CallMethodNoArgs(st, lower_name);
     if (lo != NULL)
         enc = PyUnicode_AsEncodedString(lo, "utf-8", "surrogateescape");
-    if (enc != NULL) {
-        if (PyBytes_GET_SIZE(enc) > XXH3_SHORT_MAX && long_hash == NULL)
-            PyErr_SetString(PyExc_RuntimeError, "cleaner._speedups: setup() has not been called");
-        else
-            h = hash_bytes((const uint8_t *)PyBytes_AS_STRING(enc), (size_t)PyBytes_GET_SIZE(enc), enc);
-    }
+    if (enc != NULL)
+        h = hash_bytes((const uint8_t *)PyBytes_AS_STRING(enc), (size_t)PyBytes_GET_SIZE(enc));
     Py_XDECREF(sub);
     Py_XDECREF(st);
     Py_XDECREF(lo);

@@ -398,7 +398,7 @@ def load_speedups() -> ModuleType | None:
         from . import _speedups
     except ImportError:
         return None
-    _speedups.setup(speedups_table(_speedups.FOLD_MAX, _speedups.RECORD_SIZE), _hash)
+    _speedups.setup(speedups_table(_speedups.FOLD_MAX, _speedups.RECORD_SIZE))
     return _speedups
 
 

@@ -80,6 +80,24 @@ def test_xxh3_random_bytes(data: bytes) -> None:
     assert c_mod().xxh3_64(data) == xxhash.xxh3_64_intdigest(data)
 
 
+@needs_c
+def test_xxh3_long_inputs_around_stripes_and_blocks() -> None:
+    # over 240 bytes: 64-byte stripes, 1024-byte blocks, the last stripe overlapping
+    rng = random.Random(5)
+    lengths = {n for b in range(0, 9000, 64) for n in (b - 1, b, b + 1) if n > 240} | {241, 256, 1023, 1024, 1025}
+    for n in sorted(lengths):
+        for data in (rng.randbytes(n), b"\xff" * n, bytes(rng.choice(b"abc ") for _ in range(n))):
+            assert c_mod().xxh3_64(data) == xxhash.xxh3_64_intdigest(data), n
+
+
+@needs_c
+@settings(max_examples=300)
+@given(st.integers(0, 5000), st.randoms(use_true_random=False))
+def test_xxh3_random_lengths(n: int, rng: random.Random) -> None:
+    data = rng.randbytes(n)
+    assert c_mod().xxh3_64(data) == xxhash.xxh3_64_intdigest(data)
+
+
 # -- fingerprints of one paragraph ------------------------------------------------
 def fast(text: str) -> bool:
     return all(dedup.speedups_fast(c) for c in text)
@@ -178,13 +196,18 @@ def test_every_fast_character_in_context() -> None:
 
 
 @needs_c
-def test_long_inputs_hash_through_python() -> None:
-    """Keys and n-grams over 240 bytes go to xxhash from C."""
+def test_long_inputs() -> None:
+    """Keys and n-grams over 240 bytes (XXH3's long path), keys over the
+    stack buffers (the exact key grows on the heap at a multi-byte fold)."""
     word = "Supercalifragilistic" * 15
     text = f"The {word} and 9{word} met {word.lower()} in the city of Lagos on a Monday, said {word}."
     assert check_same(text, 4, 8, 10)
     assert check_same(text, 1, 50, 1)
     assert check_same(" ".join(["word", "Name", "12"] * 40_000))
+    for n in (1000, 2040, 2049, 4090, 4100, 9000):
+        for text in ("ß" * n, "a" * n + "ß" * n, "ǅ" * n + "’", "½ " * n, "x" * (4096 - 17) + "ß" * n,
+                     "Straße “a” " * (n // 8), "a—b " * n + "€"):
+            assert check_same(text, 4, 8, 10) == fast(text)
 
 
 @needs_c
@@ -203,7 +226,7 @@ def test_bad_arguments() -> None:
     with pytest.raises(ValueError):
         c_mod().near_fingerprints("text", 0, 8, 10)
     with pytest.raises(ValueError):
-        c_mod().setup(b"short", xxhash.xxh3_64_intdigest)
+        c_mod().setup(b"short")
 
 
 # -- the classifier's cross-document counter ------------------------------------
@@ -1037,6 +1060,29 @@ def test_run_set_finds_what_find_many_finds(bits: int, keys: list[int], pid_step
     recent = {k: -1 for k in asked[::3]}
     want = [recent.get(k, found.get(k)) for k in asked]
     assert runs.owners(asked, recent) == [p for p in want if p is not None]
+
+
+@needs_c
+@pytest.mark.parametrize("bits", [64, 32])
+def test_run_set_search_on_skewed_keys(bits: int) -> None:
+    """Keys far from uniform hashes (clustered, consecutive, powers of two,
+    the extremes) are found, and their neighbours not."""
+    rng = random.Random(11)
+    top = (1 << bits) - 1
+    spreads = [
+        [rng.getrandbits(bits) for _ in range(3000)],
+        list(range(2000)) + [top - i for i in range(50)],
+        [1 << i for i in range(bits)] + [(1 << i) - 1 for i in range(1, bits)] + [top],
+        [rng.getrandbits(bits // 4) for _ in range(1000)] + [top - rng.getrandbits(8) for _ in range(500)]
+        + [rng.getrandbits(bits) for _ in range(40)],
+        [7 * i * i for i in range(1500)],
+    ]
+    for keys in spreads:
+        table = filled_table(bits, [k % (top + 1) for k in keys], 1, 700)
+        runs = table.run_set()
+        asked = sorted({q for k in keys for q in (k - 1, k, k + 1) if 0 <= q <= top} | {0, top})
+        found = table.find_many(asked)
+        assert [runs.get(q) for q in asked] == [found.get(q) for q in asked]
 
 
 @needs_c
