@@ -351,9 +351,8 @@ class DocumentCleaner:
                     continue
             if ctx is not None:  # _push, inline
                 held.append(new(Item, (ln, raw, text, None, -1, False)))
-                due = ctx.push(text, None)
-                if due:
-                    self.due.extend(zip([held.popleft() for _ in due], due))
+                for v in ctx.push(text, None):
+                    self.due.append((held.popleft(), v))
                 continue
             if self.blanks:
                 self._flush_blanks(out)
