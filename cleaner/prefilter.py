@@ -734,7 +734,8 @@ WIDEN_CACHE_MAX = 20_000  # remembered widened patterns
 def _prune(folder: Path, keep: Path) -> None:
     now = time.time()
     files = []
-    for f in [*folder.glob("hs1-*.db"), *folder.glob("widen-*.json"), *folder.glob("literals-*.json")]:
+    for f in [*folder.glob("hs1-*.db"), *folder.glob("widen-*.json"), *folder.glob("literals-*.json"),
+              *folder.glob("speedups-*.bin"), *folder.glob("toml-*.json")]:
         try:
             st = f.stat()
         except OSError:

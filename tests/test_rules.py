@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections import Counter
 from functools import cache
+from pathlib import Path
 
 import pytest
 from conftest import rule_toml, run_clean, run_main
 
+from cleaner import rules
 from cleaner.errors import RuleError
-from cleaner.rules import ACTIONS, RuleSet, load_rules
+from cleaner.rules import ACTIONS, RuleSet, default_rules_dir, load_rules
 from cleaner.ruletest import ExampleFailure, check_examples
 
 
@@ -160,3 +163,25 @@ def test_check_examples_catches_failing_drop_and_document(write_rules) -> None:
     kinds = {(f.rule_id, f.kind) for f in fails}
     assert ("junk.misses", "drop") in kinds
     assert ("junk.doc", "documents") in kinds
+
+
+def test_parsed_rule_files_are_remembered_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rule files' parsed TOML is cached as JSON: what comes back equals
+    what tomllib gives (types included) for every default rule file, without
+    parsing again; a file with a date (no JSON form) is not cached."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("CLEANER_NO_CACHE", raising=False)
+    texts = [p.read_text("utf-8") for p in sorted(Path(default_rules_dir()).glob("*.toml"))]
+    assert texts
+    texts.append('version = 1\nx = 1.0\ny = -0.0\nz = inf\nw = [1, "a", {b = true}]\n')
+    wants = [tomllib.loads(text) for text in texts]
+    for text, want in zip(texts, wants, strict=True):
+        assert rules._parse_toml(text) == want
+    with monkeypatch.context() as m:
+        m.setattr(rules.tomllib, "loads", lambda _: pytest.fail("parsed again"))
+        for text, want in zip(texts, wants, strict=True):
+            got = rules._parse_toml(text)
+            assert got == want and repr(got) == repr(want)  # 1.0 stays a float, -0.0 its sign
+    dated = "version = 1\nwhen = 2026-11-24\n"
+    assert rules._parse_toml(dated) == tomllib.loads(dated)
+    assert len(list((tmp_path / "corpus-cleaner").glob("toml-*.json"))) == len(texts)

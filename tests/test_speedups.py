@@ -1243,3 +1243,29 @@ def test_matcher_line_index_past_the_chunk(monkeypatch: pytest.MonkeyPatch) -> N
         m.prepare([b"short"], ["short"])
         got.append([m.check(text.encode(), text, 1, 7), m.check(text.encode(), text, 2, 9)])
     assert got[0] == got[1] and got[0][0] is None and got[0][1] is not None
+
+
+# -- the table's cache ------------------------------------------------------------
+def test_speedups_table_cache_gives_the_built_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cached table is the one built, read back without building it again;
+    a damaged cache file is built again (and rewritten), never used."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("CLEANER_NO_CACHE", raising=False)
+    fold_max, record_size = 8, 2 + 2 + 2 * 8
+    built = dedup.speedups_table(fold_max, record_size)
+    assert dedup.cached_speedups_table(fold_max, record_size) == built  # built, then written
+    [path] = (tmp_path / "corpus-cleaner").glob("speedups-*.bin")
+
+    def no_build(*_: object) -> bytes:
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(dedup, "speedups_table", no_build)
+    assert dedup.cached_speedups_table(fold_max, record_size) == built  # read back
+    data = bytearray(path.read_bytes())
+    data[100] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(AssertionError, match="built again"):
+        dedup.cached_speedups_table(fold_max, record_size)
+    path.write_bytes(built)  # no checksum: not the cache's own file
+    with pytest.raises(AssertionError, match="built again"):
+        dedup.cached_speedups_table(fold_max, record_size)
