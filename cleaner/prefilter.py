@@ -140,6 +140,8 @@ _OUTSIDE = {"A": _LINE_EDGE, "Z": _LINE_EDGE, "z": _LINE_EDGE, "b": "", "B": "",
 _MAX_COUNT = 4
 _COUNTED = regex.compile(r"\{(\d*)(?:,(\d*))?\}")
 _PROPERTY = regex.compile(r"\\([pP])(\{[^}]*\}|[A-Za-z])")
+# a V1 flag turns [[a-z]--[aeiou]] into set operations this does not parse
+_VERSION1 = regex.compile(r"\(\?[a-zA-Z]*V1")
 
 
 class Unwidenable(ValueError):
@@ -202,6 +204,8 @@ def widen(pattern: str, folds: bool = True) -> str:
     ``*``/``+``. Raises ``Unwidenable`` for the few constructs this cannot
     handle. With ``folds`` false the result holds only for text without the
     four non-ASCII letters of ``_FOLD_TO_ASCII`` (a cheaper automaton)."""
+    if _VERSION1.search(pattern):
+        raise Unwidenable("version 1 syntax (nested sets, set operations)")
     out: list[str] = []
     i, n = 0, len(pattern)
     in_class = negated = False
@@ -242,6 +246,8 @@ def widen(pattern: str, folds: bool = True) -> str:
                 out.append(_literal(e, in_class, negated, folds))
             continue
         if in_class:
+            if c == "[" and pattern[i + 1:i + 2] in (":", "=", "."):
+                raise Unwidenable("a POSIX class ([[:space:]] ...)")
             if c == "]" and not (out and out[-1] in ("[", "[^")):
                 in_class = False
                 if not negated:  # first, so that a trailing "-" stays literal
@@ -257,15 +263,17 @@ def widen(pattern: str, folds: bool = True) -> str:
             continue
         if c == "{":
             m = _COUNTED.match(pattern, i)
-            if m and m.group(1):
-                lo = int(m.group(1))
+            if m and (m.group(1) or m.group(2) is not None):  # regex reads {,n} as {0,n}, Hyperscan as text
+                lo = int(m.group(1) or 0)
                 hi = lo if m.group(2) is None else (int(m.group(2)) if m.group(2) else None)
                 if hi is None or hi > _MAX_COUNT or lo > _MAX_COUNT:
                     out.append("*" if lo == 0 else "+")
-                    i = m.end()
-                    continue
-            out.append(m.group(0) if m else "\\{")
-            i = m.end() if m else i + 1
+                else:
+                    out.append(f"{{{lo}}}" if hi == lo else f"{{{lo},{hi}}}")
+                i = m.end()
+                continue
+            out.append("\\{")  # "{" or "{}": literal text to regex
+            i += 1
             continue
         if c in "^$":
             out.append(_LINE_EDGE)

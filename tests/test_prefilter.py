@@ -113,6 +113,29 @@ def test_unwidenable_rule_is_checked_on_every_line() -> None:
     assert pf.always == (0,)
 
 
+@pytest.mark.parametrize(("pattern", "line"), [
+    ("^Zo{,2}rblax$", "Zorblax"),  # regex reads {,n} as {0,n}; Hyperscan read it as text
+    ("^Zo{,}rblax$", "Zooorblax"),
+    ("^Zorblax[[:space:]]quux$", "Zorblax quux"),  # a POSIX class
+    ("^Zorblax[[:alpha:][:digit:]]$", "Zorblax7"),
+    ("(?V1)^Zorbla[[a-z]--[aeiou]]$", "Zorblax"),  # set operations
+])
+def test_patterns_widen_knows_little_of_still_report_their_lines(pattern: str, line: str) -> None:
+    assert regex.search(pattern, line)
+    lines = ["An article line long enough to be prose for the engine here.", line, "Another line."]
+    pf = Prefilter([(0, pattern), (1, "hello")])
+    hits = pf.scan("\n".join(lines).encode())
+    assert 0 in pf.always or 0 in hits.get(1, ()), widen(pattern) if 0 not in pf.always else "always"
+
+
+def test_counted_repeats_are_widened_as_regex_reads_them() -> None:
+    assert widen("xa{,2}b") == "xa{0,2}b"
+    assert widen("xa{,}b") == "xa*b"
+    assert widen("xa{,9}b") == "xa*b"
+    assert widen("xa{1,3}b{2}") == "xa{1,3}b{2}"
+    assert Prefilter([(0, "x{}y")]).scan(b"a\nx{}y") == {1: [0]}  # no repeat: literal text, as in regex
+
+
 def test_excluding_line_breaks_is_fine() -> None:
     assert widen("[^\\n]{0,20}x") == "[^\\n]*x"
 
