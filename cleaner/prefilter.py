@@ -400,8 +400,9 @@ class Prefilter:
         tiers = self._fast
         pairs = bytearray()  # (line, rule) as native uint32, from every database
         if special:  # the few lines the fast automata may miss: every full one
-            lines = padded[1:-1].split(b"\n")
-            joined = b"\n" + b"\n".join([lines[i] for i in special]) + b"\n"
+            # split no further than the last of them (padded starts with a break: line i is item i + 1)
+            lines = padded.split(b"\n", special[-1] + 2)
+            joined = b"\n" + b"\n".join([lines[i + 1] for i in special]) + b"\n"
             for dbs in self._full.values():
                 _scan_into(pairs, dbs, joined, array("I", special).tobytes())
         if None in tiers:
