@@ -242,7 +242,6 @@ class DocumentCleaner:
     def _apply_verdicts(self, out: list[bytes]) -> None:
         """The output stage takes the verdicts due, in line order."""
         due, self.due = self.due, []
-        append = out.append
         for it, v in due:
             if it is None:  # removed by a rule or as a duplicate, recorded then
                 self.gap_removed = True
@@ -250,12 +249,8 @@ class DocumentCleaner:
                 self._settle_repeat(it, v, out)
             elif not it.text or it.text.isspace():
                 self._hold_blank(it)
-            elif v.keep:  # _out_keep, inline
-                if self.blanks:
-                    self._flush_blanks(out)
-                self.gap_removed = False
-                self.kept_any = True
-                append(it.raw)
+            elif v.keep:
+                self._out_keep(it, out)
             else:
                 self._record(it, v.reason, CLASSIFIER_CATEGORY, "drop_line",
                              features=v.explain() if self.sink is not None else None)
@@ -305,8 +300,6 @@ class DocumentCleaner:
         matcher = self.matcher
         short = matcher.short if matcher is not None else 0
         inline = matcher is not None and matcher.inline
-        min_words = matcher.s.min_words if matcher is not None else 0
-        first_line = self.first_line
         slow = bool(self.block_unit or self.boiler is not None or always)
         ctx = self.ctx
         held = self.held
@@ -338,16 +331,7 @@ class DocumentCleaner:
             if keys is not None:
                 self._note_key(raw, text, i)
             if matcher is not None and len(text) >= short:
-                if inline:  # _repeat, inline
-                    h = exact_fingerprint(raw, text)
-                    first = first_line.get(h)
-                    if first is None:
-                        first_line[h] = ln
-                        m = None
-                    else:
-                        m = Match("exact", 1.0, self.doc_id, first) if word_count(text) >= min_words else None
-                else:
-                    m = matcher.check(raw, text, ln, i)
+                m = self._repeat(raw, text, ln) if inline else matcher.check(raw, text, ln, i)
                 if m is not None:
                     self.line_no = ln
                     self._repeated(new(Item, (ln, raw, text, None, -1, False)), m)
