@@ -811,6 +811,26 @@ class ContextClassifier:
         self.trace: Callable[[bytearray, int, bool], list[bool]] = (
             _c_trace if exact and _c_trace is not None else viterbi_trace)
         self._c_stop: dict[str, _speedups.StopSet] = {}
+        self._rule_scores: dict[str, float] = {}  # rule_score's answers (a pack has a few hundred rules)
+
+    def rule_score(self, rule_id: str) -> float:
+        """The score of a line removed by rule ``rule_id`` (not a repeat), by
+        the rule's category."""
+        score = self._rule_scores.get(rule_id)
+        if score is None:
+            p = self.params
+            cat = rule_id.split(".", 1)[0]
+            score = (
+                p.rule_score
+                if not p.use_rule_weights
+                else p.rule_inline_score
+                if cat in INLINE_CATEGORIES
+                else p.rule_boundary_score
+                if cat in BOUNDARY_CATEGORIES
+                else p.rule_score
+            )
+            self._rule_scores[rule_id] = score
+        return score
 
     def c_stopwords(self, lang: str) -> _speedups.StopSet:
         """The stopwords of ``lang`` for ``c_line`` (made once per language)."""
@@ -853,7 +873,6 @@ class DocumentContext:
         # push flushes buf[:-hold] once buf holds flush_at lines
         self.hold = p.window or 0
         self.flush_at = p.window + self.chunk if p.window is not None else sys.maxsize
-        self.rule_scores: dict[str, float] = {}  # the score of each rule id seen (_rule_score)
         self.buf: list[_Line] = []  # lines not yet decided, in order
         self.left: list[_Line] = []  # the last decided lines (context for short lines)
         self.n = 0
@@ -917,7 +936,7 @@ class DocumentContext:
                     ln.kind, ln.score = DUP, p.dedup_score
                 else:
                     ln.kind = RULE
-                    ln.score = self.rule_scores.get(fx) or self._rule_score(fx)
+                    ln.score = self.clf.rule_score(fx)
                 continue
             t = ln.text.strip()
             if not t:
@@ -935,24 +954,6 @@ class DocumentContext:
                 elif len(seen) < REPEAT_MAX_KEYS:
                     seen.add(t)
             ln.kind, ln.why, ln.score, ln.feat = kind, why, score, feat
-
-    def _rule_score(self, fx: str) -> float:
-        """The score of a line removed by rule ``fx`` (not a repeat), by the
-        rule's category (remembered per document)."""
-        p = self.p
-        if not p.use_rule_weights:
-            score = p.rule_score
-        else:
-            cat = fx.split(".", 1)[0]
-            score = (
-                p.rule_inline_score
-                if cat in INLINE_CATEGORIES
-                else p.rule_boundary_score
-                if cat in BOUNDARY_CATEGORIES
-                else p.rule_score
-            )
-        self.rule_scores[fx] = score
-        return score
 
     def _score_pending(self, final: bool) -> None:
         """Pass 1 for new lines, then context adjustments and the Viterbi
@@ -1206,35 +1207,30 @@ class DocumentContext:
         new = tuple.__new__
         for i in range(start, end):
             ln = buf[i]
-            f = ln.feat
-            kind = ln.kind
+            kind, art, own = ln.kind, ln.art, False
             if ln.fixed is not None:
+                keep, why = False, ln.fixed
                 own = ln.fixed == DEDUP_RULE and self._own_keep(i)
-                out.append(new(Verdict, (ln.index, False, ln.fixed, kind, ln.art, ln.score, f, own)))
             elif kind == BLANK:
-                out.append(new(Verdict, (ln.index, True, "classifier:blank", kind, ln.art, ln.score, f, False)))
+                keep, why = True, "classifier:blank"
             elif not use_region:
-                keep = kind in _CONTENT
-                out.append(new(Verdict, (ln.index, keep, f"classifier:{kind}", kind, keep, ln.score, f, False)))
-            elif not ln.art:
+                keep = art = kind in _CONTENT
+                why = f"classifier:{kind}"
+            elif not art:
                 if weak and kind in _CONTENT:
-                    if not p.use_weak_neighbors or self._weak_company(i, kind):
-                        why = f"classifier:{kind}-no-clear-article"
-                        out.append(new(Verdict, (ln.index, True, why, kind, False, ln.score, f, False)))
-                    else:
-                        why = f"classifier:{kind}-alone-no-clear-article"
-                        out.append(new(Verdict, (ln.index, False, why, kind, False, ln.score, f, False)))
+                    keep = not p.use_weak_neighbors or self._weak_company(i, kind)
+                    why = f"classifier:{kind}-no-clear-article" if keep else f"classifier:{kind}-alone-no-clear-article"
                 else:
-                    out.append(new(Verdict, (ln.index, False, _OUTSIDE[kind], kind, False, ln.score, f, False)))
+                    keep, why = False, _OUTSIDE[kind]
             elif kind == BAD and (
-                p.drop_bad_in_article or (ln.why == WHY_CROSSDOC and f.units >= p.short_units)
+                p.drop_bad_in_article or (ln.why == WHY_CROSSDOC and ln.feat.units >= p.short_units)
             ):
-                out.append(new(Verdict, (ln.index, False, f"classifier:{ln.why}", kind, True, ln.score, f, False)))
+                keep, why = False, f"classifier:{ln.why}"
             elif kind == SHORT and p.drop_short_in_article and not self._short_company(i):
-                why = "classifier:short-among-junk"
-                out.append(new(Verdict, (ln.index, False, why, kind, True, ln.score, f, False)))
+                keep, why = False, "classifier:short-among-junk"
             else:
-                out.append(new(Verdict, (ln.index, True, _IN_ARTICLE[kind], kind, True, ln.score, f, False)))
+                keep, why = True, _IN_ARTICLE[kind]
+            out.append(new(Verdict, (ln.index, keep, why, kind, art, ln.score, ln.feat, own)))
         return out
 
     def _short_company(self, i: int) -> bool:
