@@ -373,10 +373,10 @@ def _node(item: tuple[Any, Any], ci: bool) -> _Info:
     return UNKNOWN  # ANY, NOT_LITERAL, GROUPREF, GROUPREF_EXISTS, ...
 
 
-def required_literals(pattern: str) -> frozenset[Lit]:
-    """Literals one of which every match of ``pattern`` (a ``regex``
-    pattern, ``search`` on a line) contains; ci ones in lower case. Raises
-    ``NoLiterals`` if there is no such set or the pattern is not understood."""
+def _parse(pattern: str, prop: Callable[[str], str] | None = None) -> tuple[list[tuple[Any, Any]], bool]:
+    """The stdlib parse of a ``regex`` pattern (``to_stdlib``) and whether it
+    ignores case. Raises ``NoLiterals`` where the two modules could read it
+    differently."""
     if _sre is None or _c is None:
         raise NoLiterals("no stdlib regex parser")
     try:
@@ -385,21 +385,27 @@ def required_literals(pattern: str) -> frozenset[Lit]:
         raise NoLiterals(str(exc)) from exc
     if flags & (regex.VERBOSE | regex.V1 | regex.FULLCASE):
         raise NoLiterals("verbose, V1 or full-case pattern")
-    source = to_stdlib(pattern)
     try:
+        source = to_stdlib(pattern, prop)
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # "possible nested set" and the like: read differently
             parsed = _sre.parse(source)
-    except (re.error, Warning, RecursionError, OverflowError) as exc:
+    except (regex.error, re.error, Warning, RecursionError, OverflowError) as exc:
         raise NoLiterals(str(exc)) from exc
-    ci = bool(flags & regex.IGNORECASE) or bool(parsed.state.flags & _c.SRE_FLAG_IGNORECASE)
     if parsed.state.flags & _c.SRE_FLAG_VERBOSE:
         raise NoLiterals("verbose pattern")
-    factors = _seq(list(parsed), ci).factors
+    return list(parsed), bool(flags & regex.IGNORECASE) or bool(parsed.state.flags & _c.SRE_FLAG_IGNORECASE)
+
+
+def required_literals(pattern: str) -> frozenset[Lit]:
+    """Literals one of which every match of ``pattern`` (a ``regex``
+    pattern, ``search`` on a line) contains; ci ones in lower case. Raises
+    ``NoLiterals`` if there is no such set or the pattern is not understood."""
+    items, ci = _parse(pattern)
+    factors = _seq(items, ci).factors
     if not factors:
         raise NoLiterals("a match needs no literal")
     return factors
-
 
 
 # -- the most words of a line a pattern matches -------------------------------------
@@ -429,20 +435,11 @@ def ends_lines(pattern: str) -> bool:
 
 
 def _parsed(pattern: str, prop: Callable[[str], str] | None = None) -> list[tuple[Any, Any]] | None:
-    """The stdlib parse of a ``regex`` pattern (``to_stdlib``), or None when
-    the two modules could read it differently."""
-    if _sre is None or _c is None:
-        return None
+    """``_parse``'s nodes, or None where it raises ``NoLiterals``."""
     try:
-        flags = regex.compile(pattern).flags
-        if flags & (regex.VERBOSE | regex.V1 | regex.FULLCASE):
-            return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            parsed = _sre.parse(to_stdlib(pattern, prop))
-    except (NoLiterals, regex.error, re.error, Warning, RecursionError, OverflowError):
+        return _parse(pattern, prop)[0]
+    except NoLiterals:
         return None
-    return None if parsed.state.flags & _c.SRE_FLAG_VERBOSE else list(parsed)
 
 
 def _prop(escape: str, blanks: frozenset[str]) -> str:
