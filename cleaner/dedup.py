@@ -20,7 +20,6 @@ end of this module), and the functions here stay the reference.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -400,23 +399,17 @@ def cached_speedups_table(fold_max: int, record_size: int) -> bytes:
     about 20 ms, a tenth of start-up. Keyed by this module's source and the
     Python version (its Unicode data, ``re`` and ``str.casefold`` make the
     table); the file ends with an xxh3 of the table, checked on reading."""
-    from .files import cache_dir, write_atomic
+    from .files import read_cache, write_cache
 
     size = SPEEDUPS_TABLE_SIZE * record_size
     versions = f"|{sys.version}|{unicodedata.unidata_version}|{fold_max}|{record_size}"
     ident = Path(__file__).read_bytes() + versions.encode()
-    path = cache_dir() / f"speedups-{hashlib.sha256(ident).hexdigest()[:32]}.bin"
-    use_cache = os.environ.get("CLEANER_NO_CACHE") != "1"
-    if use_cache:
-        with contextlib.suppress(OSError):
-            data = path.read_bytes()
-            if len(data) == size + 8 and xxhash.xxh3_64_digest(data[:size]) == data[size:]:
-                return data[:size]
+    name = f"speedups-{hashlib.sha256(ident).hexdigest()[:32]}.bin"
+    data = read_cache(name)
+    if data is not None and len(data) == size + 8 and xxhash.xxh3_64_digest(data[:size]) == data[size:]:
+        return data[:size]
     table = speedups_table(fold_max, record_size)
-    if use_cache:
-        with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, table + xxhash.xxh3_64_digest(table))
+    write_cache(name, table + xxhash.xxh3_64_digest(table))
     return table
 
 

@@ -22,6 +22,32 @@ def cache_dir() -> Path:
     return Path(base) / "corpus-cleaner"
 
 
+def cache_on() -> bool:
+    """Whether the cache is used (``CLEANER_NO_CACHE=1``: nothing is read from or written to it)."""
+    return os.environ.get("CLEANER_NO_CACHE") != "1"
+
+
+def read_cache(name: str) -> bytes | None:
+    """A file of the cache folder; None when the cache is off or it cannot be read."""
+    if not cache_on():
+        return None
+    try:
+        return (cache_dir() / name).read_bytes()
+    except OSError:
+        return None
+
+
+def write_cache(name: str, data: bytes) -> None:
+    """Replace a file of the cache folder atomically; nothing when the cache
+    is off, and a home that cannot be written to only costs the work again."""
+    if not cache_on():
+        return
+    path = cache_dir() / name
+    with suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
+
+
 def is_binary(head: bytes) -> bool:
     """Judge a file by its first bytes (see SNIFF_BYTES)."""
     if b"\0" in head:

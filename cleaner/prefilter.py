@@ -31,7 +31,7 @@ import regex
 
 from . import literals
 from .dedup import speedup
-from .files import cache_dir, write_atomic
+from .files import cache_dir, cache_on, write_cache
 from .literals import LiteralPrefilter
 
 _hs: Any
@@ -573,9 +573,8 @@ def _widened(patterns: Sequence[str]) -> dict[str, _Widened | None]:
 
     src = Path(__file__).read_bytes() + Path(literals.__file__).read_bytes()
     ident = hashlib.sha256(src + regex.__version__.encode() + sys.version.encode()).hexdigest()[:32]
-    path = cache_dir() / f"widen-{ident}.json"
-    use_cache = os.environ.get("CLEANER_NO_CACHE") != "1"
-    known = _read_widened(path) if use_cache else {}
+    name = f"widen-{ident}.json"
+    known = _read_widened(cache_dir() / name) if cache_on() else {}
     if len(known) > WIDEN_CACHE_MAX:  # rule edits pile up entries: start again
         known = {}
     missing = [p for p in dict.fromkeys(patterns) if p not in known]
@@ -585,10 +584,8 @@ def _widened(patterns: Sequence[str]) -> dict[str, _Widened | None]:
                           literals.line_words(pat, _BLANKS))
         except Unwidenable:
             known[pat] = None
-    if missing and use_cache:
-        with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, json.dumps(known).encode("utf-8"))
+    if missing:
+        write_cache(name, json.dumps(known).encode("utf-8"))
     return known
 
 
@@ -599,9 +596,8 @@ def _derived(patterns: Sequence[str]) -> dict[str, frozenset[literals.Lit] | Non
     import sys
 
     src = Path(literals.__file__).read_bytes() + regex.__version__.encode() + sys.version.encode()
-    path = cache_dir() / f"literals-{hashlib.sha256(src).hexdigest()[:32]}.json"
-    use_cache = os.environ.get("CLEANER_NO_CACHE") != "1"
-    known = _read_derived(path) if use_cache else {}
+    name = f"literals-{hashlib.sha256(src).hexdigest()[:32]}.json"
+    known = _read_derived(cache_dir() / name) if cache_on() else {}
     if len(known) > WIDEN_CACHE_MAX:
         known = {}
     missing = [p for p in dict.fromkeys(patterns) if p not in known]
@@ -610,11 +606,9 @@ def _derived(patterns: Sequence[str]) -> dict[str, frozenset[literals.Lit] | Non
             known[pat] = literals.required_literals(pat)
         except literals.NoLiterals:
             known[pat] = None
-    if missing and use_cache:
+    if missing:
         data = {p: None if v is None else sorted([ci, s] for ci, s in v) for p, v in known.items()}
-        with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, json.dumps(data).encode("utf-8"))
+        write_cache(name, json.dumps(data).encode("utf-8"))
     return known
 
 
@@ -705,7 +699,7 @@ def _load_or_compile(exprs: Sequence[str]) -> Any:
     ident = repr((getattr(_hs, "__version__", ""), _flags(), tuple(exprs)))
     key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
     path = cache_dir() / f"hs1-{key}.db"
-    if os.environ.get("CLEANER_NO_CACHE") != "1":
+    if cache_on():
         try:
             data = path.read_bytes()
             if data == b"rejected":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sys
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,7 +22,7 @@ import regex
 
 from .classify import PREDICATES
 from .errors import RuleError, RuleProblem
-from .files import cache_dir, write_atomic
+from .files import read_cache, write_cache
 
 ACTIONS = ("drop_line", "drop_block", "truncate_after", "strip")
 WHERE = ("anywhere", "before_body")
@@ -135,8 +134,8 @@ def load_rules_text(text: str, name: str = "<string>") -> RuleSet:
 # same rule files are loaded by every run: patterns that compiled (and do not
 # match the empty line) are remembered per regex version, and compiled on
 # first use instead. A bad pattern is never remembered, so it fails every load.
-def _valid_path() -> Path:
-    return cache_dir() / f"regex-ok-{regex.__version__}.txt"
+def _valid_name() -> str:
+    return f"regex-ok-{regex.__version__}.txt"
 
 
 def _pattern_key(pattern: str) -> str:
@@ -144,44 +143,32 @@ def _pattern_key(pattern: str) -> str:
 
 
 def _load_valid() -> set[str]:
-    if os.environ.get("CLEANER_NO_CACHE") == "1":
-        return set()
+    data = read_cache(_valid_name())
     try:
-        return set(_valid_path().read_text("ascii").split())
-    except (OSError, UnicodeDecodeError):
+        return set(data.decode("ascii").split()) if data is not None else set()
+    except UnicodeDecodeError:
         return set()
 
 
 def _save_valid(keys: set[str]) -> None:
-    if os.environ.get("CLEANER_NO_CACHE") == "1":
-        return
-    try:
-        _valid_path().parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(_valid_path(), "".join(k + "\n" for k in sorted(keys)).encode("ascii"))
-    except OSError:
-        pass  # a read-only home only costs compile time
+    write_cache(_valid_name(), "".join(k + "\n" for k in sorted(keys)).encode("ascii"))
 
 
 # Parsing the rule files' TOML took a fifth of start-up: a file's parsed
 # tables are remembered as JSON, keyed by its text and the Python version
 # (tomllib's). Files holding dates or times (no JSON form) are parsed each time.
 def _parse_toml(text: str) -> dict[str, Any]:
-    if os.environ.get("CLEANER_NO_CACHE") == "1":
-        return tomllib.loads(text)
     ident = f"{sys.version}\0{text}".encode("utf-8", "surrogatepass")
-    path = cache_dir() / f"toml-{hashlib.sha256(ident).hexdigest()[:32]}.json"
-    with contextlib.suppress(OSError, ValueError):
-        doc = json.loads(path.read_bytes())
-        if isinstance(doc, dict):
-            return doc
+    name = f"toml-{hashlib.sha256(ident).hexdigest()[:32]}.json"
+    data = read_cache(name)
+    if data is not None:
+        with contextlib.suppress(ValueError):
+            doc = json.loads(data)
+            if isinstance(doc, dict):
+                return doc
     doc = tomllib.loads(text)
-    try:
-        data = json.dumps(doc).encode("ascii")
-    except (TypeError, ValueError):
-        return doc
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, data)
+    with contextlib.suppress(TypeError, ValueError):  # no JSON form: not remembered
+        write_cache(name, json.dumps(doc).encode("ascii"))
     return doc
 
 
