@@ -1103,6 +1103,35 @@ def test_run_set_with_wide_ids_full_filter_and_no_runs() -> None:
 
 
 @needs_c
+@pytest.mark.parametrize("bits", [64, 32])
+def test_run_set_on_large_spilled_and_sampled_tables(bits: int) -> None:
+    """Interpolated, batched lookups in many merged runs of up to 2**17 keys
+    (and after sampling halves the hash space) == numpy's searchsorted, for
+    present keys, their neighbours and random keys, one by one and in owners
+    batches longer than one C batch."""
+    import numpy as np
+    rng = np.random.default_rng(bits)
+    dtype = np.uint64 if bits == 64 else np.uint32
+    keys = np.unique(rng.integers(0, 2**bits - 1, 300_000, dtype=np.uint64, endpoint=True).astype(dtype))
+    rng.shuffle(keys)
+    table = index.FingerprintTable(bits)
+    for lo in range(0, len(keys), 9_000):
+        table.add_many(keys[lo:lo + 9_000].tolist(), lo)
+        table.spill(force=True)
+    assert len(table.runs) > 3 and max(len(r.keys) for r in table.runs) > 1 << 16
+    for sampled in (False, True):
+        if sampled:
+            table.sample(1 << (bits - 1))
+        asked = np.concatenate([keys[:3000], keys[:1000] + 1, keys[:1000] - 1,
+                                rng.integers(0, 2**bits - 1, 3000, dtype=np.uint64, endpoint=True).astype(dtype)])
+        want = table.find_many(asked.tolist())
+        runs = table.run_set()
+        assert [runs.get(int(k)) for k in asked] == [want.get(int(k)) for k in asked]
+        assert runs.owners(asked.tolist(), {}) == [want[int(k)] for k in asked if int(k) in want]
+        assert len(want) > 1000
+
+
+@needs_c
 def test_run_set_bad_arguments() -> None:
     import numpy as np
     RunSet = c_mod().RunSet
