@@ -1860,12 +1860,55 @@ static PyObject *runset_owners(RunSetObject *self, PyObject *const *args, Py_ssi
     return out;
 }
 
+PyDoc_STRVAR(runset_member_doc,
+"member(keys, /)\n--\n\n"
+"For each key of a buffer of native keys (key_bytes each): 1 if it is in a\n"
+"run, else 0 (bytes).");
+
+static PyObject *runset_member(RunSetObject *self, PyObject *arg)
+{
+    Py_buffer kb;
+    if (PyObject_GetBuffer(arg, &kb, PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    Py_ssize_t n = kb.len / self->key_bytes;
+    PyObject *out = NULL;
+    if (kb.len != n * self->key_bytes) {
+        PyErr_SetString(PyExc_ValueError, "RunSet.member: the keys' size is not a multiple of key_bytes");
+        goto done;
+    }
+    out = PyBytes_FromStringAndSize(NULL, n);
+    if (out == NULL)
+        goto done;
+    uint8_t *mask = (uint8_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t from = 0; from < n; from += FIND_BATCH) {
+        Py_ssize_t m = n - from < FIND_BATCH ? n - from : FIND_BATCH;
+        uint64_t keys[FIND_BATCH];
+        int64_t found[FIND_BATCH];
+        for (Py_ssize_t i = 0; i < m; i++) {
+            if (self->key_bytes == 8)
+                memcpy(&keys[i], (const uint8_t *)kb.buf + 8 * (from + i), 8);
+            else {
+                uint32_t k32;
+                memcpy(&k32, (const uint8_t *)kb.buf + 4 * (from + i), 4);
+                keys[i] = k32;
+            }
+        }
+        runset_find_batch(self, keys, m, found);
+        for (Py_ssize_t i = 0; i < m; i++)
+            mask[from + i] = found[i] >= 0;
+    }
+done:
+    PyBuffer_Release(&kb);
+    return out;
+}
+
 static PyMethodDef runset_methods[] = {
     {"get", (PyCFunction)(void (*)(void))runset_get, METH_FASTCALL,
      "get(key, default=None, /)\n--\n\nThe paragraph id of key in the runs, else default."},
     {"owners", (PyCFunction)(void (*)(void))runset_owners, METH_FASTCALL,
      "owners(keys, recent, /)\n--\n\n"
      "[recent.get(k, self.get(k)) for k in keys], without the Nones."},
+    {"member", (PyCFunction)runset_member, METH_O, runset_member_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1998,6 +2041,118 @@ fail:
     Py_XDECREF(keys);
     Py_XDECREF(pids);
     return NULL;
+}
+
+/* ---- spills: FingerprintTable.add_run, _merge, KeyFilter ------------------- */
+
+PyDoc_STRVAR(merge_runs_doc,
+"merge_runs(a_keys, a_pids, b_keys, b_pids, keys, pids, /)\n--\n\n"
+"index._merge's placement: the sorted runs a and b (disjoint keys) merged into\n"
+"keys and pids (writable, sized for both). Keys are native uint64 or uint32,\n"
+"ids 3 or 4 bytes, each the same width in all three.");
+
+static PyObject *merge_runs(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (!nargs_ok("merge_runs", nargs, 6))
+        return NULL;
+    Py_buffer v[6];
+    int opened = 0;
+    PyObject *out = NULL;
+    for (; opened < 6; opened++)
+        if (PyObject_GetBuffer(args[opened], &v[opened], opened < 4 ? PyBUF_C_CONTIGUOUS : PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
+            goto done;
+    Py_ssize_t na = PyObject_Length(args[0]), nb = PyObject_Length(args[2]);
+    if (na < 0 || nb < 0)
+        goto done;
+    Py_ssize_t n = na + nb, kw = na ? v[0].len / na : nb ? v[2].len / nb : 8, pw = n ? v[5].len / n : 4;
+    if ((kw != 8 && kw != 4) || (pw != 3 && pw != 4) || v[0].len != na * kw || v[2].len != nb * kw
+        || v[4].len != n * kw || v[1].len != na * pw || v[3].len != nb * pw || v[5].len != n * pw) {
+        PyErr_SetString(PyExc_ValueError, "merge_runs: the keys and ids do not match");
+        goto done;
+    }
+    const uint8_t *ak = v[0].buf, *ap = v[1].buf, *bk = v[2].buf, *bp = v[3].buf;
+    uint8_t *ok = v[4].buf, *op = v[5].buf;
+    Py_ssize_t i = 0, j = 0;
+    if (kw == 8) {
+        const uint64_t *a = (const uint64_t *)ak, *b = (const uint64_t *)bk;
+        uint64_t *o = (uint64_t *)ok;
+        for (Py_ssize_t t = 0; t < n; t++) {
+            int from_b = j < nb && (i >= na || b[j] < a[i]);
+            o[t] = from_b ? b[j] : a[i];
+            memcpy(op + pw * t, from_b ? bp + pw * j : ap + pw * i, (size_t)pw);
+            j += from_b;
+            i += !from_b;
+        }
+    } else {
+        const uint32_t *a = (const uint32_t *)ak, *b = (const uint32_t *)bk;
+        uint32_t *o = (uint32_t *)ok;
+        for (Py_ssize_t t = 0; t < n; t++) {
+            int from_b = j < nb && (i >= na || b[j] < a[i]);
+            o[t] = from_b ? b[j] : a[i];
+            memcpy(op + pw * t, from_b ? bp + pw * j : ap + pw * i, (size_t)pw);
+            j += from_b;
+            i += !from_b;
+        }
+    }
+    out = Py_NewRef(Py_None);
+done:
+    for (int k = 0; k < opened; k++)
+        PyBuffer_Release(&v[k]);
+    return out;
+}
+
+PyDoc_STRVAR(filter_set_doc,
+"filter_set(bitmap, keys, shift, /)\n--\n\n"
+"KeyFilter._set: sets bit key >> shift (little-endian bit order) of the\n"
+"writable bitmap for each native key of keys (uint64 or uint32: key_bytes\n"
+"read off keys' item size).");
+
+static PyObject *filter_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (!nargs_ok("filter_set", nargs, 3))
+        return NULL;
+    long shift = PyLong_AsLong(args[2]);
+    if (shift == -1 && PyErr_Occurred())
+        return NULL;
+    Py_buffer bm, kb;
+    if (PyObject_GetBuffer(args[0], &bm, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &kb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyBuffer_Release(&bm);
+        return NULL;
+    }
+    PyObject *out = NULL;
+    int kw = (int)kb.itemsize;
+    if ((kw != 8 && kw != 4) || shift < 0 || shift >= 8 * kw) {
+        PyErr_SetString(PyExc_ValueError, "filter_set: keys must be uint64 or uint32, shift below their bits");
+        goto done;
+    }
+    Py_ssize_t n = kb.len / kw;
+    uint8_t *bits = bm.buf;
+    uint64_t slots = (uint64_t)bm.len * 8;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t key;
+        if (kw == 8)
+            memcpy(&key, (const uint8_t *)kb.buf + 8 * i, 8);
+        else {
+            uint32_t k32;
+            memcpy(&k32, (const uint8_t *)kb.buf + 4 * i, 4);
+            key = k32;
+        }
+        uint64_t slot = key >> shift;
+        if (slot >= slots) {
+            PyErr_SetString(PyExc_ValueError, "filter_set: the bitmap is too small for the shift");
+            goto done;
+        }
+        bits[slot >> 3] |= (uint8_t)(1u << (slot & 7));
+    }
+    out = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&bm);
+    PyBuffer_Release(&kb);
+    return out;
 }
 
 /* ---- the classifier's pass 1 (cleaner.context.line_class) ------------------ */
@@ -2989,6 +3144,8 @@ static PyMethodDef methods[] = {
     {"xxh3_64", xxh3_64, METH_O, xxh3_64_doc},
     {"probe", (PyCFunction)(void (*)(void))probe, METH_FASTCALL, probe_doc},
     {"dict_columns", (PyCFunction)(void (*)(void))dict_columns, METH_FASTCALL, dict_columns_doc},
+    {"merge_runs", (PyCFunction)(void (*)(void))merge_runs, METH_FASTCALL, merge_runs_doc},
+    {"filter_set", (PyCFunction)(void (*)(void))filter_set, METH_FASTCALL, filter_set_doc},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, setup_doc},
     /* cleaner.prefilter */
     {"scan_buffer", (PyCFunction)scan_buffer, METH_O, scan_buffer_doc},

@@ -59,6 +59,8 @@ FILTER_FULL = 2  # past FILTER_FULL / FILTER_BITS_PER_KEY keys per bit (39% of b
 _DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
 _RunSet = speedup("RunSet")
 _dict_columns = speedup("dict_columns")
+_merge_runs = speedup("merge_runs")
+_filter_set = speedup("filter_set")
 
 
 class IndexError_(CleanerError):
@@ -245,7 +247,14 @@ class FingerprintTable:
         self._run_set = None  # holds the runs about to be merged
         f = self._key_filter
         covered = f is not None and f.runs == self._run_ids()
-        if self.runs:
+        if self.runs and _RunSet is not None:  # the loop below, in C (lookups that interpolate)
+            bitmap = f.bytes if covered and f is not None and not f.full else None
+            olds = _RunSet(self.bits // 8, bitmap, f.shift if bitmap is not None and f is not None else 0,
+                           [(r.keys, r.pids, r.base) for r in self.runs])
+            old_keys = np.frombuffer(olds.member(np.ascontiguousarray(keys)), bool)
+            if old_keys.any():
+                keys, pids = keys[~old_keys], pids[~old_keys]
+        elif self.runs:
             may = np.flatnonzero(f.may_hold(keys)) if covered and f is not None else np.arange(len(keys))
             old_keys = np.zeros(len(keys), bool)
             for old in self.runs:
@@ -308,7 +317,7 @@ class KeyFilter:
         self.shift = key_bits - size.bit_length() + 1
         if self.full:
             self.bytes = np.zeros(0, np.uint8)  # never consulted
-        elif size <= FILTER_BUILD_BOOL_BITS:  # a byte per bit, then packed: 10x faster than or.at
+        elif size <= FILTER_BUILD_BOOL_BITS and _filter_set is None:  # a byte per bit, then packed: 10x faster than or.at
             bits = np.zeros(size, bool)
             for keys in runs:
                 bits[(keys >> keys.dtype.type(self.shift)).astype(np.intp)] = True
@@ -325,6 +334,9 @@ class KeyFilter:
 
     def _set(self, keys: np.ndarray) -> None:
         import numpy as np
+        if _filter_set is not None:
+            _filter_set(self.bytes, np.ascontiguousarray(keys), self.shift)
+            return
         slot = (keys >> keys.dtype.type(self.shift)).astype(np.intp)
         np.bitwise_or.at(self.bytes, slot >> 3, (np.left_shift(1, slot & 7)).astype(np.uint8))
 
@@ -373,6 +385,10 @@ def _merge(a: Run, b: Run) -> Run:
     n, nb = len(a.keys) + len(b.keys), len(b.keys)
     keys = np.empty(n, a.keys.dtype)
     pids = np.empty(n, pa.dtype)
+    if _merge_runs is not None:  # the same placement in one linear pass
+        _merge_runs(np.ascontiguousarray(a.keys), np.ascontiguousarray(pa), np.ascontiguousarray(b.keys),
+                    np.ascontiguousarray(pb), keys, pids)
+        return Run(keys, pids, base, top)
     from_a = np.ones(n, bool)
     for s in range(0, nb, MERGE_STEP):
         bk = b.keys[s:s + MERGE_STEP]

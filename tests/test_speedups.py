@@ -1132,6 +1132,93 @@ def test_run_set_on_large_spilled_and_sampled_tables(bits: int) -> None:
 
 
 @needs_c
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([64, 32]), st.lists(st.integers(0, 2**64 - 1), max_size=400, unique=True),
+       st.integers(0, 400), st.sampled_from([1, 1 << 16]), st.integers(0, 2**31))
+def test_merge_runs_places_as_numpy(bits: int, keys: list[int], split: int, pid_step: int, base: int) -> None:
+    """_merge with merge_runs == its numpy placement, for 3- and 4-byte ids and both key widths."""
+    import numpy as np
+    dtype = np.uint64 if bits == 64 else np.uint32
+    keys = list(dict.fromkeys(k % (1 << bits) for k in keys))
+    a_keys, b_keys = sorted(keys[:split]), sorted(keys[split:])
+    a = index.Run.of(np.array(a_keys, dtype), np.arange(len(a_keys), dtype=np.uint32) * pid_step + base % 1000)
+    b = index.Run.of(np.array(b_keys, dtype), np.arange(len(b_keys), dtype=np.uint32) + base % 2**20)
+    with_c = index._merge(a, b)
+    saved = index._merge_runs
+    index._merge_runs = None
+    try:
+        without = index._merge(a, b)
+    finally:
+        index._merge_runs = saved
+    assert with_c.keys.dtype == without.keys.dtype and with_c.pids.dtype == without.pids.dtype
+    assert (with_c.base, with_c.top) == (without.base, without.top)
+    assert with_c.keys.tolist() == without.keys.tolist() == sorted(keys)
+    assert with_c.ids().tolist() == without.ids().tolist()
+
+
+@needs_c
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([64, 32]), st.lists(st.integers(0, 2**64 - 1), max_size=300), st.integers(0, 6))
+def test_filter_set_and_member_match_numpy(bits: int, keys: list[int], extra: int) -> None:
+    """filter_set == np.bitwise_or.at; RunSet.member == the _member loop over the runs."""
+    import numpy as np
+    dtype = np.uint64 if bits == 64 else np.uint32
+    q = np.array([k % (1 << bits) for k in keys], dtype)
+    size = index.filter_bits(len(q) + extra)
+    shift = bits - size.bit_length() + 1
+    got = np.zeros(size // 8, np.uint8)
+    c_mod().filter_set(got, q, shift)
+    want = np.zeros(size // 8, np.uint8)
+    slot = (q >> dtype(shift)).astype(np.intp)
+    np.bitwise_or.at(want, slot >> 3, np.left_shift(1, slot & 7).astype(np.uint8))
+    assert got.tobytes() == want.tobytes()
+    table = filled_table(bits, [int(k) for k in q[::2]], 1, 1 + extra * 7)
+    table.spill(force=True)
+    runs = [(r.keys, r.pids, r.base) for r in table.runs]
+    for bitmap, sh in ((None, 0), (table._filter().bytes, table._filter().shift)):
+        member = c_mod().RunSet(bits // 8, bitmap, sh, runs).member(q)
+        hit = np.zeros(len(q), bool)
+        for r in table.runs:
+            hit |= index._member(r.keys, q)[0]
+        assert list(member) == hit.tolist()
+    for bad_keys, bad_shift in ((np.array([2**64 - 1], np.uint64), 1), (q, 99), (q.astype(np.uint16), 1)):
+        with pytest.raises(ValueError):
+            c_mod().filter_set(np.zeros(1, np.uint8), bad_keys, bad_shift)
+
+
+@needs_c
+@pytest.mark.parametrize("bits", [64, 32])
+def test_table_spills_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, bits: int) -> None:
+    """Many spills, merges, repeated keys (the older id wins), a filter grown
+    past the bool-array size and sampling: the same runs and filter whether
+    add_run, _merge and KeyFilter use the C helpers or numpy."""
+    import numpy as np
+    monkeypatch.setattr(index, "FILTER_BUILD_BOOL_BITS", 1 << 13)
+    rng = random.Random(bits)
+    keys = [rng.getrandbits(bits) for _ in range(40_000)]
+    keys += keys[:5000]  # repeats: already in older runs
+
+    def build() -> tuple[object, ...]:
+        table = index.FingerprintTable(bits)
+        for n, key in enumerate(keys):
+            table.add(key, n)
+            if n % 1500 == 1499:
+                table.spill(force=True)
+                table._filter()  # lookups between spills: the filter is kept and grown
+        table.spill(force=True)
+        out: tuple[object, ...] = ([(r.keys.tolist(), r.ids().tolist(), r.base, r.top) for r in table.runs],
+                                   table._filter().bytes.tobytes(), table.nbytes())
+        table.sample(1 << (bits - 2))
+        table.add_run(np.array(sorted(set(keys[:300])), table.dtype), np.arange(len(set(keys[:300])), dtype=np.uint32))
+        return out + ([(r.keys.tolist(), r.ids().tolist()) for r in table.runs], table._filter().bytes.tobytes())
+
+    with_c = build()
+    for name in ("_RunSet", "_merge_runs", "_filter_set"):
+        monkeypatch.setattr(index, name, None)
+    assert build() == with_c
+
+
+@needs_c
 def test_run_set_bad_arguments() -> None:
     import numpy as np
     RunSet = c_mod().RunSet
@@ -1223,7 +1310,8 @@ def test_matcher_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, seed: 
         s = matcher.MatchSettings(min_words=4, near=near, near_threshold=threshold, near_min_words=10,
                                   ngram=4, sketch_k=8)
         with_c = run_matcher(paragraphs, s, max_bytes, 37)
-        for mod, name in ((matcher, "_RunSet"), (matcher, "_probe"), (index, "_RunSet"), (index, "_dict_columns")):
+        for mod, name in ((matcher, "_RunSet"), (matcher, "_probe"), (index, "_RunSet"), (index, "_dict_columns"),
+                          (index, "_merge_runs"), (index, "_filter_set")):
             monkeypatch.setattr(mod, name, None)
         without = run_matcher(paragraphs, s, max_bytes, 37)
         monkeypatch.undo()
