@@ -1210,7 +1210,7 @@ def test_table_spills_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, b
                                    table._filter().bytes.tobytes(), table.nbytes())
         table.sample(1 << (bits - 2))
         table.add_run(np.array(sorted(set(keys[:300])), table.dtype), np.arange(len(set(keys[:300])), dtype=np.uint32))
-        return out + ([(r.keys.tolist(), r.ids().tolist()) for r in table.runs], table._filter().bytes.tobytes())
+        return (*out, [(r.keys.tolist(), r.ids().tolist()) for r in table.runs], table._filter().bytes.tobytes())
 
     with_c = build()
     for name in ("_RunSet", "_merge_runs", "_filter_set"):
