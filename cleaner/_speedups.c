@@ -1794,10 +1794,23 @@ static PyObject *owner_of(PyObject *key, PyObject *recent, const RunSetObject *r
     return found < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(found);
 }
 
+/* Whether key may be in a run: 0 when the filter says it is not */
+static inline int runset_may_hold(const RunSetObject *s, uint64_t key)
+{
+    if (s->key_bytes == 4 && key > 0xFFFFFFFFULL)
+        return 0;
+    if (s->filter.obj == NULL)
+        return s->n_runs > 0;
+    uint64_t slot = key >> s->shift;
+    return (((const uint8_t *)s->filter.buf)[slot >> 3] >> (slot & 7)) & 1;
+}
+
 /* Appends to out the owners of keys (a list) found: recent (a dict) first,
  * then the runs, FIND_BATCH keys of the runs searched at once. 0, or -1 with
- * an exception. */
-static int owners_into(PyObject *keys, PyObject *recent, const RunSetObject *runs, PyObject *out)
+ * an exception; or 1, out untouched and the runs not searched, when fewer
+ * than need keys (at most FIND_BATCH of them) can have an owner: in recent or
+ * passing the runs' filter (probe needs a few owners or none). */
+static int owners_into(PyObject *keys, PyObject *recent, const RunSetObject *runs, PyObject *out, double need)
 {
     Py_ssize_t n = PyList_GET_SIZE(keys);
     for (Py_ssize_t from = 0; from < n; from += FIND_BATCH) {
@@ -1819,7 +1832,18 @@ static int owners_into(PyObject *keys, PyObject *recent, const RunSetObject *run
             if (ok) {
                 asked_for[n_ask] = i - from;
                 ask[n_ask++] = k;
+                if (runs->filter.obj != NULL && (runs->key_bytes == 8 || k <= 0xFFFFFFFFULL))
+                    __builtin_prefetch((const uint8_t *)runs->filter.buf + ((k >> runs->shift) >> 3));
             }
+        }
+        if (need > 0 && n <= FIND_BATCH) {
+            Py_ssize_t can = 0;
+            for (Py_ssize_t i = 0; i < n; i++)
+                can += got[i] != NULL;
+            for (Py_ssize_t a = 0; a < n_ask; a++)
+                can += runset_may_hold(runs, ask[a]);
+            if ((double)can < need)
+                return 1;
         }
         runset_find_batch(runs, ask, n_ask, found);
         for (Py_ssize_t a = 0, i = 0; i < to - from; i++) {
@@ -1853,7 +1877,7 @@ static PyObject *runset_owners(RunSetObject *self, PyObject *const *args, Py_ssi
         return NULL;
     }
     PyObject *out = PyList_New(0);
-    if (out == NULL || owners_into(keys, recent, self, out) < 0) {
+    if (out == NULL || owners_into(keys, recent, self, out, 0.0) < 0) {
         Py_XDECREF(out);
         return NULL;
     }
@@ -1955,7 +1979,10 @@ static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t n = PyList_GET_SIZE(sk);
     if (n > 0) {
         PyObject *owners = PyList_New(0);
-        if (owners == NULL || owners_into(sk, near_recent, near_runs, owners) < 0) {
+        /* _may_reach below needs found - distinct + 1, at most found, to reach
+         * threshold * n - 1: with fewer keys that can be found, no search */
+        int r = owners == NULL ? -1 : owners_into(sk, near_recent, near_runs, owners, threshold * (double)n - 1);
+        if (r < 0) {
             Py_XDECREF(owners);
             return NULL;
         }

@@ -1344,6 +1344,43 @@ def test_probe_bad_arguments() -> None:
     assert probe(9, [1, 5, 6, 7], 0.75, 5, exact, runs, near, runs) is None  # one of four: cannot reach 3
 
 
+def probe_reference(key: int, sk: list[int], threshold: float, pid: int, exact_recent: dict[int, int],
+                    exact_runs: object, near_recent: dict[int, int], near_runs: object) -> object:
+    """What _speedups.probe returns and indexes, in Python (Matcher.check's path)."""
+    owner = exact_recent.get(key, exact_runs.get(key))  # type: ignore[attr-defined]
+    if owner is not None:
+        return owner
+    owners = [p for p in (near_recent.get(h, near_runs.get(h)) for h in sk) if p is not None]  # type: ignore[attr-defined]
+    if owners and len(owners) - len(set(owners)) + 1 >= threshold * len(sk) - 1:
+        return owners
+    exact_recent.setdefault(key, pid)
+    for h in sk:
+        near_recent.setdefault(h, pid)
+    return None
+
+
+@needs_c
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32), st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=40),
+       st.lists(st.integers(0, 10**6), min_size=1, max_size=12), st.sampled_from([0.0, 0.3, 0.5, 0.75, 1.0]),
+       st.integers(0, 3))
+def test_probe_matches_its_reference(seed: int, known: list[int], picks: list[int], threshold: float,
+                                     n_recent: int) -> None:
+    """probe (which skips the runs' search when too few sketch values pass the
+    filter or sit in recent to reach the threshold) == the plain Python path."""
+    rng = random.Random(seed)
+    near = filled_table(32, known + [rng.getrandbits(32) for _ in range(rng.randrange(3000))], 1, 500)
+    exact = filled_table(64, [rng.getrandbits(64) for _ in range(50)], 1, 20)
+    sk = [known[p % len(known)] if p % 3 else rng.getrandbits(32) for p in picks]
+    key = rng.getrandbits(64)
+    exact_runs, near_runs = exact.run_set(), near.run_set()
+    got_recent: tuple[dict[int, int], dict[int, int]] = ({}, {k: 7 for k in known[:n_recent]})
+    want_recent: tuple[dict[int, int], dict[int, int]] = ({}, {k: 7 for k in known[:n_recent]})
+    got = c_mod().probe(key, sk, threshold, 10**6, got_recent[0], exact_runs, got_recent[1], near_runs)
+    want = probe_reference(key, sk, threshold, 10**6, want_recent[0], exact_runs, want_recent[1], near_runs)
+    assert got == want and got_recent == want_recent
+
+
 @needs_c
 def test_matcher_line_index_past_the_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     """A line held across chunks keeps its old index (a block rule's look-ahead):
