@@ -2073,55 +2073,92 @@ fail:
 /* ---- spills: FingerprintTable.add_run, _merge, KeyFilter ------------------- */
 
 PyDoc_STRVAR(merge_runs_doc,
-"merge_runs(a_keys, a_pids, b_keys, b_pids, keys, pids, /)\n--\n\n"
-"index._merge's placement: the sorted runs a and b (disjoint keys) merged into\n"
-"keys and pids (writable, sized for both). Keys are native uint64 or uint32,\n"
-"ids 3 or 4 bytes, each the same width in all three.");
+"merge_runs(a_keys, a_pids, a_base, b_keys, b_pids, b_base, keys, pids, base, /)\n--\n\n"
+"index._merge: the sorted runs a and b (disjoint keys) merged into keys and\n"
+"pids (writable, sized for both). Keys are native uint64 or uint32, the same\n"
+"in all three; each run's ids are 3-byte little-endian offsets from its base,\n"
+"or native uint32 (base 0), written as offsets from base in pids' width.");
+
+/* the id at position i of a run's id column (width w: 3 or 4) */
+static inline uint32_t pid_at(const uint8_t *p, Py_ssize_t w, uint32_t base, Py_ssize_t i)
+{
+    if (w == 4)
+        return rd32(p + 4 * i);
+    p += 3 * i;
+    return base + ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16);
+}
+
+static inline void pid_put(uint8_t *p, Py_ssize_t w, uint32_t base, Py_ssize_t i, uint32_t pid)
+{
+    uint32_t off = pid - base;
+    if (w == 4)
+        memcpy(p + 4 * i, &off, 4);
+    else {
+        p += 3 * i;
+        p[0] = (uint8_t)off;
+        p[1] = (uint8_t)(off >> 8);
+        p[2] = (uint8_t)(off >> 16);
+    }
+}
+
+#define MERGE_LOOP(T)                                                                  \
+    do {                                                                               \
+        const T *a = (const T *)v[0].buf, *b = (const T *)v[2].buf;                    \
+        T *o = (T *)v[4].buf;                                                          \
+        for (Py_ssize_t t = 0; t < n; t++) {                                           \
+            if (j < nb && (i >= na || b[j] < a[i])) {                                  \
+                o[t] = b[j];                                                           \
+                pid_put(op, pw, base, t, pid_at(bp, bw, b_base, j));                   \
+                j++;                                                                   \
+            } else {                                                                   \
+                o[t] = a[i];                                                           \
+                pid_put(op, pw, base, t, pid_at(ap, aw, a_base, i));                   \
+                i++;                                                                   \
+            }                                                                          \
+        }                                                                              \
+    } while (0)
 
 static PyObject *merge_runs(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (!nargs_ok("merge_runs", nargs, 6))
+    if (!nargs_ok("merge_runs", nargs, 9))
         return NULL;
+    unsigned long bases[3];
+    for (int k = 0; k < 3; k++) {
+        bases[k] = PyLong_AsUnsignedLong(args[2 + 3 * k]);
+        if (PyErr_Occurred())
+            return NULL;
+        if (bases[k] > 0xFFFFFFFFUL) {
+            PyErr_SetString(PyExc_OverflowError, "merge_runs: a base is too large");
+            return NULL;
+        }
+    }
+    uint32_t a_base = (uint32_t)bases[0], b_base = (uint32_t)bases[1], base = (uint32_t)bases[2];
     Py_buffer v[6];
+    PyObject *bufs[6] = {args[0], args[1], args[3], args[4], args[6], args[7]};
     int opened = 0;
     PyObject *out = NULL;
     for (; opened < 6; opened++)
-        if (PyObject_GetBuffer(args[opened], &v[opened], opened < 4 ? PyBUF_C_CONTIGUOUS : PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
+        if (PyObject_GetBuffer(bufs[opened], &v[opened], opened < 4 ? PyBUF_C_CONTIGUOUS : PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
             goto done;
-    Py_ssize_t na = PyObject_Length(args[0]), nb = PyObject_Length(args[2]);
+    Py_ssize_t na = PyObject_Length(args[0]), nb = PyObject_Length(args[3]);
     if (na < 0 || nb < 0)
         goto done;
-    Py_ssize_t n = na + nb, kw = na ? v[0].len / na : nb ? v[2].len / nb : 8, pw = n ? v[5].len / n : 4;
-    if ((kw != 8 && kw != 4) || (pw != 3 && pw != 4) || v[0].len != na * kw || v[2].len != nb * kw
-        || v[4].len != n * kw || v[1].len != na * pw || v[3].len != nb * pw || v[5].len != n * pw) {
+    Py_ssize_t n = na + nb, kw = n ? v[4].len / n : 8;
+    Py_ssize_t aw = na ? v[1].len / na : 3, bw = nb ? v[3].len / nb : 3, pw = n ? v[5].len / n : 3;
+    if ((kw != 8 && kw != 4) || (aw != 3 && aw != 4) || (bw != 3 && bw != 4) || (pw != 3 && pw != 4)
+        || v[0].len != na * kw || v[2].len != nb * kw || v[4].len != n * kw
+        || v[1].len != na * aw || v[3].len != nb * bw || v[5].len != n * pw) {
         PyErr_SetString(PyExc_ValueError, "merge_runs: the keys and ids do not match");
         goto done;
     }
-    const uint8_t *ak = v[0].buf, *ap = v[1].buf, *bk = v[2].buf, *bp = v[3].buf;
-    uint8_t *ok = v[4].buf, *op = v[5].buf;
+    const uint8_t *ap = v[1].buf, *bp = v[3].buf;
+    uint8_t *op = v[5].buf;
     Py_ssize_t i = 0, j = 0;
-    if (kw == 8) {
-        const uint64_t *a = (const uint64_t *)ak, *b = (const uint64_t *)bk;
-        uint64_t *o = (uint64_t *)ok;
-        for (Py_ssize_t t = 0; t < n; t++) {
-            int from_b = j < nb && (i >= na || b[j] < a[i]);
-            o[t] = from_b ? b[j] : a[i];
-            memcpy(op + pw * t, from_b ? bp + pw * j : ap + pw * i, (size_t)pw);
-            j += from_b;
-            i += !from_b;
-        }
-    } else {
-        const uint32_t *a = (const uint32_t *)ak, *b = (const uint32_t *)bk;
-        uint32_t *o = (uint32_t *)ok;
-        for (Py_ssize_t t = 0; t < n; t++) {
-            int from_b = j < nb && (i >= na || b[j] < a[i]);
-            o[t] = from_b ? b[j] : a[i];
-            memcpy(op + pw * t, from_b ? bp + pw * j : ap + pw * i, (size_t)pw);
-            j += from_b;
-            i += !from_b;
-        }
-    }
+    if (kw == 8)
+        MERGE_LOOP(uint64_t);
+    else
+        MERGE_LOOP(uint32_t);
     out = Py_NewRef(Py_None);
 done:
     for (int k = 0; k < opened; k++)

@@ -377,18 +377,20 @@ def _merge(a: Run, b: Run) -> Run:
     import numpy as np
     base, top = min(a.base, b.base), max(a.top, b.top)
     narrow = a.pids.dtype == b.pids.dtype != np.uint32 and top - base < PID3
+    n, nb = len(a.keys) + len(b.keys), len(b.keys)
+    keys = np.empty(n, a.keys.dtype)
+    if _merge_runs is not None:  # the same placement in one linear pass, ids rebased as they are copied
+        pids = np.empty(n, a.pids.dtype if narrow else np.uint32)
+        base = base if narrow else 0
+        _merge_runs(np.ascontiguousarray(a.keys), np.ascontiguousarray(a.pids), a.base, np.ascontiguousarray(b.keys),
+                    np.ascontiguousarray(b.pids), b.base, keys, pids, base)
+        return Run(keys, pids, base, top)
     if narrow:
         pa = a.pids if a.base == base else _narrow(a.ids(), base)
         pb = b.pids if b.base == base else _narrow(b.ids(), base)
     else:
         base, pa, pb = 0, a.ids(), b.ids()
-    n, nb = len(a.keys) + len(b.keys), len(b.keys)
-    keys = np.empty(n, a.keys.dtype)
     pids = np.empty(n, pa.dtype)
-    if _merge_runs is not None:  # the same placement in one linear pass
-        _merge_runs(np.ascontiguousarray(a.keys), np.ascontiguousarray(pa), np.ascontiguousarray(b.keys),
-                    np.ascontiguousarray(pb), keys, pids)
-        return Run(keys, pids, base, top)
     from_a = np.ones(n, bool)
     for s in range(0, nb, MERGE_STEP):
         bk = b.keys[s:s + MERGE_STEP]

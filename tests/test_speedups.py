@@ -1157,6 +1157,24 @@ def test_merge_runs_places_as_numpy(bits: int, keys: list[int], split: int, pid_
 
 
 @needs_c
+def test_merge_runs_bad_arguments() -> None:
+    import numpy as np
+    merge = c_mod().merge_runs
+    k, p = np.array([1, 5], np.uint64), np.array([7, 8], np.uint32)
+    keys, pids = np.empty(4, np.uint64), np.empty(4, np.uint32)
+    merge(k, p, 0, k + np.uint64(1), p, 0, keys, pids, 0)
+    assert keys.tolist() == [1, 2, 5, 6] and pids.tolist() == [7, 7, 8, 8]
+    with pytest.raises(ValueError):
+        merge(k, p, 0, k, p[:1], 0, keys, pids, 0)
+    with pytest.raises(ValueError):
+        merge(k, p, 0, k, p, 0, keys[:3], pids[:3], 0)
+    with pytest.raises(OverflowError):
+        merge(k, p, 2**32, k, p, 0, keys, pids, 0)
+    with pytest.raises(TypeError):
+        merge(k, p, 0, k, p, 0, keys, pids)
+
+
+@needs_c
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from([64, 32]), st.lists(st.integers(0, 2**64 - 1), max_size=300), st.integers(0, 6))
 def test_filter_set_and_member_match_numpy(bits: int, keys: list[int], extra: int) -> None:
