@@ -2072,6 +2072,70 @@ fail:
 
 /* ---- spills: FingerprintTable.add_run, _merge, KeyFilter ------------------- */
 
+PyDoc_STRVAR(sorted_columns_doc,
+"sorted_columns(recent, key_bytes, /)\n--\n\n"
+"dict_columns(recent, key_bytes) ordered by key (FingerprintTable.spill's\n"
+"argsort, in C: a radix sort of the pairs).");
+
+typedef struct {
+    uint64_t key;
+    uint32_t pid;
+} KeyPid;
+
+static PyObject *sorted_columns(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *cols = dict_columns(self, args, nargs);
+    if (cols == NULL)
+        return NULL;
+    PyObject *kb = PyTuple_GET_ITEM(cols, 0), *pb = PyTuple_GET_ITEM(cols, 1);
+    Py_ssize_t n = PyBytes_GET_SIZE(pb) / 4, key_bytes = n ? PyBytes_GET_SIZE(kb) / n : 8;
+    KeyPid *x = PyMem_Malloc(2 * (size_t)(n ? n : 1) * sizeof(KeyPid));
+    if (x == NULL) {
+        Py_DECREF(cols);
+        return PyErr_NoMemory();
+    }
+    KeyPid *y = x + n;
+    uint8_t *kp = (uint8_t *)PyBytes_AS_STRING(kb), *pp = (uint8_t *)PyBytes_AS_STRING(pb);
+    uint64_t all_or = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t k = 0;
+        if (key_bytes == 8)
+            memcpy(&k, kp + 8 * i, 8);
+        else {
+            uint32_t k32;
+            memcpy(&k32, kp + 4 * i, 4);
+            k = k32;
+        }
+        x[i].key = k;
+        memcpy(&x[i].pid, pp + 4 * i, 4);
+        all_or |= k;
+    }
+    /* LSD radix sort, a byte per pass (keys are unique: any sort gives this order) */
+    for (int shift = 0; shift < 8 * key_bytes && (all_or >> shift); shift += 8) {
+        Py_ssize_t count[257] = {0};
+        for (Py_ssize_t i = 0; i < n; i++)
+            count[((x[i].key >> shift) & 0xFF) + 1]++;
+        for (int d = 0; d < 256; d++)
+            count[d + 1] += count[d];
+        for (Py_ssize_t i = 0; i < n; i++)
+            y[count[(x[i].key >> shift) & 0xFF]++] = x[i];
+        KeyPid *t = x;
+        x = y;
+        y = t;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (key_bytes == 8)
+            memcpy(kp + 8 * i, &x[i].key, 8);
+        else {
+            uint32_t k32 = (uint32_t)x[i].key;
+            memcpy(kp + 4 * i, &k32, 4);
+        }
+        memcpy(pp + 4 * i, &x[i].pid, 4);
+    }
+    PyMem_Free(x < y ? x : y);
+    return cols;
+}
+
 PyDoc_STRVAR(merge_runs_doc,
 "merge_runs(a_keys, a_pids, a_base, b_keys, b_pids, b_base, keys, pids, base, /)\n--\n\n"
 "index._merge: the sorted runs a and b (disjoint keys) merged into keys and\n"
@@ -3208,6 +3272,7 @@ static PyMethodDef methods[] = {
     {"xxh3_64", xxh3_64, METH_O, xxh3_64_doc},
     {"probe", (PyCFunction)(void (*)(void))probe, METH_FASTCALL, probe_doc},
     {"dict_columns", (PyCFunction)(void (*)(void))dict_columns, METH_FASTCALL, dict_columns_doc},
+    {"sorted_columns", (PyCFunction)(void (*)(void))sorted_columns, METH_FASTCALL, sorted_columns_doc},
     {"merge_runs", (PyCFunction)(void (*)(void))merge_runs, METH_FASTCALL, merge_runs_doc},
     {"filter_set", (PyCFunction)(void (*)(void))filter_set, METH_FASTCALL, filter_set_doc},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, setup_doc},

@@ -1231,7 +1231,7 @@ def test_table_spills_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, b
         return (*out, [(r.keys.tolist(), r.ids().tolist()) for r in table.runs], table._filter().bytes.tobytes())
 
     with_c = build()
-    for name in ("_RunSet", "_merge_runs", "_filter_set"):
+    for name in ("_RunSet", "_merge_runs", "_filter_set", "_sorted_columns", "_dict_columns"):
         monkeypatch.setattr(index, name, None)
     assert build() == with_c
 
@@ -1267,6 +1267,26 @@ def test_dict_columns_match_fromiter(recent: dict[int, int], key_bytes: int) -> 
     kb, pb = c_mod().dict_columns(recent, key_bytes)
     assert np.frombuffer(kb, dtype).tolist() == list(recent)
     assert np.frombuffer(pb, np.uint32).tolist() == list(recent.values())
+
+
+@needs_c
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.integers(0, 2**64 - 1), st.integers(0, 2**32 - 1), max_size=700), st.sampled_from([8, 4]),
+       st.integers(0, 60))
+def test_sorted_columns_match_argsort(recent: dict[int, int], key_bytes: int, drop: int) -> None:
+    """sorted_columns == dict_columns ordered by numpy's argsort (keys of every
+    width, including ones whose high bytes are all zero)."""
+    import numpy as np
+    recent = {k >> (drop if key_bytes == 8 else 32 + drop % 32): p for k, p in recent.items()}
+    dtype = np.uint64 if key_bytes == 8 else np.uint32
+    kb, pb = c_mod().dict_columns(recent, key_bytes)
+    keys, pids = np.frombuffer(kb, dtype), np.frombuffer(pb, np.uint32)
+    order = np.argsort(keys)
+    skb, spb = c_mod().sorted_columns(recent, key_bytes)
+    assert np.frombuffer(skb, dtype).tolist() == keys[order].tolist()
+    assert np.frombuffer(spb, np.uint32).tolist() == pids[order].tolist()
+    with pytest.raises(TypeError):
+        c_mod().sorted_columns([], key_bytes)
 
 
 @needs_c
@@ -1329,7 +1349,7 @@ def test_matcher_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, seed: 
                                   ngram=4, sketch_k=8)
         with_c = run_matcher(paragraphs, s, max_bytes, 37)
         for mod, name in ((matcher, "_RunSet"), (matcher, "_probe"), (index, "_RunSet"), (index, "_dict_columns"),
-                          (index, "_merge_runs"), (index, "_filter_set")):
+                          (index, "_merge_runs"), (index, "_filter_set"), (index, "_sorted_columns")):
             monkeypatch.setattr(mod, name, None)
         without = run_matcher(paragraphs, s, max_bytes, 37)
         monkeypatch.undo()
