@@ -1677,10 +1677,14 @@ static inline int64_t run_pid(const RunView *v, Py_ssize_t pos)
 }
 
 #define FIND_BATCH 32 /* keys searched side by side (their cache misses overlap) */
+#define RUN_GROUP 8   /* runs searched side by side */
 
 /* out[i] = the paragraph id of keys[i], or -1, for n <= FIND_BATCH keys. The
- * searches of all the keys advance together, a probe each per round, so the
- * memory reads of one round overlap (prefetched) instead of queueing. */
+ * searches of all the keys in up to RUN_GROUP runs advance together, a probe
+ * each per round, so the memory reads of one round overlap (prefetched)
+ * instead of queueing: a key in no run (one the filter let through) costs
+ * the rounds of its longest search, not the sum over the runs. Where runs
+ * share a key (they should not) the oldest run's id wins, as run by run. */
 static void runset_find_batch(const RunSetObject *s, const uint64_t *keys, Py_ssize_t n, int64_t *out)
 {
     Py_ssize_t todo[FIND_BATCH], n_todo = 0;
@@ -1701,46 +1705,52 @@ static void runset_find_batch(const RunSetObject *s, const uint64_t *keys, Py_ss
         }
         n_todo = kept;
     }
-    for (Py_ssize_t r = 0; r < s->n_runs && n_todo; r++) {
-        const RunView *v = &s->runs[r];
-        if (v->n == 0)
-            continue;
-        Search q[FIND_BATCH];
-        Py_ssize_t act[FIND_BATCH], n_act = n_todo, pos[FIND_BATCH];
-        for (Py_ssize_t j = 0; j < n_todo; j++) {
-            q[j].lo = 0;
-            q[j].hi = v->n - 1;
-            q[j].steps = 0;
-            pos[j] = -1;
-            act[j] = j;
-        }
+    for (Py_ssize_t r0 = 0; r0 < s->n_runs && n_todo; r0 += RUN_GROUP) {
+        Py_ssize_t r1 = s->n_runs - r0 < RUN_GROUP ? s->n_runs : r0 + RUN_GROUP;
+        /* search j * RUN_GROUP + (r - r0): key todo[j] in run r */
+        Search q[FIND_BATCH * RUN_GROUP];
+        Py_ssize_t pos[FIND_BATCH * RUN_GROUP];
+        int act[FIND_BATCH * RUN_GROUP], n_act = 0;
+        for (Py_ssize_t j = 0; j < n_todo; j++)
+            for (Py_ssize_t r = r0; r < r1; r++) {
+                int at = (int)(j * RUN_GROUP + (r - r0));
+                pos[at] = -1;
+                if (s->runs[r].n == 0)
+                    continue;
+                q[at].lo = 0;
+                q[at].hi = s->runs[r].n - 1;
+                q[at].steps = 0;
+                act[n_act++] = at;
+            }
         while (n_act) {
-            Py_ssize_t live = 0;
-            for (Py_ssize_t a = 0; a < n_act; a++) {
-                Py_ssize_t j = act[a];
-                uint64_t key = keys[todo[j]];
-                int more = s->key_bytes == 8 ? search_step_uint64_t(v->keys.buf, &q[j], key, &pos[j])
-                                             : search_step_uint32_t(v->keys.buf, &q[j], (uint32_t)key, &pos[j]);
+            int live = 0;
+            for (int a = 0; a < n_act; a++) {
+                int at = act[a];
+                const RunView *v = &s->runs[r0 + at % RUN_GROUP];
+                uint64_t key = keys[todo[at / RUN_GROUP]];
+                int more = s->key_bytes == 8 ? search_step_uint64_t(v->keys.buf, &q[at], key, &pos[at])
+                                             : search_step_uint32_t(v->keys.buf, &q[at], (uint32_t)key, &pos[at]);
                 if (more)
-                    act[live++] = j;
+                    act[live++] = at;
             }
             n_act = 0;
-            for (Py_ssize_t a = 0; a < live; a++) {
-                Py_ssize_t j = act[a];
-                uint64_t key = keys[todo[j]];
-                int more = s->key_bytes == 8 ? search_read_uint64_t(v->keys.buf, &q[j], key, &pos[j])
-                                             : search_read_uint32_t(v->keys.buf, &q[j], (uint32_t)key, &pos[j]);
+            for (int a = 0; a < live; a++) {
+                int at = act[a];
+                const RunView *v = &s->runs[r0 + at % RUN_GROUP];
+                uint64_t key = keys[todo[at / RUN_GROUP]];
+                int more = s->key_bytes == 8 ? search_read_uint64_t(v->keys.buf, &q[at], key, &pos[at])
+                                             : search_read_uint32_t(v->keys.buf, &q[at], (uint32_t)key, &pos[at]);
                 if (more)
-                    act[n_act++] = j;
+                    act[n_act++] = at;
             }
         }
-        for (Py_ssize_t j = 0; j < n_todo; j++)
-            if (pos[j] >= 0)
-                __builtin_prefetch((const uint8_t *)v->pids.buf + (v->pids.len == 4 * v->n ? 4 : 3) * pos[j]);
         Py_ssize_t kept = 0;
         for (Py_ssize_t j = 0; j < n_todo; j++) {
-            if (pos[j] >= 0)
-                out[todo[j]] = run_pid(v, pos[j]); /* runs hold disjoint keys */
+            Py_ssize_t r = r0;
+            while (r < r1 && pos[j * RUN_GROUP + (r - r0)] < 0)
+                r++;
+            if (r < r1)
+                out[todo[j]] = run_pid(&s->runs[r], pos[j * RUN_GROUP + (r - r0)]);
             else
                 todo[kept++] = todo[j];
         }
