@@ -1742,6 +1742,8 @@ static void runset_find_batch(const RunSetObject *s, const uint64_t *keys, Py_ss
                                              : search_read_uint32_t(v->keys.buf, &q[at], (uint32_t)key, &pos[at]);
                 if (more)
                     act[n_act++] = at;
+                else /* found: its id is read after the other searches */
+                    __builtin_prefetch((const uint8_t *)v->pids.buf + (v->pids.len == 4 * v->n ? 4 : 3) * pos[at]);
             }
         }
         Py_ssize_t kept = 0;
