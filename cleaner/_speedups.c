@@ -1051,9 +1051,10 @@ static inline int unicode_space(const uint8_t *p, const uint8_t *end, int *fold)
 
 PyDoc_STRVAR(split_lines_doc,
 "split_lines(data, /)\n--\n\n"
-"A chunk's lines, split at \\n only: (raws, texts), each raw with its line\n"
-"ending, each text decoded without it; None when data is empty, holds a CR or\n"
-"is not valid UTF-8 (StreamCleaner._lines splits those itself).");
+"A chunk's lines, split at \\n only: (raws, texts, feeds), each raw with its\n"
+"line ending, each text decoded without it, feeds the indexes of the lines\n"
+"that are a form feed alone; None when data is empty, holds a CR or is not\n"
+"valid UTF-8 (StreamCleaner._lines splits those itself).");
 
 /* One pass with memchr, each line's bytes and text made from the chunk in
  * place: no decoded copy of the whole chunk to split again (about 3x fewer
@@ -1069,8 +1070,8 @@ static PyObject *split_lines(PyObject *self, PyObject *data)
     Py_ssize_t n = PyBytes_GET_SIZE(data), pos = 0;
     if (n == 0 || memchr(p, '\r', (size_t)n) != NULL)
         Py_RETURN_NONE;
-    PyObject *raws = PyList_New(0), *texts = PyList_New(0);
-    if (raws == NULL || texts == NULL)
+    PyObject *raws = PyList_New(0), *texts = PyList_New(0), *feeds = PyList_New(0);
+    if (raws == NULL || texts == NULL || feeds == NULL)
         goto fail;
     while (pos < n) {
         const char *nl = memchr(p + pos, '\n', (size_t)(n - pos));
@@ -1082,7 +1083,17 @@ static PyObject *split_lines(PyObject *self, PyObject *data)
             PyErr_Clear();
             Py_DECREF(raws);
             Py_DECREF(texts);
+            Py_DECREF(feeds);
             Py_RETURN_NONE;
+        }
+        if (end - pos == 1 && p[pos] == '\f') {
+            PyObject *at = PyLong_FromSsize_t(PyList_GET_SIZE(texts));
+            int err = at == NULL || PyList_Append(feeds, at) < 0;
+            Py_XDECREF(at);
+            if (err) {
+                Py_DECREF(text);
+                goto fail;
+            }
         }
         PyObject *raw = PyBytes_FromStringAndSize(p + pos, stop - pos);
         int err = raw == NULL || PyList_Append(raws, raw) < 0 || PyList_Append(texts, text) < 0;
@@ -1092,13 +1103,15 @@ static PyObject *split_lines(PyObject *self, PyObject *data)
             goto fail;
         pos = stop;
     }
-    PyObject *out = PyTuple_Pack(2, raws, texts);
+    PyObject *out = PyTuple_Pack(3, raws, texts, feeds);
     Py_DECREF(raws);
     Py_DECREF(texts);
+    Py_DECREF(feeds);
     return out;
 fail:
     Py_XDECREF(raws);
     Py_XDECREF(texts);
+    Py_XDECREF(feeds);
     return NULL;
 }
 

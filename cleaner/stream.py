@@ -19,7 +19,7 @@ from .explain import Stats
 from .matcher import Matcher
 from .watchdog import scope
 
-_c_split_lines: Callable[[bytes], tuple[list[bytes], list[str]] | None] | None = speedup("split_lines")
+_c_split_lines: Callable[[bytes], tuple[list[bytes], list[str], list[int]] | None] | None = speedup("split_lines")
 CHUNK_SIZE = 1 << 18
 FORM_FEED = "\f"
 
@@ -119,10 +119,10 @@ class StreamCleaner:
     def _lines(self, data: bytes) -> list[bytes]:
         split = _c_split_lines(data) if _c_split_lines is not None else None
         if split is not None:  # valid UTF-8 without a CR: the prefilter reads data itself
-            raws, texts = split
+            raws, texts, feeds = split
             buf = data
         else:
-            raws, texts, buf = split_lines(data)
+            raws, texts, feeds, buf = split_lines(data)
         self.stats.lines_in += len(raws)
         hits = self.engine.candidates(buf)
         matcher = self.matcher
@@ -130,8 +130,8 @@ class StreamCleaner:
             matcher.prepare(raws, texts)
         out: list[bytes] = []
         lo = 0
-        if self.split_docs and b"\f" in data:  # (a \f byte is never part of a longer UTF-8 character)
-            for i in _indexes(texts, FORM_FEED):
+        if self.split_docs:
+            for i in feeds:
                 self.doc.feed_batch(raws, texts, hits, lo, i, out)
                 self.doc.finish(out)
                 self.changed = self.changed or self.doc.changed
@@ -145,11 +145,12 @@ class StreamCleaner:
         return out
 
 
-def split_lines(data: bytes) -> tuple[list[bytes], list[str], bytes]:
+def split_lines(data: bytes) -> tuple[list[bytes], list[str], list[int], bytes]:
     """A chunk's lines split at ``\\n`` only: each line's bytes with their line
     ending, its text without (a CRLF's CR goes with the ending; bytes that are
-    not UTF-8 decode as surrogates), and the chunk for the prefilter, as valid
-    UTF-8 and with CRLF as LF (``_speedups.split_lines`` gives the first two)."""
+    not UTF-8 decode as surrogates), the indexes of the form-feed lines, and
+    the chunk for the prefilter, as valid UTF-8 and with CRLF as LF
+    (``_speedups.split_lines`` gives the first three)."""
     try:
         text = data.decode("utf-8")
         buf = data
@@ -171,7 +172,9 @@ def split_lines(data: bytes) -> tuple[list[bytes], list[str], bytes]:
         raws = [r + b"\n" for r in raws]
         if last:
             raws.append(last)
-    return raws, texts, buf
+    # (a \f byte is never part of a longer UTF-8 character)
+    feeds = list(_indexes(texts, FORM_FEED)) if b"\f" in data else []
+    return raws, texts, feeds, buf
 
 
 def _indexes(items: list[str], value: str) -> Iterator[int]:

@@ -285,19 +285,20 @@ def test_repeat_with_crlf_and_invalid_bytes() -> None:
 
 # -- the C line splitter ------------------------------------------------------------
 
-_SPLIT_PIECES = [b"a", b"word ", b"\n", b"\r", b"\r\n", b"\f", b"\xc3\xa9", b"\xe2\x80\x94", b"\xf0\x9f\x98\x80",
+_SPLIT_PIECES = [b"a", b"word ", b"\n", b"\f\n", b"\r", b"\r\n", b"\f", b"\xc3\xa9", b"\xe2\x80\x94", b"\xf0\x9f\x98\x80",
                  b"\xff", b"\xc3", b"\xed\xa0\x80", b"\x00", b"\xe2\x80\xa8", b"\x0b", b"\x1c", b"\x85"]
 
 
 @given(st.lists(st.sampled_from(_SPLIT_PIECES), max_size=40))
 @settings(max_examples=500, deadline=None)
 def test_c_split_lines_equals_the_python_split(pieces: list[bytes]) -> None:
-    """``_speedups.split_lines`` gives ``stream.split_lines``' lines, or None
+    """``_speedups.split_lines`` gives ``stream.split_lines``' lines and form
+    feeds, or None
     exactly when the chunk is empty, holds a CR or is not valid UTF-8."""
     if stream._c_split_lines is None:
         pytest.skip("C extension not built")
     data = b"".join(pieces)
-    raws, texts, buf = stream.split_lines(data) if data else ([], [], data)
+    raws, texts, feeds, buf = stream.split_lines(data) if data else ([], [], [], data)
     got = stream._c_split_lines(data)
     simple = bool(data) and b"\r" not in data and buf == data
     if data:
@@ -307,5 +308,5 @@ def test_c_split_lines_equals_the_python_split(pieces: list[bytes]) -> None:
             simple = False
     assert (got is not None) == simple
     if got is not None:
-        assert got == (raws, texts)
+        assert got == (raws, texts, feeds)
         assert b"".join(got[0]) == data
