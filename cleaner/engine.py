@@ -101,6 +101,9 @@ class Engine:
         self.has_before_body = any(r.where == "before_body" for r in self.rules)
         self.skip_repeats = (config.skip_repeats_on and config.unit == "line"
                              and any(r.action == "drop_block" for r in self.rules))
+        self.repeat_words = config.dedup_min_words
+        self.repeat_chars = 2 * self.repeat_words - 1  # fewer characters cannot hold repeat_words words
+        self.block_unit = config.unit == "block"
         # (text, body seen) -> (rule index or -1, new text for strip rules)
         self.match_memo: dict[tuple[str, bool], tuple[int, str | None]] = {}
 
@@ -138,15 +141,11 @@ class DocumentCleaner:
         # keys of the lines the rules kept, for blocks to skip repeats: the
         # duplicate check notes them (the inline one in its dict) unless there
         # is none or boilerplate removal comes between; then ``doc_keys``
-        self.skip_repeats = engine.skip_repeats
-        self.repeat_words = engine.config.dedup_min_words
-        self.repeat_chars = 2 * self.repeat_words - 1  # fewer characters cannot hold repeat_words words
         self.doc_keys: set[int] | None = None
-        if self.skip_repeats and (matcher is None or boiler is not None):
+        if engine.skip_repeats and (matcher is None or boiler is not None):
             self.doc_keys = set()
-        matcher_notes = self.skip_repeats and self.doc_keys is None and matcher is not None and not matcher.inline
+        matcher_notes = engine.skip_repeats and self.doc_keys is None and matcher is not None and not matcher.inline
         self.boiler = boiler
-        self.block_unit = engine.config.unit == "block"
         self.para: list[Item] = []  # with --unit block: kept lines of the open paragraph
         # the classifier stage: lines pushed and awaiting their verdict (None
         # for removed lines: no bytes held), and verdicts due for the output stage
@@ -300,7 +299,7 @@ class DocumentCleaner:
         matcher = self.matcher
         short = matcher.short if matcher is not None else 0
         inline = matcher is not None and matcher.inline
-        slow = bool(self.block_unit or self.boiler is not None or always)
+        slow = bool(self.e.block_unit or self.boiler is not None or always)
         ctx = self.ctx
         held = self.held
         keys = self.doc_keys
@@ -424,7 +423,7 @@ class DocumentCleaner:
         if self.boiler is not None and self.boiler.is_boilerplate(it.raw, text):
             self._removed(it, BOILER_RULE, DEDUP_CATEGORY, "drop_line")
             return
-        if self.block_unit:
+        if self.e.block_unit:
             self.para.append(it)
             if len(self.para) >= MAX_PARA_LINES:
                 self._settle_para(out)
@@ -457,7 +456,7 @@ class DocumentCleaner:
         """Remember the key of a line the rules kept (for ``_skips``)."""
         keys = self.doc_keys
         assert keys is not None
-        if len(text) >= self.repeat_chars and len(keys) < DOC_KEYS_MAX:
+        if len(text) >= self.e.repeat_chars and len(keys) < DOC_KEYS_MAX:
             keys.add(self.matcher.key(raw, text, idx) if self.matcher is not None
                      else exact_fingerprint(raw, text))
 
@@ -466,10 +465,10 @@ class DocumentCleaner:
         earlier in the document (``Config.skip_repeats``). Duplicate removal
         takes such a line out, so a block must not hinge on it: cleaning the
         output again would find the block whole."""
-        if not self.skip_repeats:
+        if not self.e.skip_repeats:
             return False
         text = it.text
-        if len(text) < self.repeat_chars or word_count(text) < self.repeat_words:
+        if len(text) < self.e.repeat_chars or word_count(text) < self.e.repeat_words:
             return False
         return exact_fingerprint(it.raw, text) in self.repeat_keys
 

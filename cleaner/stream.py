@@ -8,16 +8,18 @@ follows input without waiting for its end.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from .boilerplate import Boilerplate
 from .context import ContextClassifier
+from .dedup import speedup
 from .engine import DocumentCleaner, Engine, Sink
 from .explain import Stats
 from .matcher import Matcher
 from .watchdog import scope
 
+_c_split_lines: Callable[[bytes], tuple[list[bytes], list[str], list[int]] | None] | None = speedup("split_lines")
 CHUNK_SIZE = 1 << 18
 FORM_FEED = "\f"
 
@@ -115,27 +117,12 @@ class StreamCleaner:
         return data
 
     def _lines(self, data: bytes) -> list[bytes]:
-        try:
-            text = data.decode("utf-8")
+        split = _c_split_lines(data) if _c_split_lines is not None else None
+        if split is not None:  # valid UTF-8 without a CR: the prefilter reads data itself
+            raws, texts, feeds = split
             buf = data
-        except UnicodeDecodeError:
-            text = data.decode("utf-8", "surrogateescape")
-            buf = text.encode("utf-8", "replace")  # the prefilter wants valid UTF-8
-        cr = b"\r" in data  # buf holds a CR exactly where data does
-        if cr:
-            buf = buf.replace(b"\r\n", b"\n")
-            text = text.replace("\r\n", "\n")
-        texts = text.split("\n")
-        if data.endswith(b"\n"):
-            texts.pop()
-        if not cr:  # splitlines also splits at a lone CR: only without one
-            raws = data.splitlines(keepends=True)
         else:
-            raws = data.split(b"\n")
-            last = raws.pop()
-            raws = [r + b"\n" for r in raws]
-            if last:
-                raws.append(last)
+            raws, texts, feeds, buf = split_lines(data)
         self.stats.lines_in += len(raws)
         hits = self.engine.candidates(buf)
         matcher = self.matcher
@@ -143,8 +130,8 @@ class StreamCleaner:
             matcher.prepare(raws, texts)
         out: list[bytes] = []
         lo = 0
-        if self.split_docs and "\f" in text:
-            for i in _indexes(texts, FORM_FEED):
+        if self.split_docs:
+            for i in feeds:
                 self.doc.feed_batch(raws, texts, hits, lo, i, out)
                 self.doc.finish(out)
                 self.changed = self.changed or self.doc.changed
@@ -156,6 +143,38 @@ class StreamCleaner:
         if matcher is not None:
             matcher.end_chunk()
         return out
+
+
+def split_lines(data: bytes) -> tuple[list[bytes], list[str], list[int], bytes]:
+    """A chunk's lines split at ``\\n`` only: each line's bytes with their line
+    ending, its text without (a CRLF's CR goes with the ending; bytes that are
+    not UTF-8 decode as surrogates), the indexes of the form-feed lines, and
+    the chunk for the prefilter, as valid UTF-8 and with CRLF as LF
+    (``_speedups.split_lines`` gives the first three)."""
+    try:
+        text = data.decode("utf-8")
+        buf = data
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", "surrogateescape")
+        buf = text.encode("utf-8", "replace")  # the prefilter wants valid UTF-8
+    cr = b"\r" in data  # buf holds a CR exactly where data does
+    if cr:
+        buf = buf.replace(b"\r\n", b"\n")
+        text = text.replace("\r\n", "\n")
+    texts = text.split("\n")
+    if data.endswith(b"\n"):
+        texts.pop()
+    if not cr:  # splitlines also splits at a lone CR: only without one
+        raws = data.splitlines(keepends=True)
+    else:
+        raws = data.split(b"\n")
+        last = raws.pop()
+        raws = [r + b"\n" for r in raws]
+        if last:
+            raws.append(last)
+    # (a \f byte is never part of a longer UTF-8 character)
+    feeds = list(_indexes(texts, FORM_FEED)) if b"\f" in data else []
+    return raws, texts, feeds, buf
 
 
 def _indexes(items: list[str], value: str) -> Iterator[int]:

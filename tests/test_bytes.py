@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from conftest import ARTICLE, DROP_LINE, JUNK, invoke_clean, run_clean, run_main
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cleaner import Cleaner, Config
+from cleaner import Cleaner, Config, stream
 
 A, B, C, D = (s.encode() for s in ARTICLE[:4])
 BAD = b"Good sentence with a bad byte \xff in it, long enough to be kept.\n"
@@ -279,3 +281,32 @@ def test_dedup_removal_collapses_blank_lines() -> None:
 def test_repeat_with_crlf_and_invalid_bytes() -> None:
     data = BAD + A + b"\r\n" + BAD.rstrip(b"\n") + b"\r\n" + A + b"\n"
     assert Cleaner().clean_bytes(data) == BAD + A + b"\r\n"
+
+
+# -- the C line splitter ------------------------------------------------------------
+
+_SPLIT_PIECES = [b"a", b"word ", b"\n", b"\f\n", b"\r", b"\r\n", b"\f", b"\xc3\xa9", b"\xe2\x80\x94", b"\xf0\x9f\x98\x80",
+                 b"\xff", b"\xc3", b"\xed\xa0\x80", b"\x00", b"\xe2\x80\xa8", b"\x0b", b"\x1c", b"\x85"]
+
+
+@given(st.lists(st.sampled_from(_SPLIT_PIECES), max_size=40))
+@settings(max_examples=500, deadline=None)
+def test_c_split_lines_equals_the_python_split(pieces: list[bytes]) -> None:
+    """``_speedups.split_lines`` gives ``stream.split_lines``' lines and form
+    feeds, or None
+    exactly when the chunk is empty, holds a CR or is not valid UTF-8."""
+    if stream._c_split_lines is None:
+        pytest.skip("C extension not built")
+    data = b"".join(pieces)
+    raws, texts, feeds, buf = stream.split_lines(data) if data else ([], [], [], data)
+    got = stream._c_split_lines(data)
+    simple = bool(data) and b"\r" not in data and buf == data
+    if data:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            simple = False
+    assert (got is not None) == simple
+    if got is not None:
+        assert got == (raws, texts, feeds)
+        assert b"".join(got[0]) == data

@@ -9,6 +9,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from conftest import ARTICLE, CLEAN, clean_env, producer_into_clean
 
 from cleaner import Cleaner, Config
@@ -129,3 +130,15 @@ def test_a_look_ahead_held_across_batches_keeps_its_lines_apart() -> None:
             outs.append(b"".join([s.feed(c.encode()) for c in chunks] + [s.close()]))
         assert outs[0] == outs[1], opts
         assert all(line.encode() in outs[1] for line in ARTICLE[:5]), opts
+
+
+@pytest.mark.parametrize("options", [{}, {"dedup": "stream", "unit": "line"}, {"unit": "block", "dedup": "doc"},
+                                     {"repeated_boilerplate": 2}])
+def test_document_cleaner_attributes_stay_inline(options: dict[str, object]) -> None:
+    """CPython 3.11 keeps at most 30 attributes of an instance inline (shared
+    keys); from the 30th on every ``self.x`` of the line loop is a dict
+    lookup. What is the same for every document lives on the Engine."""
+    cleaner = Cleaner(Config(**options))  # type: ignore[arg-type]
+    stream = cleaner.stream("doc", sink=lambda d: None)
+    stream.feed(b"A line of article text that runs on for a while.\n")
+    assert len(vars(stream.doc)) < 30, sorted(vars(stream.doc))
