@@ -1,7 +1,8 @@
 from array import array
 from collections.abc import Iterable
+from typing import Any
 
-from .context import LineFeatures
+from .context import LineFeatures, Verdict
 
 RECORD_SIZE: int
 FOLD_MAX: int
@@ -14,6 +15,14 @@ def viterbi_forward(
     scores: list[float], va: float, vj: float, switch: float, back: bytearray, /
 ) -> tuple[float, float]: ...
 def viterbi_trace(back: bytearray, n: int, state: bool, /) -> list[bool]: ...
+def classify_lines(
+    line_class: LineClass, lines: list[Any], start: int, stop: StopSet | None,
+    crossdoc: tuple[list[array[int]], int, set[int] | None, int] | None, seen: set[str] | None,
+    consts: tuple[object, ...], /,
+) -> tuple[int, int, int]: ...
+def verdict_lines(
+    lines: list[Any], art: list[bool], end: int, consts: tuple[object, ...], flags: int, /
+) -> tuple[list[Verdict | None], list[int]]: ...
 def setup(table: bytes, /) -> None: ...
 def crossdoc_see(
     text: str, rows: list[array[int]], bits: int, pending: set[int] | None, max_pending: int, /

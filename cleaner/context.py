@@ -761,6 +761,10 @@ def viterbi_trace(back: bytearray, n: int, state: bool) -> list[bool]:
 
 _c_forward = dedup.speedup("viterbi_forward")
 _c_trace = dedup.speedup("viterbi_trace")
+# DocumentContext._classify over a buffer's new lines in one call (with c_line)
+_c_classify_lines = dedup.speedup("classify_lines")
+# _flush's setting of each line's ``art`` and _verdicts' common branches in one call
+_c_verdict_lines = dedup.speedup("verdict_lines")
 
 
 class _Line:
@@ -812,6 +816,15 @@ class ContextClassifier:
             _c_trace if exact and _c_trace is not None else viterbi_trace)
         self._c_stop: dict[str, _speedups.StopSet] = {}
         self._rule_scores: dict[str, float] = {}  # rule_score's answers (a pack has a few hundred rules)
+        # pass 1 in C: what classify_lines takes besides the lines
+        self.classify_lines: Callable[..., tuple[int, int, int]] | None = (
+            _c_classify_lines if self.c_line is not None else None)
+        self.pass1_consts = (_NO_FEATURES, BLANK, DUP, RULE, 0.0, DEDUP_RULE, p.dedup_score, self._rule_scores,
+                             self.rule_score, REPEAT_MAX_CHARS, REPEAT_MAX_KEYS)
+        self.verdict_lines: Callable[..., tuple[list[Verdict], list[int]]] | None = _c_verdict_lines
+        self.verdict_consts = (Verdict, _IN_ARTICLE, _OUTSIDE, BLANK, "classifier:blank", DEDUP_RULE, BAD, SHORT,
+                               WHY_CROSSDOC, _CONTENT)
+        self.verdict_flags = p.use_region | p.drop_bad_in_article << 2 | p.drop_short_in_article << 3
 
     def rule_score(self, rule_id: str) -> float:
         """The score of a line removed by rule ``rule_id`` (not a repeat), by
@@ -921,9 +934,11 @@ class DocumentContext:
         return out
 
     # -- pass 1 ------------------------------------------------------------
-    def _classify(self, lines: Iterable[_Line], own: bool = False) -> None:
+    def _classify(self, lines: Iterable[_Line], own: bool = False, xdocs: int | None = None) -> None:
         """Pass 1: features, class and score of each line (``own``: repeats
-        judged as any other line, leaving no trace in the running counts)."""
+        judged as any other line, leaving no trace in the running counts;
+        ``xdocs``: the cross-document count of the lines, already taken).
+        The reference for ``_speedups.classify_lines``."""
         p = self.p
         cd, c, c_sw, sw, seen = self.crossdoc, self.c_line, self.c_sw, self.sw, self.seen
         for ln in lines:
@@ -942,10 +957,10 @@ class DocumentContext:
             if not t:
                 ln.feat, ln.kind, ln.score = _NO_FEATURES, BLANK, 0.0
                 continue
-            xdocs = cd.see(t, not own) if cd is not None else 0
-            r = c.classify(t, c_sw, xdocs) if c is not None else None
+            x = xdocs if xdocs is not None else cd.see(t, not own) if cd is not None else 0
+            r = c.classify(t, c_sw, x) if c is not None else None
             if r is None:
-                r = line_class(t, sw, xdocs, p)
+                r = line_class(t, sw, x, p)
             kind, why, score, feat, short = r
             if short and seen is not None and len(t) <= REPEAT_MAX_CHARS and not feat.bullet and not own:
                 if t in seen:
@@ -954,6 +969,21 @@ class DocumentContext:
                 elif len(seen) < REPEAT_MAX_KEYS:
                     seen.add(t)
             ln.kind, ln.why, ln.score, ln.feat = kind, why, score, feat
+
+    def _classify_c(self) -> None:
+        """``_classify`` of the new lines in C; a line C leaves to Python is
+        classified by ``_classify`` with the cross-document count C took."""
+        buf, cd, line, run = self.buf, self.crossdoc, self.c_line, self.clf.classify_lines
+        assert run is not None and line is not None
+        see = None if cd is None else (cd.rows, cd.bits, cd._pending, CROSSDOC_MAX_KEYS_PER_DOC)
+        i = self.classified
+        while i < len(buf):
+            i, xdocs, rep = run(line, buf, i, self.c_sw, see, self.seen, self.clf.pass1_consts)
+            if rep >= 0:
+                self.last_rep = rep
+            if i < len(buf):
+                self._classify((buf[i],), xdocs=xdocs)
+                i += 1
 
     def _score_pending(self, final: bool) -> None:
         """Pass 1 for new lines, then context adjustments and the Viterbi
@@ -979,7 +1009,10 @@ class DocumentContext:
                 self.guess = None
         n = len(buf)
         if self.classified < n:
-            self._classify(buf[self.classified:] if self.classified else buf)
+            if self.clf.classify_lines is not None:
+                self._classify_c()
+            else:
+                self._classify(buf[self.classified:] if self.classified else buf)
             self.classified = n
         stop = n if final else n - LAG
         prev = self.prev
@@ -1091,13 +1124,20 @@ class DocumentContext:
                 if tot >= need:
                     art[a:b] = path[a:b]  # all True
                     ref = buf[b - 1].index
-        for ln, a in zip(buf, art, strict=True):
-            ln.art = a
         for i in range(upto - 1, -1, -1):
             if art[i]:
                 self.last_art = buf[i].index
                 break
-        out = self._verdicts(0, upto)
+        clf = self.clf
+        if clf.verdict_lines is not None:
+            weak = p.use_weak_article and self.finishing and self.best < p.weak_article
+            out, left = clf.verdict_lines(buf, art, upto, clf.verdict_consts, clf.verdict_flags | weak << 1)
+            for i in left:  # the branches C leaves to Python
+                out[i] = self._verdicts(i, i + 1)[0]
+        else:
+            for ln, a in zip(buf, art, strict=True):
+                ln.art = a
+            out = self._verdicts(0, upto)
         if self.seen is not None:
             # short repeats of the line kept right above, or left over from a
             # copied block, go
