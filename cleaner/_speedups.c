@@ -3238,6 +3238,191 @@ fail:
     return NULL;
 }
 
+/* ---- the classifier's pass 2 (context.DocumentContext._score_pending, _context) ---- */
+
+PyDoc_STRVAR(context_lines_doc,
+"context_lines(lines, start, stop, prev, consts, /)\n--\n\n"
+"_score_pending's pass 2 over lines[start:stop] (context._Line, classified):\n"
+"DocumentContext._context on each line not blank and not removed by a rule\n"
+"(when use_context), prev the last non-blank line before them or None.\n"
+"consts: (use_context, good, blank, dup, bad, echo_why, bad_score,\n"
+"isolated_factor, lag). Returns (prev, scores): the last non-blank line\n"
+"and the list of the lines' scores.");
+
+static PyObject *a_end;
+
+/* o.text.strip().lower() (a new reference) */
+static PyObject *echo_key(PyObject *o)
+{
+    PyObject *text = PyObject_GetAttr(o, a_text), *st = NULL, *lo = NULL;
+    if (text != NULL)
+        st = PyObject_CallMethodNoArgs(text, strip_name);
+    if (st != NULL)
+        lo = PyObject_CallMethodNoArgs(st, lower_name);
+    Py_XDECREF(text);
+    Py_XDECREF(st);
+    return lo;
+}
+
+/* whether line o's attribute name is (equal to) s; -1 on error */
+static int attr_is(PyObject *o, PyObject *name, PyObject *s)
+{
+    PyObject *v = PyObject_GetAttr(o, name);
+    if (v == NULL)
+        return -1;
+    int r = same_str(v, s);
+    Py_DECREF(v);
+    return r;
+}
+
+/* _context on line i (not blank, not removed by a rule); 0, or -1 on error */
+static int context_one(PyObject *lines, Py_ssize_t i, PyObject *prev, PyObject *const *c, Py_ssize_t lag)
+{
+    PyObject *good = c[1], *blank = c[2], *dup = c[3];
+    PyObject *ln = PyList_GET_ITEM(lines, i), *kind = PyObject_GetAttr(ln, a_kind), *key = NULL;
+    Py_ssize_t n = PyList_GET_SIZE(lines);
+    int r = -1, is_good;
+    if (kind == NULL)
+        return -1;
+    is_good = same_str(kind, good);
+    int end = 0;
+    if (is_good) {
+        PyObject *feat = PyObject_GetAttr(ln, a_feat), *e = NULL;
+        if (feat != NULL)
+            e = PyObject_GetAttr(feat, a_end);
+        Py_XDECREF(feat);
+        if (e == NULL || (end = PyObject_IsTrue(e)) < 0) {
+            Py_XDECREF(e);
+            goto done;
+        }
+        Py_DECREF(e);
+    }
+    if (!is_good || !end) {
+        /* a paragraph pasted twice in a row is article text: only other lines echo */
+        for (Py_ssize_t j = i + 1; j < i + 3 && j < n; j++) {
+            PyObject *o = PyList_GET_ITEM(lines, j);
+            int d = attr_is(o, a_kind, dup);
+            if (d < 0)
+                goto done;
+            if (!d)
+                continue;
+            if (key == NULL && (key = echo_key(ln)) == NULL)
+                goto done;
+            PyObject *ok = echo_key(o);
+            if (ok == NULL)
+                goto done;
+            int eq = PyObject_RichCompareBool(ok, key, Py_EQ);
+            Py_DECREF(ok);
+            if (eq < 0)
+                goto done;
+            if (eq) {
+                r = PyObject_SetAttr(ln, a_kind, c[4]) < 0 || PyObject_SetAttr(ln, a_why, c[5]) < 0
+                    || PyObject_SetAttr(ln, a_score, c[6]) < 0 ? -1 : 0;
+                goto done;
+            }
+        }
+    }
+    if (is_good) {
+        int alone = prev == Py_None;
+        if (!alone && (alone = attr_is(prev, a_kind, good)) >= 0)
+            alone = !alone;
+        if (alone < 0)
+            goto done;
+        if (alone) {
+            PyObject *nxt = NULL;
+            for (Py_ssize_t k = 1; k <= lag && i + k < n; k++) {
+                int b = attr_is(PyList_GET_ITEM(lines, i + k), a_kind, blank);
+                if (b < 0)
+                    goto done;
+                if (!b) {
+                    nxt = PyList_GET_ITEM(lines, i + k);
+                    break;
+                }
+            }
+            int g = nxt == NULL ? 0 : attr_is(nxt, a_kind, good);
+            if (g < 0)
+                goto done;
+            if (!g) { /* prose with no prose right above or below */
+                PyObject *s = PyObject_GetAttr(ln, a_score), *m = NULL;
+                if (s != NULL)
+                    m = PyNumber_InPlaceMultiply(s, c[7]);
+                Py_XDECREF(s);
+                if (m == NULL)
+                    goto done;
+                int bad = PyObject_SetAttr(ln, a_score, m);
+                Py_DECREF(m);
+                if (bad < 0)
+                    goto done;
+            }
+        }
+    }
+    r = 0;
+done:
+    Py_DECREF(kind);
+    Py_XDECREF(key);
+    return r;
+}
+
+static PyObject *context_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (!nargs_ok("context_lines", nargs, 5))
+        return NULL;
+    PyObject *lines = args[0], *prev = args[3], *consts = args[4];
+    if (!PyList_Check(lines) || !PyTuple_Check(consts) || PyTuple_GET_SIZE(consts) != 9) {
+        PyErr_SetString(PyExc_TypeError, "context_lines(list, int, int, line | None, tuple)");
+        return NULL;
+    }
+    PyObject *const *c = &PyTuple_GET_ITEM(consts, 0);
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]), stop = PyLong_AsSsize_t(args[2]), lag = PyLong_AsSsize_t(c[8]);
+    int use_context = PyObject_IsTrue(c[0]);
+    if (PyErr_Occurred() || use_context < 0)
+        return NULL;
+    if (start < 0 || stop > PyList_GET_SIZE(lines) || lag < 0) {
+        PyErr_SetString(PyExc_IndexError, "context_lines: start or stop out of range");
+        return NULL;
+    }
+    if (line_names() < 0 || (a_end == NULL && (a_end = PyUnicode_InternFromString("end")) == NULL))
+        return NULL;
+    if (strip_name == NULL && ((strip_name = PyUnicode_InternFromString("strip")) == NULL
+                               || (lower_name = PyUnicode_InternFromString("lower")) == NULL))
+        return NULL;
+    PyObject *scores = PyList_New(stop > start ? stop - start : 0);
+    if (scores == NULL)
+        return NULL;
+    Py_INCREF(prev);
+    for (Py_ssize_t i = start; i < stop; i++) {
+        PyObject *ln = PyList_GET_ITEM(lines, i);
+        int blank = attr_is(ln, a_kind, c[2]);
+        if (blank < 0)
+            goto fail;
+        if (!blank) {
+            if (use_context) {
+                PyObject *fx = PyObject_GetAttr(ln, a_fixed);
+                if (fx == NULL)
+                    goto fail;
+                int unfixed = fx == Py_None;
+                Py_DECREF(fx);
+                if (unfixed && context_one(lines, i, prev, c, lag) < 0)
+                    goto fail;
+            }
+            Py_SETREF(prev, Py_NewRef(ln));
+        }
+        PyObject *s = PyObject_GetAttr(ln, a_score);
+        if (s == NULL)
+            goto fail;
+        PyList_SET_ITEM(scores, i - start, s);
+    }
+    PyObject *ret = PyTuple_Pack(2, prev, scores);
+    Py_DECREF(prev);
+    Py_DECREF(scores);
+    return ret;
+fail:
+    Py_DECREF(prev);
+    Py_DECREF(scores);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"crossdoc_count_doc", (PyCFunction)(void (*)(void))crossdoc_count_doc, METH_FASTCALL, crossdoc_count_doc_doc},
     {"crossdoc_see", (PyCFunction)(void (*)(void))crossdoc_see, METH_FASTCALL, crossdoc_see_doc},
@@ -3261,6 +3446,7 @@ static PyMethodDef methods[] = {
     {"viterbi_trace", (PyCFunction)(void (*)(void))viterbi_trace, METH_FASTCALL, viterbi_trace_doc},
     {"classify_lines", (PyCFunction)(void (*)(void))classify_lines, METH_FASTCALL, classify_lines_doc},
     {"verdict_lines", (PyCFunction)(void (*)(void))verdict_lines, METH_FASTCALL, verdict_lines_doc},
+    {"context_lines", (PyCFunction)(void (*)(void))context_lines, METH_FASTCALL, context_lines_doc},
     {NULL, NULL, 0, NULL},
 };
 

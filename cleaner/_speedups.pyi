@@ -20,6 +20,9 @@ def classify_lines(
     crossdoc: tuple[list[array[int]], int, set[int] | None, int] | None, seen: set[str] | None,
     consts: tuple[object, ...], /,
 ) -> tuple[int, int, int]: ...
+def context_lines(
+    lines: list[Any], start: int, stop: int, prev: Any, consts: tuple[object, ...], /
+) -> tuple[Any, list[float]]: ...
 def verdict_lines(
     lines: list[Any], art: list[bool], end: int, consts: tuple[object, ...], flags: int, /
 ) -> tuple[list[Verdict | None], list[int]]: ...

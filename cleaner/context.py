@@ -765,6 +765,8 @@ _c_trace = dedup.speedup("viterbi_trace")
 _c_classify_lines = dedup.speedup("classify_lines")
 # _flush's setting of each line's ``art`` and _verdicts' common branches in one call
 _c_verdict_lines = dedup.speedup("verdict_lines")
+# _score_pending's pass 2 and its list of scores in one call
+_c_context_lines = dedup.speedup("context_lines")
 
 
 class _Line:
@@ -821,6 +823,9 @@ class ContextClassifier:
             _c_classify_lines if self.c_line is not None else None)
         self.pass1_consts = (_NO_FEATURES, BLANK, DUP, RULE, 0.0, DEDUP_RULE, p.dedup_score, self._rule_scores,
                              self.rule_score, REPEAT_MAX_CHARS, REPEAT_MAX_KEYS)
+        self.context_lines: Callable[..., tuple[_Line | None, list[float]]] | None = _c_context_lines
+        self.context_consts = (p.use_context, GOOD, BLANK, DUP, BAD, "echoed-below", p.bad_score, p.isolated_factor,
+                               LAG)
         self.verdict_lines: Callable[..., tuple[list[Verdict], list[int]]] | None = _c_verdict_lines
         self.verdict_consts = (Verdict, _IN_ARTICLE, _OUTSIDE, BLANK, "classifier:blank", DEDUP_RULE, BAD, SHORT,
                                WHY_CROSSDOC, _CONTENT)
@@ -1015,8 +1020,21 @@ class DocumentContext:
                 self._classify(buf[self.classified:] if self.classified else buf)
             self.classified = n
         stop = n if final else n - LAG
+        if self.scored < stop:
+            clf = self.clf
+            if clf.context_lines is not None:
+                self.prev, scores = clf.context_lines(buf, self.scored, stop, self.prev, clf.context_consts)
+            else:
+                scores = self._context_lines(stop)
+            self.va, self.vj = self.forward(scores, self.va, self.vj, p.switch_cost, self.back)
+        self.scored = max(self.scored, stop)
+
+    def _context_lines(self, stop: int) -> list[float]:
+        """Pass 2 on ``buf[scored:stop]``; their scores. The reference for
+        ``_speedups.context_lines``."""
+        buf = self.buf
         prev = self.prev
-        use_context = p.use_context
+        use_context = self.p.use_context
         for i in range(self.scored, stop):
             ln = buf[i]
             if ln.kind != BLANK:
@@ -1024,10 +1042,7 @@ class DocumentContext:
                     self._context(i, prev)
                 prev = ln
         self.prev = prev
-        if self.scored < stop:
-            scores = [ln.score for ln in buf[self.scored:stop]]
-            self.va, self.vj = self.forward(scores, self.va, self.vj, p.switch_cost, self.back)
-        self.scored = max(self.scored, stop)
+        return [ln.score for ln in buf[self.scored:stop]]
 
     def _context(self, i: int, prev: _Line | None) -> None:
         """Pass 2 on line ``i`` (not blank, not removed by a rule)."""

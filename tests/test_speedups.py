@@ -985,7 +985,8 @@ DOC_PARAMS = [
     replace(DEFAULT, use_region=False), replace(DEFAULT, use_run_filter=False),
     replace(DEFAULT, use_weak_article=False), replace(DEFAULT, use_crossdoc=False),
     replace(DEFAULT, use_repeats=False), replace(DEFAULT, use_glue=False, use_arrows=False),
-    replace(DEFAULT, use_weak_neighbors=False), replace(DEFAULT, drop_bad_in_article=True),
+    replace(DEFAULT, use_weak_neighbors=False),
+    replace(DEFAULT, drop_bad_in_article=True, bad_score=0.5, title_score=0.5),  # junk in the article, dropped by why
     replace(DEFAULT, drop_short_in_article=True, window=16), replace(DEFAULT, crossdoc_min_docs=1, weak_article=60.0),
     replace(DEFAULT, bad_score=-1, data_score=-0.25, title_score=0, prose_cap=7, switch_cost=1),
 ]
@@ -995,15 +996,33 @@ POOL = ["Top pick", "Pros", "$35 from Amazon", "- Careful handling", "Share this
         "She said the plan was the best of the options they had and that the city would go on with it."]
 FIXED = st.sampled_from([None] * 6 + ["dedup.repeat", "dedup.repeat", "ads.more", "captions.alt", "social.share",
                                       "chrome.byline", "layout.blank-lines"])
-DOC_LINES = st.lists(st.tuples(st.one_of(lines(), st.sampled_from(POOL), st.sampled_from(["", " ", "\t", "\xa0"]),
+DOC_TEXTS = st.lists(st.tuples(st.one_of(lines(), st.sampled_from(POOL), st.sampled_from(["", " ", "\t", "\xa0"]),
                                          st.sampled_from(POOL).map(lambda t: f" {t.upper()} ")), FIXED), max_size=130)
+
+
+@st.composite
+def doc_lines(draw: st.DrawFn) -> list[tuple[str, str | None]]:
+    """Lines of a document, some followed by their copy as a repeat the
+    duplicate index removed (an echo), one or two lines below."""
+    out: list[tuple[str, str | None]] = []
+    for text, fixed in draw(DOC_TEXTS):
+        out.append((text, fixed))
+        echo = draw(st.sampled_from([0, 0, 0, 1, 2]))
+        if echo == 2:
+            out.append((draw(st.sampled_from(["", "Pros"])), None))
+        if echo:
+            out.append((draw(st.sampled_from([text, f" {text.upper()}", text + "x"])), "dedup.repeat"))
+    return out
+
+
+DOC_LINES = doc_lines()
 
 
 @contextmanager
 def python_classifier() -> Iterator[None]:
     """Classifiers made inside take every Python path of context.py."""
     names = ("_C_LINE", "_C_STOP", "_c_see", "_c_count_doc", "_c_forward", "_c_trace", "_c_classify_lines",
-             "_c_verdict_lines")
+             "_c_verdict_lines", "_c_context_lines")
     saved = {k: getattr(context, k) for k in names}
     try:
         for k in names:
@@ -1030,6 +1049,8 @@ def classify_docs(docs: list[list[tuple[str, str | None]]], params: context.Cont
 @needs_c
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(DOC_LINES, min_size=1, max_size=4), st.sampled_from(DOC_PARAMS))
+@example([[(POOL[7], None), ("Top pick", None), (" top PICK", "dedup.repeat"), (POOL[8], None)]],
+         DOC_PARAMS[14])  # an echo in the article, dropped for its why
 def test_classifier_window_matches_python(docs: list[list[tuple[str, str | None]]],
                                           params: context.ContextParams) -> None:
     got = classify_docs(docs, params)
@@ -1044,9 +1065,10 @@ def test_classifier_window_matches_python(docs: list[list[tuple[str, str | None]
 def test_classifier_window_in_c_by_default() -> None:
     clf = context.ContextClassifier(stopwords=STOPWORDS)
     assert clf.classify_lines is c_mod().classify_lines and clf.verdict_lines is c_mod().verdict_lines
+    assert clf.context_lines is c_mod().context_lines
     with python_classifier():
         clf = context.ContextClassifier(stopwords=STOPWORDS)
-    assert clf.classify_lines is None and clf.verdict_lines is None
+    assert clf.classify_lines is None and clf.verdict_lines is None and clf.context_lines is None
 
 
 def class_lines(paths: list[Path]) -> Counter[str]:
