@@ -2882,6 +2882,103 @@ static PyObject *viterbi_trace(PyObject *module, PyObject *const *args, Py_ssize
     return path;
 }
 
+/* ---- context._Line in C: a line while it waits for its verdict ---- */
+
+#include <structmember.h>
+
+/* The attributes of context._Line as struct members. Not tracked by the
+ * garbage collector: a line holds str, numbers and features, never itself. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *art, *feat, *fixed, *index, *kind, *rep, *score, *text, *why;
+} LineObject;
+
+static PyTypeObject LineType;
+static PyObject *empty_str;
+
+static void line_dealloc(LineObject *self)
+{
+    Py_XDECREF(self->art);
+    Py_XDECREF(self->feat);
+    Py_XDECREF(self->fixed);
+    Py_XDECREF(self->index);
+    Py_XDECREF(self->kind);
+    Py_XDECREF(self->rep);
+    Py_XDECREF(self->score);
+    Py_XDECREF(self->text);
+    Py_XDECREF(self->why);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *line_vectorcall(PyObject *type, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames)) {
+        PyErr_SetString(PyExc_TypeError, "Line takes no keyword arguments");
+        return NULL;
+    }
+    if (!nargs_ok("Line", nargs, 3))
+        return NULL;
+    if (empty_str == NULL && (empty_str = PyUnicode_New(0, 0)) == NULL)
+        return NULL;
+    LineObject *self = PyObject_New(LineObject, (PyTypeObject *)type);
+    if (self == NULL)
+        return NULL;
+    self->art = self->feat = self->kind = self->score = NULL;
+    self->index = Py_NewRef(args[0]);
+    self->text = Py_NewRef(args[1]);
+    self->fixed = Py_NewRef(args[2]);
+    self->why = Py_NewRef(empty_str);
+    self->rep = Py_NewRef(Py_False);
+    return (PyObject *)self;
+}
+
+static PyObject *line_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    if (kwds != NULL && PyDict_GET_SIZE(kwds)) {
+        PyErr_SetString(PyExc_TypeError, "Line takes no keyword arguments");
+        return NULL;
+    }
+    return line_vectorcall((PyObject *)type, &PyTuple_GET_ITEM(args, 0), (size_t)PyTuple_GET_SIZE(args), NULL);
+}
+
+#define LINE_MEMBER(name) {#name, T_OBJECT_EX, offsetof(LineObject, name), 0, NULL}
+static PyMemberDef line_members[] = {
+    LINE_MEMBER(art), LINE_MEMBER(feat), LINE_MEMBER(fixed), LINE_MEMBER(index), LINE_MEMBER(kind),
+    LINE_MEMBER(rep), LINE_MEMBER(score), LINE_MEMBER(text), LINE_MEMBER(why),
+    {NULL, 0, 0, 0, NULL},
+};
+#undef LINE_MEMBER
+
+static PyTypeObject LineType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cleaner._speedups.Line",
+    .tp_basicsize = sizeof(LineObject),
+    .tp_dealloc = (destructor)line_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Line(index, text, fixed, /)\n--\n\ncontext._Line in C (its attributes as members).",
+    .tp_members = line_members,
+    .tp_new = line_new,
+    .tp_vectorcall = line_vectorcall,
+};
+
+/* ln.<name>, a new reference: the member of a Line, else getattr */
+#define LINE_GET(ln, name) \
+    (Py_TYPE(ln) == &LineType && ((LineObject *)(ln))->name != NULL ? Py_NewRef(((LineObject *)(ln))->name) \
+                                                                     : PyObject_GetAttr((ln), a_##name))
+
+/* ln.<name> = v: 0, or -1 with an exception */
+static inline int line_set(PyObject *ln, PyObject *name, size_t offset, PyObject *v)
+{
+    if (Py_TYPE(ln) == &LineType) {
+        PyObject **slot = (PyObject **)((char *)ln + offset);
+        Py_XSETREF(*slot, Py_NewRef(v));
+        return 0;
+    }
+    return PyObject_SetAttr(ln, name, v);
+}
+#define LINE_SET(ln, name, v) line_set((ln), a_##name, offsetof(LineObject, name), (v))
+
 /* ---- the classifier's pass 1 over a document's new lines (context.DocumentContext._classify) ---- */
 
 PyDoc_STRVAR(classify_lines_doc,
@@ -2929,8 +3026,8 @@ static void strip_bounds(PyObject *text, Py_ssize_t *a, Py_ssize_t *b)
 /* ln.kind, ln.score, ln.feat = kind, score, feat (borrowed) */
 static int set_class(PyObject *ln, PyObject *kind, PyObject *score, PyObject *feat)
 {
-    return PyObject_SetAttr(ln, a_kind, kind) < 0 || PyObject_SetAttr(ln, a_score, score) < 0
-        || PyObject_SetAttr(ln, a_feat, feat) < 0 ? -1 : 0;
+    return LINE_SET(ln, kind, kind) < 0 || LINE_SET(ln, score, score) < 0
+        || LINE_SET(ln, feat, feat) < 0 ? -1 : 0;
 }
 
 static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -2991,7 +3088,7 @@ static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssiz
     for (i = start; i < PyList_GET_SIZE(lines); i++) {
         PyObject *ln = PyList_GET_ITEM(lines, i);
         Py_ssize_t a, b;
-        if ((text = PyObject_GetAttr(ln, a_text)) == NULL || (fx = PyObject_GetAttr(ln, a_fixed)) == NULL)
+        if ((text = LINE_GET(ln, text)) == NULL || (fx = LINE_GET(ln, fixed)) == NULL)
             goto done;
         if (!PyUnicode_Check(text)) {
             PyErr_SetString(PyExc_TypeError, "classify_lines: a line's text must be str");
@@ -3061,7 +3158,7 @@ static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssiz
         if (classify_objects(lc, &o, xdocs_obj, &feat, &score) < 0)
             goto done;
         Py_CLEAR(xdocs_obj);
-        int bad = set_class(ln, lc->kind[o.kind], score, feat) < 0 || PyObject_SetAttr(ln, a_why, lc->why[o.why]) < 0;
+        int bad = set_class(ln, lc->kind[o.kind], score, feat) < 0 || LINE_SET(ln, why, lc->why[o.why]) < 0;
         Py_DECREF(feat);
         Py_DECREF(score);
         if (bad)
@@ -3071,9 +3168,9 @@ static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssiz
             if (has < 0)
                 goto done;
             if (has) {
-                if (PyObject_SetAttr(ln, a_rep, Py_True) < 0)
+                if (LINE_SET(ln, rep, Py_True) < 0)
                     goto done;
-                PyObject *index = PyObject_GetAttr(ln, a_index);
+                PyObject *index = LINE_GET(ln, index);
                 if (index == NULL)
                     goto done;
                 last_rep = PyLong_AsSsize_t(index);
@@ -3147,7 +3244,7 @@ static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize
     if (line_names() < 0 || (a_art == NULL && (a_art = PyUnicode_InternFromString("art")) == NULL))
         return NULL;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(lines); i++)
-        if (PyObject_SetAttr(PyList_GET_ITEM(lines, i), a_art, PyList_GET_ITEM(art, i)) < 0)
+        if (LINE_SET(PyList_GET_ITEM(lines, i), art, PyList_GET_ITEM(art, i)) < 0)
             return NULL;
     PyObject *out = PyList_New(end), *left = PyList_New(0), *item[8] = {NULL};
     if (out == NULL || left == NULL)
@@ -3155,9 +3252,9 @@ static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize
     for (Py_ssize_t i = 0; i < end; i++) {
         PyObject *ln = PyList_GET_ITEM(lines, i), *a = PyList_GET_ITEM(art, i), *why = NULL;
         int keep = 0, py = 0, is_art = PyObject_IsTrue(a);
-        if (is_art < 0 || (item[0] = PyObject_GetAttr(ln, a_index)) == NULL
-            || (item[3] = PyObject_GetAttr(ln, a_kind)) == NULL || (item[5] = PyObject_GetAttr(ln, a_score)) == NULL
-            || (item[6] = PyObject_GetAttr(ln, a_feat)) == NULL || (item[2] = PyObject_GetAttr(ln, a_fixed)) == NULL)
+        if (is_art < 0 || (item[0] = LINE_GET(ln, index)) == NULL
+            || (item[3] = LINE_GET(ln, kind)) == NULL || (item[5] = LINE_GET(ln, score)) == NULL
+            || (item[6] = LINE_GET(ln, feat)) == NULL || (item[2] = LINE_GET(ln, fixed)) == NULL)
             goto fail;
         PyObject *kind = item[3];
         if (item[2] != Py_None) { /* removed by a rule: the rule is the reason */
@@ -3177,7 +3274,7 @@ static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize
             py = c;
             why = outside;
         } else if (same_str(kind, k_bad)) {
-            PyObject *w = flags & 4 ? NULL : PyObject_GetAttr(ln, a_why);
+            PyObject *w = flags & 4 ? NULL : LINE_GET(ln, why);
             if (w == NULL && !(flags & 4))
                 goto fail;
             int cd = w != NULL ? PyObject_RichCompareBool(w, crossdoc_why, Py_EQ) : 1;
@@ -3254,7 +3351,7 @@ static PyObject *a_end;
 /* o.text.strip().lower() (a new reference) */
 static PyObject *echo_key(PyObject *o)
 {
-    PyObject *text = PyObject_GetAttr(o, a_text), *st = NULL, *lo = NULL;
+    PyObject *text = LINE_GET(o, text), *st = NULL, *lo = NULL;
     if (text != NULL)
         st = PyObject_CallMethodNoArgs(text, strip_name);
     if (st != NULL)
@@ -3264,10 +3361,10 @@ static PyObject *echo_key(PyObject *o)
     return lo;
 }
 
-/* whether line o's attribute name is (equal to) s; -1 on error */
-static int attr_is(PyObject *o, PyObject *name, PyObject *s)
+/* whether line o's kind is (equal to) s; -1 on error */
+static int kind_is(PyObject *o, PyObject *s)
 {
-    PyObject *v = PyObject_GetAttr(o, name);
+    PyObject *v = LINE_GET(o, kind);
     if (v == NULL)
         return -1;
     int r = same_str(v, s);
@@ -3279,7 +3376,7 @@ static int attr_is(PyObject *o, PyObject *name, PyObject *s)
 static int context_one(PyObject *lines, Py_ssize_t i, PyObject *prev, PyObject *const *c, Py_ssize_t lag)
 {
     PyObject *good = c[1], *blank = c[2], *dup = c[3];
-    PyObject *ln = PyList_GET_ITEM(lines, i), *kind = PyObject_GetAttr(ln, a_kind), *key = NULL;
+    PyObject *ln = PyList_GET_ITEM(lines, i), *kind = LINE_GET(ln, kind), *key = NULL;
     Py_ssize_t n = PyList_GET_SIZE(lines);
     int r = -1, is_good;
     if (kind == NULL)
@@ -3287,7 +3384,7 @@ static int context_one(PyObject *lines, Py_ssize_t i, PyObject *prev, PyObject *
     is_good = same_str(kind, good);
     int end = 0;
     if (is_good) {
-        PyObject *feat = PyObject_GetAttr(ln, a_feat), *e = NULL;
+        PyObject *feat = LINE_GET(ln, feat), *e = NULL;
         if (feat != NULL)
             e = PyObject_GetAttr(feat, a_end);
         Py_XDECREF(feat);
@@ -3301,7 +3398,7 @@ static int context_one(PyObject *lines, Py_ssize_t i, PyObject *prev, PyObject *
         /* a paragraph pasted twice in a row is article text: only other lines echo */
         for (Py_ssize_t j = i + 1; j < i + 3 && j < n; j++) {
             PyObject *o = PyList_GET_ITEM(lines, j);
-            int d = attr_is(o, a_kind, dup);
+            int d = kind_is(o, dup);
             if (d < 0)
                 goto done;
             if (!d)
@@ -3316,22 +3413,22 @@ static int context_one(PyObject *lines, Py_ssize_t i, PyObject *prev, PyObject *
             if (eq < 0)
                 goto done;
             if (eq) {
-                r = PyObject_SetAttr(ln, a_kind, c[4]) < 0 || PyObject_SetAttr(ln, a_why, c[5]) < 0
-                    || PyObject_SetAttr(ln, a_score, c[6]) < 0 ? -1 : 0;
+                r = LINE_SET(ln, kind, c[4]) < 0 || LINE_SET(ln, why, c[5]) < 0
+                    || LINE_SET(ln, score, c[6]) < 0 ? -1 : 0;
                 goto done;
             }
         }
     }
     if (is_good) {
         int alone = prev == Py_None;
-        if (!alone && (alone = attr_is(prev, a_kind, good)) >= 0)
+        if (!alone && (alone = kind_is(prev, good)) >= 0)
             alone = !alone;
         if (alone < 0)
             goto done;
         if (alone) {
             PyObject *nxt = NULL;
             for (Py_ssize_t k = 1; k <= lag && i + k < n; k++) {
-                int b = attr_is(PyList_GET_ITEM(lines, i + k), a_kind, blank);
+                int b = kind_is(PyList_GET_ITEM(lines, i + k), blank);
                 if (b < 0)
                     goto done;
                 if (!b) {
@@ -3339,17 +3436,17 @@ static int context_one(PyObject *lines, Py_ssize_t i, PyObject *prev, PyObject *
                     break;
                 }
             }
-            int g = nxt == NULL ? 0 : attr_is(nxt, a_kind, good);
+            int g = nxt == NULL ? 0 : kind_is(nxt, good);
             if (g < 0)
                 goto done;
             if (!g) { /* prose with no prose right above or below */
-                PyObject *s = PyObject_GetAttr(ln, a_score), *m = NULL;
+                PyObject *s = LINE_GET(ln, score), *m = NULL;
                 if (s != NULL)
                     m = PyNumber_InPlaceMultiply(s, c[7]);
                 Py_XDECREF(s);
                 if (m == NULL)
                     goto done;
-                int bad = PyObject_SetAttr(ln, a_score, m);
+                int bad = LINE_SET(ln, score, m);
                 Py_DECREF(m);
                 if (bad < 0)
                     goto done;
@@ -3393,12 +3490,12 @@ static PyObject *context_lines(PyObject *module, PyObject *const *args, Py_ssize
     Py_INCREF(prev);
     for (Py_ssize_t i = start; i < stop; i++) {
         PyObject *ln = PyList_GET_ITEM(lines, i);
-        int blank = attr_is(ln, a_kind, c[2]);
+        int blank = kind_is(ln, c[2]);
         if (blank < 0)
             goto fail;
         if (!blank) {
             if (use_context) {
-                PyObject *fx = PyObject_GetAttr(ln, a_fixed);
+                PyObject *fx = LINE_GET(ln, fixed);
                 if (fx == NULL)
                     goto fail;
                 int unfixed = fx == Py_None;
@@ -3408,7 +3505,7 @@ static PyObject *context_lines(PyObject *module, PyObject *const *args, Py_ssize
             }
             Py_SETREF(prev, Py_NewRef(ln));
         }
-        PyObject *s = PyObject_GetAttr(ln, a_score);
+        PyObject *s = LINE_GET(ln, score);
         if (s == NULL)
             goto fail;
         PyList_SET_ITEM(scores, i - start, s);
@@ -3467,7 +3564,7 @@ PyMODINIT_FUNC PyInit__speedups(void)
     if (PyModule_AddIntConstant(m, "RECORD_SIZE", RECORD_SIZE) < 0
         || PyModule_AddIntConstant(m, "FOLD_MAX", FOLD_MAX) < 0
         || PyModule_AddType(m, &StopSetType) < 0 || PyModule_AddType(m, &LineClassType) < 0
-        || PyModule_AddType(m, &RunSetType) < 0) {
+        || PyModule_AddType(m, &RunSetType) < 0 || PyModule_AddType(m, &LineType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

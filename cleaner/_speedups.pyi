@@ -54,6 +54,20 @@ class StopSet:
     def get(self, word: str, /) -> int: ...
     def tally(self, text: str, limit: int, min_words: int, counts: list[int], /) -> int: ...
 
+class Line:
+    """context._Line in C."""
+
+    art: bool
+    feat: LineFeatures
+    fixed: str | None
+    index: int
+    kind: str
+    rep: bool
+    score: float
+    text: str
+    why: str
+    def __init__(self, index: int, text: str, fixed: str | None, /) -> None: ...
+
 class LineClass:
     def __init__(
         self,

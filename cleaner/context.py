@@ -791,6 +791,11 @@ class _Line:
         self.rep = False  # a short line that repeats an earlier line of the document
 
 
+# _Line in C (its attributes as struct members: made without a Python frame,
+# read and written by the C functions above without a lookup)
+_c_line_type = dedup.speedup("Line")
+
+
 class ContextClassifier:
     """Shared, read-only part: parameters, stopword lists, optional cross-document counts."""
 
@@ -827,6 +832,7 @@ class ContextClassifier:
         self.context_consts = (p.use_context, GOOD, BLANK, DUP, BAD, "echoed-below", p.bad_score, p.isolated_factor,
                                LAG)
         self.verdict_lines: Callable[..., tuple[list[Verdict], list[int]]] | None = _c_verdict_lines
+        self.line_type: Callable[[int, str, str | None], _Line] = _c_line_type or _Line
         self.verdict_consts = (Verdict, _IN_ARTICLE, _OUTSIDE, BLANK, "classifier:blank", DEDUP_RULE, BAD, SHORT,
                                WHY_CROSSDOC, _CONTENT)
         self.verdict_flags = p.use_region | p.drop_bad_in_article << 2 | p.drop_short_in_article << 3
@@ -919,12 +925,13 @@ class DocumentContext:
         self.seen: set[str] | None = set() if p.use_repeats else None  # short lines so far
         self.last_out: _Line | None = None  # the last non-blank line kept
         self.last_rep = -1  # index of the last short repeat seen
+        self.new_line = clf.line_type
 
     # -- input -------------------------------------------------------------
     def push(self, text: str, fixed: str | None = None) -> list[Verdict]:
         """Add the next line; return the verdicts now due (possibly none)."""
         buf = self.buf
-        buf.append(_Line(self.n, text, fixed))
+        buf.append(self.new_line(self.n, text, fixed))
         self.n += 1
         if len(buf) >= self.flush_at:
             return self._flush(len(buf) - self.hold)

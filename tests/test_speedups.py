@@ -1022,7 +1022,7 @@ DOC_LINES = doc_lines()
 def python_classifier() -> Iterator[None]:
     """Classifiers made inside take every Python path of context.py."""
     names = ("_C_LINE", "_C_STOP", "_c_see", "_c_count_doc", "_c_forward", "_c_trace", "_c_classify_lines",
-             "_c_verdict_lines", "_c_context_lines")
+             "_c_verdict_lines", "_c_context_lines", "_c_line_type")
     saved = {k: getattr(context, k) for k in names}
     try:
         for k in names:
@@ -1065,10 +1065,30 @@ def test_classifier_window_matches_python(docs: list[list[tuple[str, str | None]
 def test_classifier_window_in_c_by_default() -> None:
     clf = context.ContextClassifier(stopwords=STOPWORDS)
     assert clf.classify_lines is c_mod().classify_lines and clf.verdict_lines is c_mod().verdict_lines
-    assert clf.context_lines is c_mod().context_lines
+    assert clf.context_lines is c_mod().context_lines and clf.line_type is c_mod().Line
     with python_classifier():
         clf = context.ContextClassifier(stopwords=STOPWORDS)
     assert clf.classify_lines is None and clf.verdict_lines is None and clf.context_lines is None
+    assert clf.line_type is context._Line
+
+
+@needs_c
+def test_line_type_is_the_python_line() -> None:
+    """_speedups.Line holds what context._Line holds, unset attributes raising alike."""
+    for make in (c_mod().Line, context._Line):
+        ln = make(3, " text ", None)
+        assert (ln.index, ln.text, ln.fixed, ln.why, ln.rep) == (3, " text ", None, "", False)
+        for name in ("art", "feat", "kind", "score"):
+            with pytest.raises(AttributeError):
+                getattr(ln, name)
+        ln.kind, ln.score, ln.art, ln.fixed = "good", 1.5, True, "ads.x"
+        assert (ln.kind, ln.score, ln.art, ln.fixed) == ("good", 1.5, True, "ads.x")
+        with pytest.raises(AttributeError):
+            ln.other = 1  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        c_mod().Line(1, "x")
+    with pytest.raises(TypeError):
+        c_mod().Line(1, "x", None, index=2)
 
 
 def class_lines(paths: list[Path]) -> Counter[str]:
