@@ -3204,7 +3204,9 @@ PyDoc_STRVAR(verdict_lines_doc,
 "those. consts: (Verdict, in_article, outside, blank, blank_reason,\n"
 "dedup_rule, bad, short, crossdoc_why, content), the two dicts by kind;\n"
 "flags: 1 use_region, 2 weak article, 4 drop_bad_in_article, 8\n"
-"drop_short_in_article.");
+"drop_short_in_article. own: None (Python judges repeats), or (line_class,\n"
+"stop, crossdoc) as for classify_lines, crossdoc None or (rows, bits): a\n"
+"repeat's own_keep (DocumentContext._own_keep) is then found in C.");
 
 static PyObject *a_art;
 
@@ -3214,10 +3216,56 @@ static inline int same_str(PyObject *a, PyObject *b)
     return a == b || (PyUnicode_Check(a) && PyUnicode_Compare(a, b) == 0);
 }
 
+/* DocumentContext._own_keep of repeat ln: 1 kept, 0 not, -2 where Python
+ * decides, -1 on error; v: the crossdoc rows (depth 0: none) */
+static int own_keep(PyObject *ln, int is_art, long flags, const LineClassObject *lc, const StopSetObject *sw,
+                    Py_buffer v[3], Py_ssize_t depth, long bits)
+{
+    PyObject *text = LINE_GET(ln, text), *t;
+    Py_ssize_t a, b;
+    if (text == NULL)
+        return -1;
+    if (!PyUnicode_Check(text) || !(flags & 1)) {
+        Py_DECREF(text);
+        return -2;
+    }
+    strip_bounds(text, &a, &b);
+    if (a == b) { /* blank: kept */
+        Py_DECREF(text);
+        return 1;
+    }
+    t = a == 0 && b == PyUnicode_GET_LENGTH(text) ? Py_NewRef(text) : PyUnicode_Substring(text, a, b);
+    Py_DECREF(text);
+    if (t == NULL)
+        return -1;
+    long long xdocs = 0;
+    if (depth > 0) { /* counted, not added (own) */
+        long c = crossdoc_look(t, v, depth, bits, Py_None, 0);
+        if (c < 0) {
+            Py_DECREF(t);
+            return -1;
+        }
+        xdocs = c;
+    }
+    LineOut o;
+    int r = classify_str(lc, sw, xdocs, t, &o);
+    Py_DECREF(t);
+    if (r)
+        return -2;
+    /* _verdicts' branches for a line no rule removed */
+    if (!is_art)
+        return (flags & 2) && (o.kind == K_GOOD || o.kind == K_NEARGOOD || o.kind == K_DATA) ? -2 : 0;
+    if (o.kind == K_BAD)
+        return (flags & 4) || (o.why == W_CROSSDOC && o.u >= lc->short_units) ? 0 : 1;
+    if (o.kind == K_SHORT && (flags & 8))
+        return -2;
+    return 1;
+}
+
 static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (!nargs_ok("verdict_lines", nargs, 5))
+    if (!nargs_ok("verdict_lines", nargs, 6))
         return NULL;
     PyObject *lines = args[0], *art = args[1], *consts = args[3];
     if (!PyList_Check(lines) || !PyList_Check(art) || PyList_GET_SIZE(art) != PyList_GET_SIZE(lines)
@@ -3241,17 +3289,41 @@ static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize
         PyErr_SetString(PyExc_ValueError, "verdict_lines: bad constants or end");
         return NULL;
     }
+    PyObject *own = args[5];
+    const LineClassObject *lc = NULL;
+    const StopSetObject *sw = NULL;
+    PyObject *cd = Py_None;
+    if (own != Py_None) {
+        if (!PyTuple_Check(own) || PyTuple_GET_SIZE(own) != 3
+            || !PyObject_TypeCheck(PyTuple_GET_ITEM(own, 0), &LineClassType)
+            || (PyTuple_GET_ITEM(own, 1) != Py_None && !PyObject_TypeCheck(PyTuple_GET_ITEM(own, 1), &StopSetType))
+            || ((cd = PyTuple_GET_ITEM(own, 2)) != Py_None && (!PyTuple_Check(cd) || PyTuple_GET_SIZE(cd) != 2
+                                                               || !PyList_Check(PyTuple_GET_ITEM(cd, 0))))) {
+            PyErr_SetString(PyExc_TypeError, "verdict_lines: own must be (LineClass, StopSet | None, "
+                                             "(list, int) | None) or None");
+            return NULL;
+        }
+        lc = (const LineClassObject *)PyTuple_GET_ITEM(own, 0);
+        if (PyTuple_GET_ITEM(own, 1) != Py_None)
+            sw = (const StopSetObject *)PyTuple_GET_ITEM(own, 1);
+    }
     if (line_names() < 0 || (a_art == NULL && (a_art = PyUnicode_InternFromString("art")) == NULL))
+        return NULL;
+    if (strip_name == NULL && ((strip_name = PyUnicode_InternFromString("strip")) == NULL
+                               || (lower_name = PyUnicode_InternFromString("lower")) == NULL))
         return NULL;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(lines); i++)
         if (LINE_SET(PyList_GET_ITEM(lines, i), art, PyList_GET_ITEM(art, i)) < 0)
             return NULL;
+    Py_buffer v[3];
+    Py_ssize_t depth = 0; /* the crossdoc rows, opened at the first repeat */
+    long bits = 0;
     PyObject *out = PyList_New(end), *left = PyList_New(0), *item[8] = {NULL};
     if (out == NULL || left == NULL)
         goto fail;
     for (Py_ssize_t i = 0; i < end; i++) {
         PyObject *ln = PyList_GET_ITEM(lines, i), *a = PyList_GET_ITEM(art, i), *why = NULL;
-        int keep = 0, py = 0, is_art = PyObject_IsTrue(a);
+        int keep = 0, py = 0, is_art = PyObject_IsTrue(a), own_k = 0;
         if (is_art < 0 || (item[0] = LINE_GET(ln, index)) == NULL
             || (item[3] = LINE_GET(ln, kind)) == NULL || (item[5] = LINE_GET(ln, score)) == NULL
             || (item[6] = LINE_GET(ln, feat)) == NULL || (item[2] = LINE_GET(ln, fixed)) == NULL)
@@ -3261,7 +3333,20 @@ static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize
             int dup = PyObject_RichCompareBool(item[2], dedup_rule, Py_EQ);
             if (dup < 0)
                 goto fail;
-            py = dup; /* own_keep */
+            if (dup && lc == NULL) {
+                py = 1; /* own_keep in Python */
+            } else if (dup) {
+                if (cd != Py_None && depth == 0
+                    && rows_open("verdict_lines", PyTuple_GET_ITEM(cd, 0), PyTuple_GET_ITEM(cd, 1), PyBUF_SIMPLE, v,
+                                 &depth, &bits) < 0) {
+                    depth = 0;
+                    goto fail;
+                }
+                own_k = own_keep(ln, is_art, flags, lc, sw, v, depth, bits);
+                if (own_k == -1)
+                    goto fail;
+                py = own_k == -2;
+            }
         } else if (same_str(kind, k_blank)) {
             keep = 1;
             why = blank_reason;
@@ -3317,17 +3402,21 @@ static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize
         }
         item[1] = PyBool_FromLong(keep);
         item[4] = Py_NewRef(a);
-        item[7] = Py_NewRef(Py_False);
+        item[7] = PyBool_FromLong(own_k > 0);
         PyObject *v = features_new(vt, item, 8);
         if (v == NULL)
             goto fail;
         PyList_SET_ITEM(out, i, v);
     }
+    if (depth > 0)
+        rows_close(v, depth);
     PyObject *ret = PyTuple_Pack(2, out, left);
     Py_DECREF(out);
     Py_DECREF(left);
     return ret;
 fail:
+    if (depth > 0)
+        rows_close(v, depth);
     for (int k = 0; k < 8; k++)
         Py_XDECREF(item[k]);
     Py_XDECREF(out);

@@ -24,7 +24,8 @@ def context_lines(
     lines: list[Any], start: int, stop: int, prev: Any, consts: tuple[object, ...], /
 ) -> tuple[Any, list[float]]: ...
 def verdict_lines(
-    lines: list[Any], art: list[bool], end: int, consts: tuple[object, ...], flags: int, /
+    lines: list[Any], art: list[bool], end: int, consts: tuple[object, ...], flags: int,
+    own: tuple[LineClass, StopSet | None, tuple[list[array[int]], int] | None] | None, /
 ) -> tuple[list[Verdict | None], list[int]]: ...
 def setup(table: bytes, /) -> None: ...
 def crossdoc_see(

@@ -1153,7 +1153,9 @@ class DocumentContext:
         clf = self.clf
         if clf.verdict_lines is not None:
             weak = p.use_weak_article and self.finishing and self.best < p.weak_article
-            out, left = clf.verdict_lines(buf, art, upto, clf.verdict_consts, clf.verdict_flags | weak << 1)
+            cd = self.crossdoc
+            own = None if self.c_line is None else (self.c_line, self.c_sw, None if cd is None else (cd.rows, cd.bits))
+            out, left = clf.verdict_lines(buf, art, upto, clf.verdict_consts, clf.verdict_flags | weak << 1, own)
             for i in left:  # the branches C leaves to Python
                 out[i] = self._verdicts(i, i + 1)[0]
         else:

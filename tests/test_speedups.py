@@ -989,6 +989,8 @@ DOC_PARAMS = [
     replace(DEFAULT, drop_bad_in_article=True, bad_score=0.5, title_score=0.5),  # junk in the article, dropped by why
     replace(DEFAULT, drop_short_in_article=True, window=16), replace(DEFAULT, crossdoc_min_docs=1, weak_article=60.0),
     replace(DEFAULT, bad_score=-1, data_score=-0.25, title_score=0, prose_cap=7, switch_cost=1),
+    # numbers C does not add: pass 1 and the Viterbi steps in Python, the rest in C
+    replace(DEFAULT, bad_score=Fraction(-1, 3), isolated_factor=Fraction(1, 2)),  # type: ignore[arg-type]
 ]
 # a few short lines and paragraphs that recur (repeats, echoes, cross-document counts)
 POOL = ["Top pick", "Pros", "$35 from Amazon", "- Careful handling", "Share this", "Read more »", "Home | News | Sport",
