@@ -833,6 +833,10 @@ class ContextClassifier:
                                LAG)
         self.verdict_lines: Callable[..., tuple[list[Verdict], list[int]]] | None = _c_verdict_lines
         self.line_type: Callable[[int, str, str | None], _Line] = _c_line_type or _Line
+        # a document's push flushes buf[:-hold] once buf holds flush_at lines
+        chunk = max(1, (p.window or 0) // WINDOW_CHUNK_DIVISOR)
+        self.hold = p.window or 0
+        self.flush_at = p.window + chunk if p.window is not None else sys.maxsize
         self.verdict_consts = (Verdict, _IN_ARTICLE, _OUTSIDE, BLANK, "classifier:blank", DEDUP_RULE, BAD, SHORT,
                                WHY_CROSSDOC, _CONTENT)
         self.verdict_flags = p.use_region | p.drop_bad_in_article << 2 | p.drop_short_in_article << 3
@@ -892,11 +896,7 @@ class DocumentContext:
     def __init__(self, clf: ContextClassifier) -> None:
         self.clf = clf
         self.p = p = clf.params
-        self.window = p.window
-        self.chunk = max(1, (p.window or 0) // WINDOW_CHUNK_DIVISOR)
-        # push flushes buf[:-hold] once buf holds flush_at lines
-        self.hold = p.window or 0
-        self.flush_at = p.window + self.chunk if p.window is not None else sys.maxsize
+        self.hold, self.flush_at = clf.hold, clf.flush_at
         self.buf: list[_Line] = []  # lines not yet decided, in order
         self.left: list[_Line] = []  # the last decided lines (context for short lines)
         self.n = 0
