@@ -894,9 +894,12 @@ class DocumentContext:
     """Streaming classifier state for one document."""
 
     def __init__(self, clf: ContextClassifier) -> None:
+        # at most 30 attributes: beyond, CPython 3.11 moves an instance's
+        # attributes to a dict of its own, and each self.x costs a dict lookup
+        # (the classifier's constants are read from clf instead)
         self.clf = clf
         self.p = p = clf.params
-        self.hold, self.flush_at = clf.hold, clf.flush_at
+        self.flush_at = clf.flush_at
         self.buf: list[_Line] = []  # lines not yet decided, in order
         self.left: list[_Line] = []  # the last decided lines (context for short lines)
         self.n = 0
@@ -904,7 +907,6 @@ class DocumentContext:
         self.guess: LanguageGuess | None = (LanguageGuess(clf.stop, clf.langs_of, clf.c_langs)
                                             if p.use_stopwords and clf.stop else None)
         self.sw: frozenset[str] | None = None
-        self.c_line = clf.c_line
         self.c_sw: _speedups.StopSet | None = None  # self.sw for c_line
         self.classified = 0  # buf[:classified] have features and a class
         self.scored = 0  # buf[:scored] also have their Viterbi step
@@ -912,7 +914,6 @@ class DocumentContext:
         self.va = 0.0  # Viterbi: best path score ending in the article state
         self.vj = 0.0  # ... in the page state
         self.back = bytearray()  # Viterbi back-pointers of buf[:scored] (viterbi_forward)
-        self.forward, self.trace = clf.forward, clf.trace
         self.carry = 0.0  # score of the article run that reaches the last decided line
         self.carry_open = False
         self.best = 0.0  # strongest article run so far
@@ -934,7 +935,7 @@ class DocumentContext:
         buf.append(self.new_line(self.n, text, fixed))
         self.n += 1
         if len(buf) >= self.flush_at:
-            return self._flush(len(buf) - self.hold)
+            return self._flush(len(buf) - self.clf.hold)
         return []
 
     def finish(self) -> list[Verdict]:
@@ -952,7 +953,7 @@ class DocumentContext:
         ``xdocs``: the cross-document count of the lines, already taken).
         The reference for ``_speedups.classify_lines``."""
         p = self.p
-        cd, c, c_sw, sw, seen = self.crossdoc, self.c_line, self.c_sw, self.sw, self.seen
+        cd, c, c_sw, sw, seen = self.crossdoc, self.clf.c_line, self.c_sw, self.sw, self.seen
         for ln in lines:
             fx = ln.fixed
             if fx is not None:
@@ -985,7 +986,7 @@ class DocumentContext:
     def _classify_c(self) -> None:
         """``_classify`` of the new lines in C; a line C leaves to Python is
         classified by ``_classify`` with the cross-document count C took."""
-        buf, cd, line, run = self.buf, self.crossdoc, self.c_line, self.clf.classify_lines
+        buf, cd, line, run = self.buf, self.crossdoc, self.clf.c_line, self.clf.classify_lines
         assert run is not None and line is not None
         see = None if cd is None else (cd.rows, cd.bits, cd._pending, CROSSDOC_MAX_KEYS_PER_DOC)
         i = self.classified
@@ -1016,7 +1017,7 @@ class DocumentContext:
             self.lang = lang or g.best()
             if self.lang is not None or g.lines >= LANG_MAX_LINES or g.words >= LANG_ENOUGH_WORDS:
                 self.sw = self.clf.stop.get(self.lang) if self.lang else None
-                if self.sw is not None and self.lang and self.c_line is not None:
+                if self.sw is not None and self.lang and self.clf.c_line is not None:
                     self.c_sw = self.clf.c_stopwords(self.lang)
                 self.guess = None
         n = len(buf)
@@ -1033,7 +1034,7 @@ class DocumentContext:
                 self.prev, scores = clf.context_lines(buf, self.scored, stop, self.prev, clf.context_consts)
             else:
                 scores = self._context_lines(stop)
-            self.va, self.vj = self.forward(scores, self.va, self.vj, p.switch_cost, self.back)
+            self.va, self.vj = self.clf.forward(scores, self.va, self.vj, p.switch_cost, self.back)
         self.scored = max(self.scored, stop)
 
     def _context_lines(self, stop: int) -> list[float]:
@@ -1091,7 +1092,7 @@ class DocumentContext:
         # article without paying a switch (on clean input, such as extractor
         # output, the first and last lines are article text; charging the
         # switch there cost 1 point of recall on extracted/ and gained nothing)
-        path = self.trace(self.back, n, self.va > self.vj)
+        path = self.clf.trace(self.back, n, self.va > self.vj)
         # article runs and their scores (a run may continue from decided lines)
         runs: list[tuple[int, int, float]] = []
         self.carry_in = self.carry_open and n > 0 and path[0]
@@ -1154,7 +1155,8 @@ class DocumentContext:
         if clf.verdict_lines is not None:
             weak = p.use_weak_article and self.finishing and self.best < p.weak_article
             cd = self.crossdoc
-            own = None if self.c_line is None else (self.c_line, self.c_sw, None if cd is None else (cd.rows, cd.bits))
+            line = clf.c_line
+            own = None if line is None else (line, self.c_sw, None if cd is None else (cd.rows, cd.bits))
             out, left = clf.verdict_lines(buf, art, upto, clf.verdict_consts, clf.verdict_flags | weak << 1, own)
             for i in left:  # the branches C leaves to Python
                 out[i] = self._verdicts(i, i + 1)[0]
