@@ -1035,7 +1035,7 @@ class DocumentContext:
                 self.prev, scores = clf.context_lines(buf, self.scored, stop, self.prev, clf.context_consts)
             else:
                 scores = self._context_lines(stop)
-            self.va, self.vj = self.clf.forward(scores, self.va, self.vj, p.switch_cost, self.back)
+            self.va, self.vj = clf.forward(scores, self.va, self.vj, p.switch_cost, self.back)
         self.scored = max(self.scored, stop)
 
     def _context_lines(self, stop: int) -> list[float]:
