@@ -883,6 +883,31 @@ static void rows_close(Py_buffer v[3], Py_ssize_t depth)
         PyBuffer_Release(&v[r]);
 }
 
+/* crossdoc_see's work once the rows are open: the count, or -1 with an exception */
+static long crossdoc_look(PyObject *text, Py_buffer v[3], Py_ssize_t depth, long bits, PyObject *pending,
+                          Py_ssize_t max_pending)
+{
+    uint64_t key = crossdoc_key(text);
+    if (HASH_FAILED(key))
+        return -1;
+    uint64_t mask = ((uint64_t)1 << bits) - 1;
+    uint16_t count = 0xFFFF;
+    for (Py_ssize_t r = 0; r < depth; r++) {
+        uint16_t c = ((const uint16_t *)v[r].buf)[(key >> (bits * r)) & mask];
+        if (r == 0 || c < count)
+            count = c;
+    }
+    if (pending != Py_None && PySet_GET_SIZE(pending) < max_pending) {
+        PyObject *k = PyLong_FromUnsignedLongLong(key);
+        if (k == NULL || PySet_Add(pending, k) < 0) {
+            Py_XDECREF(k);
+            return -1;
+        }
+        Py_DECREF(k);
+    }
+    return count;
+}
+
 static PyObject *crossdoc_see(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
@@ -904,28 +929,9 @@ static PyObject *crossdoc_see(PyObject *self, PyObject *const *args, Py_ssize_t 
     long bits;
     if (rows_open("crossdoc_see", rows, args[2], PyBUF_SIMPLE, v, &depth, &bits) < 0)
         return NULL;
-    uint64_t key = crossdoc_key(text);
-    if (HASH_FAILED(key)) {
-        rows_close(v, depth);
-        return NULL;
-    }
-    uint64_t mask = ((uint64_t)1 << bits) - 1;
-    uint16_t count = 0xFFFF;
-    for (Py_ssize_t r = 0; r < depth; r++) {
-        uint16_t c = ((const uint16_t *)v[r].buf)[(key >> (bits * r)) & mask];
-        if (r == 0 || c < count)
-            count = c;
-    }
+    long count = crossdoc_look(text, v, depth, bits, pending, max_pending);
     rows_close(v, depth);
-    if (pending != Py_None && PySet_GET_SIZE(pending) < max_pending) {
-        PyObject *k = PyLong_FromUnsignedLongLong(key);
-        if (k == NULL || PySet_Add(pending, k) < 0) {
-            Py_XDECREF(k);
-            return NULL;
-        }
-        Py_DECREF(k);
-    }
-    return PyLong_FromLong(count);
+    return count < 0 ? NULL : PyLong_FromLong(count);
 }
 
 PyDoc_STRVAR(crossdoc_count_doc_doc,
@@ -3087,9 +3093,17 @@ PyDoc_STRVAR(lineclass_classify_doc,
 "text, with stop the StopSet of words (or None): (kind, why, score,\n"
 "features, short); None where Python must decide.");
 
-/* classify's work on a str of this kind (a constant: one copy per kind) */
-ALWAYS_INLINE PyObject *classify_kind(LineClassObject *self, const StopSetObject *sw, PyObject *xdocs_obj,
-                                      long long xdocs, int str_kind, const void *data, Py_ssize_t n, int ascii)
+/* What classify finds of a line, before any object is made */
+typedef struct {
+    int kind, why, sc, short_line, end, table, bullet;
+    double u, stop, good;
+    Py_ssize_t n, digits, seps;
+} LineOut;
+
+/* classify's work on a str of this kind (a constant: one copy per kind): 0,
+ * or 1 where Python must decide */
+ALWAYS_INLINE int classify_kind(const LineClassObject *self, const StopSetObject *sw, long long xdocs, int str_kind,
+                                const void *data, Py_ssize_t n, int ascii, LineOut *o)
 {
     Str t = {str_kind, data, n};
     Py_ssize_t i;
@@ -3103,7 +3117,7 @@ ALWAYS_INLINE PyObject *classify_kind(LineClassObject *self, const StopSetObject
     double stop = -1.0;
     if (sw != NULL && u >= self->short_units) {
         if (!stop_share(self, sw, &t, &stop))
-            Py_RETURN_NONE;
+            return 1;
     }
     i = n - 1;
     while (i >= 0 && in_set(&self->closers, AT(&t, i)))
@@ -3151,7 +3165,7 @@ ALWAYS_INLINE PyObject *classify_kind(LineClassObject *self, const StopSetObject
             kind = K_NEARGOOD, sc = S_NEARGOOD;
         } else {
             if (bad_surrogate(str_kind, data, n))
-                Py_RETURN_NONE;
+                return 1;
             digits = count_digits(str_kind, data, n);
             if (self->use_data && digits && u >= self->data_min_words)
                 kind = K_DATA, sc = S_DATA;
@@ -3171,7 +3185,7 @@ ALWAYS_INLINE PyObject *classify_kind(LineClassObject *self, const StopSetObject
         kind = K_NEARGOOD, sc = S_NEARGOOD;
     } else if (stop < 0 && self->use_data && u >= self->data_min_words) {
         if (bad_surrogate(str_kind, data, n))
-            Py_RETURN_NONE;
+            return 1;
         digits = count_digits(str_kind, data, n);
         if (digits)
             kind = K_DATA, sc = S_DATA;
@@ -3181,31 +3195,45 @@ ALWAYS_INLINE PyObject *classify_kind(LineClassObject *self, const StopSetObject
         kind = K_DATA, why = W_NONE, sc = S_DATA;
     if (self->use_arrows && kind != K_GOOD && in_set(&self->arrows, c0) && n > 2 && c1 == ' ')
         kind = K_BAD, why = W_ARROW, sc = S_BAD;
+    *o = (LineOut){kind, why, sc, short_line, end, table, bullet, u, stop, good, n, digits, seps};
+    return 0;
+}
+
+/* classify's line as the features and the score objects (new references) */
+static int classify_objects(const LineClassObject *self, const LineOut *o, PyObject *xdocs_obj, PyObject **feat,
+                            PyObject **score)
+{
     PyObject *items[9] = {
-        PyLong_FromSsize_t(n), PyFloat_FromDouble(u), PyFloat_FromDouble(stop), PyBool_FromLong(end),
-        PyLong_FromSsize_t(digits), PyLong_FromSsize_t(seps), PyBool_FromLong(table), PyBool_FromLong(bullet),
-        Py_NewRef(xdocs_obj),
+        PyLong_FromSsize_t(o->n), PyFloat_FromDouble(o->u), PyFloat_FromDouble(o->stop), PyBool_FromLong(o->end),
+        PyLong_FromSsize_t(o->digits), PyLong_FromSsize_t(o->seps), PyBool_FromLong(o->table),
+        PyBool_FromLong(o->bullet), Py_NewRef(xdocs_obj),
     };
-    PyObject *feat = features_new(self->features, items, 9);
-    if (feat == NULL)
-        return NULL;
-    PyObject *score_obj = sc < 0 ? PyFloat_FromDouble(good) : Py_NewRef(self->score[sc]);
-    if (score_obj == NULL) {
-        Py_DECREF(feat);
-        return NULL;
+    *feat = features_new(self->features, items, 9);
+    if (*feat == NULL)
+        return -1;
+    *score = o->sc < 0 ? PyFloat_FromDouble(o->good) : Py_NewRef(self->score[o->sc]);
+    if (*score == NULL) {
+        Py_CLEAR(*feat);
+        return -1;
     }
-    PyObject *out = PyTuple_New(5);
-    if (out == NULL) {
-        Py_DECREF(feat);
-        Py_DECREF(score_obj);
-        return NULL;
+    return 0;
+}
+
+/* classify_kind for a str of any kind */
+static int classify_str(const LineClassObject *self, const StopSetObject *sw, long long xdocs, PyObject *text,
+                        LineOut *o)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const void *data = PyUnicode_DATA(text);
+    int ascii = PyUnicode_IS_ASCII(text);
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        return classify_kind(self, sw, xdocs, PyUnicode_1BYTE_KIND, data, n, ascii, o);
+    case PyUnicode_2BYTE_KIND:
+        return classify_kind(self, sw, xdocs, PyUnicode_2BYTE_KIND, data, n, ascii, o);
+    default:
+        return classify_kind(self, sw, xdocs, PyUnicode_4BYTE_KIND, data, n, ascii, o);
     }
-    PyTuple_SET_ITEM(out, 0, Py_NewRef(self->kind[kind]));
-    PyTuple_SET_ITEM(out, 1, Py_NewRef(self->why[why]));
-    PyTuple_SET_ITEM(out, 2, score_obj);
-    PyTuple_SET_ITEM(out, 3, feat);
-    PyTuple_SET_ITEM(out, 4, PyBool_FromLong(short_line));
-    return out;
 }
 
 static PyObject *lineclass_classify(LineClassObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -3228,21 +3256,28 @@ static PyObject *lineclass_classify(LineClassObject *self, PyObject *const *args
     long long xdocs = PyLong_AsLongLong(xdocs_obj);
     if (xdocs == -1 && PyErr_Occurred())
         return NULL;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    if (n == 0) {
+    if (PyUnicode_GET_LENGTH(text) == 0) {
         PyErr_SetString(PyExc_ValueError, "classify: empty text");
         return NULL;
     }
-    const void *data = PyUnicode_DATA(text);
-    int ascii = PyUnicode_IS_ASCII(text);
-    switch (PyUnicode_KIND(text)) {
-    case PyUnicode_1BYTE_KIND:
-        return classify_kind(self, sw, xdocs_obj, xdocs, PyUnicode_1BYTE_KIND, data, n, ascii);
-    case PyUnicode_2BYTE_KIND:
-        return classify_kind(self, sw, xdocs_obj, xdocs, PyUnicode_2BYTE_KIND, data, n, ascii);
-    default:
-        return classify_kind(self, sw, xdocs_obj, xdocs, PyUnicode_4BYTE_KIND, data, n, ascii);
+    LineOut o;
+    PyObject *feat, *score;
+    if (classify_str(self, sw, xdocs, text, &o))
+        Py_RETURN_NONE;
+    if (classify_objects(self, &o, xdocs_obj, &feat, &score) < 0)
+        return NULL;
+    PyObject *out = PyTuple_New(5);
+    if (out == NULL) {
+        Py_DECREF(feat);
+        Py_DECREF(score);
+        return NULL;
     }
+    PyTuple_SET_ITEM(out, 0, Py_NewRef(self->kind[o.kind]));
+    PyTuple_SET_ITEM(out, 1, Py_NewRef(self->why[o.why]));
+    PyTuple_SET_ITEM(out, 2, score);
+    PyTuple_SET_ITEM(out, 3, feat);
+    PyTuple_SET_ITEM(out, 4, PyBool_FromLong(o.short_line));
+    return out;
 }
 
 static PyMethodDef lineclass_methods[] = {
@@ -3344,6 +3379,733 @@ static PyObject *viterbi_trace(PyObject *module, PyObject *const *args, Py_ssize
     return path;
 }
 
+/* ---- context._Line in C: a line while it waits for its verdict ---- */
+
+#include <structmember.h>
+
+/* The attributes of context._Line as struct members. Not tracked by the
+ * garbage collector: a line holds str, numbers and features, never itself. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *art, *feat, *fixed, *index, *kind, *rep, *score, *text, *why;
+} LineObject;
+
+static PyTypeObject LineType;
+static PyObject *empty_str;
+
+static void line_dealloc(LineObject *self)
+{
+    Py_XDECREF(self->art);
+    Py_XDECREF(self->feat);
+    Py_XDECREF(self->fixed);
+    Py_XDECREF(self->index);
+    Py_XDECREF(self->kind);
+    Py_XDECREF(self->rep);
+    Py_XDECREF(self->score);
+    Py_XDECREF(self->text);
+    Py_XDECREF(self->why);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *line_vectorcall(PyObject *type, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames)) {
+        PyErr_SetString(PyExc_TypeError, "Line takes no keyword arguments");
+        return NULL;
+    }
+    if (!nargs_ok("Line", nargs, 3))
+        return NULL;
+    if (empty_str == NULL && (empty_str = PyUnicode_New(0, 0)) == NULL)
+        return NULL;
+    LineObject *self = PyObject_New(LineObject, (PyTypeObject *)type);
+    if (self == NULL)
+        return NULL;
+    self->art = self->feat = self->kind = self->score = NULL;
+    self->index = Py_NewRef(args[0]);
+    self->text = Py_NewRef(args[1]);
+    self->fixed = Py_NewRef(args[2]);
+    self->why = Py_NewRef(empty_str);
+    self->rep = Py_NewRef(Py_False);
+    return (PyObject *)self;
+}
+
+static PyObject *line_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    if (kwds != NULL && PyDict_GET_SIZE(kwds)) {
+        PyErr_SetString(PyExc_TypeError, "Line takes no keyword arguments");
+        return NULL;
+    }
+    return line_vectorcall((PyObject *)type, &PyTuple_GET_ITEM(args, 0), (size_t)PyTuple_GET_SIZE(args), NULL);
+}
+
+#define LINE_MEMBER(name) {#name, T_OBJECT_EX, offsetof(LineObject, name), 0, NULL}
+static PyMemberDef line_members[] = {
+    LINE_MEMBER(art), LINE_MEMBER(feat), LINE_MEMBER(fixed), LINE_MEMBER(index), LINE_MEMBER(kind),
+    LINE_MEMBER(rep), LINE_MEMBER(score), LINE_MEMBER(text), LINE_MEMBER(why),
+    {NULL, 0, 0, 0, NULL},
+};
+#undef LINE_MEMBER
+
+static PyTypeObject LineType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cleaner._speedups.Line",
+    .tp_basicsize = sizeof(LineObject),
+    .tp_dealloc = (destructor)line_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Line(index, text, fixed, /)\n--\n\ncontext._Line in C (its attributes as members).",
+    .tp_members = line_members,
+    .tp_new = line_new,
+    .tp_vectorcall = line_vectorcall,
+};
+
+/* ln.<name>, a new reference: the member of a Line, else getattr */
+#define LINE_GET(ln, name) \
+    (Py_TYPE(ln) == &LineType && ((LineObject *)(ln))->name != NULL ? Py_NewRef(((LineObject *)(ln))->name) \
+                                                                     : PyObject_GetAttr((ln), a_##name))
+
+/* ln.<name> = v: 0, or -1 with an exception */
+static inline int line_set(PyObject *ln, PyObject *name, size_t offset, PyObject *v)
+{
+    if (Py_TYPE(ln) == &LineType) {
+        PyObject **slot = (PyObject **)((char *)ln + offset);
+        Py_XSETREF(*slot, Py_NewRef(v));
+        return 0;
+    }
+    return PyObject_SetAttr(ln, name, v);
+}
+#define LINE_SET(ln, name, v) line_set((ln), a_##name, offsetof(LineObject, name), (v))
+
+/* ---- the classifier's pass 1 over a document's new lines (context.DocumentContext._classify) ---- */
+
+PyDoc_STRVAR(classify_lines_doc,
+"classify_lines(line_class, lines, start, stop, crossdoc, seen, consts, /)\n--\n\n"
+"DocumentContext._classify over lines[start:] (a list of context._Line) in one\n"
+"call: sets each line's kind, score and feat (and why, rep of lines no rule\n"
+"removed). stop: the StopSet of the document's language or None; crossdoc:\n"
+"None or (rows, bits, pending, max_pending) as for crossdoc_see; seen: the\n"
+"set of short lines or None; consts: (no_features, blank, dup, rule, zero,\n"
+"dedup_rule, dedup_score, rule_scores, rule_score, repeat_max_chars,\n"
+"repeat_max_keys). Returns (i, xdocs, last_rep): i == len(lines) when all are\n"
+"done, else the line left to Python (its cross-document count xdocs already\n"
+"taken); last_rep the index of the last short repeat found, or -1.");
+
+static PyObject *a_text, *a_fixed, *a_index, *a_kind, *a_why, *a_score, *a_feat, *a_rep;
+
+static int line_names(void)
+{
+    if (a_rep != NULL)
+        return 0;
+    return (a_text = PyUnicode_InternFromString("text")) == NULL
+        || (a_fixed = PyUnicode_InternFromString("fixed")) == NULL
+        || (a_index = PyUnicode_InternFromString("index")) == NULL
+        || (a_kind = PyUnicode_InternFromString("kind")) == NULL
+        || (a_why = PyUnicode_InternFromString("why")) == NULL
+        || (a_score = PyUnicode_InternFromString("score")) == NULL
+        || (a_feat = PyUnicode_InternFromString("feat")) == NULL
+        || (a_rep = PyUnicode_InternFromString("rep")) == NULL ? -1 : 0;
+}
+
+/* str.strip()'s bounds: text[*a:*b] */
+static void strip_bounds(PyObject *text, Py_ssize_t *a, Py_ssize_t *b)
+{
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t i = 0, j = PyUnicode_GET_LENGTH(text);
+    while (i < j && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)))
+        i++;
+    while (j > i && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j - 1)))
+        j--;
+    *a = i;
+    *b = j;
+}
+
+/* ln.kind, ln.score, ln.feat = kind, score, feat (borrowed) */
+static int set_class(PyObject *ln, PyObject *kind, PyObject *score, PyObject *feat)
+{
+    return LINE_SET(ln, kind, kind) < 0 || LINE_SET(ln, score, score) < 0
+        || LINE_SET(ln, feat, feat) < 0 ? -1 : 0;
+}
+
+static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (!nargs_ok("classify_lines", nargs, 7))
+        return NULL;
+    PyObject *lines = args[1], *cd = args[4], *seen = args[5], *consts = args[6];
+    if (!PyObject_TypeCheck(args[0], &LineClassType) || !PyList_Check(lines)
+        || (args[3] != Py_None && !PyObject_TypeCheck(args[3], &StopSetType))
+        || (cd != Py_None && (!PyTuple_Check(cd) || PyTuple_GET_SIZE(cd) != 4))
+        || (seen != Py_None && !PySet_Check(seen)) || !PyTuple_Check(consts) || PyTuple_GET_SIZE(consts) != 11) {
+        PyErr_SetString(PyExc_TypeError, "classify_lines(LineClass, list, int, StopSet | None, tuple | None, "
+                                         "set | None, tuple)");
+        return NULL;
+    }
+    const LineClassObject *lc = (const LineClassObject *)args[0];
+    const StopSetObject *sw = args[3] == Py_None ? NULL : (const StopSetObject *)args[3];
+    PyObject *no_feat = PyTuple_GET_ITEM(consts, 0), *k_blank = PyTuple_GET_ITEM(consts, 1);
+    PyObject *k_dup = PyTuple_GET_ITEM(consts, 2), *k_rule = PyTuple_GET_ITEM(consts, 3);
+    PyObject *zero = PyTuple_GET_ITEM(consts, 4), *dedup_rule = PyTuple_GET_ITEM(consts, 5);
+    PyObject *dedup_score = PyTuple_GET_ITEM(consts, 6), *rule_scores = PyTuple_GET_ITEM(consts, 7);
+    PyObject *rule_score = PyTuple_GET_ITEM(consts, 8);
+    Py_ssize_t start = PyLong_AsSsize_t(args[2]);
+    Py_ssize_t max_chars = PyLong_AsSsize_t(PyTuple_GET_ITEM(consts, 9));
+    Py_ssize_t max_keys = PyLong_AsSsize_t(PyTuple_GET_ITEM(consts, 10));
+    if (PyErr_Occurred())
+        return NULL;
+    if (!PyDict_Check(rule_scores) || start < 0) {
+        PyErr_SetString(PyExc_ValueError, "classify_lines: rule_scores must be a dict and start >= 0");
+        return NULL;
+    }
+    if (line_names() < 0)
+        return NULL;
+    if (strip_name == NULL && ((strip_name = PyUnicode_InternFromString("strip")) == NULL
+                               || (lower_name = PyUnicode_InternFromString("lower")) == NULL))
+        return NULL;
+    Py_buffer v[3];
+    Py_ssize_t depth = 0, max_pending = 0;
+    long bits = 0;
+    PyObject *pending = Py_None;
+    if (cd != Py_None) {
+        pending = PyTuple_GET_ITEM(cd, 2);
+        max_pending = PyLong_AsSsize_t(PyTuple_GET_ITEM(cd, 3));
+        if (max_pending == -1 && PyErr_Occurred())
+            return NULL;
+        if (!PyList_Check(PyTuple_GET_ITEM(cd, 0)) || (pending != Py_None && !PySet_Check(pending))) {
+            PyErr_SetString(PyExc_TypeError, "classify_lines: crossdoc must be (list, int, set | None, int)");
+            return NULL;
+        }
+        if (rows_open("classify_lines", PyTuple_GET_ITEM(cd, 0), PyTuple_GET_ITEM(cd, 1), PyBUF_SIMPLE, v, &depth,
+                      &bits) < 0)
+            return NULL;
+    }
+    Py_ssize_t last_rep = -1;
+    PyObject *ret = NULL, *text = NULL, *t = NULL, *fx = NULL, *xdocs_obj = NULL;
+    Py_ssize_t i;
+    for (i = start; i < PyList_GET_SIZE(lines); i++) {
+        PyObject *ln = PyList_GET_ITEM(lines, i);
+        Py_ssize_t a, b;
+        if ((text = LINE_GET(ln, text)) == NULL || (fx = LINE_GET(ln, fixed)) == NULL)
+            goto done;
+        if (!PyUnicode_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "classify_lines: a line's text must be str");
+            goto done;
+        }
+        strip_bounds(text, &a, &b);
+        if (fx != Py_None) {
+            PyObject *kind = k_blank, *score = zero;
+            if (a < b) {
+                int dup = PyObject_RichCompareBool(fx, dedup_rule, Py_EQ);
+                if (dup < 0)
+                    goto done;
+                if (dup) {
+                    kind = k_dup, score = dedup_score;
+                } else {
+                    kind = k_rule;
+                    score = PyDict_GetItemWithError(rule_scores, fx);
+                    if (score == NULL && PyErr_Occurred())
+                        goto done;
+                    if (score == NULL) { /* rule_score fills rule_scores */
+                        PyObject *got = PyObject_CallOneArg(rule_score, fx);
+                        if (got == NULL)
+                            goto done;
+                        int bad = set_class(ln, kind, got, no_feat);
+                        Py_DECREF(got);
+                        if (bad)
+                            goto done;
+                        Py_CLEAR(text);
+                        Py_CLEAR(fx);
+                        continue;
+                    }
+                }
+            }
+            if (set_class(ln, kind, score, no_feat) < 0)
+                goto done;
+            Py_CLEAR(text);
+            Py_CLEAR(fx);
+            continue;
+        }
+        Py_CLEAR(fx);
+        if (a == b) {
+            if (set_class(ln, k_blank, zero, no_feat) < 0)
+                goto done;
+            Py_CLEAR(text);
+            continue;
+        }
+        t = a == 0 && b == PyUnicode_GET_LENGTH(text) ? Py_NewRef(text) : PyUnicode_Substring(text, a, b);
+        Py_CLEAR(text);
+        if (t == NULL)
+            goto done;
+        long long xdocs = 0;
+        if (cd != Py_None) {
+            long c = crossdoc_look(t, v, depth, bits, pending, max_pending);
+            if (c < 0)
+                goto done;
+            xdocs = c;
+        }
+        xdocs_obj = PyLong_FromLongLong(xdocs);
+        if (xdocs_obj == NULL)
+            goto done;
+        LineOut o;
+        if (classify_str(lc, sw, xdocs, t, &o)) { /* Python decides this one */
+            ret = Py_BuildValue("(nOn)", i, xdocs_obj, last_rep);
+            goto done;
+        }
+        PyObject *feat, *score;
+        if (classify_objects(lc, &o, xdocs_obj, &feat, &score) < 0)
+            goto done;
+        Py_CLEAR(xdocs_obj);
+        int bad = set_class(ln, lc->kind[o.kind], score, feat) < 0 || LINE_SET(ln, why, lc->why[o.why]) < 0;
+        Py_DECREF(feat);
+        Py_DECREF(score);
+        if (bad)
+            goto done;
+        if (o.short_line && seen != Py_None && PyUnicode_GET_LENGTH(t) <= max_chars && !o.bullet) {
+            int has = PySet_Contains(seen, t);
+            if (has < 0)
+                goto done;
+            if (has) {
+                if (LINE_SET(ln, rep, Py_True) < 0)
+                    goto done;
+                PyObject *index = LINE_GET(ln, index);
+                if (index == NULL)
+                    goto done;
+                last_rep = PyLong_AsSsize_t(index);
+                Py_DECREF(index);
+                if (last_rep == -1 && PyErr_Occurred())
+                    goto done;
+            } else if (PySet_GET_SIZE(seen) < max_keys && PySet_Add(seen, t) < 0) {
+                goto done;
+            }
+        }
+        Py_CLEAR(t);
+    }
+    ret = Py_BuildValue("(nin)", i, 0, last_rep);
+done:
+    Py_XDECREF(text);
+    Py_XDECREF(fx);
+    Py_XDECREF(t);
+    Py_XDECREF(xdocs_obj);
+    if (cd != Py_None)
+        rows_close(v, depth);
+    return ret;
+}
+
+/* ---- the classifier's verdicts (context.DocumentContext._flush, _verdicts) ---- */
+
+PyDoc_STRVAR(verdict_lines_doc,
+"verdict_lines(lines, art, end, consts, flags, /)\n--\n\n"
+"Sets each line's art from the list art (as long as lines), and returns\n"
+"(verdicts, left): DocumentContext._verdicts(0, end) where a line takes one of\n"
+"its common branches, None where Python decides, and left the positions of\n"
+"those. consts: (Verdict, in_article, outside, blank, blank_reason,\n"
+"dedup_rule, bad, short, crossdoc_why, content), the two dicts by kind;\n"
+"flags: 1 use_region, 2 weak article, 4 drop_bad_in_article, 8\n"
+"drop_short_in_article. own: None (Python judges repeats), or (line_class,\n"
+"stop, crossdoc) as for classify_lines, crossdoc None or (rows, bits): a\n"
+"repeat's own_keep (DocumentContext._own_keep) is then found in C.");
+
+static PyObject *a_art;
+
+/* a == b for a kind (the same object, but for a str made elsewhere) */
+static inline int same_str(PyObject *a, PyObject *b)
+{
+    return a == b || (PyUnicode_Check(a) && PyUnicode_Compare(a, b) == 0);
+}
+
+/* DocumentContext._own_keep of repeat ln: 1 kept, 0 not, -2 where Python
+ * decides, -1 on error; v: the crossdoc rows (depth 0: none) */
+static int own_keep(PyObject *ln, int is_art, long flags, const LineClassObject *lc, const StopSetObject *sw,
+                    Py_buffer v[3], Py_ssize_t depth, long bits)
+{
+    PyObject *text = LINE_GET(ln, text), *t;
+    Py_ssize_t a, b;
+    if (text == NULL)
+        return -1;
+    if (!PyUnicode_Check(text) || !(flags & 1)) {
+        Py_DECREF(text);
+        return -2;
+    }
+    strip_bounds(text, &a, &b);
+    if (a == b) { /* blank: kept */
+        Py_DECREF(text);
+        return 1;
+    }
+    t = a == 0 && b == PyUnicode_GET_LENGTH(text) ? Py_NewRef(text) : PyUnicode_Substring(text, a, b);
+    Py_DECREF(text);
+    if (t == NULL)
+        return -1;
+    long long xdocs = 0;
+    if (depth > 0) { /* counted, not added (own) */
+        long c = crossdoc_look(t, v, depth, bits, Py_None, 0);
+        if (c < 0) {
+            Py_DECREF(t);
+            return -1;
+        }
+        xdocs = c;
+    }
+    LineOut o;
+    int r = classify_str(lc, sw, xdocs, t, &o);
+    Py_DECREF(t);
+    if (r)
+        return -2;
+    /* _verdicts' branches for a line no rule removed */
+    if (!is_art)
+        return (flags & 2) && (o.kind == K_GOOD || o.kind == K_NEARGOOD || o.kind == K_DATA) ? -2 : 0;
+    if (o.kind == K_BAD)
+        return (flags & 4) || (o.why == W_CROSSDOC && o.u >= lc->short_units) ? 0 : 1;
+    if (o.kind == K_SHORT && (flags & 8))
+        return -2;
+    return 1;
+}
+
+static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (!nargs_ok("verdict_lines", nargs, 6))
+        return NULL;
+    PyObject *lines = args[0], *art = args[1], *consts = args[3];
+    if (!PyList_Check(lines) || !PyList_Check(art) || PyList_GET_SIZE(art) != PyList_GET_SIZE(lines)
+        || !PyTuple_Check(consts) || PyTuple_GET_SIZE(consts) != 10) {
+        PyErr_SetString(PyExc_TypeError, "verdict_lines(list, list as long, int, tuple, int)");
+        return NULL;
+    }
+    PyTypeObject *vt = (PyTypeObject *)PyTuple_GET_ITEM(consts, 0);
+    PyObject *in_article = PyTuple_GET_ITEM(consts, 1), *outside = PyTuple_GET_ITEM(consts, 2);
+    PyObject *k_blank = PyTuple_GET_ITEM(consts, 3), *blank_reason = PyTuple_GET_ITEM(consts, 4);
+    PyObject *dedup_rule = PyTuple_GET_ITEM(consts, 5), *k_bad = PyTuple_GET_ITEM(consts, 6);
+    PyObject *k_short = PyTuple_GET_ITEM(consts, 7), *crossdoc_why = PyTuple_GET_ITEM(consts, 8);
+    PyObject *content = PyTuple_GET_ITEM(consts, 9);
+    Py_ssize_t end = PyLong_AsSsize_t(args[2]);
+    long flags = PyLong_AsLong(args[4]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (!PyType_Check(vt) || !PyType_IsSubtype(vt, &PyTuple_Type) || vt->tp_basicsize != PyTuple_Type.tp_basicsize
+        || vt->tp_itemsize != PyTuple_Type.tp_itemsize || vt->tp_dictoffset != 0 || !PyDict_Check(in_article)
+        || !PyDict_Check(outside) || !PyAnySet_Check(content) || end < 0 || end > PyList_GET_SIZE(lines)) {
+        PyErr_SetString(PyExc_ValueError, "verdict_lines: bad constants or end");
+        return NULL;
+    }
+    PyObject *own = args[5];
+    const LineClassObject *lc = NULL;
+    const StopSetObject *sw = NULL;
+    PyObject *cd = Py_None;
+    if (own != Py_None) {
+        if (!PyTuple_Check(own) || PyTuple_GET_SIZE(own) != 3
+            || !PyObject_TypeCheck(PyTuple_GET_ITEM(own, 0), &LineClassType)
+            || (PyTuple_GET_ITEM(own, 1) != Py_None && !PyObject_TypeCheck(PyTuple_GET_ITEM(own, 1), &StopSetType))
+            || ((cd = PyTuple_GET_ITEM(own, 2)) != Py_None && (!PyTuple_Check(cd) || PyTuple_GET_SIZE(cd) != 2
+                                                               || !PyList_Check(PyTuple_GET_ITEM(cd, 0))))) {
+            PyErr_SetString(PyExc_TypeError, "verdict_lines: own must be (LineClass, StopSet | None, "
+                                             "(list, int) | None) or None");
+            return NULL;
+        }
+        lc = (const LineClassObject *)PyTuple_GET_ITEM(own, 0);
+        if (PyTuple_GET_ITEM(own, 1) != Py_None)
+            sw = (const StopSetObject *)PyTuple_GET_ITEM(own, 1);
+    }
+    if (line_names() < 0 || (a_art == NULL && (a_art = PyUnicode_InternFromString("art")) == NULL))
+        return NULL;
+    if (strip_name == NULL && ((strip_name = PyUnicode_InternFromString("strip")) == NULL
+                               || (lower_name = PyUnicode_InternFromString("lower")) == NULL))
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(lines); i++)
+        if (LINE_SET(PyList_GET_ITEM(lines, i), art, PyList_GET_ITEM(art, i)) < 0)
+            return NULL;
+    Py_buffer v[3];
+    Py_ssize_t depth = 0; /* the crossdoc rows, opened at the first repeat */
+    long bits = 0;
+    PyObject *out = PyList_New(end), *left = PyList_New(0), *item[8] = {NULL};
+    if (out == NULL || left == NULL)
+        goto fail;
+    for (Py_ssize_t i = 0; i < end; i++) {
+        PyObject *ln = PyList_GET_ITEM(lines, i), *a = PyList_GET_ITEM(art, i), *why = NULL;
+        int keep = 0, py = 0, is_art = PyObject_IsTrue(a), own_k = 0;
+        if (is_art < 0 || (item[0] = LINE_GET(ln, index)) == NULL
+            || (item[3] = LINE_GET(ln, kind)) == NULL || (item[5] = LINE_GET(ln, score)) == NULL
+            || (item[6] = LINE_GET(ln, feat)) == NULL || (item[2] = LINE_GET(ln, fixed)) == NULL)
+            goto fail;
+        PyObject *kind = item[3];
+        if (item[2] != Py_None) { /* removed by a rule: the rule is the reason */
+            int dup = PyObject_RichCompareBool(item[2], dedup_rule, Py_EQ);
+            if (dup < 0)
+                goto fail;
+            if (dup && lc == NULL) {
+                py = 1; /* own_keep in Python */
+            } else if (dup) {
+                if (cd != Py_None && depth == 0
+                    && rows_open("verdict_lines", PyTuple_GET_ITEM(cd, 0), PyTuple_GET_ITEM(cd, 1), PyBUF_SIMPLE, v,
+                                 &depth, &bits) < 0) {
+                    depth = 0;
+                    goto fail;
+                }
+                own_k = own_keep(ln, is_art, flags, lc, sw, v, depth, bits);
+                if (own_k == -1)
+                    goto fail;
+                py = own_k == -2;
+            }
+        } else if (same_str(kind, k_blank)) {
+            keep = 1;
+            why = blank_reason;
+        } else if (!(flags & 1)) {
+            py = 1;
+        } else if (!is_art) {
+            int c = flags & 2 ? PySet_Contains(content, kind) : 0;
+            if (c < 0)
+                goto fail;
+            py = c;
+            why = outside;
+        } else if (same_str(kind, k_bad)) {
+            PyObject *w = flags & 4 ? NULL : LINE_GET(ln, why);
+            if (w == NULL && !(flags & 4))
+                goto fail;
+            int cd = w != NULL ? PyObject_RichCompareBool(w, crossdoc_why, Py_EQ) : 1;
+            Py_XDECREF(w);
+            if (cd < 0)
+                goto fail;
+            py = cd;
+            keep = 1;
+            why = in_article;
+        } else if ((flags & 8) && same_str(kind, k_short)) {
+            py = 1;
+        } else {
+            keep = 1;
+            why = in_article;
+        }
+        if (!py && why != NULL && PyDict_Check(why)) {
+            why = PyDict_GetItemWithError(why, kind);
+            if (why == NULL) {
+                if (!PyErr_Occurred())
+                    py = 1; /* a kind not in the table */
+                else
+                    goto fail;
+            }
+        }
+        if (py) {
+            for (int k = 0; k < 8; k++)
+                Py_CLEAR(item[k]);
+            PyObject *pos = PyLong_FromSsize_t(i);
+            if (pos == NULL || PyList_Append(left, pos) < 0) {
+                Py_XDECREF(pos);
+                goto fail;
+            }
+            Py_DECREF(pos);
+            PyList_SET_ITEM(out, i, Py_NewRef(Py_None));
+            continue;
+        }
+        if (why != NULL) { /* else the rule's id */
+            Py_DECREF(item[2]);
+            item[2] = Py_NewRef(why);
+        }
+        item[1] = PyBool_FromLong(keep);
+        item[4] = Py_NewRef(a);
+        item[7] = PyBool_FromLong(own_k > 0);
+        PyObject *v = features_new(vt, item, 8);
+        if (v == NULL)
+            goto fail;
+        PyList_SET_ITEM(out, i, v);
+    }
+    if (depth > 0)
+        rows_close(v, depth);
+    PyObject *ret = PyTuple_Pack(2, out, left);
+    Py_DECREF(out);
+    Py_DECREF(left);
+    return ret;
+fail:
+    if (depth > 0)
+        rows_close(v, depth);
+    for (int k = 0; k < 8; k++)
+        Py_XDECREF(item[k]);
+    Py_XDECREF(out);
+    Py_XDECREF(left);
+    return NULL;
+}
+
+/* ---- the classifier's pass 2 (context.DocumentContext._score_pending, _context) ---- */
+
+PyDoc_STRVAR(context_lines_doc,
+"context_lines(lines, start, stop, prev, consts, /)\n--\n\n"
+"_score_pending's pass 2 over lines[start:stop] (context._Line, classified):\n"
+"DocumentContext._context on each line not blank and not removed by a rule\n"
+"(when use_context), prev the last non-blank line before them or None.\n"
+"consts: (use_context, good, blank, dup, bad, echo_why, bad_score,\n"
+"isolated_factor, lag). Returns (prev, scores): the last non-blank line\n"
+"and the list of the lines' scores.");
+
+static PyObject *a_end;
+
+/* o.text.strip().lower() (a new reference) */
+static PyObject *echo_key(PyObject *o)
+{
+    PyObject *text = LINE_GET(o, text), *st = NULL, *lo = NULL;
+    if (text != NULL)
+        st = PyObject_CallMethodNoArgs(text, strip_name);
+    if (st != NULL)
+        lo = PyObject_CallMethodNoArgs(st, lower_name);
+    Py_XDECREF(text);
+    Py_XDECREF(st);
+    return lo;
+}
+
+/* whether line o's kind is (equal to) s; -1 on error */
+static int kind_is(PyObject *o, PyObject *s)
+{
+    PyObject *v = LINE_GET(o, kind);
+    if (v == NULL)
+        return -1;
+    int r = same_str(v, s);
+    Py_DECREF(v);
+    return r;
+}
+
+/* _context on line i (not blank, not removed by a rule); 0, or -1 on error */
+static int context_one(PyObject *lines, Py_ssize_t i, PyObject *prev, PyObject *const *c, Py_ssize_t lag)
+{
+    PyObject *good = c[1], *blank = c[2], *dup = c[3];
+    PyObject *ln = PyList_GET_ITEM(lines, i), *kind = LINE_GET(ln, kind), *key = NULL;
+    Py_ssize_t n = PyList_GET_SIZE(lines);
+    int r = -1, is_good;
+    if (kind == NULL)
+        return -1;
+    is_good = same_str(kind, good);
+    int end = 0;
+    if (is_good) {
+        PyObject *feat = LINE_GET(ln, feat), *e = NULL;
+        if (feat != NULL)
+            e = PyObject_GetAttr(feat, a_end);
+        Py_XDECREF(feat);
+        if (e == NULL || (end = PyObject_IsTrue(e)) < 0) {
+            Py_XDECREF(e);
+            goto done;
+        }
+        Py_DECREF(e);
+    }
+    if (!is_good || !end) {
+        /* a paragraph pasted twice in a row is article text: only other lines echo */
+        for (Py_ssize_t j = i + 1; j < i + 3 && j < n; j++) {
+            PyObject *o = PyList_GET_ITEM(lines, j);
+            int d = kind_is(o, dup);
+            if (d < 0)
+                goto done;
+            if (!d)
+                continue;
+            if (key == NULL && (key = echo_key(ln)) == NULL)
+                goto done;
+            PyObject *ok = echo_key(o);
+            if (ok == NULL)
+                goto done;
+            int eq = PyObject_RichCompareBool(ok, key, Py_EQ);
+            Py_DECREF(ok);
+            if (eq < 0)
+                goto done;
+            if (eq) {
+                r = LINE_SET(ln, kind, c[4]) < 0 || LINE_SET(ln, why, c[5]) < 0
+                    || LINE_SET(ln, score, c[6]) < 0 ? -1 : 0;
+                goto done;
+            }
+        }
+    }
+    if (is_good) {
+        int alone = prev == Py_None;
+        if (!alone && (alone = kind_is(prev, good)) >= 0)
+            alone = !alone;
+        if (alone < 0)
+            goto done;
+        if (alone) {
+            PyObject *nxt = NULL;
+            for (Py_ssize_t k = 1; k <= lag && i + k < n; k++) {
+                int b = kind_is(PyList_GET_ITEM(lines, i + k), blank);
+                if (b < 0)
+                    goto done;
+                if (!b) {
+                    nxt = PyList_GET_ITEM(lines, i + k);
+                    break;
+                }
+            }
+            int g = nxt == NULL ? 0 : kind_is(nxt, good);
+            if (g < 0)
+                goto done;
+            if (!g) { /* prose with no prose right above or below */
+                PyObject *s = LINE_GET(ln, score), *m = NULL;
+                if (s != NULL)
+                    m = PyNumber_InPlaceMultiply(s, c[7]);
+                Py_XDECREF(s);
+                if (m == NULL)
+                    goto done;
+                int bad = LINE_SET(ln, score, m);
+                Py_DECREF(m);
+                if (bad < 0)
+                    goto done;
+            }
+        }
+    }
+    r = 0;
+done:
+    Py_DECREF(kind);
+    Py_XDECREF(key);
+    return r;
+}
+
+static PyObject *context_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (!nargs_ok("context_lines", nargs, 5))
+        return NULL;
+    PyObject *lines = args[0], *prev = args[3], *consts = args[4];
+    if (!PyList_Check(lines) || !PyTuple_Check(consts) || PyTuple_GET_SIZE(consts) != 9) {
+        PyErr_SetString(PyExc_TypeError, "context_lines(list, int, int, line | None, tuple)");
+        return NULL;
+    }
+    PyObject *const *c = &PyTuple_GET_ITEM(consts, 0);
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]), stop = PyLong_AsSsize_t(args[2]), lag = PyLong_AsSsize_t(c[8]);
+    int use_context = PyObject_IsTrue(c[0]);
+    if (PyErr_Occurred() || use_context < 0)
+        return NULL;
+    if (start < 0 || stop > PyList_GET_SIZE(lines) || lag < 0) {
+        PyErr_SetString(PyExc_IndexError, "context_lines: start or stop out of range");
+        return NULL;
+    }
+    if (line_names() < 0 || (a_end == NULL && (a_end = PyUnicode_InternFromString("end")) == NULL))
+        return NULL;
+    if (strip_name == NULL && ((strip_name = PyUnicode_InternFromString("strip")) == NULL
+                               || (lower_name = PyUnicode_InternFromString("lower")) == NULL))
+        return NULL;
+    PyObject *scores = PyList_New(stop > start ? stop - start : 0);
+    if (scores == NULL)
+        return NULL;
+    Py_INCREF(prev);
+    for (Py_ssize_t i = start; i < stop; i++) {
+        PyObject *ln = PyList_GET_ITEM(lines, i);
+        int blank = kind_is(ln, c[2]);
+        if (blank < 0)
+            goto fail;
+        if (!blank) {
+            if (use_context) {
+                PyObject *fx = LINE_GET(ln, fixed);
+                if (fx == NULL)
+                    goto fail;
+                int unfixed = fx == Py_None;
+                Py_DECREF(fx);
+                if (unfixed && context_one(lines, i, prev, c, lag) < 0)
+                    goto fail;
+            }
+            Py_SETREF(prev, Py_NewRef(ln));
+        }
+        PyObject *s = LINE_GET(ln, score);
+        if (s == NULL)
+            goto fail;
+        PyList_SET_ITEM(scores, i - start, s);
+    }
+    PyObject *ret = PyTuple_Pack(2, prev, scores);
+    Py_DECREF(prev);
+    Py_DECREF(scores);
+    return ret;
+fail:
+    Py_DECREF(prev);
+    Py_DECREF(scores);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"crossdoc_count_doc", (PyCFunction)(void (*)(void))crossdoc_count_doc, METH_FASTCALL, crossdoc_count_doc_doc},
     {"crossdoc_see", (PyCFunction)(void (*)(void))crossdoc_see, METH_FASTCALL, crossdoc_see_doc},
@@ -3370,6 +4132,9 @@ static PyMethodDef methods[] = {
     /* cleaner.context */
     {"viterbi_forward", (PyCFunction)(void (*)(void))viterbi_forward, METH_FASTCALL, viterbi_forward_doc},
     {"viterbi_trace", (PyCFunction)(void (*)(void))viterbi_trace, METH_FASTCALL, viterbi_trace_doc},
+    {"classify_lines", (PyCFunction)(void (*)(void))classify_lines, METH_FASTCALL, classify_lines_doc},
+    {"verdict_lines", (PyCFunction)(void (*)(void))verdict_lines, METH_FASTCALL, verdict_lines_doc},
+    {"context_lines", (PyCFunction)(void (*)(void))context_lines, METH_FASTCALL, context_lines_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -3390,7 +4155,7 @@ PyMODINIT_FUNC PyInit__speedups(void)
     if (PyModule_AddIntConstant(m, "RECORD_SIZE", RECORD_SIZE) < 0
         || PyModule_AddIntConstant(m, "FOLD_MAX", FOLD_MAX) < 0
         || PyModule_AddType(m, &StopSetType) < 0 || PyModule_AddType(m, &LineClassType) < 0
-        || PyModule_AddType(m, &RunSetType) < 0) {
+        || PyModule_AddType(m, &RunSetType) < 0 || PyModule_AddType(m, &LineType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

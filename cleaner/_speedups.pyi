@@ -1,7 +1,8 @@
 from array import array
 from collections.abc import Iterable
+from typing import Any
 
-from .context import LineFeatures
+from .context import LineFeatures, Verdict
 
 RECORD_SIZE: int
 FOLD_MAX: int
@@ -14,6 +15,18 @@ def viterbi_forward(
     scores: list[float], va: float, vj: float, switch: float, back: bytearray, /
 ) -> tuple[float, float]: ...
 def viterbi_trace(back: bytearray, n: int, state: bool, /) -> list[bool]: ...
+def classify_lines(
+    line_class: LineClass, lines: list[Any], start: int, stop: StopSet | None,
+    crossdoc: tuple[list[array[int]], int, set[int] | None, int] | None, seen: set[str] | None,
+    consts: tuple[object, ...], /,
+) -> tuple[int, int, int]: ...
+def context_lines(
+    lines: list[Any], start: int, stop: int, prev: Any, consts: tuple[object, ...], /
+) -> tuple[Any, list[float]]: ...
+def verdict_lines(
+    lines: list[Any], art: list[bool], end: int, consts: tuple[object, ...], flags: int,
+    own: tuple[LineClass, StopSet | None, tuple[list[array[int]], int] | None] | None, /
+) -> tuple[list[Verdict | None], list[int]]: ...
 def setup(table: bytes, /) -> None: ...
 def split_lines(data: bytes, /) -> tuple[list[bytes], list[str], list[int]] | None: ...
 def crossdoc_see(
@@ -49,6 +62,20 @@ class StopSet:
     def has(self, word: str, /) -> bool: ...
     def get(self, word: str, /) -> int: ...
     def tally(self, text: str, limit: int, min_words: int, counts: list[int], /) -> int: ...
+
+class Line:
+    """context._Line in C."""
+
+    art: bool
+    feat: LineFeatures
+    fixed: str | None
+    index: int
+    kind: str
+    rep: bool
+    score: float
+    text: str
+    why: str
+    def __init__(self, index: int, text: str, fixed: str | None, /) -> None: ...
 
 class LineClass:
     def __init__(

@@ -761,6 +761,12 @@ def viterbi_trace(back: bytearray, n: int, state: bool) -> list[bool]:
 
 _c_forward = dedup.speedup("viterbi_forward")
 _c_trace = dedup.speedup("viterbi_trace")
+# DocumentContext._classify over a buffer's new lines in one call (with c_line)
+_c_classify_lines = dedup.speedup("classify_lines")
+# _flush's setting of each line's ``art`` and _verdicts' common branches in one call
+_c_verdict_lines = dedup.speedup("verdict_lines")
+# _score_pending's pass 2 and its list of scores in one call
+_c_context_lines = dedup.speedup("context_lines")
 
 
 class _Line:
@@ -783,6 +789,11 @@ class _Line:
         self.fixed = fixed
         self.why = ""
         self.rep = False  # a short line that repeats an earlier line of the document
+
+
+# _Line in C (its attributes as struct members: made without a Python frame,
+# read and written by the C functions above without a lookup)
+_c_line_type = dedup.speedup("Line")
 
 
 class ContextClassifier:
@@ -812,6 +823,23 @@ class ContextClassifier:
             _c_trace if exact and _c_trace is not None else viterbi_trace)
         self._c_stop: dict[str, _speedups.StopSet] = {}
         self._rule_scores: dict[str, float] = {}  # rule_score's answers (a pack has a few hundred rules)
+        # pass 1 in C: what classify_lines takes besides the lines
+        self.classify_lines: Callable[..., tuple[int, int, int]] | None = (
+            _c_classify_lines if self.c_line is not None else None)
+        self.pass1_consts = (_NO_FEATURES, BLANK, DUP, RULE, 0.0, DEDUP_RULE, p.dedup_score, self._rule_scores,
+                             self.rule_score, REPEAT_MAX_CHARS, REPEAT_MAX_KEYS)
+        self.context_lines: Callable[..., tuple[_Line | None, list[float]]] | None = _c_context_lines
+        self.context_consts = (p.use_context, GOOD, BLANK, DUP, BAD, "echoed-below", p.bad_score, p.isolated_factor,
+                               LAG)
+        self.verdict_lines: Callable[..., tuple[list[Verdict], list[int]]] | None = _c_verdict_lines
+        self.line_type: Callable[[int, str, str | None], _Line] = _c_line_type or _Line
+        # a document's push flushes buf[:-hold] once buf holds flush_at lines
+        chunk = max(1, (p.window or 0) // WINDOW_CHUNK_DIVISOR)
+        self.hold = p.window or 0
+        self.flush_at = p.window + chunk if p.window is not None else sys.maxsize
+        self.verdict_consts = (Verdict, _IN_ARTICLE, _OUTSIDE, BLANK, "classifier:blank", DEDUP_RULE, BAD, SHORT,
+                               WHY_CROSSDOC, _CONTENT)
+        self.verdict_flags = p.use_region | p.drop_bad_in_article << 2 | p.drop_short_in_article << 3
 
     def rule_score(self, rule_id: str) -> float:
         """The score of a line removed by rule ``rule_id`` (not a repeat), by
@@ -866,13 +894,13 @@ class DocumentContext:
     """Streaming classifier state for one document."""
 
     def __init__(self, clf: ContextClassifier) -> None:
+        # fewer than 30 attributes: from 30 on, CPython 3.11 no longer keeps
+        # them in the class's shared form, and each self.x costs a dict lookup
+        # (measured: +0.7% instructions on a default run; the classifier's
+        # constants are read from clf instead)
         self.clf = clf
         self.p = p = clf.params
-        self.window = p.window
-        self.chunk = max(1, (p.window or 0) // WINDOW_CHUNK_DIVISOR)
-        # push flushes buf[:-hold] once buf holds flush_at lines
-        self.hold = p.window or 0
-        self.flush_at = p.window + self.chunk if p.window is not None else sys.maxsize
+        self.flush_at = clf.flush_at
         self.buf: list[_Line] = []  # lines not yet decided, in order
         self.left: list[_Line] = []  # the last decided lines (context for short lines)
         self.n = 0
@@ -880,7 +908,6 @@ class DocumentContext:
         self.guess: LanguageGuess | None = (LanguageGuess(clf.stop, clf.langs_of, clf.c_langs)
                                             if p.use_stopwords and clf.stop else None)
         self.sw: frozenset[str] | None = None
-        self.c_line = clf.c_line
         self.c_sw: _speedups.StopSet | None = None  # self.sw for c_line
         self.classified = 0  # buf[:classified] have features and a class
         self.scored = 0  # buf[:scored] also have their Viterbi step
@@ -888,7 +915,6 @@ class DocumentContext:
         self.va = 0.0  # Viterbi: best path score ending in the article state
         self.vj = 0.0  # ... in the page state
         self.back = bytearray()  # Viterbi back-pointers of buf[:scored] (viterbi_forward)
-        self.forward, self.trace = clf.forward, clf.trace
         self.carry = 0.0  # score of the article run that reaches the last decided line
         self.carry_open = False
         self.best = 0.0  # strongest article run so far
@@ -901,15 +927,16 @@ class DocumentContext:
         self.seen: set[str] | None = set() if p.use_repeats else None  # short lines so far
         self.last_out: _Line | None = None  # the last non-blank line kept
         self.last_rep = -1  # index of the last short repeat seen
+        self.new_line = clf.line_type
 
     # -- input -------------------------------------------------------------
     def push(self, text: str, fixed: str | None = None) -> list[Verdict]:
         """Add the next line; return the verdicts now due (possibly none)."""
         buf = self.buf
-        buf.append(_Line(self.n, text, fixed))
+        buf.append(self.new_line(self.n, text, fixed))
         self.n += 1
         if len(buf) >= self.flush_at:
-            return self._flush(len(buf) - self.hold)
+            return self._flush(len(buf) - self.clf.hold)
         return []
 
     def finish(self) -> list[Verdict]:
@@ -921,11 +948,13 @@ class DocumentContext:
         return out
 
     # -- pass 1 ------------------------------------------------------------
-    def _classify(self, lines: Iterable[_Line], own: bool = False) -> None:
+    def _classify(self, lines: Iterable[_Line], own: bool = False, xdocs: int | None = None) -> None:
         """Pass 1: features, class and score of each line (``own``: repeats
-        judged as any other line, leaving no trace in the running counts)."""
+        judged as any other line, leaving no trace in the running counts;
+        ``xdocs``: the cross-document count of the lines, already taken).
+        The reference for ``_speedups.classify_lines``."""
         p = self.p
-        cd, c, c_sw, sw, seen = self.crossdoc, self.c_line, self.c_sw, self.sw, self.seen
+        cd, c, c_sw, sw, seen = self.crossdoc, self.clf.c_line, self.c_sw, self.sw, self.seen
         for ln in lines:
             fx = ln.fixed
             if fx is not None:
@@ -942,10 +971,10 @@ class DocumentContext:
             if not t:
                 ln.feat, ln.kind, ln.score = _NO_FEATURES, BLANK, 0.0
                 continue
-            xdocs = cd.see(t, not own) if cd is not None else 0
-            r = c.classify(t, c_sw, xdocs) if c is not None else None
+            x = xdocs if xdocs is not None else cd.see(t, not own) if cd is not None else 0
+            r = c.classify(t, c_sw, x) if c is not None else None
             if r is None:
-                r = line_class(t, sw, xdocs, p)
+                r = line_class(t, sw, x, p)
             kind, why, score, feat, short = r
             if short and seen is not None and len(t) <= REPEAT_MAX_CHARS and not feat.bullet and not own:
                 if t in seen:
@@ -954,6 +983,21 @@ class DocumentContext:
                 elif len(seen) < REPEAT_MAX_KEYS:
                     seen.add(t)
             ln.kind, ln.why, ln.score, ln.feat = kind, why, score, feat
+
+    def _classify_c(self) -> None:
+        """``_classify`` of the new lines in C; a line C leaves to Python is
+        classified by ``_classify`` with the cross-document count C took."""
+        buf, cd, line, run = self.buf, self.crossdoc, self.clf.c_line, self.clf.classify_lines
+        assert run is not None and line is not None
+        see = None if cd is None else (cd.rows, cd.bits, cd._pending, CROSSDOC_MAX_KEYS_PER_DOC)
+        i = self.classified
+        while i < len(buf):
+            i, xdocs, rep = run(line, buf, i, self.c_sw, see, self.seen, self.clf.pass1_consts)
+            if rep >= 0:
+                self.last_rep = rep
+            if i < len(buf):
+                self._classify((buf[i],), xdocs=xdocs)
+                i += 1
 
     def _score_pending(self, final: bool) -> None:
         """Pass 1 for new lines, then context adjustments and the Viterbi
@@ -974,16 +1018,32 @@ class DocumentContext:
             self.lang = lang or g.best()
             if self.lang is not None or g.lines >= LANG_MAX_LINES or g.words >= LANG_ENOUGH_WORDS:
                 self.sw = self.clf.stop.get(self.lang) if self.lang else None
-                if self.sw is not None and self.lang and self.c_line is not None:
+                if self.sw is not None and self.lang and self.clf.c_line is not None:
                     self.c_sw = self.clf.c_stopwords(self.lang)
                 self.guess = None
         n = len(buf)
         if self.classified < n:
-            self._classify(buf[self.classified:] if self.classified else buf)
+            if self.clf.classify_lines is not None:
+                self._classify_c()
+            else:
+                self._classify(buf[self.classified:] if self.classified else buf)
             self.classified = n
         stop = n if final else n - LAG
+        if self.scored < stop:
+            clf = self.clf
+            if clf.context_lines is not None:
+                self.prev, scores = clf.context_lines(buf, self.scored, stop, self.prev, clf.context_consts)
+            else:
+                scores = self._context_lines(stop)
+            self.va, self.vj = clf.forward(scores, self.va, self.vj, p.switch_cost, self.back)
+        self.scored = max(self.scored, stop)
+
+    def _context_lines(self, stop: int) -> list[float]:
+        """Pass 2 on ``buf[scored:stop]``; their scores. The reference for
+        ``_speedups.context_lines``."""
+        buf = self.buf
         prev = self.prev
-        use_context = p.use_context
+        use_context = self.p.use_context
         for i in range(self.scored, stop):
             ln = buf[i]
             if ln.kind != BLANK:
@@ -991,10 +1051,7 @@ class DocumentContext:
                     self._context(i, prev)
                 prev = ln
         self.prev = prev
-        if self.scored < stop:
-            scores = [ln.score for ln in buf[self.scored:stop]]
-            self.va, self.vj = self.forward(scores, self.va, self.vj, p.switch_cost, self.back)
-        self.scored = max(self.scored, stop)
+        return [ln.score for ln in buf[self.scored:stop]]
 
     def _context(self, i: int, prev: _Line | None) -> None:
         """Pass 2 on line ``i`` (not blank, not removed by a rule)."""
@@ -1036,7 +1093,7 @@ class DocumentContext:
         # article without paying a switch (on clean input, such as extractor
         # output, the first and last lines are article text; charging the
         # switch there cost 1 point of recall on extracted/ and gained nothing)
-        path = self.trace(self.back, n, self.va > self.vj)
+        path = self.clf.trace(self.back, n, self.va > self.vj)
         # article runs and their scores (a run may continue from decided lines)
         runs: list[tuple[int, int, float]] = []
         self.carry_in = self.carry_open and n > 0 and path[0]
@@ -1091,13 +1148,23 @@ class DocumentContext:
                 if tot >= need:
                     art[a:b] = path[a:b]  # all True
                     ref = buf[b - 1].index
-        for ln, a in zip(buf, art, strict=True):
-            ln.art = a
         for i in range(upto - 1, -1, -1):
             if art[i]:
                 self.last_art = buf[i].index
                 break
-        out = self._verdicts(0, upto)
+        clf = self.clf
+        if clf.verdict_lines is not None:
+            weak = p.use_weak_article and self.finishing and self.best < p.weak_article
+            cd = self.crossdoc
+            line = clf.c_line
+            own = None if line is None else (line, self.c_sw, None if cd is None else (cd.rows, cd.bits))
+            out, left = clf.verdict_lines(buf, art, upto, clf.verdict_consts, clf.verdict_flags | weak << 1, own)
+            for i in left:  # the branches C leaves to Python
+                out[i] = self._verdicts(i, i + 1)[0]
+        else:
+            for ln, a in zip(buf, art, strict=True):
+                ln.art = a
+            out = self._verdicts(0, upto)
         if self.seen is not None:
             # short repeats of the line kept right above, or left over from a
             # copied block, go

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from test_properties import ARTICLE_LINES, JUNK_LINES
 
 from cleaner import Cleaner, Config
-from cleaner.context import WINDOW_CHUNK_DIVISOR, WINDOW_DEFAULT
+from cleaner.context import WINDOW_CHUNK_DIVISOR, WINDOW_DEFAULT, ContextClassifier
 
 # A page as a naive HTML-to-text dump gives it: site name and menu, headline,
 # article paragraphs (some with CRLF endings), footer links.
@@ -438,3 +438,15 @@ def test_cross_document_see_is_count_then_add(text: str, depth: int) -> None:
     key = c.key(text)
     assert c.see(text, add=False) == c.count(key) and key not in c._pending
     assert c.see(text) == c.count(key) and key in c._pending
+
+
+def test_document_state_keeps_its_attributes_inline() -> None:
+    """A DocumentContext holds fewer than 30 attributes (CPython 3.11 keeps
+    no more in an instance's fast, shared-key form), after a document too."""
+    clf = ContextClassifier()
+    doc = clf.document()
+    assert len(vars(doc)) < 30
+    for line in ["Home | News", "A line of text that goes on for a while, as prose does.", ""] * 40:
+        doc.push(line)
+    doc.finish()
+    assert len(vars(doc)) < 30

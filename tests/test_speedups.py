@@ -977,6 +977,122 @@ def test_viterbi_in_c_only_for_exact_scores() -> None:
         assert clf.forward is c_mod().viterbi_forward and clf.trace is c_mod().viterbi_trace
 
 
+# -- the classifier's window in C (classify_lines, verdict_lines) against Python ---
+# each switch that turns a part off, and the window's edges
+DOC_PARAMS = [
+    DEFAULT, replace(DEFAULT, window=None), replace(DEFAULT, window=12), replace(DEFAULT, use_stopwords=False),
+    replace(DEFAULT, use_context=False), replace(DEFAULT, use_rule_weights=False), replace(DEFAULT, use_data=False),
+    replace(DEFAULT, use_region=False), replace(DEFAULT, use_run_filter=False),
+    replace(DEFAULT, use_weak_article=False), replace(DEFAULT, use_crossdoc=False),
+    replace(DEFAULT, use_repeats=False), replace(DEFAULT, use_glue=False, use_arrows=False),
+    replace(DEFAULT, use_weak_neighbors=False),
+    replace(DEFAULT, drop_bad_in_article=True, bad_score=0.5, title_score=0.5),  # junk in the article, dropped by why
+    replace(DEFAULT, drop_short_in_article=True, window=16), replace(DEFAULT, crossdoc_min_docs=1, weak_article=60.0),
+    replace(DEFAULT, bad_score=-1, data_score=-0.25, title_score=0, prose_cap=7, switch_cost=1),
+    # numbers C does not add: pass 1 and the Viterbi steps in Python, the rest in C
+    replace(DEFAULT, bad_score=Fraction(-1, 3), isolated_factor=Fraction(1, 2)),  # type: ignore[arg-type]
+]
+# a few short lines and paragraphs that recur (repeats, echoes, cross-document counts)
+POOL = ["Top pick", "Pros", "$35 from Amazon", "- Careful handling", "Share this", "Read more »", "Home | News | Sport",
+        "The committee met on Tuesday and agreed that the new budget would be published in the spring.",
+        "She said the plan was the best of the options they had and that the city would go on with it."]
+FIXED = st.sampled_from([None] * 6 + ["dedup.repeat", "dedup.repeat", "ads.more", "captions.alt", "social.share",
+                                      "chrome.byline", "layout.blank-lines"])
+DOC_TEXTS = st.lists(st.tuples(st.one_of(lines(), st.sampled_from(POOL), st.sampled_from(["", " ", "\t", "\xa0"]),
+                                         st.sampled_from(POOL).map(lambda t: f" {t.upper()} ")), FIXED), max_size=130)
+
+
+@st.composite
+def doc_lines(draw: st.DrawFn) -> list[tuple[str, str | None]]:
+    """Lines of a document, some followed by their copy as a repeat the
+    duplicate index removed (an echo), one or two lines below."""
+    out: list[tuple[str, str | None]] = []
+    for text, fixed in draw(DOC_TEXTS):
+        out.append((text, fixed))
+        echo = draw(st.sampled_from([0, 0, 0, 1, 2]))
+        if echo == 2:
+            out.append((draw(st.sampled_from(["", "Pros"])), None))
+        if echo:
+            out.append((draw(st.sampled_from([text, f" {text.upper()}", text + "x"])), "dedup.repeat"))
+    return out
+
+
+DOC_LINES = doc_lines()
+
+
+@contextmanager
+def python_classifier() -> Iterator[None]:
+    """Classifiers made inside take every Python path of context.py."""
+    names = ("_C_LINE", "_C_STOP", "_c_see", "_c_count_doc", "_c_forward", "_c_trace", "_c_classify_lines",
+             "_c_verdict_lines", "_c_context_lines", "_c_line_type")
+    saved = {k: getattr(context, k) for k in names}
+    try:
+        for k in names:
+            setattr(context, k, None)
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(context, k, v)
+
+
+def classify_docs(docs: list[list[tuple[str, str | None]]], params: context.ContextParams) -> list[object]:
+    clf = context.ContextClassifier(params, crossdoc=context.CrossDocCounter(width=1024, depth=2),
+                                    stopwords=STOPWORDS)
+    out: list[object] = []
+    for doc in docs:
+        ctx = clf.document()
+        for text, fixed in doc:
+            out.extend(ctx.push(text, fixed))
+        out.extend(ctx.finish())
+        out.append(len(ctx.left))
+    return out
+
+
+@needs_c
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(DOC_LINES, min_size=1, max_size=4), st.sampled_from(DOC_PARAMS))
+@example([[(POOL[7], None), ("Top pick", None), (" top PICK", "dedup.repeat"), (POOL[8], None)]],
+         DOC_PARAMS[14])  # an echo in the article, dropped for its why
+def test_classifier_window_matches_python(docs: list[list[tuple[str, str | None]]],
+                                          params: context.ContextParams) -> None:
+    got = classify_docs(docs, params)
+    with python_classifier():
+        want = classify_docs(docs, params)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert same(g, w), (g, w)
+
+
+@needs_c
+def test_classifier_window_in_c_by_default() -> None:
+    clf = context.ContextClassifier(stopwords=STOPWORDS)
+    assert clf.classify_lines is c_mod().classify_lines and clf.verdict_lines is c_mod().verdict_lines
+    assert clf.context_lines is c_mod().context_lines and clf.line_type is c_mod().Line
+    with python_classifier():
+        clf = context.ContextClassifier(stopwords=STOPWORDS)
+    assert clf.classify_lines is None and clf.verdict_lines is None and clf.context_lines is None
+    assert clf.line_type is context._Line
+
+
+@needs_c
+def test_line_type_is_the_python_line() -> None:
+    """_speedups.Line holds what context._Line holds, unset attributes raising alike."""
+    for make in (c_mod().Line, context._Line):
+        ln = make(3, " text ", None)
+        assert (ln.index, ln.text, ln.fixed, ln.why, ln.rep) == (3, " text ", None, "", False)
+        for name in ("art", "feat", "kind", "score"):
+            with pytest.raises(AttributeError):
+                getattr(ln, name)
+        ln.kind, ln.score, ln.art, ln.fixed = "good", 1.5, True, "ads.x"
+        assert (ln.kind, ln.score, ln.art, ln.fixed) == ("good", 1.5, True, "ads.x")
+        with pytest.raises(AttributeError):
+            ln.other = 1  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        c_mod().Line(1, "x")
+    with pytest.raises(TypeError):
+        c_mod().Line(1, "x", None, index=2)
+
+
 def class_lines(paths: list[Path]) -> Counter[str]:
     """C == Python on every line, with several languages and parameters: the
     classes and reasons seen."""
