@@ -18,7 +18,6 @@ to one and documents have no leading or trailing blank lines.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable, Container, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -150,7 +149,7 @@ class DocumentCleaner:
         # the classifier stage: lines pushed and awaiting their verdict (None
         # for removed lines: no bytes held), and verdicts due for the output stage
         self.ctx: DocumentContext | None = classifier.document() if classifier is not None else None
-        self.held: deque[Item | Repeat | None] = deque()
+        self.held: list[Item | Repeat | None] = []
         self.due: list[tuple[Item | Repeat | None, Verdict]] = []
         self.region_dropped: set[int] = set()  # lines the classifier dropped as outside the article
         self.stand_in: dict[int, int] = {}  # such a first copy -> the repeat kept in its place
@@ -235,8 +234,16 @@ class DocumentCleaner:
         Held for the output stage: a kept line, or ``held`` (a repeat)."""
         assert self.ctx is not None
         self.held.append(it if fixed is None else held)
-        for v in self.ctx.push(it.text, fixed):
-            self.due.append((self.held.popleft(), v))
+        vs = self.ctx.push(it.text, fixed)
+        if vs:
+            self._due(vs)
+
+    def _due(self, vs: list[Verdict]) -> None:
+        """Verdicts of the oldest lines held: due for the output stage (a
+        flush decides many lines at once: sliced, not popped one by one)."""
+        held, k = self.held, len(vs)
+        self.due.extend(zip(held[:k], vs, strict=True))
+        del held[:k]
 
     def _apply_verdicts(self, out: list[bytes]) -> None:
         """The output stage takes the verdicts due, in line order."""
@@ -337,8 +344,9 @@ class DocumentCleaner:
                     continue
             if ctx is not None:  # _push, inline
                 held.append(new(Item, (ln, raw, text, None, -1, False)))
-                for v in ctx.push(text, None):
-                    self.due.append((held.popleft(), v))
+                vs = ctx.push(text, None)
+                if vs:
+                    self._due(vs)
                 continue
             if self.blanks:
                 self._flush_blanks(out)
@@ -615,8 +623,7 @@ class DocumentCleaner:
         if self.para:
             self._settle_para(out)
         if self.ctx is not None:
-            for v in self.ctx.finish():
-                self.due.append((self.held.popleft(), v))
+            self._due(self.ctx.finish())
             assert not self.held, "a line was pushed without a verdict"
             self._apply_verdicts(out)
         for b in self.blanks:
