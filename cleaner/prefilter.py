@@ -389,6 +389,7 @@ class Prefilter:
         self.uses_hyperscan = bool(self._full)
         self.kind = "hyperscan" if self.uses_hyperscan else "literal" if self._literal is not None else "none"
         self._limits = tuple(sorted(t for t in self._fast if t is not None))
+        self._most = max(self._limits, default=0)
 
     def scan(self, buf: bytes) -> dict[int, list[int]]:
         """``buf`` holds lines joined by ``\\n`` (valid UTF-8).
@@ -399,12 +400,16 @@ class Prefilter:
         padded, special = (_c_scan_buffer or _scan_buffer_py)(buf)
         tiers = self._fast
         pairs = bytearray()  # (line, rule) as native uint32, from every database
-        if special:  # the few lines the fast automata may miss: every full one
+        if special:  # the few lines the fast automata may miss: the full ones of their tiers
             # split no further than the last of them (padded starts with a break: line i is item i + 1)
-            lines = padded.split(b"\n", special[-1] + 2)
-            joined = b"\n" + b"\n".join([lines[i + 1] for i in special]) + b"\n"
-            for dbs in self._full.values():
-                _scan_into(pairs, dbs, joined, array("I", special).tobytes())
+            split = padded.split(b"\n", special[-1] + 2)
+            lines = [split[i + 1] for i in special]
+            words = [len(line[:WORD_COUNT_PREFIX].split(None, self._most)) for line in lines]
+            for limit, dbs in self._full.items():
+                fit = [k for k, n in enumerate(words) if limit is None or n <= limit]
+                if fit:  # a tier's database is large: touch it only for lines it may match
+                    text = b"\n" + b"\n".join([lines[k] for k in fit]) + b"\n"
+                    _scan_into(pairs, dbs, text, array("I", [special[k] for k in fit]).tobytes())
         if None in tiers:
             _scan_into(pairs, tiers[None], padded, None)
         with memoryview(padded) as view:

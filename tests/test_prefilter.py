@@ -304,3 +304,25 @@ def test_line_words_of_the_rules_bound_their_examples() -> None:
 ])
 def test_line_words(pattern: str, words: int | None) -> None:
     assert literals.line_words(pattern, prefilter._BLANKS) == words
+
+
+@pytest.mark.skipif(not prefilter._hs_usable, reason="no usable hyperscan")
+def test_fold_letter_lines_meet_the_full_databases_of_their_tiers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "(?i)this" matches "thıs" (only the full automata know: Hyperscan does
+    # not fold ı); rule 1 is limited to 12 words, rule 2 to 40, rule 0 to none
+    pf = Prefilter([(0, "(?i)this"), (1, "(?i)this"), (2, "(?i)this")], max_words=[None, 12, 40])
+    assert pf._limits == (12, 40)
+    lines = ["thıs" + " w" * (n - 1) for n in (1, 12, 13, 40, 41, 300)]
+    lines += [" ".join(["thıs"] * 5000)]  # words past WORD_COUNT_PREFIX bytes are not counted
+    hits = pf.scan("\n".join(lines).encode("utf-8"))
+    for i, line in enumerate(lines):
+        words = len(line[:prefilter.WORD_COUNT_PREFIX].split())
+        want = {0} | ({1} if words <= 12 else set()) | ({2} if words <= 40 else set())
+        assert want <= set(hits.get(i, ())), (i, words)
+    # a tier's full database is not scanned when no fold-letter line is short enough
+    scanned: list[int] = []
+    real = prefilter._scan_into
+    monkeypatch.setattr(prefilter, "_scan_into", lambda pairs, dbs, *rest: (scanned.extend(id(d[0]) for d in dbs),
+                                                                           real(pairs, dbs, *rest)))
+    pf.scan(("thıs" + " w" * 20).encode("utf-8"))
+    assert id(pf._full[12][0][0]) not in scanned and id(pf._full[40][0][0]) in scanned
