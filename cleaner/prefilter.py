@@ -327,8 +327,10 @@ def _excludes_ascii_space(pattern: str, i: int) -> bool:
 # article lines carry most of the bytes and meet few rules. A pattern goes
 # to the smallest tier that holds its rule's limit or the most words of a
 # line it can match (``literals.line_words``), the lower (lines of <= 12
-# words are about 4% of a news stream's bytes, <= 40 words about 27%).
-WORD_TIERS = (12, 40)
+# words are about 4% of a news stream's bytes, <= 24 about 8%, <= 40 about
+# 27%). The 24-word tier spares a third of the 40-word one's patterns the
+# lines of 25-40 words: 6% fewer prefilter instructions, for a fourth scan.
+WORD_TIERS = (12, 24, 40)
 
 
 class Prefilter:

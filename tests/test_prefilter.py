@@ -326,3 +326,22 @@ def test_fold_letter_lines_meet_the_full_databases_of_their_tiers(monkeypatch: p
                                                                            real(pairs, dbs, *rest)))
     pf.scan(("thıs" + " w" * 20).encode("utf-8"))
     assert id(pf._full[12][0][0]) not in scanned and id(pf._full[40][0][0]) in scanned
+
+
+@pytest.mark.skipif(not prefilter._hs_usable, reason="no usable hyperscan")
+def test_a_rule_goes_to_the_smallest_tier_that_holds_its_limit() -> None:
+    # rule k is limited to tier k's words, rule k + len(tiers) to one word more
+    tiers = prefilter.WORD_TIERS
+    limits = [*tiers, *(t + 1 for t in tiers)]
+    pf = Prefilter([(k, "(?i)this") for k in range(len(limits))], max_words=limits)
+    assert pf._limits == tiers
+    for k, limit in enumerate(limits):
+        home = next(t for t in (*tiers, None) if t is None or limit <= t)
+        assert [k in rule_of for _, rule_of, _ in pf._fast[home]] == [True], (limit, home)
+    # each is reported on lines of as many words as its limit (and the fold-letter lines too)
+    for word in ("this", "thıs", "THİS"):
+        lines = [word + " w" * (n - 1) for n in sorted(set(limits))]
+        hits = pf.scan("\n".join(lines).encode("utf-8"))
+        for i, line in enumerate(lines):
+            words = len(line.split())
+            assert {k for k, limit in enumerate(limits) if words <= limit} <= set(hits.get(i, ())), (word, words)
