@@ -368,8 +368,9 @@ class Prefilter:
                     limit = words  # a line that long cannot match: the pattern's own limit
                 tier = next((t for t in WORD_TIERS if limit is not None and limit <= t), 0)  # 0: no tier
                 group = groups[rule] if rule < len(groups) else 0
-                # over all lines the byte-mode fast form pays, over a tier's it costs (measured)
-                by_group.setdefault((group, tier), []).append((rule, full, fast, in_bytes if tier == 0 else None, ends))
+                # the byte-mode fast form pays over all lines and the shortest, costs over the others (measured)
+                in_bytes = in_bytes if tier in (0, 12) else None
+                by_group.setdefault((group, tier), []).append((rule, full, fast, in_bytes, ends))
             for (_, tier), exprs in sorted(by_group.items()):
                 dbs = _databases(exprs)
                 if dbs is None:  # a pattern Hyperscan rejects: its rule runs on every line
