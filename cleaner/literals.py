@@ -553,7 +553,7 @@ def fold(buf: bytes) -> bytes:
 
 # -- the scan ----------------------------------------------------------------------------
 
-WORD_TIERS = (12, 40)  # as prefilter.WORD_TIERS
+WORD_TIERS = (12, 40)  # this prefilter's own (prefilter.WORD_TIERS suits Hyperscan)
 WORD_COUNT_PREFIX = 4096
 # Literals this short (in bytes) are found with bytes.find, one line at a
 # time; longer ones with one trie-shaped stdlib ``re`` pattern per buffer.

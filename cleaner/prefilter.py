@@ -327,8 +327,10 @@ def _excludes_ascii_space(pattern: str, i: int) -> bool:
 # article lines carry most of the bytes and meet few rules. A pattern goes
 # to the smallest tier that holds its rule's limit or the most words of a
 # line it can match (``literals.line_words``), the lower (lines of <= 12
-# words are about 4% of a news stream's bytes, <= 40 words about 27%).
-WORD_TIERS = (12, 40)
+# words are about 4% of a news stream's bytes, <= 24 about 8%, <= 40 about
+# 27%). The 24-word tier spares a third of the 40-word one's patterns the
+# lines of 25-40 words: 6% fewer prefilter instructions, for a fourth scan.
+WORD_TIERS = (12, 24, 40)
 
 
 class Prefilter:
@@ -360,13 +362,15 @@ class Prefilter:
                 if pair is None:  # Unwidenable
                     always.add(rule)
                     continue
-                full, fast, ends, words = pair
+                full, fast, ends, words, in_bytes = pair
                 limit = max_words[rule] if rule < len(max_words) else None
                 if words is not None and (limit is None or words < limit):
                     limit = words  # a line that long cannot match: the pattern's own limit
                 tier = next((t for t in WORD_TIERS if limit is not None and limit <= t), 0)  # 0: no tier
                 group = groups[rule] if rule < len(groups) else 0
-                by_group.setdefault((group, tier), []).append((rule, full, fast, ends))
+                # the byte-mode fast form pays over all lines and the shortest, costs over the others (measured)
+                in_bytes = in_bytes if tier in (0, 12) else None
+                by_group.setdefault((group, tier), []).append((rule, full, fast, in_bytes, ends))
             for (_, tier), exprs in sorted(by_group.items()):
                 dbs = _databases(exprs)
                 if dbs is None:  # a pattern Hyperscan rejects: its rule runs on every line
@@ -389,6 +393,7 @@ class Prefilter:
         self.uses_hyperscan = bool(self._full)
         self.kind = "hyperscan" if self.uses_hyperscan else "literal" if self._literal is not None else "none"
         self._limits = tuple(sorted(t for t in self._fast if t is not None))
+        self._most = max(self._limits, default=0)
 
     def scan(self, buf: bytes) -> dict[int, list[int]]:
         """``buf`` holds lines joined by ``\\n`` (valid UTF-8).
@@ -399,12 +404,16 @@ class Prefilter:
         padded, special = (_c_scan_buffer or _scan_buffer_py)(buf)
         tiers = self._fast
         pairs = bytearray()  # (line, rule) as native uint32, from every database
-        if special:  # the few lines the fast automata may miss: every full one
+        if special:  # the few lines the fast automata may miss: the full ones of their tiers
             # split no further than the last of them (padded starts with a break: line i is item i + 1)
-            lines = padded.split(b"\n", special[-1] + 2)
-            joined = b"\n" + b"\n".join([lines[i + 1] for i in special]) + b"\n"
-            for dbs in self._full.values():
-                _scan_into(pairs, dbs, joined, array("I", special).tobytes())
+            split = padded.split(b"\n", special[-1] + 2)
+            lines = [split[i + 1] for i in special]
+            words = [len(line[:WORD_COUNT_PREFIX].split(None, self._most)) for line in lines]
+            for limit, dbs in self._full.items():
+                fit = [k for k, n in enumerate(words) if limit is None or n <= limit]
+                if fit:  # a tier's database is large: touch it only for lines it may match
+                    text = b"\n" + b"\n".join([lines[k] for k in fit]) + b"\n"
+                    _scan_into(pairs, dbs, text, array("I", [special[k] for k in fit]).tobytes())
         if None in tiers:
             _scan_into(pairs, tiers[None], padded, None)
         with memoryview(padded) as view:
@@ -524,23 +533,28 @@ _c_group_pairs: Callable[[bytearray], dict[int, list[int]]] | None = speedup("gr
 # (Hyperscan database, rule of each pattern id, per id 1 if its matches all
 # end at their line's end: see ``_match_lines_py``)
 _Database = tuple[Any, list[int], bytes]
-_Expr = tuple[int, str, str, bool]  # (rule, full, fast widened pattern, ends lines)
-_Widened = tuple[str, str, bool, int | None]  # (full, fast, ends lines, most words)
+_Expr = tuple[int, str, str, str | None, bool]  # (rule, full, fast, fast's byte-mode form, ends lines)
+# (full, fast, ends lines, most words, ``bytewise_form`` of fast)
+_Widened = tuple[str, str, bool, int | None, str | None]
 
 
 def _databases(exprs: Sequence[_Expr]) -> tuple[_Database, ...] | None:
-    """The full and fast databases of (rule, full, fast, ends) widened
-    patterns: the full one as they are (it scans few lines), the fast one
-    the first halves of ``_split_lead`` and a third (none if no pattern is
+    """The full and fast databases of (rule, full, fast, fast's byte-mode
+    form, ends) widened patterns: the full one as they are (it scans few
+    lines), the fast one the first halves of ``_split_lead`` (of the
+    byte-mode forms if all have one) and a third (none if no pattern is
     split) the blank-led halves. None where Hyperscan rejects a pattern."""
-    def database(items: list[tuple[int, str, bool]]) -> _Database | None:
-        db = _load_or_compile([e for _, e, _ in items])
+    def database(items: list[tuple[int, str, bool]], utf8: bool = True) -> _Database | None:
+        db = _load_or_compile([e for _, e, _ in items], utf8)
         return None if db is None else (db, [rule for rule, _, _ in items], bytes(end for _, _, end in items))
 
-    heads = [(rule, _split_lead(f)[0], end) for rule, _, f, end in exprs]
-    blank = [(rule, parts[1], end) for rule, _, f, end in exprs if len(parts := _split_lead(f)) == 2]
-    full = database([(rule, e, end) for rule, e, _, end in exprs])
-    dbs = [full, database(heads)] + ([database(blank)] if blank else [])
+    in_bytes = all(b is not None for _, _, _, b, _ in exprs)
+    # (a byte-mode form starts \n[blanks]* where its fast form does: split alike)
+    heads = [(rule, _split_lead(b if in_bytes and b is not None else f)[0], end) for rule, _, f, b, end in exprs]
+    fast = database(heads, utf8=not in_bytes)
+    blank = [(rule, parts[1], end) for rule, _, f, _, end in exprs if len(parts := _split_lead(f)) == 2]
+    full = database([(rule, e, end) for rule, e, _, _, end in exprs])
+    dbs = [full, fast] + ([database(blank)] if blank else [])
     return None if None in dbs else tuple(db for db in dbs if db is not None)
 
 
@@ -562,10 +576,55 @@ def _split_lead(expr: str) -> list[str]:
     return [flags + _LEAD[0] + rest, flags + _LEAD[0] + f"[{_ASCII_SPACE}]+" + rest]
 
 
+# Hyperscan's UTF-8 mode builds larger, slower automata for "any non-ASCII
+# character" than its byte mode does for "a byte >= 0x80 and the rest of
+# its character". A fast widened pattern names non-ASCII characters only as
+# the class range below and in negated classes (whose members are ASCII),
+# so in byte mode it only needs each such one-character class or ``.`` to
+# take the continuation bytes after it (``*``/``+`` after it do already).
+# a run this keeps as it is, a class, an escape or "." (stdlib re: faster here)
+_BYTEWISE_TOKEN = re.compile(r"(?:[^\\\[.]|\\x\{[0-9A-Fa-f]+\}|\\[^A-Za-z0-9])+"
+                             r"|\[\^?(?:\\x\{[0-9A-Fa-f]+\}|\\.|[^\]\\])*\]|\\.|.", re.S)
+_NON_ASCII_RANGE = "\\x{80}-\\x{10FFFF}"
+_CONTINUATION = "[\\x{80}-\\x{bf}]*"
+_BEYOND_ASCII = re.compile(r"\\x\{0*(?:[89A-Fa-f][0-9A-Fa-f]|[1-9A-Fa-f][0-9A-Fa-f]{2,})\}")  # \x{80} and up
+_PLAIN_ESCAPES = frozenset("ntrfvea")  # letter escapes that name one ASCII byte
+
+
+def bytewise_form(expr: str) -> str | None:
+    """A fast widened pattern (``widen(..., folds=False)``) for Hyperscan's
+    byte mode, matching at least every line it matches in UTF-8 mode (text
+    without the letters of ``_FOLD_TO_ASCII``); None if it holds a construct
+    this does not know."""
+    rest = expr.replace(_NON_ASCII_RANGE, "")
+    if not rest.isascii() or _BEYOND_ASCII.search(rest):
+        return None  # a non-ASCII character of its own
+    out: list[str] = []
+    for m in _BYTEWISE_TOKEN.finditer(expr):
+        tok = m.group(0)
+        if tok.startswith("[") and len(tok) > 1:
+            wide = tok.startswith("[^") or _NON_ASCII_RANGE in tok
+            tok = tok.replace(_NON_ASCII_RANGE, "\\x{80}-\\x{ff}")
+        elif tok == "\\S":  # (no Unicode spaces in the scan buffer)
+            tok, wide = "[^\\x{9}-\\x{d}\\x{20}]", True
+        elif tok.startswith("\\") and len(tok) == 2 and tok[1].isalnum():
+            if tok[1] not in _PLAIN_ESCAPES:  # \W \p ...: a character class of its own
+                return None
+            wide = False
+        else:
+            wide = tok == "."
+        # one character, unless * or + repeats it (its class holds the continuation bytes)
+        if wide and expr[m.end():m.end() + 1] not in ("*", "+"):
+            tok = f"(?:{tok}{_CONTINUATION})"
+        out.append(tok)
+    return "".join(out)
+
+
 def _widened(patterns: Sequence[str]) -> dict[str, _Widened | None]:
     """Each pattern widened with and without folds, whether its matches all
-    end at the line's end (``literals.ends_lines``) and the most words of a
-    line it matches (``literals.line_words``; None: ``Unwidenable``).
+    end at the line's end (``literals.ends_lines``), the most words of a
+    line it matches (``literals.line_words``) and the byte-mode form of the
+    fast one (``bytewise_form``), or None: ``Unwidenable``.
     Remembered in the cache, keyed by the source of this module and of
     ``literals.py`` and the versions of regex and Python (its parser) they
     depend on: this costs ~0.4 s per start."""
@@ -580,8 +639,9 @@ def _widened(patterns: Sequence[str]) -> dict[str, _Widened | None]:
     missing = [p for p in dict.fromkeys(patterns) if p not in known]
     for pat in missing:
         try:
-            known[pat] = (widen(pat), widen(pat, folds=False), literals.ends_lines(pat),
-                          literals.line_words(pat, _BLANKS))
+            fast = widen(pat, folds=False)
+            known[pat] = (widen(pat), fast, literals.ends_lines(pat), literals.line_words(pat, _BLANKS),
+                          bytewise_form(fast))
         except Unwidenable:
             known[pat] = None
     if missing:
@@ -638,9 +698,10 @@ def _read_widened(path: Path) -> dict[str, _Widened | None]:
     for pat, item in data.items() if isinstance(data, dict) else ():
         if item is None:
             out[pat] = None
-        elif (isinstance(item, list) and len(item) == 4 and isinstance(item[0], str) and isinstance(item[1], str)
-              and isinstance(item[2], bool) and (item[3] is None or (type(item[3]) is int and item[3] >= 0))):
-            out[pat] = (item[0], item[1], item[2], item[3])
+        elif (isinstance(item, list) and len(item) == 5 and isinstance(item[0], str) and isinstance(item[1], str)
+              and isinstance(item[2], bool) and (item[3] is None or (type(item[3]) is int and item[3] >= 0))
+              and (item[4] is None or isinstance(item[4], str))):
+            out[pat] = (item[0], item[1], item[2], item[3], item[4])
         else:
             return {}  # not ours: widen again
     return out
@@ -673,30 +734,30 @@ def _count_breaks_py(buf: bytes, offsets: list[int]) -> list[int]:
     return out
 
 
-def _flags() -> int:
-    """UTF-8 prefilter patterns."""
+def _flags(utf8: bool = True) -> int:
+    """UTF-8 (else byte mode) prefilter patterns."""
     assert _hs is not None
-    return int(_hs.HS_FLAG_UTF8 | _hs.HS_FLAG_PREFILTER)
+    return int(_hs.HS_FLAG_UTF8 | _hs.HS_FLAG_PREFILTER) if utf8 else int(_hs.HS_FLAG_PREFILTER)
 
 
-def _compile(exprs: Sequence[str]) -> Any:
+def _compile(exprs: Sequence[str], utf8: bool = True) -> Any:
     assert _hs is not None
     db = _hs.Database()
     db.compile(
         expressions=[e.encode("utf-8") for e in exprs],
         ids=list(range(len(exprs))),
         elements=len(exprs),
-        flags=[_flags()] * len(exprs),
+        flags=[_flags(utf8)] * len(exprs),
     )
     return db
 
 
-def _load_or_compile(exprs: Sequence[str]) -> Any:
+def _load_or_compile(exprs: Sequence[str], utf8: bool = True) -> Any:
     """The database of widened patterns (ids in list order), or None if
     Hyperscan rejects one. Databases are cached on disk, keyed by the
     patterns, the flags and the Hyperscan version."""
     assert _hs is not None
-    ident = repr((getattr(_hs, "__version__", ""), _flags(), tuple(exprs)))
+    ident = repr((getattr(_hs, "__version__", ""), _flags(utf8), tuple(exprs)))
     key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
     path = cache_dir() / f"hs1-{key}.db"
     if cache_on():
@@ -712,7 +773,7 @@ def _load_or_compile(exprs: Sequence[str]) -> Any:
         except Exception:
             pass
     try:
-        db = _compile(exprs)
+        db = _compile(exprs, utf8)
     except Exception:
         db = None
     try:

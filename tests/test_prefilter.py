@@ -7,6 +7,7 @@ import os
 import time
 from array import array
 from pathlib import Path
+from typing import Any
 
 import pytest
 import regex
@@ -182,8 +183,9 @@ def test_widened_patterns_are_remembered(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.delenv("CLEANER_NO_CACHE", raising=False)
     pats = ["(?i)^share this$", "^a\\Sb", "[^ ]x"]  # the last is Unwidenable ([^ ] matches a NBSP)
     first = prefilter._widened(pats)
-    assert first == {pats[0]: (widen(pats[0]), widen(pats[0], folds=False), True, 2),
-                     pats[1]: (widen(pats[1]), widen(pats[1], folds=False), False, None), pats[2]: None}
+    fast = [widen(p, folds=False) for p in pats[:2]]
+    assert first == {pats[0]: (widen(pats[0]), fast[0], True, 2, prefilter.bytewise_form(fast[0])),
+                     pats[1]: (widen(pats[1]), fast[1], False, None, prefilter.bytewise_form(fast[1])), pats[2]: None}
     [cached] = (tmp_path / "corpus-cleaner").glob("widen-*.json")
     assert prefilter._read_widened(cached) == first
     cached.write_text('{"(?i)^share this$": ["x"]}')  # not ours: ignored, widened again
@@ -304,3 +306,96 @@ def test_line_words_of_the_rules_bound_their_examples() -> None:
 ])
 def test_line_words(pattern: str, words: int | None) -> None:
     assert literals.line_words(pattern, prefilter._BLANKS) == words
+
+
+@pytest.mark.skipif(not prefilter._hs_usable, reason="no usable hyperscan")
+def test_fold_letter_lines_meet_the_full_databases_of_their_tiers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "(?i)this" matches "thıs" (only the full automata know: Hyperscan does
+    # not fold ı); rule 1 is limited to 12 words, rule 2 to 40, rule 0 to none
+    pf = Prefilter([(0, "(?i)this"), (1, "(?i)this"), (2, "(?i)this")], max_words=[None, 12, 40])
+    assert pf._limits == (12, 40)
+    lines = ["thıs" + " w" * (n - 1) for n in (1, 12, 13, 40, 41, 300)]
+    lines += [" ".join(["thıs"] * 5000)]  # words past WORD_COUNT_PREFIX bytes are not counted
+    hits = pf.scan("\n".join(lines).encode("utf-8"))
+    for i, line in enumerate(lines):
+        words = len(line[:prefilter.WORD_COUNT_PREFIX].split())
+        want = {0} | ({1} if words <= 12 else set()) | ({2} if words <= 40 else set())
+        assert want <= set(hits.get(i, ())), (i, words)
+    # a tier's full database is not scanned when no fold-letter line is short enough
+    scanned: list[int] = []
+    real = prefilter._scan_into
+    monkeypatch.setattr(prefilter, "_scan_into", lambda pairs, dbs, *rest: (scanned.extend(id(d[0]) for d in dbs),
+                                                                           real(pairs, dbs, *rest)))
+    pf.scan(("thıs" + " w" * 20).encode("utf-8"))
+    assert id(pf._full[12][0][0]) not in scanned and id(pf._full[40][0][0]) in scanned
+
+
+@pytest.mark.skipif(not prefilter._hs_usable, reason="no usable hyperscan")
+def test_a_rule_goes_to_the_smallest_tier_that_holds_its_limit() -> None:
+    # rule k is limited to tier k's words, rule k + len(tiers) to one word more
+    tiers = prefilter.WORD_TIERS
+    limits = [*tiers, *(t + 1 for t in tiers)]
+    pf = Prefilter([(k, "(?i)this") for k in range(len(limits))], max_words=limits)
+    assert pf._limits == tiers
+    for k, limit in enumerate(limits):
+        home = next(t for t in (*tiers, None) if t is None or limit <= t)
+        assert [k in rule_of for _, rule_of, _ in pf._fast[home]] == [True], (limit, home)
+    # each is reported on lines of as many words as its limit (and the fold-letter lines too)
+    for word in ("this", "thıs", "THİS"):
+        lines = [word + " w" * (n - 1) for n in sorted(set(limits))]
+        hits = pf.scan("\n".join(lines).encode("utf-8"))
+        for i, line in enumerate(lines):
+            words = len(line.split())
+            assert {k for k, limit in enumerate(limits) if words <= limit} <= set(hits.get(i, ())), (word, words)
+
+
+def test_bytewise_form() -> None:
+    cont = prefilter._CONTINUATION
+    word = "[\\x{61}-\\x{7a}\\x{80}-\\x{10FFFF}]"
+    # a one-character class that holds non-ASCII characters, a negated one, "." and \\S take
+    # the rest of their character; repeated by * or + they need not
+    assert prefilter.bytewise_form(f"\\n{word}x[^\\x{{61}}].\\S\\n") == (
+        f"\\n(?:[\\x{{61}}-\\x{{7a}}\\x{{80}}-\\x{{ff}}]{cont})x(?:[^\\x{{61}}]{cont})(?:.{cont})"
+        f"(?:[^\\x{{9}}-\\x{{d}}\\x{{20}}]{cont})\\n")
+    assert prefilter.bytewise_form(f"(?i){word}+[^\\n]*.*?\\S+[\\x{{61}}]\\t") == (
+        "(?i)[\\x{61}-\\x{7a}\\x{80}-\\x{ff}]+[^\\n]*.*?[^\\x{9}-\\x{d}\\x{20}]+[\\x{61}]\\t")
+    assert prefilter.bytewise_form(f"{word}{{1,3}}") == f"(?:[\\x{{61}}-\\x{{7a}}\\x{{80}}-\\x{{ff}}]{cont}){{1,3}}"
+    for unknown in ("[\\x{130}]", "\\x{e9}", "\u00e9", "a\\Wb", "\\p{L}"):
+        assert prefilter.bytewise_form(unknown) is None, unknown
+
+
+WIDENED = prefilter._widened([p for r in RULES.rules for p in r.patterns])
+BYTEWISE = sorted((p, w[4]) for p, w in WIDENED.items() if w is not None and w[4] is not None)
+
+
+@st.composite
+def plain_lines(draw: st.DrawFn) -> str:
+    # the fast databases are for lines without the letters of _FOLD_TO_ASCII
+    return draw(mutated()).translate({ord(c): "x" for c in prefilter._FOLD_TO_ASCII})
+
+
+@pytest.mark.skipif(not prefilter._hs_usable, reason="no usable hyperscan")
+@settings(max_examples=200, deadline=None)
+@given(st.lists(plain_lines(), min_size=1, max_size=5),
+       st.lists(st.sampled_from(["é", "€", "\U0001f600", "Ж", "·", "\u00bf", "\u0100", "ab", " "]), max_size=6))
+def test_bytewise_forms_report_every_regex_match(lines: list[str], noise: list[str]) -> None:
+    """In byte mode, the default pack's fast patterns (all of them, not only
+    those of the all-lines database) report every line their regex matches."""
+    lines = [*lines, *("".join(noise[:k]) + line + "".join(noise[k:]) for k, line in enumerate(lines))]
+    buf = b"\n" + canonical("\n".join(lines).encode("utf-8")) + b"\n"
+    found: set[tuple[int, int]] = set()  # (line, pattern)
+    _bytewise_db().scan(buf, match_event_handler=lambda pid, _s, end, _f, _c: found.update(
+        {(buf.count(b"\n", 0, end - 1) - 1, pid), (buf.count(b"\n", 0, end) - 1, pid)}))
+    for k, line in enumerate(lines):
+        for pid, (pat, _) in enumerate(BYTEWISE):
+            if regex.search(pat, line):
+                assert (k, pid) in found, (pat, line)
+
+
+_BYTEWISE_DB: list[object] = []
+
+
+def _bytewise_db() -> Any:
+    if not _BYTEWISE_DB:
+        _BYTEWISE_DB.append(prefilter._load_or_compile([b for _, b in BYTEWISE], False))
+    return _BYTEWISE_DB[0]
