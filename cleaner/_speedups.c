@@ -2138,6 +2138,110 @@ static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* check_text's near step: each value of sk put in near_recent under pid
+ * (setdefault); the owners found, in sk's order (recent's earlier owners,
+ * then the runs', as owners_into), when Matcher._may_reach lets one earlier
+ * paragraph own enough of them: then the values put are taken out again.
+ * Else Py_None, the values staying. NULL with an exception. */
+static PyObject *near_owners(PyObject *sk, PyObject *near_recent, const RunSetObject *runs, PyObject *pid,
+                             double threshold)
+{
+    Py_ssize_t n = PyList_GET_SIZE(sk), can = 0, n_ask = 0, i, j;
+    double need = threshold * (double)n - 1;
+    PyObject *small_got[64], **got = n <= 64 ? small_got : PyMem_Malloc((size_t)n * 2 * sizeof(PyObject *));
+    uint64_t small_ask[64], *ask = n <= 64 ? small_ask : PyMem_Malloc((size_t)n * sizeof(uint64_t));
+    int64_t small_id[64], *id = n <= 64 ? small_id : PyMem_Malloc((size_t)n * sizeof(int64_t));
+    char small_put[64], *put = n <= 64 ? small_put : PyMem_Malloc((size_t)n);
+    PyObject *out = NULL;
+    if (got == NULL || ask == NULL || id == NULL || put == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        PyObject *h = PyList_GET_ITEM(sk, i);
+        Py_ssize_t size = PyDict_GET_SIZE(near_recent);
+        PyObject *v = PyDict_SetDefault(near_recent, h, pid);
+        if (v == NULL)
+            goto done;
+        put[i] = PyDict_GET_SIZE(near_recent) != size;
+        got[i] = put[i] ? NULL : v; /* borrowed: recent's own value */
+        for (j = 0; j < i && got[i] != NULL; j++)
+            if (put[j] && PyObject_RichCompareBool(PyList_GET_ITEM(sk, j), h, Py_EQ) == 1)
+                got[i] = NULL; /* a value twice in the sketch: put by this call, not an owner */
+        if (got[i] != NULL)
+            can++;
+        else {
+            int ok;
+            uint64_t k = runset_key(h, &ok);
+            if (ok) {
+                ask[n_ask++] = k;
+                can += runset_may_hold(runs, k);
+            }
+        }
+    }
+    if (n <= FIND_BATCH && (double)can < need) {
+        out = Py_NewRef(Py_None); /* too few can have an owner: no search (as owners_into) */
+        goto done;
+    }
+    for (Py_ssize_t from = 0; from < n_ask; from += FIND_BATCH)
+        runset_find_batch(runs, ask + from, n_ask - from < FIND_BATCH ? n_ask - from : FIND_BATCH, id + from);
+    out = PyList_New(0);
+    if (out == NULL)
+        goto done;
+    for (i = 0, j = 0; i < n; i++) {
+        PyObject *o;
+        if (got[i] != NULL)
+            o = Py_NewRef(got[i]);
+        else {
+            int ok;
+            (void)runset_key(PyList_GET_ITEM(sk, i), &ok);
+            int64_t f = ok ? id[j++] : -1;
+            if (f < 0)
+                continue;
+            o = PyLong_FromLongLong(f);
+        }
+        if (o == NULL || PyList_Append(out, o) < 0) {
+            Py_XDECREF(o);
+            Py_CLEAR(out);
+            goto done;
+        }
+        Py_DECREF(o);
+    }
+    /* Matcher._may_reach: found - distinct + 1 >= threshold * n - 1 */
+    Py_ssize_t found = PyList_GET_SIZE(out), distinct = 0;
+    for (i = 0; i < found; i++) {
+        for (j = 0; j < i; j++) {
+            int eq = PyObject_RichCompareBool(PyList_GET_ITEM(out, i), PyList_GET_ITEM(out, j), Py_EQ);
+            if (eq < 0) {
+                Py_CLEAR(out);
+                goto done;
+            }
+            if (eq)
+                break;
+        }
+        distinct += j == i;
+    }
+    if (!found || (double)(found - distinct + 1) < threshold * (double)n - 1) {
+        Py_SETREF(out, Py_NewRef(Py_None));
+        goto done;
+    }
+    for (i = 0; i < n; i++)
+        if (put[i] && PyDict_DelItem(near_recent, PyList_GET_ITEM(sk, i)) < 0) {
+            Py_CLEAR(out);
+            goto done;
+        }
+done:
+    if (got != small_got)
+        PyMem_Free(got);
+    if (ask != small_ask)
+        PyMem_Free(ask);
+    if (id != small_id)
+        PyMem_Free(id);
+    if (put != small_put)
+        PyMem_Free(put);
+    return out;
+}
+
 PyDoc_STRVAR(check_text_doc,
 "check_text(text, ngram, k, near_min_words, threshold, pid, exact_recent, exact_runs, near_recent, near_runs,\n"
 "           keys, max_keys, /)\n--\n\n"
@@ -2182,39 +2286,30 @@ static PyObject *check_text(PyObject *self, PyObject *const *args, Py_ssize_t na
         goto done;
     if (keys != Py_None && PySet_GET_SIZE(keys) < max_keys && PySet_Add(keys, key) < 0)
         goto done;
-    /* from here on, probe's steps */
-    found = owner_of(key, exact_recent, exact_runs);
-    if (found == NULL)
+    /* probe's steps, with each key put in its recent dict first (setdefault:
+     * one hash probe, not a lookup then an insert) and taken out again when
+     * the paragraph is found (rarely) */
+    Py_ssize_t size = PyDict_GET_SIZE(exact_recent);
+    PyObject *v = PyDict_SetDefault(exact_recent, key, pid);
+    if (v == NULL)
         goto done;
-    if (found != Py_None)
-        goto matched; /* the exact copy's id */
-    Py_CLEAR(found);
-    if (n > 0) {
-        found = PyList_New(0);
-        r = found == NULL ? -1 : owners_into(sk, near_recent, near_runs, found, threshold * (double)n - 1);
-        if (r < 0)
-            goto done;
-        Py_ssize_t got = PyList_GET_SIZE(found), distinct = 0;
-        for (Py_ssize_t i = 0; i < got; i++) {
-            Py_ssize_t j = 0;
-            for (; j < i; j++) {
-                int eq = PyObject_RichCompareBool(PyList_GET_ITEM(found, i), PyList_GET_ITEM(found, j), Py_EQ);
-                if (eq < 0)
-                    goto done;
-                if (eq)
-                    break;
-            }
-            distinct += j == i;
-        }
-        if (got && (double)(got - distinct + 1) >= threshold * (double)n - 1)
-            goto matched; /* Matcher._may_reach */
-        Py_CLEAR(found);
+    if (PyDict_GET_SIZE(exact_recent) == size) {
+        found = Py_NewRef(v); /* the exact copy's id, in recent */
+        goto matched;
     }
-    if (PyDict_SetDefault(exact_recent, key, pid) == NULL)
-        goto done;
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (PyDict_SetDefault(near_recent, PyList_GET_ITEM(sk, i), pid) == NULL)
+    int64_t id = runset_find(exact_runs, p.key);
+    if (id >= 0) {
+        found = PyLong_FromLongLong(id);
+        if (found == NULL || PyDict_DelItem(exact_recent, key) < 0)
             goto done;
+        goto matched;
+    }
+    if (n > 0 && (found = near_owners(sk, near_recent, near_runs, pid, threshold)) != Py_None) {
+        if (found == NULL || PyDict_DelItem(exact_recent, key) < 0)
+            goto done;
+        goto matched;
+    }
+    Py_CLEAR(found);
     out = PyLong_FromLongLong(p.mask);
     goto done;
 matched:

@@ -1471,10 +1471,11 @@ def run_matcher_keys(paragraphs: list[str], settings_: object, max_bytes: int | 
             [(r.keys.tolist(), r.ids().tolist()) for t in (live.exact, live.near) for r in t.runs], live.sample_shift)
 
 
-def check_text_reference(text: str, threshold: float, pid: int, recent: tuple[dict[int, int], dict[int, int]],
-                         runs: tuple[object, object], keys: set[int]) -> object:
+def check_text_reference(text: str, k: int, threshold: float, pid: int,
+                         recent: tuple[dict[int, int], dict[int, int]], runs: tuple[object, object],
+                         keys: set[int]) -> object:
     """check_text in two calls: near_fingerprints, then probe."""
-    fp = c_mod().near_fingerprints(text, 4, 8, 10)
+    fp = c_mod().near_fingerprints(text, 4, k, 10)
     if fp is None:
         return None
     key, sk, facts = fp
@@ -1487,14 +1488,14 @@ def check_text_reference(text: str, threshold: float, pid: int, recent: tuple[di
 @needs_c
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 2**32), st.lists(st.integers(0, 39), min_size=1, max_size=8),
-       st.sampled_from([0.0, 0.3, 0.5, 0.75, 1.0]), st.booleans())
+       st.sampled_from([0.0, 0.3, 0.5, 0.75, 1.0]), st.booleans(), st.sampled_from([8, 40, 70]))
 def test_check_text_matches_near_fingerprints_and_probe(seed: int, picks: list[int], threshold: float,
-                                                         spill: bool) -> None:
+                                                         spill: bool, k: int) -> None:
     """Texts built from earlier ones (exact copies, edited copies), indexed
     through check_text and through its reference: same results, same dicts."""
     rng = random.Random(seed)
     words = ["the", "bank", "rate", "Paris", "2024", "fell", "rose", "é", "Straße", "\U0001f600", "of", "a"]
-    base = [" ".join(rng.choice(words) for _ in range(rng.randrange(2, 30))) for _ in range(40)]
+    base = [" ".join(rng.choice(words) for _ in range(rng.randrange(2, 100))) for _ in range(40)]
     tables = [(index.FingerprintTable(64), index.FingerprintTable(32)) for _ in range(2)]
     keys: list[set[int]] = [set(), set()]
     for n, p in enumerate(picks):
@@ -1502,9 +1503,9 @@ def test_check_text_matches_near_fingerprints_and_probe(seed: int, picks: list[i
         if n % 2:
             ws[rng.randrange(len(ws))] = rng.choice(words)
         text = " ".join(ws)
-        got, want = (c_mod().check_text(text, 4, 8, 10, threshold, n, t[0].recent, t[0].run_set(), t[1].recent,
+        got, want = (c_mod().check_text(text, 4, k, 10, threshold, n, t[0].recent, t[0].run_set(), t[1].recent,
                                         t[1].run_set(), keys[0], 5) if i == 0 else
-                     check_text_reference(text, threshold, n, (t[0].recent, t[1].recent),
+                     check_text_reference(text, k, threshold, n, (t[0].recent, t[1].recent),
                                           (t[0].run_set(), t[1].run_set()), keys[1])
                      for i, t in enumerate(tables))
         assert got == want and keys[0] == keys[1]
