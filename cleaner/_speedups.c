@@ -386,18 +386,13 @@ static Py_ssize_t text_fold(Text *t, uint8_t *sp, size_t *sp_len, uint32_t *star
 }
 
 /* The k smallest distinct xxh3 hashes of the word n-grams (n words joined by a
- * space), ascending, as their low 32 bits (dedup.sketch); a new list, or NULL
- * with an exception set. */
-static PyObject *sketch(const uint8_t *sp, size_t sp_len, const uint32_t *starts, Py_ssize_t n_words,
-                        Py_ssize_t ngram, Py_ssize_t k)
+ * space), ascending, into best (room for min(k, n-grams) values); returns
+ * how many (dedup.sketch, before the values are cut to their low 32 bits). */
+static Py_ssize_t sketch_values(const uint8_t *sp, size_t sp_len, const uint32_t *starts, Py_ssize_t n_words,
+                                Py_ssize_t ngram, Py_ssize_t k, uint64_t *best)
 {
     Py_ssize_t n_grams = n_words >= ngram ? n_words - ngram + 1 : 0, i;
     Py_ssize_t cap = k < n_grams ? k : n_grams, cnt = 0;
-    uint64_t small[64];
-    uint64_t *best = cap <= 64 ? small : PyMem_Malloc((size_t)cap * sizeof(uint64_t));
-    PyObject *list = NULL;
-    if (best == NULL)
-        return PyErr_NoMemory();
     for (i = 0; i < n_grams; i++) {
         size_t lo = starts[i];
         size_t hi = i + ngram < n_words ? starts[i + ngram] - 1 : sp_len;
@@ -420,20 +415,23 @@ static PyObject *sketch(const uint8_t *sp, size_t sp_len, const uint32_t *starts
         if (cnt < cap)
             cnt++;
     }
-    list = PyList_New(cnt);
+    return cnt;
+}
+
+/* best[0..cnt) as a list of their low 32 bits (the sketch); NULL with an exception */
+static PyObject *sketch_list(const uint64_t *best, Py_ssize_t cnt)
+{
+    PyObject *list = PyList_New(cnt);
     if (list == NULL)
-        goto done;
-    for (i = 0; i < cnt; i++) {
+        return NULL;
+    for (Py_ssize_t i = 0; i < cnt; i++) {
         PyObject *v = PyLong_FromUnsignedLong((unsigned long)(best[i] & 0xFFFFFFFFULL));
         if (v == NULL) {
-            Py_CLEAR(list);
-            goto done;
+            Py_DECREF(list);
+            return NULL;
         }
         PyList_SET_ITEM(list, i, v);
     }
-done:
-    if (best != small)
-        PyMem_Free(best);
     return list;
 }
 
@@ -511,31 +509,44 @@ PyDoc_STRVAR(near_fingerprints_doc,
 
 #define STACK_BYTES 8192
 
-static PyObject *near_fingerprints(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* What near_fingerprints gives of a text, in C: the exact key's hash, the
+ * sketch's values (best[0..cnt), full 64-bit hashes; best holds k values,
+ * small when k <= 64, else on the heap: prints_free) and the facts mask. */
+typedef struct {
+    uint64_t key;
+    Py_ssize_t cnt;
+    int64_t mask;
+    uint64_t *best;
+    uint64_t small[64];
+} Prints;
+
+static void prints_free(Prints *p)
 {
-    (void)self;
-    if (!nargs_ok("near_fingerprints", nargs, 4))
-        return NULL;
-    Py_ssize_t ngram = PyLong_AsSsize_t(args[1]);
-    Py_ssize_t k = PyLong_AsSsize_t(args[2]);
-    Py_ssize_t near_min_words = PyLong_AsSsize_t(args[3]);
-    if (PyErr_Occurred())
-        return NULL;
-    if (ngram < 1 || k < 1) {
-        PyErr_SetString(PyExc_ValueError, "near_fingerprints: need ngram >= 1 and k >= 1");
-        return NULL;
-    }
+    if (p->best != p->small)
+        PyMem_Free(p->best);
+    p->best = p->small;
+}
+
+/* Fill p for text: 1; 0 if the text holds a character the table does not
+ * mark fast; -1 with an exception. (ngram, k >= 1: checked by the caller.) */
+static int prints_of(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t near_min_words, Prints *p)
+{
     Text t;
     uint16_t cp_stack[2048];
-    Py_ssize_t n = PyUnicode_Check(args[0]) ? PyUnicode_GET_LENGTH(args[0]) : 0;
+    p->best = p->small;
+    p->cnt = 0;
+    p->mask = 0;
+    Py_ssize_t n = PyUnicode_Check(text) ? PyUnicode_GET_LENGTH(text) : 0;
     uint16_t *cp = n <= 2048 ? cp_stack : PyMem_Malloc((size_t)n * sizeof(uint16_t));
-    if (cp == NULL)
-        return PyErr_NoMemory();
-    int r = text_scan(args[0], &t, cp);
+    if (cp == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int r = text_scan(text, &t, cp);
     if (r <= 0) {
         if (cp != cp_stack)
             PyMem_Free(cp);
-        return r < 0 ? NULL : Py_NewRef(Py_None);
+        return r;
     }
     /* sp (up to 2 bytes per key byte) | starts (up to one word per key byte) |
      * the facts' keys (a token's key bytes, or its case-folded bytes) */
@@ -543,7 +554,7 @@ static PyObject *near_fingerprints(PyObject *self, PyObject *const *args, Py_ssi
     size_t need = 2 * t.cat_len + 4 * t.cat_len + facts_len + 4;
     uint64_t stack[STACK_BYTES / 8];
     void *mem = need <= STACK_BYTES ? (void *)stack : PyMem_Malloc(need);
-    PyObject *key = NULL, *sk = NULL, *mask_obj = NULL, *out = NULL;
+    r = -1;
     if (mem == NULL) {
         PyErr_NoMemory();
         goto done;
@@ -553,36 +564,65 @@ static PyObject *near_fingerprints(PyObject *self, PyObject *const *args, Py_ssi
     uint8_t *buf = sp + 2 * t.cat_len;
     size_t sp_len;
     Py_ssize_t n_words = text_fold(&t, sp, &sp_len, starts);
-    uint64_t h = hash_bytes(t.cat, t.cat_len);
-    key = PyLong_FromUnsignedLongLong(h);
-    if (key == NULL)
-        goto done;
-    int64_t mask = 0;
+    p->key = hash_bytes(t.cat, t.cat_len);
     if (n_words >= near_min_words) {
-        sk = sketch(sp, sp_len, starts, n_words, ngram, k);
-        if (sk == NULL)
+        if (k > 64 && (p->best = PyMem_Malloc((size_t)k * sizeof(uint64_t))) == NULL) {
+            p->best = p->small;
+            PyErr_NoMemory();
             goto done;
-        mask = facts(&t, buf);
-        if (mask < 0)
+        }
+        p->cnt = sketch_values(sp, sp_len, starts, n_words, ngram, k, p->best);
+        p->mask = facts(&t, buf);
+        if (p->mask < 0) {
+            prints_free(p);
             goto done;
-    } else {
-        sk = PyList_New(0);
-        if (sk == NULL)
-            goto done;
+        }
     }
-    mask_obj = PyLong_FromLongLong(mask);
-    if (mask_obj == NULL)
-        goto done;
-    out = PyTuple_Pack(3, key, sk, mask_obj);
+    r = 1;
 done:
-    Py_XDECREF(key);
-    Py_XDECREF(sk);
-    Py_XDECREF(mask_obj);
     PyMem_Free(t.cat_heap);
     if (mem != stack)
         PyMem_Free(mem);
     if (cp != cp_stack)
         PyMem_Free(cp);
+    return r;
+}
+
+/* ngram, k and near_min_words from args; 0 with an exception when bad */
+static int prints_args(const char *name, PyObject *const *args, Py_ssize_t *ngram, Py_ssize_t *k,
+                       Py_ssize_t *near_min_words)
+{
+    *ngram = PyLong_AsSsize_t(args[0]);
+    *k = PyLong_AsSsize_t(args[1]);
+    *near_min_words = PyLong_AsSsize_t(args[2]);
+    if (PyErr_Occurred())
+        return 0;
+    if (*ngram < 1 || *k < 1) {
+        PyErr_Format(PyExc_ValueError, "%s: need ngram >= 1 and k >= 1", name);
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *near_fingerprints(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    Py_ssize_t ngram, k, near_min_words;
+    if (!nargs_ok("near_fingerprints", nargs, 4) || !prints_args("near_fingerprints", args + 1, &ngram, &k,
+                                                                 &near_min_words))
+        return NULL;
+    Prints p;
+    int r = prints_of(args[0], ngram, k, near_min_words, &p);
+    if (r <= 0)
+        return r < 0 ? NULL : Py_NewRef(Py_None);
+    PyObject *sk = sketch_list(p.best, p.cnt), *out = NULL;
+    prints_free(&p);
+    PyObject *key = PyLong_FromUnsignedLongLong(p.key), *mask = PyLong_FromLongLong(p.mask);
+    if (sk != NULL && key != NULL && mask != NULL)
+        out = PyTuple_Pack(3, key, sk, mask);
+    Py_XDECREF(key);
+    Py_XDECREF(sk);
+    Py_XDECREF(mask);
     return out;
 }
 
@@ -2102,6 +2142,198 @@ static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (PyDict_SetDefault(near_recent, PyList_GET_ITEM(sk, i), pid) == NULL)
             return NULL;
     Py_RETURN_NONE;
+}
+
+/* check_text's near step: each value of sk put in near_recent under pid
+ * (setdefault); the owners found, in sk's order (recent's earlier owners,
+ * then the runs', as owners_into), when Matcher._may_reach lets one earlier
+ * paragraph own enough of them: then the values put are taken out again.
+ * Else Py_None, the values staying. NULL with an exception. */
+static PyObject *near_owners(PyObject *sk, PyObject *near_recent, const RunSetObject *runs, PyObject *pid,
+                             double threshold)
+{
+    Py_ssize_t n = PyList_GET_SIZE(sk), can = 0, n_ask = 0, i, j;
+    double need = threshold * (double)n - 1;
+    PyObject *small_got[64], **got = n <= 64 ? small_got : PyMem_Malloc((size_t)n * 2 * sizeof(PyObject *));
+    uint64_t small_ask[64], *ask = n <= 64 ? small_ask : PyMem_Malloc((size_t)n * sizeof(uint64_t));
+    int64_t small_id[64], *id = n <= 64 ? small_id : PyMem_Malloc((size_t)n * sizeof(int64_t));
+    char small_put[64], *put = n <= 64 ? small_put : PyMem_Malloc((size_t)n);
+    PyObject *out = NULL;
+    if (got == NULL || ask == NULL || id == NULL || put == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        PyObject *h = PyList_GET_ITEM(sk, i);
+        Py_ssize_t size = PyDict_GET_SIZE(near_recent);
+        PyObject *v = PyDict_SetDefault(near_recent, h, pid);
+        if (v == NULL)
+            goto done;
+        put[i] = PyDict_GET_SIZE(near_recent) != size;
+        got[i] = put[i] ? NULL : v; /* borrowed: recent's own value */
+        for (j = 0; j < i && got[i] != NULL; j++)
+            if (put[j] && PyObject_RichCompareBool(PyList_GET_ITEM(sk, j), h, Py_EQ) == 1)
+                got[i] = NULL; /* a value twice in the sketch: put by this call, not an owner */
+        if (got[i] != NULL)
+            can++;
+        else {
+            int ok;
+            uint64_t k = runset_key(h, &ok);
+            if (ok) {
+                ask[n_ask++] = k;
+                can += runset_may_hold(runs, k);
+            }
+        }
+    }
+    if (n <= FIND_BATCH && (double)can < need) {
+        out = Py_NewRef(Py_None); /* too few can have an owner: no search (as owners_into) */
+        goto done;
+    }
+    for (Py_ssize_t from = 0; from < n_ask; from += FIND_BATCH)
+        runset_find_batch(runs, ask + from, n_ask - from < FIND_BATCH ? n_ask - from : FIND_BATCH, id + from);
+    out = PyList_New(0);
+    if (out == NULL)
+        goto done;
+    for (i = 0, j = 0; i < n; i++) {
+        PyObject *o;
+        if (got[i] != NULL)
+            o = Py_NewRef(got[i]);
+        else {
+            int ok;
+            (void)runset_key(PyList_GET_ITEM(sk, i), &ok);
+            int64_t f = ok ? id[j++] : -1;
+            if (f < 0)
+                continue;
+            o = PyLong_FromLongLong(f);
+        }
+        if (o == NULL || PyList_Append(out, o) < 0) {
+            Py_XDECREF(o);
+            Py_CLEAR(out);
+            goto done;
+        }
+        Py_DECREF(o);
+    }
+    /* Matcher._may_reach: found - distinct + 1 >= threshold * n - 1 */
+    Py_ssize_t found = PyList_GET_SIZE(out), distinct = 0;
+    for (i = 0; i < found; i++) {
+        for (j = 0; j < i; j++) {
+            int eq = PyObject_RichCompareBool(PyList_GET_ITEM(out, i), PyList_GET_ITEM(out, j), Py_EQ);
+            if (eq < 0) {
+                Py_CLEAR(out);
+                goto done;
+            }
+            if (eq)
+                break;
+        }
+        distinct += j == i;
+    }
+    if (!found || (double)(found - distinct + 1) < threshold * (double)n - 1) {
+        Py_SETREF(out, Py_NewRef(Py_None));
+        goto done;
+    }
+    for (i = 0; i < n; i++)
+        if (put[i] && PyDict_DelItem(near_recent, PyList_GET_ITEM(sk, i)) < 0) {
+            Py_CLEAR(out);
+            goto done;
+        }
+done:
+    if (got != small_got)
+        PyMem_Free(got);
+    if (ask != small_ask)
+        PyMem_Free(ask);
+    if (id != small_id)
+        PyMem_Free(id);
+    if (put != small_put)
+        PyMem_Free(put);
+    return out;
+}
+
+PyDoc_STRVAR(check_text_doc,
+"check_text(text, ngram, k, near_min_words, threshold, pid, exact_recent, exact_runs, near_recent, near_runs,\n"
+"           keys, max_keys, /)\n--\n\n"
+"near_fingerprints then probe, in one call (Matcher.check's common path; the\n"
+"exact key is first added to the set keys while it holds fewer than max_keys,\n"
+"unless keys is None): the\n"
+"facts mask (an int) when the paragraph is new, now indexed under pid; else\n"
+"(key, sketch, facts, found) with what probe found (the exact copy's id, or\n"
+"the near candidates' ids); None if the text holds a character the table\n"
+"does not mark fast (nothing looked up or indexed).");
+
+static PyObject *check_text(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    Py_ssize_t ngram, k, near_min_words;
+    if (!nargs_ok("check_text", nargs, 12) || !prints_args("check_text", args + 1, &ngram, &k, &near_min_words))
+        return NULL;
+    PyObject *keys = args[10];
+    Py_ssize_t max_keys = PyLong_AsSsize_t(args[11]);
+    if (max_keys == -1 && PyErr_Occurred())
+        return NULL;
+    double threshold = PyFloat_AsDouble(args[4]);
+    if (threshold == -1.0 && PyErr_Occurred())
+        return NULL;
+    PyObject *pid = args[5], *exact_recent = args[6], *near_recent = args[8];
+    if (!PyLong_Check(pid) || !PyDict_Check(exact_recent) || !PyDict_Check(near_recent)
+        || !PyObject_TypeCheck(args[7], &RunSetType) || !PyObject_TypeCheck(args[9], &RunSetType)
+        || (keys != Py_None && !PySet_CheckExact(keys))) {
+        PyErr_SetString(PyExc_TypeError, "check_text: bad argument types");
+        return NULL;
+    }
+    const RunSetObject *exact_runs = (RunSetObject *)args[7], *near_runs = (RunSetObject *)args[9];
+    Prints p;
+    int r = prints_of(args[0], ngram, k, near_min_words, &p);
+    if (r <= 0)
+        return r < 0 ? NULL : Py_NewRef(Py_None);
+    PyObject *key = PyLong_FromUnsignedLongLong(p.key), *sk = sketch_list(p.best, p.cnt), *found = NULL;
+    PyObject *out = NULL;
+    Py_ssize_t n = p.cnt;
+    prints_free(&p);
+    if (key == NULL || sk == NULL)
+        goto done;
+    if (keys != Py_None && PySet_GET_SIZE(keys) < max_keys && PySet_Add(keys, key) < 0)
+        goto done;
+    /* probe's steps, with each key put in its recent dict first (setdefault:
+     * one hash probe, not a lookup then an insert) and taken out again when
+     * the paragraph is found (rarely) */
+    Py_ssize_t size = PyDict_GET_SIZE(exact_recent);
+    PyObject *v = PyDict_SetDefault(exact_recent, key, pid);
+    if (v == NULL)
+        goto done;
+    if (PyDict_GET_SIZE(exact_recent) == size) {
+        found = Py_NewRef(v); /* the exact copy's id, in recent */
+        goto matched;
+    }
+    int64_t id = runset_find(exact_runs, p.key);
+    if (id >= 0) {
+        found = PyLong_FromLongLong(id);
+        if (found == NULL || PyDict_DelItem(exact_recent, key) < 0)
+            goto done;
+        goto matched;
+    }
+    if (n > 0 && (found = near_owners(sk, near_recent, near_runs, pid, threshold)) != Py_None) {
+        if (found == NULL || PyDict_DelItem(exact_recent, key) < 0)
+            goto done;
+        goto matched;
+    }
+    Py_CLEAR(found);
+    out = PyLong_FromLongLong(p.mask);
+    goto done;
+matched:
+    out = PyTuple_New(4);
+    if (out == NULL)
+        goto done;
+    PyTuple_SET_ITEM(out, 0, key);
+    PyTuple_SET_ITEM(out, 1, sk);
+    PyTuple_SET_ITEM(out, 2, PyLong_FromLongLong(p.mask));
+    PyTuple_SET_ITEM(out, 3, found);
+    if (PyTuple_GET_ITEM(out, 2) == NULL)
+        Py_CLEAR(out);
+    return out;
+done:
+    Py_XDECREF(key);
+    Py_XDECREF(sk);
+    Py_XDECREF(found);
+    return out;
 }
 
 PyDoc_STRVAR(dict_columns_doc,
@@ -4113,6 +4345,7 @@ static PyMethodDef methods[] = {
     {"exact_fingerprint", exact_fingerprint, METH_O, exact_fingerprint_doc},
     {"xxh3_64", xxh3_64, METH_O, xxh3_64_doc},
     {"probe", (PyCFunction)(void (*)(void))probe, METH_FASTCALL, probe_doc},
+    {"check_text", (PyCFunction)(void (*)(void))check_text, METH_FASTCALL, check_text_doc},
     {"dict_columns", (PyCFunction)(void (*)(void))dict_columns, METH_FASTCALL, dict_columns_doc},
     {"sorted_columns", (PyCFunction)(void (*)(void))sorted_columns, METH_FASTCALL, sorted_columns_doc},
     {"merge_runs", (PyCFunction)(void (*)(void))merge_runs, METH_FASTCALL, merge_runs_doc},

@@ -63,6 +63,7 @@ class MatchSettings:
 Prepared = tuple[int, list[int], int]  # exact key, sketch, facts mask (0: none)
 _RunSet = speedup("RunSet")
 _probe = speedup("probe")
+_check_text = speedup("check_text")
 # Keys of the lines the rules kept, per document, for block rules to skip
 # repeats (``Config.skip_repeats``): at most this many; past it, a repeat of a
 # later line breaks a block as any line would.
@@ -209,6 +210,34 @@ class Matcher:
 
     def check(self, raw: bytes, text: str, line: int, idx: int = -1) -> Match | None:
         """None if the paragraph is new (and now indexed), else where it was seen."""
+        live = self.live
+        if (_check_text is not None and self._c_runs and self.loaded is None and live.sample_shift == 0
+                and idx not in self._pre):
+            # the common path: fingerprints, lookups and indexing in one call
+            # (what the path below does through _prepared and probe)
+            chunk = self._chunk
+            if chunk is not None and 0 <= idx < len(chunk[1]):
+                fp_text = chunk[1][idx]  # what _prepared fingerprints
+            else:
+                fp_text = text
+                self._lookup((), one=True)
+            s = self.s
+            if (s.near and 2 * s.near_min_words <= len(fp_text) <= NEAR_MAX_CHARS and len(fp_text) >= self.short
+                    and not fp_text.isspace()):
+                r = _check_text(fp_text, s.ngram, s.sketch_k, s.near_min_words, s.near_threshold, live.para_doc.n,
+                                live.exact.recent, self._found[0], live.near.recent, self._found[1], self.doc_keys,
+                                DOC_KEYS_MAX)
+                if isinstance(r, int):  # new, and indexed under the next id
+                    live.add_paragraph(self.doc, line, r)
+                    return None
+                if r is not None:  # else a character the C fingerprints do not take
+                    key, sk, facts, found = r
+                    if isinstance(found, int):
+                        return self._exact(found, live, text)
+                    m = self._near([(p, live) for p in found], len(sk), facts, raw, text)
+                    if m is None:
+                        self._add(key, sk, facts, line)
+                    return m
         fp = self._prepared(idx) if idx >= 0 else None
         if fp is None:
             if len(text) < self.short or text.isspace():

@@ -1536,6 +1536,131 @@ def test_probe_matches_its_reference(seed: int, known: list[int], picks: list[in
 
 
 @needs_c
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("max_bytes", [None, 30_000])
+def test_matcher_check_text_same_as_probe(monkeypatch: pytest.MonkeyPatch, seed: int, max_bytes: int | None) -> None:
+    """Matcher.check through check_text (one call per paragraph) == through
+    near_fingerprints and probe: the same decisions and the same index."""
+    monkeypatch.setattr(index, "SPILL_AT", 40)
+    paragraphs = matcher_paragraphs(seed, 1200)
+    # a few texts the C fingerprints refuse (the Python path takes them)
+    paragraphs = [p + " \U0001f600" if n % 17 == 5 else p for n, p in enumerate(paragraphs)]
+    for near, threshold in ((True, 0.5), (True, 0.3), (False, 0.5)):
+        s = matcher.MatchSettings(min_words=4, near=near, near_threshold=threshold, near_min_words=10,
+                                  ngram=4, sketch_k=8)
+        calls: Counter[str] = Counter()
+
+        def counted(*args: object, calls: Counter[str] = calls) -> object:
+            r = c_mod().check_text(*args)
+            calls["none" if r is None else "new" if isinstance(r, int) else "found"] += 1
+            return r
+
+        for keys in (False, True):
+            monkeypatch.setattr(matcher, "_check_text", counted)
+            with_call = run_matcher_keys(paragraphs, s, max_bytes, keys)
+            monkeypatch.setattr(matcher, "_check_text", None)
+            without = run_matcher_keys(paragraphs, s, max_bytes, keys)
+            assert with_call == without
+        if near:
+            assert calls["none"] and calls["new"] and calls["found"]
+
+
+def run_matcher_keys(paragraphs: list[str], settings_: object, max_bytes: int | None,
+                     keys: bool) -> tuple[object, ...]:
+    """run_matcher, with the documents' keys noted (``start_doc(keys=True)``) or
+    not, and a few paragraphs checked outside the chunk (``--unit block``)."""
+    m = matcher.Matcher(settings_, index.Index(index.IndexParams(), max_bytes))  # type: ignore[arg-type]
+    got: list[object] = []
+    chunk = 37
+    for d in range(0, len(paragraphs), chunk * 3):
+        m.start_doc(f"doc{d}", keys=keys)
+        for lo in range(d, min(d + chunk * 3, len(paragraphs)), chunk):
+            texts = paragraphs[lo:lo + chunk]
+            raws = [t.encode() for t in texts]
+            m.prepare(raws, texts)
+            got += [m.check(raws[i], t, lo + i, i if i % 5 else -1) for i, t in enumerate(texts)]
+            m.end_chunk()
+        got.append(None if m.doc_keys is None else sorted(m.doc_keys))
+    live = m.live
+    live.spill()
+    return (got, list(live.para_line), list(live.para_facts), live.exact.recent, live.near.recent,
+            [(r.keys.tolist(), r.ids().tolist()) for t in (live.exact, live.near) for r in t.runs], live.sample_shift)
+
+
+def check_text_reference(text: str, k: int, threshold: float, pid: int,
+                         recent: tuple[dict[int, int], dict[int, int]], runs: tuple[object, object],
+                         keys: set[int]) -> object:
+    """check_text in two calls: near_fingerprints, then probe."""
+    fp = c_mod().near_fingerprints(text, 4, k, 10)
+    if fp is None:
+        return None
+    key, sk, facts = fp
+    if len(keys) < 5:
+        keys.add(key)
+    found = c_mod().probe(key, sk, threshold, pid, recent[0], runs[0], recent[1], runs[1])
+    return facts if found is None else (key, sk, facts, found)
+
+
+@needs_c
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32), st.lists(st.integers(0, 39), min_size=1, max_size=8),
+       st.sampled_from([0.0, 0.3, 0.5, 0.75, 1.0]), st.booleans(), st.sampled_from([8, 40, 70]))
+def test_check_text_matches_near_fingerprints_and_probe(seed: int, picks: list[int], threshold: float,
+                                                         spill: bool, k: int) -> None:
+    """Texts built from earlier ones (exact copies, edited copies), indexed
+    through check_text and through its reference: same results, same dicts."""
+    rng = random.Random(seed)
+    words = ["the", "bank", "rate", "Paris", "2024", "fell", "rose", "é", "Straße", "\U0001f600", "of", "a"]
+    base = [" ".join(rng.choice(words) for _ in range(rng.randrange(2, 100))) for _ in range(40)]
+    tables = [(index.FingerprintTable(64), index.FingerprintTable(32)) for _ in range(2)]
+    keys: list[set[int]] = [set(), set()]
+    for n, p in enumerate(picks):
+        ws = base[p].split()
+        if n % 2:
+            ws[rng.randrange(len(ws))] = rng.choice(words)
+        text = " ".join(ws)
+        got, want = (c_mod().check_text(text, 4, k, 10, threshold, n, t[0].recent, t[0].run_set(), t[1].recent,
+                                        t[1].run_set(), keys[0], 5) if i == 0 else
+                     check_text_reference(text, k, threshold, n, (t[0].recent, t[1].recent),
+                                          (t[0].run_set(), t[1].run_set()), keys[1])
+                     for i, t in enumerate(tables))
+        assert got == want and keys[0] == keys[1]
+        assert tables[0][0].recent == tables[1][0].recent and tables[0][1].recent == tables[1][1].recent
+        if spill and n % 3 == 2:
+            for t in tables:
+                t[0].spill(force=True)
+                t[1].spill(force=True)
+
+
+@needs_c
+def test_check_text_bad_arguments() -> None:
+    f = c_mod().check_text
+    runs = index.FingerprintTable(64).run_set()
+    with pytest.raises(TypeError):
+        f("text", 4, 8, 10, 0.5, 0, {}, runs, {}, runs, None)
+    with pytest.raises(TypeError):
+        f("text", 4, 8, 10, 0.5, 0, {}, {}, {}, runs, None, 0)
+    with pytest.raises(TypeError):
+        f("text", 4, 8, 10, 0.5, 0, {}, runs, {}, runs, [], 0)
+    with pytest.raises(TypeError):
+        f(b"text", 4, 8, 10, 0.5, 0, {}, runs, {}, runs, None, 0)
+    with pytest.raises(ValueError):
+        f("text", 0, 8, 10, 0.5, 0, {}, runs, {}, runs, None, 0)
+    exact: dict[int, int] = {}
+    near: dict[int, int] = {}
+    keys: set[int] = set()
+    text = "one two three four five six seven eight nine ten eleven twelve"
+    assert isinstance(f(text, 4, 8, 10, 0.5, 3, exact, runs, near, runs, keys, 1), int)
+    assert set(exact.values()) == {3} and len(near) == 8 and set(near.values()) == {3}
+    assert keys == set(exact)
+    assert f(text, 4, 8, 10, 0.5, 4, exact, runs, near, runs, None, 0)[3] == 3  # the exact copy's id
+    found = f(text + " thirteen", 4, 8, 10, 0.5, 4, exact, runs, near, runs, keys, 1)[3]  # near candidates
+    assert isinstance(found, list) and set(found) == {3} and len(found) >= 4
+    assert len(keys) == 1  # full
+    assert f(text + " \U0001f600", 4, 8, 10, 0.5, 4, exact, runs, near, runs, None, 0) is None
+
+
+@needs_c
 def test_matcher_line_index_past_the_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     """A line held across chunks keeps its old index (a block rule's look-ahead):
     past the new chunk's end it is fingerprinted from its own text, both ways."""
