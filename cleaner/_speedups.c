@@ -3812,10 +3812,11 @@ static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssiz
             return NULL;
     }
     Py_ssize_t last_rep = -1;
-    PyObject *ret = NULL, *text = NULL, *t = NULL, *fx = NULL, *xdocs_obj = NULL;
+    PyObject *ret = NULL, *text = NULL, *t = NULL, *fx = NULL, *xdocs_obj = NULL, *ln = NULL;
     Py_ssize_t i;
     for (i = start; i < PyList_GET_SIZE(lines); i++) {
-        PyObject *ln = PyList_GET_ITEM(lines, i);
+        /* held: a non-Line's getattr may run code that changes the list */
+        Py_XSETREF(ln, Py_NewRef(PyList_GET_ITEM(lines, i)));
         Py_ssize_t a, b;
         if ((text = LINE_GET(ln, text)) == NULL || (fx = LINE_GET(ln, fixed)) == NULL)
             goto done;
@@ -3914,6 +3915,7 @@ static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssiz
     }
     ret = Py_BuildValue("(nin)", i, 0, last_rep);
 done:
+    Py_XDECREF(ln);
     Py_XDECREF(text);
     Py_XDECREF(fx);
     Py_XDECREF(t);
@@ -3938,6 +3940,13 @@ PyDoc_STRVAR(verdict_lines_doc,
 "repeat's own_keep (DocumentContext._own_keep) is then found in C.");
 
 static PyObject *a_art;
+
+/* NULL with the error of a list changed by a non-Line's attribute access */
+static PyObject *lists_changed(const char *name)
+{
+    PyErr_Format(PyExc_RuntimeError, "%s: the lines changed during the call", name);
+    return NULL;
+}
 
 /* a == b for a kind (the same object, but for a str made elsewhere) */
 static inline int same_str(PyObject *a, PyObject *b)
@@ -4041,17 +4050,31 @@ static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize
     if (strip_name == NULL && ((strip_name = PyUnicode_InternFromString("strip")) == NULL
                                || (lower_name = PyUnicode_InternFromString("lower")) == NULL))
         return NULL;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(lines); i++)
-        if (LINE_SET(PyList_GET_ITEM(lines, i), art, PyList_GET_ITEM(art, i)) < 0)
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(lines); i++) {
+        if (i >= PyList_GET_SIZE(art)) /* a non-Line's setattr changed the lists */
+            return lists_changed("verdict_lines");
+        PyObject *ln = Py_NewRef(PyList_GET_ITEM(lines, i)), *a = Py_NewRef(PyList_GET_ITEM(art, i));
+        int bad = LINE_SET(ln, art, a) < 0;
+        Py_DECREF(ln);
+        Py_DECREF(a);
+        if (bad)
             return NULL;
+    }
     Py_buffer v[3];
     Py_ssize_t depth = 0; /* the crossdoc rows, opened at the first repeat */
     long bits = 0;
-    PyObject *out = PyList_New(end), *left = PyList_New(0), *item[8] = {NULL};
+    PyObject *out = PyList_New(end), *left = PyList_New(0), *item[8] = {NULL}, *ln = NULL, *a = NULL;
     if (out == NULL || left == NULL)
         goto fail;
     for (Py_ssize_t i = 0; i < end; i++) {
-        PyObject *ln = PyList_GET_ITEM(lines, i), *a = PyList_GET_ITEM(art, i), *why = NULL;
+        if (i >= PyList_GET_SIZE(lines) || i >= PyList_GET_SIZE(art)) {
+            lists_changed("verdict_lines");
+            goto fail;
+        }
+        /* held: a non-Line's getattr may run code that changes the lists */
+        Py_XSETREF(ln, Py_NewRef(PyList_GET_ITEM(lines, i)));
+        Py_XSETREF(a, Py_NewRef(PyList_GET_ITEM(art, i)));
+        PyObject *why = NULL;
         int keep = 0, py = 0, is_art = PyObject_IsTrue(a), own_k = 0;
         if (is_art < 0 || (item[0] = LINE_GET(ln, index)) == NULL
             || (item[3] = LINE_GET(ln, kind)) == NULL || (item[5] = LINE_GET(ln, score)) == NULL
@@ -4139,6 +4162,8 @@ static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize
     }
     if (depth > 0)
         rows_close(v, depth);
+    Py_XDECREF(ln);
+    Py_XDECREF(a);
     PyObject *ret = PyTuple_Pack(2, out, left);
     Py_DECREF(out);
     Py_DECREF(left);
@@ -4148,6 +4173,8 @@ fail:
         rows_close(v, depth);
     for (int k = 0; k < 8; k++)
         Py_XDECREF(item[k]);
+    Py_XDECREF(ln);
+    Py_XDECREF(a);
     Py_XDECREF(out);
     Py_XDECREF(left);
     return NULL;
@@ -4190,12 +4217,12 @@ static int kind_is(PyObject *o, PyObject *s)
     return r;
 }
 
-/* _context on line i (not blank, not removed by a rule); 0, or -1 on error */
-static int context_one(PyObject *lines, Py_ssize_t i, PyObject *prev, PyObject *const *c, Py_ssize_t lag)
+/* _context on line i, ln (held by the caller; not blank, not removed by a rule); 0, or -1 on error */
+static int context_one(PyObject *lines, Py_ssize_t i, PyObject *ln, PyObject *prev, PyObject *const *c,
+                       Py_ssize_t lag)
 {
     PyObject *good = c[1], *blank = c[2], *dup = c[3];
-    PyObject *ln = PyList_GET_ITEM(lines, i), *kind = LINE_GET(ln, kind), *key = NULL;
-    Py_ssize_t n = PyList_GET_SIZE(lines);
+    PyObject *kind = LINE_GET(ln, kind), *key = NULL, *o = NULL;
     int r = -1, is_good;
     if (kind == NULL)
         return -1;
@@ -4214,8 +4241,8 @@ static int context_one(PyObject *lines, Py_ssize_t i, PyObject *prev, PyObject *
     }
     if (!is_good || !end) {
         /* a paragraph pasted twice in a row is article text: only other lines echo */
-        for (Py_ssize_t j = i + 1; j < i + 3 && j < n; j++) {
-            PyObject *o = PyList_GET_ITEM(lines, j);
+        for (Py_ssize_t j = i + 1; j < i + 3 && j < PyList_GET_SIZE(lines); j++) {
+            Py_XSETREF(o, Py_NewRef(PyList_GET_ITEM(lines, j)));
             int d = kind_is(o, dup);
             if (d < 0)
                 goto done;
@@ -4245,12 +4272,13 @@ static int context_one(PyObject *lines, Py_ssize_t i, PyObject *prev, PyObject *
             goto done;
         if (alone) {
             PyObject *nxt = NULL;
-            for (Py_ssize_t k = 1; k <= lag && i + k < n; k++) {
-                int b = kind_is(PyList_GET_ITEM(lines, i + k), blank);
+            for (Py_ssize_t k = 1; k <= lag && i + k < PyList_GET_SIZE(lines); k++) {
+                Py_XSETREF(o, Py_NewRef(PyList_GET_ITEM(lines, i + k)));
+                int b = kind_is(o, blank);
                 if (b < 0)
                     goto done;
                 if (!b) {
-                    nxt = PyList_GET_ITEM(lines, i + k);
+                    nxt = o;
                     break;
                 }
             }
@@ -4275,6 +4303,7 @@ static int context_one(PyObject *lines, Py_ssize_t i, PyObject *prev, PyObject *
 done:
     Py_DECREF(kind);
     Py_XDECREF(key);
+    Py_XDECREF(o);
     return r;
 }
 
@@ -4306,8 +4335,14 @@ static PyObject *context_lines(PyObject *module, PyObject *const *args, Py_ssize
     if (scores == NULL)
         return NULL;
     Py_INCREF(prev);
+    PyObject *ln = NULL;
     for (Py_ssize_t i = start; i < stop; i++) {
-        PyObject *ln = PyList_GET_ITEM(lines, i);
+        if (i >= PyList_GET_SIZE(lines)) {
+            lists_changed("context_lines");
+            goto fail;
+        }
+        /* held: a non-Line's getattr may run code that changes the list */
+        Py_XSETREF(ln, Py_NewRef(PyList_GET_ITEM(lines, i)));
         int blank = kind_is(ln, c[2]);
         if (blank < 0)
             goto fail;
@@ -4318,7 +4353,7 @@ static PyObject *context_lines(PyObject *module, PyObject *const *args, Py_ssize
                     goto fail;
                 int unfixed = fx == Py_None;
                 Py_DECREF(fx);
-                if (unfixed && context_one(lines, i, prev, c, lag) < 0)
+                if (unfixed && context_one(lines, i, ln, prev, c, lag) < 0)
                     goto fail;
             }
             Py_SETREF(prev, Py_NewRef(ln));
@@ -4328,11 +4363,13 @@ static PyObject *context_lines(PyObject *module, PyObject *const *args, Py_ssize
             goto fail;
         PyList_SET_ITEM(scores, i - start, s);
     }
+    Py_XDECREF(ln);
     PyObject *ret = PyTuple_Pack(2, prev, scores);
     Py_DECREF(prev);
     Py_DECREF(scores);
     return ret;
 fail:
+    Py_XDECREF(ln);
     Py_DECREF(prev);
     Py_DECREF(scores);
     return NULL;

@@ -589,6 +589,9 @@ _NON_ASCII_RANGE = "\\x{80}-\\x{10FFFF}"
 _CONTINUATION = "[\\x{80}-\\x{bf}]*"
 _BEYOND_ASCII = re.compile(r"\\x\{0*(?:[89A-Fa-f][0-9A-Fa-f]|[1-9A-Fa-f][0-9A-Fa-f]{2,})\}")  # \x{80} and up
 _PLAIN_ESCAPES = frozenset("ntrfvea")  # letter escapes that name one ASCII byte
+_CLASS_ESCAPE = re.compile(r"\\([A-Za-z])")  # a letter escape (\x{..}: x), in a class
+_COMPLEMENT_ESCAPES = frozenset("xsSWD")  # known in a class: \s is ASCII in the scan buffer
+_WIDE_ESCAPES = frozenset("SWD")  # in a class, these hold non-ASCII characters
 
 
 def bytewise_form(expr: str) -> str | None:
@@ -603,7 +606,11 @@ def bytewise_form(expr: str) -> str | None:
     for m in _BYTEWISE_TOKEN.finditer(expr):
         tok = m.group(0)
         if tok.startswith("[") and len(tok) > 1:
-            wide = tok.startswith("[^") or _NON_ASCII_RANGE in tok
+            escapes = set(_CLASS_ESCAPE.findall(tok)) - _PLAIN_ESCAPES
+            if escapes - _COMPLEMENT_ESCAPES:
+                return None  # \p, \w ...: a set of characters this does not know
+            # \S, \W, \D hold non-ASCII characters: the class takes their continuation bytes
+            wide = tok.startswith("[^") or _NON_ASCII_RANGE in tok or bool(escapes & _WIDE_ESCAPES)
             tok = tok.replace(_NON_ASCII_RANGE, "\\x{80}-\\x{ff}")
         elif tok == "\\S":  # (no Unicode spaces in the scan buffer)
             tok, wide = "[^\\x{9}-\\x{d}\\x{20}]", True

@@ -364,6 +364,27 @@ def test_bytewise_form() -> None:
         assert prefilter.bytewise_form(unknown) is None, unknown
 
 
+
+@pytest.mark.skipif(not prefilter._hs_usable, reason="no usable hyperscan")
+def test_bytewise_class_escapes_take_their_whole_character() -> None:
+    """A class holding \\S, \\W or \\D (which widen leaves as they are) holds
+    non-ASCII characters: in byte mode it takes their continuation bytes
+    (it matched only the first byte of "é" and missed the line)."""
+    pats = ["^zq[\\S]zq$", "^wv[\\W]wv$", "^jh[\\D]jh$", "^ab[x\\S]+cd$"]
+    forms = [prefilter.bytewise_form(prefilter.widen(p, folds=False)) for p in pats]
+    assert all(f is not None for f in forms), forms
+    assert prefilter.bytewise_form("x[\\w]y") is None and prefilter.bytewise_form("x[\\p{L}]y") is None
+    db = prefilter._load_or_compile([f for f in forms if f is not None], False)
+    lines = ["zq\u00e9zq", "wv\u2014wv", "jh\u0416jh", "ab\u00e9x\U0001f600cd", "zqazq"]
+    buf = b"\n" + "\n".join(lines).encode("utf-8") + b"\n"
+    found: set[tuple[int, int]] = set()
+    db.scan(buf, match_event_handler=lambda pid, _s, end, _f, _c: found.update(  # (a match may end in a \n)
+        {(buf.count(b"\n", 0, end - 1) - 1, pid), (buf.count(b"\n", 0, end) - 1, pid)}))
+    for k, line in enumerate(lines):
+        for pid, pat in enumerate(pats):
+            if regex.search(pat, line):
+                assert (k, pid) in found, (pat, line)
+
 WIDENED = prefilter._widened([p for r in RULES.rules for p in r.patterns])
 BYTEWISE = sorted((p, w[4]) for p, w in WIDENED.items() if w is not None and w[4] is not None)
 

@@ -10,6 +10,7 @@ by .ci/run) a missing extension fails.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -1092,6 +1093,38 @@ def test_line_type_is_the_python_line() -> None:
     with pytest.raises(TypeError):
         c_mod().Line(1, "x", None, index=2)
 
+
+
+@needs_c
+@pytest.mark.parametrize("attr", ["kind", "fixed", "score", "text", "index", "feat"])
+def test_window_functions_survive_lines_that_change_the_list(attr: str) -> None:
+    """Any line object works through getattr, and its getattr may run code
+    that empties the list being walked: the C functions hold each line they
+    read and check the list's length (this crashed: a line freed mid-call)."""
+    lines: list[object] = []
+
+    class Shrinking:
+        def __init__(self, i: int) -> None:
+            self.index, self.text, self.fixed, self.score, self.why = i, "a few words here", None, 1.0, ""
+            self.rep, self.feat, self.kind = False, context._NO_FEATURES, "good"
+            delattr(self, attr)
+
+        def __getattr__(self, name: str) -> object:
+            if name != attr:
+                raise AttributeError(name)
+            lines.clear()
+            return {"kind": "good", "fixed": None, "text": "a few words here", "index": 0}.get(name, 1.0)
+
+    clf = context.ContextClassifier(stopwords=STOPWORDS)
+    calls = (
+        lambda: c_mod().context_lines(lines, 0, 3, None, clf.context_consts),
+        lambda: c_mod().classify_lines(clf.c_line, lines, 0, None, None, set(), clf.pass1_consts),
+        lambda: c_mod().verdict_lines(lines, [True] * 3, 3, clf.verdict_consts, clf.verdict_flags, None),
+    )
+    for call in calls:
+        lines[:] = [Shrinking(i) for i in range(3)]
+        with contextlib.suppress(RuntimeError, AttributeError, TypeError):  # an error is fine; a crash is not
+            call()
 
 def class_lines(paths: list[Path]) -> Counter[str]:
     """C == Python on every line, with several languages and parameters: the
