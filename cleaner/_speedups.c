@@ -3616,7 +3616,9 @@ static PyObject *viterbi_trace(PyObject *module, PyObject *const *args, Py_ssize
 #include <structmember.h>
 
 /* The attributes of context._Line as struct members. Not tracked by the
- * garbage collector: a line holds str, numbers and features, never itself. */
+ * garbage collector: context.py stores only str, numbers, bools and the
+ * features tuple in them, never a container; a line made to point back at
+ * itself (or at a container that holds it) would never be freed. */
 typedef struct {
     PyObject_HEAD
     PyObject *art, *feat, *fixed, *index, *kind, *rep, *score, *text, *why;
