@@ -22,6 +22,7 @@ import re
 import select
 import sys
 import tempfile
+import threading
 from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -433,10 +434,19 @@ def run_stdin_parallel(cleaner: Cleaner, jobs: int, target: Target, *, out: IO[b
     ahead = 2 * jobs
     done: dict[int, Outcome | BaseException] = {}
     wake_r, wake_w = os.pipe()
+    # A result is stored and its wake byte written under one lock, which the
+    # pipe's closing takes too: the main thread may see a result and return
+    # before the pool's thread has written its byte, and a write to a closed
+    # (or reused) descriptor there would kill the pool's result thread (a
+    # caller's pool, shared between calls, would then hang the next call).
+    wake_lock = threading.Lock()
+    open_pipe = [True]
 
     def finished(seq: int, value: Outcome | BaseException) -> None:  # in the pool's result thread
-        done[seq] = value
-        os.write(wake_w, b"\0")
+        with wake_lock:
+            done[seq] = value
+            if open_pipe[0]:
+                os.write(wake_w, b"\0")
 
     def take(res: Outcome) -> None:
         if sink is not None:
@@ -534,8 +544,10 @@ def run_stdin_parallel(cleaner: Cleaner, jobs: int, target: Target, *, out: IO[b
                     ends.append(m.end())
                 scan = max(ends[-1] if ends else 0, len(buf) - 2)  # "\f\r" may be a form-feed line cut short
     finally:
-        os.close(wake_r)
-        os.close(wake_w)
+        with wake_lock:
+            open_pipe[0] = False
+            os.close(wake_r)
+            os.close(wake_w)
     return result
 
 
