@@ -2075,6 +2075,26 @@ static PyTypeObject RunSetType = {
     .tp_new = runset_new,
 };
 
+/* Matcher._may_reach on the owners found for a sketch of n values: 1 when
+ * found - distinct + 1 >= threshold * n - 1 (and something was found), 0 when
+ * not, -1 with an exception. */
+static int may_reach(PyObject *owners, Py_ssize_t n, double threshold)
+{
+    Py_ssize_t found = PyList_GET_SIZE(owners), distinct = 0;
+    for (Py_ssize_t i = 0; i < found; i++) {
+        Py_ssize_t j = 0;
+        for (; j < i; j++) {
+            int eq = PyObject_RichCompareBool(PyList_GET_ITEM(owners, i), PyList_GET_ITEM(owners, j), Py_EQ);
+            if (eq < 0)
+                return -1;
+            if (eq)
+                break;
+        }
+        distinct += j == i;
+    }
+    return found > 0 && (double)(found - distinct + 1) >= threshold * (double)n - 1;
+}
+
 PyDoc_STRVAR(probe_doc,
 "probe(key, sketch, threshold, pid, exact_recent, exact_runs, near_recent, near_runs, /)\n--\n\n"
 "Matcher.check's common path against this run's index (no loaded index, no\n"
@@ -2112,25 +2132,11 @@ static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             Py_XDECREF(owners);
             return NULL;
         }
-        Py_ssize_t found = PyList_GET_SIZE(owners);
-        if (found) {
-            /* Matcher._may_reach: found - distinct + 1 >= threshold * n - 1 */
-            Py_ssize_t distinct = 0;
-            for (Py_ssize_t i = 0; i < found; i++) {
-                Py_ssize_t j = 0;
-                for (; j < i; j++) {
-                    int eq = PyObject_RichCompareBool(PyList_GET_ITEM(owners, i), PyList_GET_ITEM(owners, j), Py_EQ);
-                    if (eq < 0) {
-                        Py_DECREF(owners);
-                        return NULL;
-                    }
-                    if (eq)
-                        break;
-                }
-                distinct += j == i;
-            }
-            if ((double)(found - distinct + 1) >= threshold * (double)n - 1)
-                return owners;
+        int reach = may_reach(owners, n, threshold);
+        if (reach != 0) {
+            if (reach < 0)
+                Py_CLEAR(owners);
+            return owners;
         }
         Py_DECREF(owners);
     }
@@ -2213,21 +2219,12 @@ static PyObject *near_owners(PyObject *sk, PyObject *near_recent, const RunSetOb
         }
         Py_DECREF(o);
     }
-    /* Matcher._may_reach: found - distinct + 1 >= threshold * n - 1 */
-    Py_ssize_t found = PyList_GET_SIZE(out), distinct = 0;
-    for (i = 0; i < found; i++) {
-        for (j = 0; j < i; j++) {
-            int eq = PyObject_RichCompareBool(PyList_GET_ITEM(out, i), PyList_GET_ITEM(out, j), Py_EQ);
-            if (eq < 0) {
-                Py_CLEAR(out);
-                goto done;
-            }
-            if (eq)
-                break;
-        }
-        distinct += j == i;
+    int reach = may_reach(out, n, threshold);
+    if (reach < 0) {
+        Py_CLEAR(out);
+        goto done;
     }
-    if (!found || (double)(found - distinct + 1) < threshold * (double)n - 1) {
+    if (!reach) {
         Py_SETREF(out, Py_NewRef(Py_None));
         goto done;
     }
