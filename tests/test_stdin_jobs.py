@@ -10,6 +10,7 @@ import multiprocessing as mp
 import os
 import queue
 import random
+import select
 import textwrap
 import threading
 import time
@@ -268,3 +269,62 @@ def test_any_documents_any_chunking_give_one_process_output(pool: Any, monkeypat
     assert par.stats == ref_stats
     assert res.changed == ref_changed
     assert res.reasons == Counter(d.rule for d in ref_dec)
+
+
+class _SlowWake:
+    """The os module as ``batch`` sees it, except that a wake byte (``b"\\0"``
+    written by the pool's result thread) is written 0.3 s late."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+    @staticmethod
+    def write(fd: int, data: bytes) -> int:
+        if data == b"\0" and threading.current_thread() is not threading.main_thread():
+            time.sleep(0.3)
+        return os.write(fd, data)
+
+
+def test_a_late_wake_byte_leaves_a_shared_pool_usable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A result is stored before its wake byte is written; the main thread may
+    see it early (a wake-up for input, or a spurious one, forced here) and
+    return. Its wake pipe must not close under the pool's result thread: a
+    write to a closed pipe there killed that thread, and the next call on the
+    same pool waited forever."""
+    real_wait = batch_mod._Stdin.wait
+
+    def restless_wait(self: Any, *, for_input: bool) -> bool:
+        fds = [self.wake] + ([self.fd] if for_input and self.fd is not None else [])
+        if select.select(fds, [], [], 0.01)[0]:
+            return bool(real_wait(self, for_input=for_input))
+        return False  # woken for nothing: the caller looks again
+
+    monkeypatch.setattr(batch_mod._Stdin, "wait", restless_wait)
+    monkeypatch.setattr(batch_mod, "os", _SlowWake())
+    data = ("\n".join(ARTICLE[:3]) + "\n\f\n" + JUNK + "\n" + ARTICLE[3] + "\n").encode()
+    one = Cleaner()
+    want = one.stream("<stdin>", split_docs=True)
+    want_out = want.feed(data) + want.close()
+    ctx = mp.get_context("forkserver")
+    pool = ctx.Pool(1, initializer=batch_mod._init, initargs=(Cleaner(),))
+    try:
+        got: list[bytes] = []
+
+        def run() -> None:
+            r, w = os.pipe()
+            os.write(w, data)
+            os.close(w)
+            out = io.BytesIO()
+            with os.fdopen(r, "rb", buffering=0) as f:
+                run_stdin_parallel(Cleaner(), 1, Target("stdout"), out=out, f=f, pool=pool)
+            got.append(out.getvalue())
+
+        for n in range(1, 4):
+            t = threading.Thread(target=run, daemon=True)
+            t.start()
+            t.join(60)
+            assert not t.is_alive(), "run_stdin_parallel hung on a pool shared with an earlier call"
+            assert got == [want_out] * n
+            time.sleep(0.5)  # an earlier call's late wake byte, if any, is written by now
+    finally:
+        pool.terminate()
