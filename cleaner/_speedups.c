@@ -1905,6 +1905,552 @@ static PyObject *runset_get(RunSetObject *self, PyObject *const *args, Py_ssize_
     return Py_NewRef(nargs == 2 ? args[1] : Py_None);
 }
 
+/* ---- KeyTable: FingerprintTable.recent ------------------------------------- */
+
+/* Unsigned keys (4 or 8 bytes) -> paragraph ids (uint32), in insertion order:
+ * laid out as CPython's dicts are, the entries (key, id) in the order put and
+ * a hash index of open-addressed slots (linear probing) holding an entry's
+ * position + 1 (0: empty). Iterating the entries gives a dict's order, so
+ * spills and saved indexes stay as they were. An entry taken out at the end
+ * (check_text's undo) is dropped; one taken out elsewhere is marked dead until
+ * the next resize compacts the entries. A freed slot is filled by shifting its
+ * cluster back (no tombstones). No PyObject per entry: 12 or 8 bytes of entry
+ * plus 4 bytes per slot, slots at most 2/3 full. */
+typedef struct {
+    PyObject_HEAD
+    int key_bytes;     /* 8: uint64 keys, 4: uint32 */
+    int shift;         /* 64 - log2(slots): a key's home slot is its mixed hash's top bits */
+    size_t mask;       /* slots - 1 */
+    Py_ssize_t n;      /* entries, dead ones included */
+    Py_ssize_t used;   /* live entries */
+    Py_ssize_t usable; /* room for entries: 2/3 of the slots */
+    void *keys;        /* uint64_t or uint32_t [usable] */
+    uint32_t *pids;    /* [usable] */
+    uint8_t *dead;     /* [usable], NULL while no entry is dead */
+    uint32_t *slots;   /* [mask + 1] */
+} KeyTableObject;
+
+static PyTypeObject KeyTableType;
+
+#define KT_MIN_SLOTS 8
+
+static inline uint64_t kt_key(const KeyTableObject *t, Py_ssize_t i)
+{
+    return t->key_bytes == 8 ? ((const uint64_t *)t->keys)[i] : ((const uint32_t *)t->keys)[i];
+}
+
+/* Keys are hash bits already, but tests and odd inputs give runs of small
+ * numbers: fold the high half in, then Fibonacci hashing (top bits of the product). */
+static inline size_t kt_home(const KeyTableObject *t, uint64_t k)
+{
+    k ^= k >> 32;
+    return (size_t)((k * 0x9E3779B97F4A7C15ULL) >> t->shift);
+}
+
+/* The slot holding key k (*at its entry), or the empty slot ending its cluster (*at = -1) */
+static inline size_t kt_slot(const KeyTableObject *t, uint64_t k, Py_ssize_t *at)
+{
+    size_t s = kt_home(t, k);
+    for (;;) {
+        uint32_t e = t->slots[s];
+        if (e == 0 || kt_key(t, e - 1) == k) {
+            *at = (Py_ssize_t)e - 1;
+            return s;
+        }
+        s = (s + 1) & t->mask;
+    }
+}
+
+/* 1 and *pid when k is in the table, else 0 (k must fit key_bytes) */
+static inline int kt_get(const KeyTableObject *t, uint64_t k, uint32_t *pid)
+{
+    Py_ssize_t at;
+    kt_slot(t, k, &at);
+    if (at < 0)
+        return 0;
+    *pid = t->pids[at];
+    return 1;
+}
+
+/* Room for need entries (at least): the entries compacted (dead ones
+ * dropped) into new arrays, the slots rebuilt. 0, or -1 with MemoryError. */
+static int kt_resize(KeyTableObject *t, Py_ssize_t need)
+{
+    size_t size = KT_MIN_SLOTS;
+    int bits = 3;
+    while ((Py_ssize_t)(size / 3 * 2) < need) {
+        size *= 2;
+        bits++;
+    }
+    Py_ssize_t usable = (Py_ssize_t)(size / 3 * 2);
+    if ((uint64_t)usable >= 0xFFFFFFFFULL) { /* slots hold positions + 1 in 32 bits */
+        PyErr_NoMemory();
+        return -1;
+    }
+    uint32_t *slots = PyMem_Calloc(size, sizeof(uint32_t));
+    void *keys = PyMem_Malloc((size_t)usable * (size_t)t->key_bytes);
+    uint32_t *pids = PyMem_Malloc((size_t)usable * sizeof(uint32_t));
+    if (slots == NULL || keys == NULL || pids == NULL) {
+        PyMem_Free(slots);
+        PyMem_Free(keys);
+        PyMem_Free(pids);
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < t->n; i++) {
+        if (t->dead != NULL && t->dead[i])
+            continue;
+        if (t->key_bytes == 8)
+            ((uint64_t *)keys)[m] = ((const uint64_t *)t->keys)[i];
+        else
+            ((uint32_t *)keys)[m] = ((const uint32_t *)t->keys)[i];
+        pids[m++] = t->pids[i];
+    }
+    PyMem_Free(t->slots);
+    PyMem_Free(t->keys);
+    PyMem_Free(t->pids);
+    PyMem_Free(t->dead);
+    t->slots = slots;
+    t->keys = keys;
+    t->pids = pids;
+    t->dead = NULL;
+    t->n = t->used = m;
+    t->usable = usable;
+    t->mask = size - 1;
+    t->shift = 64 - bits;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        size_t s = kt_home(t, kt_key(t, i));
+        while (slots[s] != 0)
+            s = (s + 1) & t->mask;
+        slots[s] = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+/* setdefault(k, pid): 1 when put (at the end), 0 when k was there already
+ * (*old its id), -1 with MemoryError. k must fit key_bytes. */
+static inline int kt_put(KeyTableObject *t, uint64_t k, uint32_t pid, uint32_t *old)
+{
+    Py_ssize_t at;
+    size_t s = kt_slot(t, k, &at);
+    if (at >= 0) {
+        *old = t->pids[at];
+        return 0;
+    }
+    if (t->n == t->usable) {
+        /* room for twice the live entries: doubles when none are dead, compacts when many are */
+        if (kt_resize(t, 2 * t->used) < 0)
+            return -1;
+        s = kt_slot(t, k, &at);
+    }
+    Py_ssize_t i = t->n++;
+    if (t->key_bytes == 8)
+        ((uint64_t *)t->keys)[i] = k;
+    else
+        ((uint32_t *)t->keys)[i] = (uint32_t)k;
+    t->pids[i] = pid;
+    if (t->dead != NULL)
+        t->dead[i] = 0;
+    t->slots[s] = (uint32_t)i + 1;
+    t->used++;
+    return 1;
+}
+
+/* del t[k]: 1 when taken out, 0 when not there, -1 with MemoryError (nothing changed) */
+static int kt_del(KeyTableObject *t, uint64_t k)
+{
+    Py_ssize_t at;
+    size_t i = kt_slot(t, k, &at);
+    if (at < 0)
+        return 0;
+    if (at != t->n - 1 && t->dead == NULL && (t->dead = PyMem_Calloc((size_t)t->usable, 1)) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    /* backward shift: a later slot of the cluster moves into the hole unless
+     * its home lies after the hole (cyclically), where it must stay findable */
+    for (size_t j = i;;) {
+        j = (j + 1) & t->mask;
+        uint32_t e = t->slots[j];
+        if (e == 0)
+            break;
+        size_t home = kt_home(t, kt_key(t, e - 1));
+        if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
+            t->slots[i] = e;
+            i = j;
+        }
+    }
+    t->slots[i] = 0;
+    t->used--;
+    if (at == t->n - 1) {
+        t->n--;
+        while (t->n > 0 && t->dead != NULL && t->dead[t->n - 1])
+            t->dead[--t->n] = 0;
+    } else
+        t->dead[at] = 1;
+    return 1;
+}
+
+static inline int kt_live(const KeyTableObject *t, Py_ssize_t i)
+{
+    return t->dead == NULL || !t->dead[i];
+}
+
+/* key as a key of t: 1 and *k; 0 when it is no int in [0, 2**(8*key_bytes)) (never in t); -1 on error */
+static int kt_key_of(const KeyTableObject *t, PyObject *key, uint64_t *k)
+{
+    int ok;
+    if (PyLong_Check(key))
+        *k = runset_key(key, &ok);
+    else if (PyIndex_Check(key)) { /* numpy integers */
+        PyObject *i = PyNumber_Index(key);
+        if (i == NULL)
+            return -1;
+        *k = runset_key(i, &ok);
+        Py_DECREF(i);
+    } else
+        return 0;
+    return ok && (t->key_bytes == 8 || *k <= 0xFFFFFFFFULL);
+}
+
+/* kt_key_of for a key to put: 0, or -1 with TypeError or OverflowError */
+static int kt_key_in(const KeyTableObject *t, PyObject *key, uint64_t *k)
+{
+    int r = kt_key_of(t, key, k);
+    if (r == 0)
+        PyErr_Format(PyIndex_Check(key) ? PyExc_OverflowError : PyExc_TypeError,
+                     "KeyTable keys are ints in [0, 2**%d)", 8 * t->key_bytes);
+    return r > 0 ? 0 : -1;
+}
+
+/* A paragraph id: 0 and *pid, or -1 with TypeError or OverflowError */
+static int kt_pid_of(PyObject *v, uint32_t *pid)
+{
+    PyObject *i = PyNumber_Index(v);
+    if (i == NULL)
+        return -1;
+    unsigned long p = PyLong_AsUnsignedLong(i);
+    Py_DECREF(i);
+    if (p == (unsigned long)-1 && PyErr_Occurred())
+        return -1;
+    if (p > 0xFFFFFFFFUL) {
+        PyErr_SetString(PyExc_OverflowError, "KeyTable ids are ints in [0, 2**32)");
+        return -1;
+    }
+    *pid = (uint32_t)p;
+    return 0;
+}
+
+static void keytable_dealloc(KeyTableObject *self)
+{
+    PyMem_Free(self->slots);
+    PyMem_Free(self->keys);
+    PyMem_Free(self->pids);
+    PyMem_Free(self->dead);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *keytable_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    int key_bytes;
+    Py_ssize_t size = 0;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds) > 0) {
+        PyErr_SetString(PyExc_TypeError, "KeyTable takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "i|n:KeyTable", &key_bytes, &size))
+        return NULL;
+    if ((key_bytes != 8 && key_bytes != 4) || size < 0) {
+        PyErr_SetString(PyExc_ValueError, "KeyTable: key_bytes must be 8 or 4, size at least 0");
+        return NULL;
+    }
+    KeyTableObject *self = (KeyTableObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->key_bytes = key_bytes;
+    if (kt_resize(self, size) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static Py_ssize_t keytable_len(KeyTableObject *self)
+{
+    return self->used;
+}
+
+static int keytable_contains(KeyTableObject *self, PyObject *key)
+{
+    uint64_t k;
+    uint32_t pid;
+    int r = kt_key_of(self, key, &k);
+    return r <= 0 ? r : kt_get(self, k, &pid);
+}
+
+static PyObject *keytable_subscript(KeyTableObject *self, PyObject *key)
+{
+    uint64_t k;
+    uint32_t pid;
+    int r = kt_key_of(self, key, &k);
+    if (r < 0)
+        return NULL;
+    if (r == 0 || !kt_get(self, k, &pid)) {
+        PyErr_SetObject(PyExc_KeyError, key);
+        return NULL;
+    }
+    return PyLong_FromUnsignedLong(pid);
+}
+
+static int keytable_ass_subscript(KeyTableObject *self, PyObject *key, PyObject *value)
+{
+    uint64_t k;
+    if (value == NULL) {
+        int r = kt_key_of(self, key, &k);
+        if (r > 0)
+            r = kt_del(self, k);
+        if (r == 0)
+            PyErr_SetObject(PyExc_KeyError, key);
+        return r > 0 ? 0 : -1;
+    }
+    uint32_t pid, old;
+    if (kt_key_in(self, key, &k) < 0 || kt_pid_of(value, &pid) < 0)
+        return -1;
+    Py_ssize_t at;
+    kt_slot(self, k, &at);
+    if (at >= 0) { /* a dict keeps a key's place when its value changes */
+        self->pids[at] = pid;
+        return 0;
+    }
+    return kt_put(self, k, pid, &old) < 0 ? -1 : 0;
+}
+
+static PyObject *keytable_get(KeyTableObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 1 && nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "KeyTable.get takes 1 or 2 arguments");
+        return NULL;
+    }
+    uint64_t k;
+    uint32_t pid;
+    int r = kt_key_of(self, args[0], &k);
+    if (r < 0)
+        return NULL;
+    if (r > 0 && kt_get(self, k, &pid))
+        return PyLong_FromUnsignedLong(pid);
+    return Py_NewRef(nargs == 2 ? args[1] : Py_None);
+}
+
+static PyObject *keytable_setdefault(KeyTableObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!nargs_ok("KeyTable.setdefault", nargs, 2))
+        return NULL;
+    uint64_t k;
+    uint32_t pid;
+    if (kt_key_in(self, args[0], &k) < 0 || kt_pid_of(args[1], &pid) < 0)
+        return NULL;
+    int r = kt_put(self, k, pid, &pid);
+    return r < 0 ? NULL : PyLong_FromUnsignedLong(pid);
+}
+
+static PyObject *keytable_add_many(KeyTableObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!nargs_ok("KeyTable.add_many", nargs, 3))
+        return NULL;
+    uint32_t pid, old;
+    if (!PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "KeyTable.add_many: keys must be a list");
+        return NULL;
+    }
+    if (kt_pid_of(args[1], &pid) < 0)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(args[0]); i++) {
+        PyObject *key = PyList_GET_ITEM(args[0], i);
+        int below = PyObject_RichCompareBool(key, args[2], Py_LT);
+        uint64_t k;
+        if (below < 0 || (below && (kt_key_in(self, key, &k) < 0 || kt_put(self, k, pid, &old) < 0)))
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *keytable_isdisjoint(KeyTableObject *self, PyObject *keys)
+{
+    PyObject *it = PyObject_GetIter(keys), *key;
+    if (it == NULL)
+        return NULL;
+    while ((key = PyIter_Next(it)) != NULL) {
+        int r = keytable_contains(self, key);
+        Py_DECREF(key);
+        if (r != 0) {
+            Py_DECREF(it);
+            return r < 0 ? NULL : Py_NewRef(Py_False);
+        }
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? NULL : Py_NewRef(Py_True);
+}
+
+/* The live entries in order: keys (what 0), ids (1) or (key, id) pairs (2), as a list */
+static PyObject *kt_list(const KeyTableObject *t, int what)
+{
+    PyObject *out = PyList_New(t->used);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0, j = 0; i < t->n; i++) {
+        if (!kt_live(t, i))
+            continue;
+        PyObject *o;
+        if (what == 0)
+            o = PyLong_FromUnsignedLongLong(kt_key(t, i));
+        else if (what == 1)
+            o = PyLong_FromUnsignedLong(t->pids[i]);
+        else
+            o = Py_BuildValue("(KI)", (unsigned long long)kt_key(t, i), (unsigned int)t->pids[i]);
+        if (o == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, j++, o);
+    }
+    return out;
+}
+
+static PyObject *keytable_keys(KeyTableObject *self, PyObject *unused)
+{
+    (void)unused;
+    return kt_list(self, 0);
+}
+
+static PyObject *keytable_values(KeyTableObject *self, PyObject *unused)
+{
+    (void)unused;
+    return kt_list(self, 1);
+}
+
+static PyObject *keytable_items(KeyTableObject *self, PyObject *unused)
+{
+    (void)unused;
+    return kt_list(self, 2);
+}
+
+static PyObject *keytable_iter(KeyTableObject *self)
+{
+    PyObject *keys = kt_list(self, 0);
+    if (keys == NULL)
+        return NULL;
+    PyObject *it = PyObject_GetIter(keys);
+    Py_DECREF(keys);
+    return it;
+}
+
+static PyObject *keytable_memory(KeyTableObject *self, PyObject *unused)
+{
+    (void)unused;
+    size_t bytes = (self->mask + 1) * sizeof(uint32_t) + (size_t)self->usable * ((size_t)self->key_bytes + 4)
+                   + (self->dead != NULL ? (size_t)self->usable : 0);
+    return PyLong_FromSize_t(bytes);
+}
+
+static PyObject *kt_dict(const KeyTableObject *t)
+{
+    PyObject *d = PyDict_New();
+    for (Py_ssize_t i = 0; d != NULL && i < t->n; i++) {
+        if (!kt_live(t, i))
+            continue;
+        PyObject *k = PyLong_FromUnsignedLongLong(kt_key(t, i)), *v = PyLong_FromUnsignedLong(t->pids[i]);
+        if (k == NULL || v == NULL || PyDict_SetItem(d, k, v) < 0)
+            Py_CLEAR(d);
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+    }
+    return d;
+}
+
+/* == and != as between dicts (the same items, whatever their order), with a KeyTable or a dict */
+static PyObject *keytable_richcompare(PyObject *a, PyObject *b, int op)
+{
+    if ((op != Py_EQ && op != Py_NE) || !PyObject_TypeCheck(a, &KeyTableType)
+        || !(PyObject_TypeCheck(b, &KeyTableType) || PyDict_Check(b)))
+        Py_RETURN_NOTIMPLEMENTED;
+    PyObject *da = kt_dict((KeyTableObject *)a);
+    PyObject *db = PyDict_Check(b) ? Py_NewRef(b) : kt_dict((KeyTableObject *)b);
+    PyObject *r = da == NULL || db == NULL ? NULL : PyObject_RichCompare(da, db, op);
+    Py_XDECREF(da);
+    Py_XDECREF(db);
+    return r;
+}
+
+static PyObject *keytable_repr(KeyTableObject *self)
+{
+    PyObject *d = kt_dict(self);
+    if (d == NULL)
+        return NULL;
+    PyObject *r = PyUnicode_FromFormat("KeyTable(%d, %R)", self->key_bytes, d);
+    Py_DECREF(d);
+    return r;
+}
+
+static PyObject *keytable_key_bytes(KeyTableObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromLong(self->key_bytes);
+}
+
+static PyGetSetDef keytable_getset[] = {
+    {"key_bytes", (getter)keytable_key_bytes, NULL, "8 (uint64 keys) or 4 (uint32).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMethodDef keytable_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))keytable_get, METH_FASTCALL,
+     "get(key, default=None, /)\n--\n\nThe id of key, else default."},
+    {"setdefault", (PyCFunction)(void (*)(void))keytable_setdefault, METH_FASTCALL,
+     "setdefault(key, pid, /)\n--\n\nPut key -> pid unless key is there; the id key now has."},
+    {"add_many", (PyCFunction)(void (*)(void))keytable_add_many, METH_FASTCALL,
+     "add_many(keys, pid, limit, /)\n--\n\nsetdefault(key, pid) for each key of the list below limit, in order."},
+    {"isdisjoint", (PyCFunction)keytable_isdisjoint, METH_O,
+     "isdisjoint(keys, /)\n--\n\nWhether no key of the iterable is here."},
+    {"keys", (PyCFunction)keytable_keys, METH_NOARGS, "keys()\n--\n\nThe keys in insertion order (a list)."},
+    {"values", (PyCFunction)keytable_values, METH_NOARGS, "values()\n--\n\nThe ids in insertion order (a list)."},
+    {"items", (PyCFunction)keytable_items, METH_NOARGS,
+     "items()\n--\n\nThe (key, id) pairs in insertion order (a list)."},
+    {"memory", (PyCFunction)keytable_memory, METH_NOARGS, "memory()\n--\n\nThe bytes allocated for the table."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods keytable_as_sequence = {
+    .sq_contains = (objobjproc)keytable_contains,
+};
+
+static PyMappingMethods keytable_as_mapping = {
+    .mp_length = (lenfunc)keytable_len,
+    .mp_subscript = (binaryfunc)keytable_subscript,
+    .mp_ass_subscript = (objobjargproc)keytable_ass_subscript,
+};
+
+static PyTypeObject KeyTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cleaner._speedups.KeyTable",
+    .tp_basicsize = sizeof(KeyTableObject),
+    .tp_dealloc = (destructor)keytable_dealloc,
+    .tp_repr = (reprfunc)keytable_repr,
+    .tp_as_sequence = &keytable_as_sequence,
+    .tp_as_mapping = &keytable_as_mapping,
+    .tp_hash = PyObject_HashNotImplemented,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "KeyTable(key_bytes, size=0, /)\n--\n\n"
+              "FingerprintTable.recent without a Python object per entry: unsigned keys of\n"
+              "key_bytes (8 or 4) -> ids (uint32), iterated in insertion order as a dict;\n"
+              "room for size entries before it grows.",
+    .tp_richcompare = keytable_richcompare,
+    .tp_iter = (getiterfunc)keytable_iter,
+    .tp_methods = keytable_methods,
+    .tp_getset = keytable_getset,
+    .tp_new = keytable_new,
+};
+
 /* The owner of key: recent (a dict) first, then the runs; a new reference,
  * Py_None when none, NULL with an exception on error. */
 static PyObject *owner_of(PyObject *key, PyObject *recent, const RunSetObject *runs)
@@ -4424,7 +4970,8 @@ PyMODINIT_FUNC PyInit__speedups(void)
     if (PyModule_AddIntConstant(m, "RECORD_SIZE", RECORD_SIZE) < 0
         || PyModule_AddIntConstant(m, "FOLD_MAX", FOLD_MAX) < 0
         || PyModule_AddType(m, &StopSetType) < 0 || PyModule_AddType(m, &LineClassType) < 0
-        || PyModule_AddType(m, &RunSetType) < 0 || PyModule_AddType(m, &LineType) < 0) {
+        || PyModule_AddType(m, &RunSetType) < 0 || PyModule_AddType(m, &LineType) < 0
+        || PyModule_AddType(m, &KeyTableType) < 0) {
         Py_DECREF(m);
         return NULL;
     }
