@@ -2451,21 +2451,6 @@ static PyTypeObject KeyTableType = {
     .tp_new = keytable_new,
 };
 
-/* The owner of key: recent (a dict) first, then the runs; a new reference,
- * Py_None when none, NULL with an exception on error. */
-static PyObject *owner_of(PyObject *key, PyObject *recent, const RunSetObject *runs)
-{
-    PyObject *pid = PyDict_GetItemWithError(recent, key);
-    if (pid != NULL)
-        return Py_NewRef(pid);
-    if (PyErr_Occurred())
-        return NULL;
-    int ok;
-    uint64_t k = runset_key(key, &ok);
-    int64_t found = ok ? runset_find(runs, k) : -1;
-    return found < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(found);
-}
-
 /* Whether key may be in a run: 0 when the filter says it is not */
 static inline int runset_may_hold(const RunSetObject *s, uint64_t key)
 {
@@ -2477,41 +2462,41 @@ static inline int runset_may_hold(const RunSetObject *s, uint64_t key)
     return (((const uint8_t *)s->filter.buf)[slot >> 3] >> (slot & 7)) & 1;
 }
 
-/* Appends to out the owners of keys (a list) found: recent (a dict) first,
- * then the runs, FIND_BATCH keys of the runs searched at once. 0, or -1 with
- * an exception; or 1, out untouched and the runs not searched, when fewer
- * than need keys (at most FIND_BATCH of them) can have an owner: in recent or
- * passing the runs' filter (probe needs a few owners or none). */
-static int owners_into(PyObject *keys, PyObject *recent, const RunSetObject *runs, PyObject *out, double need)
+/* Appends to out the owners of keys (a list) found: recent (a KeyTable, or
+ * NULL: none) first, then the runs, FIND_BATCH keys of the runs searched at
+ * once. 0, or -1 with an exception; or 1, out untouched and the runs not
+ * searched, when fewer than need keys (at most FIND_BATCH of them) can have an
+ * owner: in recent or passing the runs' filter (probe needs a few owners or none). */
+static int owners_into(PyObject *keys, const KeyTableObject *recent, const RunSetObject *runs, PyObject *out,
+                       double need)
 {
     Py_ssize_t n = PyList_GET_SIZE(keys);
     for (Py_ssize_t from = 0; from < n; from += FIND_BATCH) {
         Py_ssize_t to = n - from < FIND_BATCH ? n : from + FIND_BATCH, n_ask = 0;
-        PyObject *got[FIND_BATCH]; /* borrowed from recent (not changed meanwhile) */
+        int64_t got[FIND_BATCH]; /* the owner in recent, or -1 */
         uint64_t ask[FIND_BATCH];
         Py_ssize_t asked_for[FIND_BATCH];
         int64_t found[FIND_BATCH];
         for (Py_ssize_t i = from; i < to; i++) {
-            PyObject *key = PyList_GET_ITEM(keys, i);
-            PyObject *pid = PyDict_GetItemWithError(recent, key);
-            got[i - from] = pid;
-            if (pid != NULL)
-                continue;
-            if (PyErr_Occurred())
-                return -1;
             int ok;
-            uint64_t k = runset_key(key, &ok);
-            if (ok) {
-                asked_for[n_ask] = i - from;
-                ask[n_ask++] = k;
-                if (runs->filter.obj != NULL && (runs->key_bytes == 8 || k <= 0xFFFFFFFFULL))
-                    __builtin_prefetch((const uint8_t *)runs->filter.buf + ((k >> runs->shift) >> 3));
+            uint64_t k = runset_key(PyList_GET_ITEM(keys, i), &ok);
+            uint32_t pid;
+            got[i - from] = -1;
+            if (!ok)
+                continue;
+            if (recent != NULL && (recent->key_bytes == 8 || k <= 0xFFFFFFFFULL) && kt_get(recent, k, &pid)) {
+                got[i - from] = pid;
+                continue;
             }
+            asked_for[n_ask] = i - from;
+            ask[n_ask++] = k;
+            if (runs->filter.obj != NULL && (runs->key_bytes == 8 || k <= 0xFFFFFFFFULL))
+                __builtin_prefetch((const uint8_t *)runs->filter.buf + ((k >> runs->shift) >> 3));
         }
         if (need > 0 && n <= FIND_BATCH) {
             Py_ssize_t can = 0;
             for (Py_ssize_t i = 0; i < n; i++)
-                can += got[i] != NULL;
+                can += got[i] >= 0;
             for (Py_ssize_t a = 0; a < n_ask; a++)
                 can += runset_may_hold(runs, ask[a]);
             if ((double)can < need)
@@ -2519,19 +2504,14 @@ static int owners_into(PyObject *keys, PyObject *recent, const RunSetObject *run
         }
         runset_find_batch(runs, ask, n_ask, found);
         for (Py_ssize_t a = 0, i = 0; i < to - from; i++) {
-            PyObject *pid = got[i];
-            int err;
-            if (pid != NULL)
-                err = PyList_Append(out, pid);
-            else if (a < n_ask && asked_for[a] == i) {
-                int64_t f = found[a++];
-                if (f < 0)
-                    continue;
-                PyObject *o = PyLong_FromLongLong(f);
-                err = o == NULL || PyList_Append(out, o) < 0;
-                Py_XDECREF(o);
-            } else
+            int64_t f = got[i];
+            if (f < 0 && a < n_ask && asked_for[a] == i)
+                f = found[a++];
+            if (f < 0)
                 continue;
+            PyObject *o = PyLong_FromLongLong(f);
+            int err = o == NULL || PyList_Append(out, o) < 0;
+            Py_XDECREF(o);
             if (err)
                 return -1;
         }
@@ -2539,15 +2519,33 @@ static int owners_into(PyObject *keys, PyObject *recent, const RunSetObject *run
     return 0;
 }
 
+/* recent as a KeyTable (NULL for None); 0, or -1 with a TypeError naming who */
+static int kt_arg(PyObject *recent, int none_ok, KeyTableObject **t, const char *who)
+{
+    if (none_ok && recent == Py_None) {
+        *t = NULL;
+        return 0;
+    }
+    if (!PyObject_TypeCheck(recent, &KeyTableType)) {
+        PyErr_Format(PyExc_TypeError, "%s: recent must be a KeyTable", who);
+        return -1;
+    }
+    *t = (KeyTableObject *)recent;
+    return 0;
+}
+
 static PyObject *runset_owners(RunSetObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (!nargs_ok("RunSet.owners", nargs, 2))
         return NULL;
-    PyObject *keys = args[0], *recent = args[1];
-    if (!PyList_Check(keys) || !PyDict_Check(recent)) {
-        PyErr_SetString(PyExc_TypeError, "RunSet.owners: keys must be a list, recent a dict");
+    PyObject *keys = args[0];
+    KeyTableObject *recent;
+    if (!PyList_Check(keys)) {
+        PyErr_SetString(PyExc_TypeError, "RunSet.owners: keys must be a list");
         return NULL;
     }
+    if (kt_arg(args[1], 1, &recent, "RunSet.owners") < 0)
+        return NULL;
     PyObject *out = PyList_New(0);
     if (out == NULL || owners_into(keys, recent, self, out, 0.0) < 0) {
         Py_XDECREF(out);
@@ -2603,7 +2601,7 @@ static PyMethodDef runset_methods[] = {
      "get(key, default=None, /)\n--\n\nThe paragraph id of key in the runs, else default."},
     {"owners", (PyCFunction)(void (*)(void))runset_owners, METH_FASTCALL,
      "owners(keys, recent, /)\n--\n\n"
-     "[recent.get(k, self.get(k)) for k in keys], without the Nones."},
+     "[recent.get(k, self.get(k)) for k in keys], without the Nones (recent: a KeyTable or None)."},
     {"member", (PyCFunction)runset_member, METH_O, runset_member_doc},
     {NULL, NULL, 0, NULL},
 };
@@ -2646,34 +2644,42 @@ PyDoc_STRVAR(probe_doc,
 "Matcher.check's common path against this run's index (no loaded index, no\n"
 "sampling): the id owning the exact key if any; else the ids owning the\n"
 "sketch's values when one earlier paragraph may own enough of them\n"
-"(Matcher._may_reach); else None, after indexing key and sketch under pid.");
+"(Matcher._may_reach); else None, after indexing key and sketch under pid\n"
+"(exact_recent and near_recent: KeyTables).");
 
 static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     if (!nargs_ok("probe", nargs, 8))
         return NULL;
-    PyObject *key = args[0], *sk = args[1], *exact_recent = args[4], *near_recent = args[6];
+    PyObject *key = args[0], *sk = args[1];
     double threshold = PyFloat_AsDouble(args[2]);
     if (threshold == -1.0 && PyErr_Occurred())
         return NULL;
-    PyObject *pid = args[3];
-    if (!PyList_Check(sk) || !PyLong_Check(pid) || !PyDict_Check(exact_recent) || !PyDict_Check(near_recent)
-        || !PyObject_TypeCheck(args[5], &RunSetType) || !PyObject_TypeCheck(args[7], &RunSetType)) {
+    KeyTableObject *exact, *near;
+    if (!PyList_Check(sk) || !PyLong_Check(args[3]) || !PyObject_TypeCheck(args[5], &RunSetType)
+        || !PyObject_TypeCheck(args[7], &RunSetType)) {
         PyErr_SetString(PyExc_TypeError, "probe: bad argument types");
         return NULL;
     }
+    if (kt_arg(args[4], 0, &exact, "probe") < 0 || kt_arg(args[6], 0, &near, "probe") < 0)
+        return NULL;
     const RunSetObject *exact_runs = (RunSetObject *)args[5], *near_runs = (RunSetObject *)args[7];
-    PyObject *owner = owner_of(key, exact_recent, exact_runs);
-    if (owner != Py_None)
-        return owner; /* the exact copy's id (or NULL) */
-    Py_DECREF(owner);
+    uint64_t k;
+    uint32_t pid, got;
+    if (kt_key_in(exact, key, &k) < 0 || kt_pid_of(args[3], &pid) < 0)
+        return NULL;
+    if (kt_get(exact, k, &got))
+        return PyLong_FromUnsignedLong(got); /* the exact copy's id */
+    int64_t id = runset_find(exact_runs, k);
+    if (id >= 0)
+        return PyLong_FromLongLong(id);
     Py_ssize_t n = PyList_GET_SIZE(sk);
     if (n > 0) {
         PyObject *owners = PyList_New(0);
         /* _may_reach below needs found - distinct + 1, at most found, to reach
          * threshold * n - 1: with fewer keys that can be found, no search */
-        int r = owners == NULL ? -1 : owners_into(sk, near_recent, near_runs, owners, threshold * (double)n - 1);
+        int r = owners == NULL ? -1 : owners_into(sk, near, near_runs, owners, threshold * (double)n - 1);
         if (r < 0) {
             Py_XDECREF(owners);
             return NULL;
@@ -2687,54 +2693,66 @@ static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(owners);
     }
     /* new: FingerprintTable.add and add_many (setdefault: the first owner stays) */
-    PyObject *v = PyDict_SetDefault(exact_recent, key, pid);
-    if (v == NULL)
+    if (kt_put(exact, k, pid, &got) < 0)
         return NULL;
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (PyDict_SetDefault(near_recent, PyList_GET_ITEM(sk, i), pid) == NULL)
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t h;
+        if (kt_key_in(near, PyList_GET_ITEM(sk, i), &h) < 0 || kt_put(near, h, pid, &got) < 0)
             return NULL;
+    }
     Py_RETURN_NONE;
 }
 
-/* check_text's near step: each value of sk put in near_recent under pid
- * (setdefault); the owners found, in sk's order (recent's earlier owners,
- * then the runs', as owners_into), when Matcher._may_reach lets one earlier
- * paragraph own enough of them: then the values put are taken out again.
- * Else Py_None, the values staying. NULL with an exception. */
-static PyObject *near_owners(PyObject *sk, PyObject *near_recent, const RunSetObject *runs, PyObject *pid,
-                             double threshold)
+/* may_reach on owners given as ids (own[0..found)) */
+static int may_reach_ids(const int64_t *own, Py_ssize_t found, Py_ssize_t n, double threshold)
 {
-    Py_ssize_t n = PyList_GET_SIZE(sk), can = 0, n_ask = 0, i, j;
+    Py_ssize_t distinct = 0;
+    for (Py_ssize_t i = 0; i < found; i++) {
+        Py_ssize_t j = 0;
+        while (j < i && own[j] != own[i])
+            j++;
+        distinct += j == i;
+    }
+    return found > 0 && (double)(found - distinct + 1) >= threshold * (double)n - 1;
+}
+
+/* check_text's near step: each sketch value (the low 32 bits of best[0..n))
+ * put in near under pid (setdefault); the owners found, in the sketch's order
+ * (near's earlier owners, then the runs', as owners_into), when
+ * Matcher._may_reach lets one earlier paragraph own enough of them: then the
+ * values put are taken out again (the last first: each is then the table's
+ * last entry). Else Py_None, the values staying. NULL with an exception. */
+static PyObject *near_owners(const uint64_t *best, Py_ssize_t n, KeyTableObject *near, const RunSetObject *runs,
+                             uint32_t pid, double threshold)
+{
+    Py_ssize_t can = 0, n_ask = 0, n_own = 0, i, j;
     double need = threshold * (double)n - 1;
-    PyObject *small_got[64], **got = n <= 64 ? small_got : PyMem_Malloc((size_t)n * 2 * sizeof(PyObject *));
-    uint64_t small_ask[64], *ask = n <= 64 ? small_ask : PyMem_Malloc((size_t)n * sizeof(uint64_t));
-    int64_t small_id[64], *id = n <= 64 ? small_id : PyMem_Malloc((size_t)n * sizeof(int64_t));
+    uint64_t small_h[64], *h = n <= 64 ? small_h : PyMem_Malloc((size_t)n * 2 * sizeof(uint64_t));
+    int64_t small_got[64], *got = n <= 64 ? small_got : PyMem_Malloc((size_t)n * 3 * sizeof(int64_t));
     char small_put[64], *put = n <= 64 ? small_put : PyMem_Malloc((size_t)n);
     PyObject *out = NULL;
-    if (got == NULL || ask == NULL || id == NULL || put == NULL) {
+    if (h == NULL || got == NULL || put == NULL) {
         PyErr_NoMemory();
         goto done;
     }
+    uint64_t small_ask[64], *ask = n <= 64 ? small_ask : h + n;
+    int64_t small_id[64], small_own[64], *id = n <= 64 ? small_id : got + n, *own = n <= 64 ? small_own : got + 2 * n;
     for (i = 0; i < n; i++) {
-        PyObject *h = PyList_GET_ITEM(sk, i);
-        Py_ssize_t size = PyDict_GET_SIZE(near_recent);
-        PyObject *v = PyDict_SetDefault(near_recent, h, pid);
-        if (v == NULL)
+        uint32_t old;
+        h[i] = best[i] & 0xFFFFFFFFULL;
+        int r = kt_put(near, h[i], pid, &old);
+        if (r < 0)
             goto done;
-        put[i] = PyDict_GET_SIZE(near_recent) != size;
-        got[i] = put[i] ? NULL : v; /* borrowed: recent's own value */
-        for (j = 0; j < i && got[i] != NULL; j++)
-            if (put[j] && PyObject_RichCompareBool(PyList_GET_ITEM(sk, j), h, Py_EQ) == 1)
-                got[i] = NULL; /* a value twice in the sketch: put by this call, not an owner */
-        if (got[i] != NULL)
+        put[i] = (char)r;
+        got[i] = r ? -1 : (int64_t)old;
+        for (j = 0; j < i && got[i] >= 0; j++)
+            if (put[j] && h[j] == h[i])
+                got[i] = -1; /* a value twice in the sketch: put by this call, not an owner */
+        if (got[i] >= 0)
             can++;
         else {
-            int ok;
-            uint64_t k = runset_key(h, &ok);
-            if (ok) {
-                ask[n_ask++] = k;
-                can += runset_may_hold(runs, k);
-            }
+            ask[n_ask++] = h[i];
+            can += runset_may_hold(runs, h[i]);
         }
     }
     if (n <= FIND_BATCH && (double)can < need) {
@@ -2743,49 +2761,31 @@ static PyObject *near_owners(PyObject *sk, PyObject *near_recent, const RunSetOb
     }
     for (Py_ssize_t from = 0; from < n_ask; from += FIND_BATCH)
         runset_find_batch(runs, ask + from, n_ask - from < FIND_BATCH ? n_ask - from : FIND_BATCH, id + from);
-    out = PyList_New(0);
-    if (out == NULL)
-        goto done;
     for (i = 0, j = 0; i < n; i++) {
-        PyObject *o;
-        if (got[i] != NULL)
-            o = Py_NewRef(got[i]);
-        else {
-            int ok;
-            (void)runset_key(PyList_GET_ITEM(sk, i), &ok);
-            int64_t f = ok ? id[j++] : -1;
-            if (f < 0)
-                continue;
-            o = PyLong_FromLongLong(f);
-        }
-        if (o == NULL || PyList_Append(out, o) < 0) {
-            Py_XDECREF(o);
-            Py_CLEAR(out);
-            goto done;
-        }
-        Py_DECREF(o);
+        int64_t f = got[i] >= 0 ? got[i] : id[j++];
+        if (f >= 0)
+            own[n_own++] = f;
     }
-    int reach = may_reach(out, n, threshold);
-    if (reach < 0) {
-        Py_CLEAR(out);
+    if (!may_reach_ids(own, n_own, n, threshold)) {
+        out = Py_NewRef(Py_None);
         goto done;
     }
-    if (!reach) {
-        Py_SETREF(out, Py_NewRef(Py_None));
-        goto done;
-    }
-    for (i = 0; i < n; i++)
-        if (put[i] && PyDict_DelItem(near_recent, PyList_GET_ITEM(sk, i)) < 0) {
-            Py_CLEAR(out);
+    for (i = n - 1; i >= 0; i--)
+        if (put[i] && kt_del(near, h[i]) < 0)
             goto done;
-        }
+    out = PyList_New(n_own);
+    for (i = 0; out != NULL && i < n_own; i++) {
+        PyObject *o = PyLong_FromLongLong(own[i]);
+        if (o == NULL)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, i, o);
+    }
 done:
+    if (h != small_h)
+        PyMem_Free(h);
     if (got != small_got)
         PyMem_Free(got);
-    if (ask != small_ask)
-        PyMem_Free(ask);
-    if (id != small_id)
-        PyMem_Free(id);
     if (put != small_put)
         PyMem_Free(put);
     return out;
@@ -2796,7 +2796,7 @@ PyDoc_STRVAR(check_text_doc,
 "           keys, max_keys, /)\n--\n\n"
 "near_fingerprints then probe, in one call (Matcher.check's common path; the\n"
 "exact key is first added to the set keys while it holds fewer than max_keys,\n"
-"unless keys is None): the\n"
+"unless keys is None; the recent tables are KeyTables): the\n"
 "facts mask (an int) when the paragraph is new, now indexed under pid; else\n"
 "(key, sketch, facts, found) with what probe found (the exact copy's id, or\n"
 "the near candidates' ids); None if the text holds a character the table\n"
@@ -2815,11 +2815,18 @@ static PyObject *check_text(PyObject *self, PyObject *const *args, Py_ssize_t na
     double threshold = PyFloat_AsDouble(args[4]);
     if (threshold == -1.0 && PyErr_Occurred())
         return NULL;
-    PyObject *pid = args[5], *exact_recent = args[6], *near_recent = args[8];
-    if (!PyLong_Check(pid) || !PyDict_Check(exact_recent) || !PyDict_Check(near_recent)
-        || !PyObject_TypeCheck(args[7], &RunSetType) || !PyObject_TypeCheck(args[9], &RunSetType)
-        || (keys != Py_None && !PySet_CheckExact(keys))) {
+    KeyTableObject *exact, *near;
+    uint32_t pid;
+    if (!PyLong_Check(args[5]) || !PyObject_TypeCheck(args[7], &RunSetType)
+        || !PyObject_TypeCheck(args[9], &RunSetType) || (keys != Py_None && !PySet_CheckExact(keys))) {
         PyErr_SetString(PyExc_TypeError, "check_text: bad argument types");
+        return NULL;
+    }
+    if (kt_arg(args[6], 0, &exact, "check_text") < 0 || kt_arg(args[8], 0, &near, "check_text") < 0
+        || kt_pid_of(args[5], &pid) < 0)
+        return NULL;
+    if (exact->key_bytes != 8) {
+        PyErr_SetString(PyExc_TypeError, "check_text: the exact keys' table must hold 8-byte keys");
         return NULL;
     }
     const RunSetObject *exact_runs = (RunSetObject *)args[7], *near_runs = (RunSetObject *)args[9];
@@ -2827,34 +2834,34 @@ static PyObject *check_text(PyObject *self, PyObject *const *args, Py_ssize_t na
     int r = prints_of(args[0], ngram, k, near_min_words, &p);
     if (r <= 0)
         return r < 0 ? NULL : Py_NewRef(Py_None);
-    PyObject *key = PyLong_FromUnsignedLongLong(p.key), *sk = sketch_list(p.best, p.cnt), *found = NULL;
-    PyObject *out = NULL;
-    Py_ssize_t n = p.cnt;
-    prints_free(&p);
-    if (key == NULL || sk == NULL)
+    PyObject *found = NULL, *out = NULL;
+    if (keys != Py_None && PySet_GET_SIZE(keys) < max_keys) {
+        PyObject *key = PyLong_FromUnsignedLongLong(p.key);
+        int err = key == NULL || PySet_Add(keys, key) < 0;
+        Py_XDECREF(key);
+        if (err)
+            goto done;
+    }
+    /* probe's steps, with each key put in its table first (setdefault: one
+     * hash probe, not a lookup then an insert) and taken out again when the
+     * paragraph is found (rarely); no Python object unless found */
+    uint32_t old;
+    r = kt_put(exact, p.key, pid, &old);
+    if (r < 0)
         goto done;
-    if (keys != Py_None && PySet_GET_SIZE(keys) < max_keys && PySet_Add(keys, key) < 0)
-        goto done;
-    /* probe's steps, with each key put in its recent dict first (setdefault:
-     * one hash probe, not a lookup then an insert) and taken out again when
-     * the paragraph is found (rarely) */
-    Py_ssize_t size = PyDict_GET_SIZE(exact_recent);
-    PyObject *v = PyDict_SetDefault(exact_recent, key, pid);
-    if (v == NULL)
-        goto done;
-    if (PyDict_GET_SIZE(exact_recent) == size) {
-        found = Py_NewRef(v); /* the exact copy's id, in recent */
+    if (r == 0) {
+        found = PyLong_FromUnsignedLong(old); /* the exact copy's id, in recent */
         goto matched;
     }
     int64_t id = runset_find(exact_runs, p.key);
     if (id >= 0) {
-        found = PyLong_FromLongLong(id);
-        if (found == NULL || PyDict_DelItem(exact_recent, key) < 0)
+        if (kt_del(exact, p.key) < 0)
             goto done;
+        found = PyLong_FromLongLong(id);
         goto matched;
     }
-    if (n > 0 && (found = near_owners(sk, near_recent, near_runs, pid, threshold)) != Py_None) {
-        if (found == NULL || PyDict_DelItem(exact_recent, key) < 0)
+    if (p.cnt > 0 && (found = near_owners(p.best, p.cnt, near, near_runs, pid, threshold)) != Py_None) {
+        if (found == NULL || kt_del(exact, p.key) < 0)
             goto done;
         goto matched;
     }
@@ -2862,27 +2869,29 @@ static PyObject *check_text(PyObject *self, PyObject *const *args, Py_ssize_t na
     out = PyLong_FromLongLong(p.mask);
     goto done;
 matched:
+    if (found == NULL)
+        goto done;
     out = PyTuple_New(4);
     if (out == NULL)
         goto done;
-    PyTuple_SET_ITEM(out, 0, key);
-    PyTuple_SET_ITEM(out, 1, sk);
+    PyTuple_SET_ITEM(out, 0, PyLong_FromUnsignedLongLong(p.key));
+    PyTuple_SET_ITEM(out, 1, sketch_list(p.best, p.cnt));
     PyTuple_SET_ITEM(out, 2, PyLong_FromLongLong(p.mask));
     PyTuple_SET_ITEM(out, 3, found);
-    if (PyTuple_GET_ITEM(out, 2) == NULL)
+    found = NULL;
+    if (PyTuple_GET_ITEM(out, 0) == NULL || PyTuple_GET_ITEM(out, 1) == NULL || PyTuple_GET_ITEM(out, 2) == NULL)
         Py_CLEAR(out);
-    return out;
 done:
-    Py_XDECREF(key);
-    Py_XDECREF(sk);
+    prints_free(&p);
     Py_XDECREF(found);
     return out;
 }
 
 PyDoc_STRVAR(dict_columns_doc,
 "dict_columns(recent, key_bytes, /)\n--\n\n"
-"A FingerprintTable's recent dict as two columns in its order: the keys\n"
-"(native uint64 or uint32, key_bytes 8 or 4) and the ids (native uint32), as bytes.");
+"A FingerprintTable's recent table (a KeyTable or a dict) as two columns in its\n"
+"order: the keys (native uint64 or uint32, key_bytes 8 or 4) and the ids (native\n"
+"uint32), as bytes.");
 
 static PyObject *dict_columns(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -2893,28 +2902,45 @@ static PyObject *dict_columns(PyObject *self, PyObject *const *args, Py_ssize_t 
     long key_bytes = PyLong_AsLong(args[1]);
     if (key_bytes == -1 && PyErr_Occurred())
         return NULL;
-    if (!PyDict_Check(d) || (key_bytes != 8 && key_bytes != 4)) {
-        PyErr_SetString(PyExc_TypeError, "dict_columns: need a dict and key_bytes 8 or 4");
+    int is_kt = PyObject_TypeCheck(d, &KeyTableType);
+    if (!(is_kt || PyDict_Check(d)) || (key_bytes != 8 && key_bytes != 4)) {
+        PyErr_SetString(PyExc_TypeError, "dict_columns: need a KeyTable or a dict and key_bytes 8 or 4");
         return NULL;
     }
-    Py_ssize_t n = PyDict_GET_SIZE(d), pos = 0, i = 0;
+    const KeyTableObject *t = is_kt ? (KeyTableObject *)d : NULL;
+    Py_ssize_t n = is_kt ? t->used : PyDict_GET_SIZE(d), pos = 0, i = 0, e = 0;
     PyObject *keys = PyBytes_FromStringAndSize(NULL, n * key_bytes);
     PyObject *pids = PyBytes_FromStringAndSize(NULL, n * 4);
     PyObject *k, *v;
     if (keys == NULL || pids == NULL)
         goto fail;
     char *kp = PyBytes_AS_STRING(keys), *pp = PyBytes_AS_STRING(pids);
-    while (PyDict_Next(d, &pos, &k, &v)) {
-        int ok;
-        uint64_t key = runset_key(k, &ok);
-        unsigned long pid = PyLong_AsUnsignedLong(v);
-        if (PyErr_Occurred())
-            goto fail;
-        if (!ok || (key_bytes == 4 && key > 0xFFFFFFFFULL) || pid > 0xFFFFFFFFUL) {
-            PyErr_SetString(PyExc_OverflowError, "dict_columns: a key or id is too large");
-            goto fail;
+    while (i < n) {
+        uint64_t key;
+        uint32_t p32;
+        if (is_kt) {
+            while (!kt_live(t, e))
+                e++;
+            key = kt_key(t, e);
+            p32 = t->pids[e++];
+            if (key_bytes == 4 && key > 0xFFFFFFFFULL) {
+                PyErr_SetString(PyExc_OverflowError, "dict_columns: a key is too large");
+                goto fail;
+            }
+        } else {
+            if (!PyDict_Next(d, &pos, &k, &v))
+                break;
+            int ok;
+            key = runset_key(k, &ok);
+            unsigned long pid = PyLong_AsUnsignedLong(v);
+            if (PyErr_Occurred())
+                goto fail;
+            if (!ok || (key_bytes == 4 && key > 0xFFFFFFFFULL) || pid > 0xFFFFFFFFUL) {
+                PyErr_SetString(PyExc_OverflowError, "dict_columns: a key or id is too large");
+                goto fail;
+            }
+            p32 = (uint32_t)pid;
         }
-        uint32_t p32 = (uint32_t)pid;
         if (key_bytes == 8) {
             memcpy(kp + 8 * i, &key, 8);
         } else {

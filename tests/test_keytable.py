@@ -11,6 +11,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from cleaner import index
+
 try:
     from cleaner._speedups import KeyTable
 except ImportError:  # not built
@@ -118,6 +120,23 @@ TestKeyTableVsDict.settings = settings(max_examples=150, stateful_step_count=60,
 
 
 @needs_c
+def test_columns_in_insertion_order_after_deletions() -> None:
+    """dict_columns and sorted_columns read a KeyTable as they read a dict
+    holding the same entries in the same order (dead entries skipped)."""
+    from cleaner import _speedups as c
+    t, d = KeyTable(8), {}
+    for k in range(1000):
+        key = (k * 0x9E3779B97F4A7C15) % 2**64
+        t[key] = d[key] = k
+    for key in dict.fromkeys(list(d)[::3] + list(d)[-5:]):
+        del t[key]
+        del d[key]
+    for f in (c.dict_columns, c.sorted_columns):
+        assert f(t, 8) == f(d, 8)
+    assert c.dict_columns(KeyTable(4), 4) == (b"", b"")
+
+
+@needs_c
 def test_bad_keys_and_ids() -> None:
     t = KeyTable(4)
     for bad in (2**32, -1):
@@ -151,3 +170,29 @@ def test_memory_per_entry() -> None:
     assert 12 * len(t4) <= t4.memory() <= 32 * len(t4)
     assert KeyTable(8, 40_000).memory() == KeyTable(8, 43_690).memory()  # sized for 40 000 entries up front
 
+
+@needs_c
+def test_fingerprint_table_recent_same_with_a_dict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FingerprintTable's uses of recent (add, add_many, sample, spill, len,
+    nbytes) give the same table with a KeyTable and with a dict."""
+    import random
+
+    def build() -> tuple[object, ...]:
+        rng = random.Random(3)
+        out: list[object] = []
+        for bits in (64, 32):
+            table = index.FingerprintTable(bits)
+            for pid in range(3000):
+                table.add(rng.getrandbits(bits) if pid % 7 else rng.randrange(50), pid)
+                table.add_many([rng.getrandbits(bits) if i % 3 else rng.randrange(50) for i in range(8)], pid)
+                if pid == 1500:
+                    table.sample(1 << (bits - 1))
+                if pid % 1000 == 999:
+                    out.append((list(table.recent.items()), len(table), table.nbytes()))
+                    table.spill(force=pid == 1999)
+            out.append([(r.keys.tolist(), r.ids().tolist()) for r in table.runs])
+        return tuple(out)
+
+    with_c = build()
+    monkeypatch.setattr(index, "_KeyTable", None)
+    assert build() == with_c
