@@ -3,13 +3,13 @@
 Each fingerprint maps to the id of the first paragraph that produced it; a
 paragraph id maps to (document, line) and to a 32-bit mask of its facts
 (``dedup.facts_mask``; 0 for paragraphs not sketched), which near matches
-are weighed with. Recent fingerprints live in a dict; older ones in sorted
-numpy runs merged geometrically, so memory per paragraph stays small and
-lookups are batched per input chunk. A run stores each paragraph id in 3
-bytes, as an offset from the run's smallest id (4 bytes when the ids of one
-run span 2**24 or more); the paragraph table stores the document once per
-run of consecutive paragraphs of one document, so a paragraph row is its
-line and facts mask (8 bytes).
+are weighed with. Recent fingerprints live in a dict (a ``_speedups.KeyTable``
+with the C extension); older ones in sorted numpy runs merged geometrically,
+so memory per paragraph stays small and lookups are batched per input chunk.
+A run stores each paragraph id in 3 bytes, as an offset from the run's
+smallest id (4 bytes when the ids of one run span 2**24 or more); the
+paragraph table stores the document once per run of consecutive paragraphs
+of one document, so a paragraph row is its line and facts mask (8 bytes).
 
 Two tables are kept apart: fingerprints loaded from an index file (owned by
 the documents of earlier runs) and fingerprints added in this run. A
