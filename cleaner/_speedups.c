@@ -1905,20 +1905,551 @@ static PyObject *runset_get(RunSetObject *self, PyObject *const *args, Py_ssize_
     return Py_NewRef(nargs == 2 ? args[1] : Py_None);
 }
 
-/* The owner of key: recent (a dict) first, then the runs; a new reference,
- * Py_None when none, NULL with an exception on error. */
-static PyObject *owner_of(PyObject *key, PyObject *recent, const RunSetObject *runs)
+/* ---- KeyTable: FingerprintTable.recent ------------------------------------- */
+
+/* Unsigned keys (4 or 8 bytes) -> paragraph ids (uint32), in insertion order:
+ * laid out as CPython's dicts are, the entries (key, id) in the order put and
+ * a hash index of open-addressed slots (linear probing) holding an entry's
+ * position + 1 (0: empty). Iterating the entries gives a dict's order, so
+ * spills and saved indexes stay as they were. An entry taken out at the end
+ * (check_text's undo) is dropped; one taken out elsewhere is marked dead until
+ * the next resize compacts the entries. A freed slot is filled by shifting its
+ * cluster back (no tombstones). No PyObject per entry: 12 or 8 bytes of entry
+ * plus 4 bytes per slot, slots at most 2/3 full. */
+typedef struct {
+    PyObject_HEAD
+    int key_bytes;     /* 8: uint64 keys, 4: uint32 */
+    int shift;         /* 64 - log2(slots): a key's home slot is its mixed hash's top bits */
+    size_t mask;       /* slots - 1 */
+    Py_ssize_t n;      /* entries, dead ones included */
+    Py_ssize_t used;   /* live entries */
+    Py_ssize_t usable; /* room for entries: 2/3 of the slots */
+    void *keys;        /* uint64_t or uint32_t [usable] */
+    uint32_t *pids;    /* [usable] */
+    uint8_t *dead;     /* [usable], NULL while no entry is dead */
+    uint32_t *slots;   /* [mask + 1] */
+} KeyTableObject;
+
+static PyTypeObject KeyTableType;
+
+#define KT_MIN_SLOTS 8
+
+static inline uint64_t kt_key(const KeyTableObject *t, Py_ssize_t i)
 {
-    PyObject *pid = PyDict_GetItemWithError(recent, key);
-    if (pid != NULL)
-        return Py_NewRef(pid);
-    if (PyErr_Occurred())
-        return NULL;
-    int ok;
-    uint64_t k = runset_key(key, &ok);
-    int64_t found = ok ? runset_find(runs, k) : -1;
-    return found < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(found);
+    return t->key_bytes == 8 ? ((const uint64_t *)t->keys)[i] : ((const uint32_t *)t->keys)[i];
 }
+
+/* Keys are hash bits already, but tests and odd inputs give runs of small
+ * numbers: fold the high half in, then Fibonacci hashing (top bits of the product). */
+static inline size_t kt_home(const KeyTableObject *t, uint64_t k)
+{
+    k ^= k >> 32;
+    return (size_t)((k * 0x9E3779B97F4A7C15ULL) >> t->shift);
+}
+
+/* The slot holding key k (*at its entry), or the empty slot ending its cluster (*at = -1) */
+static inline size_t kt_slot(const KeyTableObject *t, uint64_t k, Py_ssize_t *at)
+{
+    size_t s = kt_home(t, k);
+    for (;;) {
+        uint32_t e = t->slots[s];
+        if (e == 0 || kt_key(t, e - 1) == k) {
+            *at = (Py_ssize_t)e - 1;
+            return s;
+        }
+        s = (s + 1) & t->mask;
+    }
+}
+
+/* 1 and *pid when k is in the table, else 0 (k must fit key_bytes) */
+static inline int kt_get(const KeyTableObject *t, uint64_t k, uint32_t *pid)
+{
+    Py_ssize_t at;
+    kt_slot(t, k, &at);
+    if (at < 0)
+        return 0;
+    *pid = t->pids[at];
+    return 1;
+}
+
+/* Room for need entries (at least): the entries compacted (dead ones
+ * dropped) into new arrays, the slots rebuilt. 0, or -1 with MemoryError. */
+static int kt_resize(KeyTableObject *t, Py_ssize_t need)
+{
+    size_t size = KT_MIN_SLOTS;
+    int bits = 3;
+    while ((Py_ssize_t)(size / 3 * 2) < need) {
+        size *= 2;
+        bits++;
+    }
+    Py_ssize_t usable = (Py_ssize_t)(size / 3 * 2);
+    if ((uint64_t)usable >= 0xFFFFFFFFULL) { /* slots hold positions + 1 in 32 bits */
+        PyErr_NoMemory();
+        return -1;
+    }
+    uint32_t *slots = PyMem_Calloc(size, sizeof(uint32_t));
+    void *keys = PyMem_Malloc((size_t)usable * (size_t)t->key_bytes);
+    uint32_t *pids = PyMem_Malloc((size_t)usable * sizeof(uint32_t));
+    if (slots == NULL || keys == NULL || pids == NULL) {
+        PyMem_Free(slots);
+        PyMem_Free(keys);
+        PyMem_Free(pids);
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < t->n; i++) {
+        if (t->dead != NULL && t->dead[i])
+            continue;
+        if (t->key_bytes == 8)
+            ((uint64_t *)keys)[m] = ((const uint64_t *)t->keys)[i];
+        else
+            ((uint32_t *)keys)[m] = ((const uint32_t *)t->keys)[i];
+        pids[m++] = t->pids[i];
+    }
+    PyMem_Free(t->slots);
+    PyMem_Free(t->keys);
+    PyMem_Free(t->pids);
+    PyMem_Free(t->dead);
+    t->slots = slots;
+    t->keys = keys;
+    t->pids = pids;
+    t->dead = NULL;
+    t->n = t->used = m;
+    t->usable = usable;
+    t->mask = size - 1;
+    t->shift = 64 - bits;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        size_t s = kt_home(t, kt_key(t, i));
+        while (slots[s] != 0)
+            s = (s + 1) & t->mask;
+        slots[s] = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+/* setdefault(k, pid): 1 when put (at the end), 0 when k was there already
+ * (*old its id), -1 with MemoryError. k must fit key_bytes. */
+static inline int kt_put(KeyTableObject *t, uint64_t k, uint32_t pid, uint32_t *old)
+{
+    Py_ssize_t at;
+    size_t s = kt_slot(t, k, &at);
+    if (at >= 0) {
+        *old = t->pids[at];
+        return 0;
+    }
+    if (t->n == t->usable) {
+        /* room for twice the live entries: doubles when none are dead, compacts when many are */
+        if (kt_resize(t, 2 * t->used) < 0)
+            return -1;
+        s = kt_slot(t, k, &at);
+    }
+    Py_ssize_t i = t->n++;
+    if (t->key_bytes == 8)
+        ((uint64_t *)t->keys)[i] = k;
+    else
+        ((uint32_t *)t->keys)[i] = (uint32_t)k;
+    t->pids[i] = pid;
+    if (t->dead != NULL)
+        t->dead[i] = 0;
+    t->slots[s] = (uint32_t)i + 1;
+    t->used++;
+    return 1;
+}
+
+/* del t[k]: 1 when taken out, 0 when not there, -1 with MemoryError (nothing changed) */
+static int kt_del(KeyTableObject *t, uint64_t k)
+{
+    Py_ssize_t at;
+    size_t i = kt_slot(t, k, &at);
+    if (at < 0)
+        return 0;
+    if (at != t->n - 1 && t->dead == NULL && (t->dead = PyMem_Calloc((size_t)t->usable, 1)) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    /* backward shift: a later slot of the cluster moves into the hole unless
+     * its home lies after the hole (cyclically), where it must stay findable */
+    for (size_t j = i;;) {
+        j = (j + 1) & t->mask;
+        uint32_t e = t->slots[j];
+        if (e == 0)
+            break;
+        size_t home = kt_home(t, kt_key(t, e - 1));
+        if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
+            t->slots[i] = e;
+            i = j;
+        }
+    }
+    t->slots[i] = 0;
+    t->used--;
+    if (at == t->n - 1) {
+        t->n--;
+        while (t->n > 0 && t->dead != NULL && t->dead[t->n - 1])
+            t->dead[--t->n] = 0;
+    } else
+        t->dead[at] = 1;
+    return 1;
+}
+
+static inline int kt_live(const KeyTableObject *t, Py_ssize_t i)
+{
+    return t->dead == NULL || !t->dead[i];
+}
+
+/* key as a key of t: 1 and *k; 0 when it is no int in [0, 2**(8*key_bytes)) (never in t); -1 on error */
+static int kt_key_of(const KeyTableObject *t, PyObject *key, uint64_t *k)
+{
+    int ok;
+    if (PyLong_Check(key))
+        *k = runset_key(key, &ok);
+    else if (PyIndex_Check(key)) { /* numpy integers */
+        PyObject *i = PyNumber_Index(key);
+        if (i == NULL)
+            return -1;
+        *k = runset_key(i, &ok);
+        Py_DECREF(i);
+    } else
+        return 0;
+    return ok && (t->key_bytes == 8 || *k <= 0xFFFFFFFFULL);
+}
+
+/* kt_key_of for a key to put: 0, or -1 with TypeError or OverflowError */
+static int kt_key_in(const KeyTableObject *t, PyObject *key, uint64_t *k)
+{
+    int r = kt_key_of(t, key, k);
+    if (r == 0)
+        PyErr_Format(PyIndex_Check(key) ? PyExc_OverflowError : PyExc_TypeError,
+                     "KeyTable keys are ints in [0, 2**%d)", 8 * t->key_bytes);
+    return r > 0 ? 0 : -1;
+}
+
+/* A paragraph id: 0 and *pid, or -1 with TypeError or OverflowError */
+static int kt_pid_of(PyObject *v, uint32_t *pid)
+{
+    PyObject *i = PyNumber_Index(v);
+    if (i == NULL)
+        return -1;
+    unsigned long p = PyLong_AsUnsignedLong(i);
+    Py_DECREF(i);
+    if (p == (unsigned long)-1 && PyErr_Occurred())
+        return -1;
+    if (p > 0xFFFFFFFFUL) {
+        PyErr_SetString(PyExc_OverflowError, "KeyTable ids are ints in [0, 2**32)");
+        return -1;
+    }
+    *pid = (uint32_t)p;
+    return 0;
+}
+
+static void keytable_dealloc(KeyTableObject *self)
+{
+    PyMem_Free(self->slots);
+    PyMem_Free(self->keys);
+    PyMem_Free(self->pids);
+    PyMem_Free(self->dead);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *keytable_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    int key_bytes;
+    Py_ssize_t size = 0;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds) > 0) {
+        PyErr_SetString(PyExc_TypeError, "KeyTable takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "i|n:KeyTable", &key_bytes, &size))
+        return NULL;
+    if ((key_bytes != 8 && key_bytes != 4) || size < 0) {
+        PyErr_SetString(PyExc_ValueError, "KeyTable: key_bytes must be 8 or 4, size at least 0");
+        return NULL;
+    }
+    KeyTableObject *self = (KeyTableObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->key_bytes = key_bytes;
+    if (kt_resize(self, size) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static Py_ssize_t keytable_len(KeyTableObject *self)
+{
+    return self->used;
+}
+
+static int keytable_contains(KeyTableObject *self, PyObject *key)
+{
+    uint64_t k;
+    uint32_t pid;
+    int r = kt_key_of(self, key, &k);
+    return r <= 0 ? r : kt_get(self, k, &pid);
+}
+
+static PyObject *keytable_subscript(KeyTableObject *self, PyObject *key)
+{
+    uint64_t k;
+    uint32_t pid;
+    int r = kt_key_of(self, key, &k);
+    if (r < 0)
+        return NULL;
+    if (r == 0 || !kt_get(self, k, &pid)) {
+        PyErr_SetObject(PyExc_KeyError, key);
+        return NULL;
+    }
+    return PyLong_FromUnsignedLong(pid);
+}
+
+static int keytable_ass_subscript(KeyTableObject *self, PyObject *key, PyObject *value)
+{
+    uint64_t k;
+    if (value == NULL) {
+        int r = kt_key_of(self, key, &k);
+        if (r > 0)
+            r = kt_del(self, k);
+        if (r == 0)
+            PyErr_SetObject(PyExc_KeyError, key);
+        return r > 0 ? 0 : -1;
+    }
+    uint32_t pid, old;
+    if (kt_key_in(self, key, &k) < 0 || kt_pid_of(value, &pid) < 0)
+        return -1;
+    Py_ssize_t at;
+    kt_slot(self, k, &at);
+    if (at >= 0) { /* a dict keeps a key's place when its value changes */
+        self->pids[at] = pid;
+        return 0;
+    }
+    return kt_put(self, k, pid, &old) < 0 ? -1 : 0;
+}
+
+static PyObject *keytable_get(KeyTableObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 1 && nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "KeyTable.get takes 1 or 2 arguments");
+        return NULL;
+    }
+    uint64_t k;
+    uint32_t pid;
+    int r = kt_key_of(self, args[0], &k);
+    if (r < 0)
+        return NULL;
+    if (r > 0 && kt_get(self, k, &pid))
+        return PyLong_FromUnsignedLong(pid);
+    return Py_NewRef(nargs == 2 ? args[1] : Py_None);
+}
+
+static PyObject *keytable_setdefault(KeyTableObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!nargs_ok("KeyTable.setdefault", nargs, 2))
+        return NULL;
+    uint64_t k;
+    uint32_t pid;
+    if (kt_key_in(self, args[0], &k) < 0 || kt_pid_of(args[1], &pid) < 0)
+        return NULL;
+    int r = kt_put(self, k, pid, &pid);
+    return r < 0 ? NULL : PyLong_FromUnsignedLong(pid);
+}
+
+static PyObject *keytable_add_many(KeyTableObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!nargs_ok("KeyTable.add_many", nargs, 3))
+        return NULL;
+    uint32_t pid, old;
+    if (!PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "KeyTable.add_many: keys must be a list");
+        return NULL;
+    }
+    if (kt_pid_of(args[1], &pid) < 0)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(args[0]); i++) {
+        PyObject *key = PyList_GET_ITEM(args[0], i);
+        int below = PyObject_RichCompareBool(key, args[2], Py_LT);
+        uint64_t k;
+        if (below < 0 || (below && (kt_key_in(self, key, &k) < 0 || kt_put(self, k, pid, &old) < 0)))
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *keytable_isdisjoint(KeyTableObject *self, PyObject *keys)
+{
+    PyObject *it = PyObject_GetIter(keys), *key;
+    if (it == NULL)
+        return NULL;
+    while ((key = PyIter_Next(it)) != NULL) {
+        int r = keytable_contains(self, key);
+        Py_DECREF(key);
+        if (r != 0) {
+            Py_DECREF(it);
+            return r < 0 ? NULL : Py_NewRef(Py_False);
+        }
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? NULL : Py_NewRef(Py_True);
+}
+
+/* The live entries in order: keys (what 0), ids (1) or (key, id) pairs (2), as a list */
+static PyObject *kt_list(const KeyTableObject *t, int what)
+{
+    PyObject *out = PyList_New(t->used);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0, j = 0; i < t->n; i++) {
+        if (!kt_live(t, i))
+            continue;
+        PyObject *o;
+        if (what == 0)
+            o = PyLong_FromUnsignedLongLong(kt_key(t, i));
+        else if (what == 1)
+            o = PyLong_FromUnsignedLong(t->pids[i]);
+        else
+            o = Py_BuildValue("(KI)", (unsigned long long)kt_key(t, i), (unsigned int)t->pids[i]);
+        if (o == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, j++, o);
+    }
+    return out;
+}
+
+static PyObject *keytable_keys(KeyTableObject *self, PyObject *unused)
+{
+    (void)unused;
+    return kt_list(self, 0);
+}
+
+static PyObject *keytable_values(KeyTableObject *self, PyObject *unused)
+{
+    (void)unused;
+    return kt_list(self, 1);
+}
+
+static PyObject *keytable_items(KeyTableObject *self, PyObject *unused)
+{
+    (void)unused;
+    return kt_list(self, 2);
+}
+
+static PyObject *keytable_iter(KeyTableObject *self)
+{
+    PyObject *keys = kt_list(self, 0);
+    if (keys == NULL)
+        return NULL;
+    PyObject *it = PyObject_GetIter(keys);
+    Py_DECREF(keys);
+    return it;
+}
+
+static PyObject *keytable_memory(KeyTableObject *self, PyObject *unused)
+{
+    (void)unused;
+    size_t bytes = (self->mask + 1) * sizeof(uint32_t) + (size_t)self->usable * ((size_t)self->key_bytes + 4)
+                   + (self->dead != NULL ? (size_t)self->usable : 0);
+    return PyLong_FromSize_t(bytes);
+}
+
+static PyObject *kt_dict(const KeyTableObject *t)
+{
+    PyObject *d = PyDict_New();
+    for (Py_ssize_t i = 0; d != NULL && i < t->n; i++) {
+        if (!kt_live(t, i))
+            continue;
+        PyObject *k = PyLong_FromUnsignedLongLong(kt_key(t, i)), *v = PyLong_FromUnsignedLong(t->pids[i]);
+        if (k == NULL || v == NULL || PyDict_SetItem(d, k, v) < 0)
+            Py_CLEAR(d);
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+    }
+    return d;
+}
+
+/* == and != as between dicts (the same items, whatever their order), with a KeyTable or a dict */
+static PyObject *keytable_richcompare(PyObject *a, PyObject *b, int op)
+{
+    if ((op != Py_EQ && op != Py_NE) || !PyObject_TypeCheck(a, &KeyTableType)
+        || !(PyObject_TypeCheck(b, &KeyTableType) || PyDict_Check(b)))
+        Py_RETURN_NOTIMPLEMENTED;
+    PyObject *da = kt_dict((KeyTableObject *)a);
+    PyObject *db = PyDict_Check(b) ? Py_NewRef(b) : kt_dict((KeyTableObject *)b);
+    PyObject *r = da == NULL || db == NULL ? NULL : PyObject_RichCompare(da, db, op);
+    Py_XDECREF(da);
+    Py_XDECREF(db);
+    return r;
+}
+
+static PyObject *keytable_repr(KeyTableObject *self)
+{
+    PyObject *d = kt_dict(self);
+    if (d == NULL)
+        return NULL;
+    PyObject *r = PyUnicode_FromFormat("KeyTable(%d, %R)", self->key_bytes, d);
+    Py_DECREF(d);
+    return r;
+}
+
+static PyObject *keytable_key_bytes(KeyTableObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromLong(self->key_bytes);
+}
+
+static PyGetSetDef keytable_getset[] = {
+    {"key_bytes", (getter)keytable_key_bytes, NULL, "8 (uint64 keys) or 4 (uint32).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMethodDef keytable_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))keytable_get, METH_FASTCALL,
+     "get(key, default=None, /)\n--\n\nThe id of key, else default."},
+    {"setdefault", (PyCFunction)(void (*)(void))keytable_setdefault, METH_FASTCALL,
+     "setdefault(key, pid, /)\n--\n\nPut key -> pid unless key is there; the id key now has."},
+    {"add_many", (PyCFunction)(void (*)(void))keytable_add_many, METH_FASTCALL,
+     "add_many(keys, pid, limit, /)\n--\n\nsetdefault(key, pid) for each key of the list below limit, in order."},
+    {"isdisjoint", (PyCFunction)keytable_isdisjoint, METH_O,
+     "isdisjoint(keys, /)\n--\n\nWhether no key of the iterable is here."},
+    {"keys", (PyCFunction)keytable_keys, METH_NOARGS, "keys()\n--\n\nThe keys in insertion order (a list)."},
+    {"values", (PyCFunction)keytable_values, METH_NOARGS, "values()\n--\n\nThe ids in insertion order (a list)."},
+    {"items", (PyCFunction)keytable_items, METH_NOARGS,
+     "items()\n--\n\nThe (key, id) pairs in insertion order (a list)."},
+    {"memory", (PyCFunction)keytable_memory, METH_NOARGS, "memory()\n--\n\nThe bytes allocated for the table."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods keytable_as_sequence = {
+    .sq_contains = (objobjproc)keytable_contains,
+};
+
+static PyMappingMethods keytable_as_mapping = {
+    .mp_length = (lenfunc)keytable_len,
+    .mp_subscript = (binaryfunc)keytable_subscript,
+    .mp_ass_subscript = (objobjargproc)keytable_ass_subscript,
+};
+
+static PyTypeObject KeyTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cleaner._speedups.KeyTable",
+    .tp_basicsize = sizeof(KeyTableObject),
+    .tp_dealloc = (destructor)keytable_dealloc,
+    .tp_repr = (reprfunc)keytable_repr,
+    .tp_as_sequence = &keytable_as_sequence,
+    .tp_as_mapping = &keytable_as_mapping,
+    .tp_hash = PyObject_HashNotImplemented,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "KeyTable(key_bytes, size=0, /)\n--\n\n"
+              "FingerprintTable.recent without a Python object per entry: unsigned keys of\n"
+              "key_bytes (8 or 4) -> ids (uint32), iterated in insertion order as a dict;\n"
+              "room for size entries before it grows.",
+    .tp_richcompare = keytable_richcompare,
+    .tp_iter = (getiterfunc)keytable_iter,
+    .tp_methods = keytable_methods,
+    .tp_getset = keytable_getset,
+    .tp_new = keytable_new,
+};
 
 /* Whether key may be in a run: 0 when the filter says it is not */
 static inline int runset_may_hold(const RunSetObject *s, uint64_t key)
@@ -1931,41 +2462,41 @@ static inline int runset_may_hold(const RunSetObject *s, uint64_t key)
     return (((const uint8_t *)s->filter.buf)[slot >> 3] >> (slot & 7)) & 1;
 }
 
-/* Appends to out the owners of keys (a list) found: recent (a dict) first,
- * then the runs, FIND_BATCH keys of the runs searched at once. 0, or -1 with
- * an exception; or 1, out untouched and the runs not searched, when fewer
- * than need keys (at most FIND_BATCH of them) can have an owner: in recent or
- * passing the runs' filter (probe needs a few owners or none). */
-static int owners_into(PyObject *keys, PyObject *recent, const RunSetObject *runs, PyObject *out, double need)
+/* Appends to out the owners of keys (a list) found: recent (a KeyTable, or
+ * NULL: none) first, then the runs, FIND_BATCH keys of the runs searched at
+ * once. 0, or -1 with an exception; or 1, out untouched and the runs not
+ * searched, when fewer than need keys (at most FIND_BATCH of them) can have an
+ * owner: in recent or passing the runs' filter (probe needs a few owners or none). */
+static int owners_into(PyObject *keys, const KeyTableObject *recent, const RunSetObject *runs, PyObject *out,
+                       double need)
 {
     Py_ssize_t n = PyList_GET_SIZE(keys);
     for (Py_ssize_t from = 0; from < n; from += FIND_BATCH) {
         Py_ssize_t to = n - from < FIND_BATCH ? n : from + FIND_BATCH, n_ask = 0;
-        PyObject *got[FIND_BATCH]; /* borrowed from recent (not changed meanwhile) */
+        int64_t got[FIND_BATCH]; /* the owner in recent, or -1 */
         uint64_t ask[FIND_BATCH];
         Py_ssize_t asked_for[FIND_BATCH];
         int64_t found[FIND_BATCH];
         for (Py_ssize_t i = from; i < to; i++) {
-            PyObject *key = PyList_GET_ITEM(keys, i);
-            PyObject *pid = PyDict_GetItemWithError(recent, key);
-            got[i - from] = pid;
-            if (pid != NULL)
-                continue;
-            if (PyErr_Occurred())
-                return -1;
             int ok;
-            uint64_t k = runset_key(key, &ok);
-            if (ok) {
-                asked_for[n_ask] = i - from;
-                ask[n_ask++] = k;
-                if (runs->filter.obj != NULL && (runs->key_bytes == 8 || k <= 0xFFFFFFFFULL))
-                    __builtin_prefetch((const uint8_t *)runs->filter.buf + ((k >> runs->shift) >> 3));
+            uint64_t k = runset_key(PyList_GET_ITEM(keys, i), &ok);
+            uint32_t pid;
+            got[i - from] = -1;
+            if (!ok)
+                continue;
+            if (recent != NULL && (recent->key_bytes == 8 || k <= 0xFFFFFFFFULL) && kt_get(recent, k, &pid)) {
+                got[i - from] = pid;
+                continue;
             }
+            asked_for[n_ask] = i - from;
+            ask[n_ask++] = k;
+            if (runs->filter.obj != NULL && (runs->key_bytes == 8 || k <= 0xFFFFFFFFULL))
+                __builtin_prefetch((const uint8_t *)runs->filter.buf + ((k >> runs->shift) >> 3));
         }
         if (need > 0 && n <= FIND_BATCH) {
             Py_ssize_t can = 0;
             for (Py_ssize_t i = 0; i < n; i++)
-                can += got[i] != NULL;
+                can += got[i] >= 0;
             for (Py_ssize_t a = 0; a < n_ask; a++)
                 can += runset_may_hold(runs, ask[a]);
             if ((double)can < need)
@@ -1973,19 +2504,14 @@ static int owners_into(PyObject *keys, PyObject *recent, const RunSetObject *run
         }
         runset_find_batch(runs, ask, n_ask, found);
         for (Py_ssize_t a = 0, i = 0; i < to - from; i++) {
-            PyObject *pid = got[i];
-            int err;
-            if (pid != NULL)
-                err = PyList_Append(out, pid);
-            else if (a < n_ask && asked_for[a] == i) {
-                int64_t f = found[a++];
-                if (f < 0)
-                    continue;
-                PyObject *o = PyLong_FromLongLong(f);
-                err = o == NULL || PyList_Append(out, o) < 0;
-                Py_XDECREF(o);
-            } else
+            int64_t f = got[i];
+            if (f < 0 && a < n_ask && asked_for[a] == i)
+                f = found[a++];
+            if (f < 0)
                 continue;
+            PyObject *o = PyLong_FromLongLong(f);
+            int err = o == NULL || PyList_Append(out, o) < 0;
+            Py_XDECREF(o);
             if (err)
                 return -1;
         }
@@ -1993,15 +2519,33 @@ static int owners_into(PyObject *keys, PyObject *recent, const RunSetObject *run
     return 0;
 }
 
+/* recent as a KeyTable (NULL for None); 0, or -1 with a TypeError naming who */
+static int kt_arg(PyObject *recent, int none_ok, KeyTableObject **t, const char *who)
+{
+    if (none_ok && recent == Py_None) {
+        *t = NULL;
+        return 0;
+    }
+    if (!PyObject_TypeCheck(recent, &KeyTableType)) {
+        PyErr_Format(PyExc_TypeError, "%s: recent must be a KeyTable", who);
+        return -1;
+    }
+    *t = (KeyTableObject *)recent;
+    return 0;
+}
+
 static PyObject *runset_owners(RunSetObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (!nargs_ok("RunSet.owners", nargs, 2))
         return NULL;
-    PyObject *keys = args[0], *recent = args[1];
-    if (!PyList_Check(keys) || !PyDict_Check(recent)) {
-        PyErr_SetString(PyExc_TypeError, "RunSet.owners: keys must be a list, recent a dict");
+    PyObject *keys = args[0];
+    KeyTableObject *recent;
+    if (!PyList_Check(keys)) {
+        PyErr_SetString(PyExc_TypeError, "RunSet.owners: keys must be a list");
         return NULL;
     }
+    if (kt_arg(args[1], 1, &recent, "RunSet.owners") < 0)
+        return NULL;
     PyObject *out = PyList_New(0);
     if (out == NULL || owners_into(keys, recent, self, out, 0.0) < 0) {
         Py_XDECREF(out);
@@ -2057,7 +2601,7 @@ static PyMethodDef runset_methods[] = {
      "get(key, default=None, /)\n--\n\nThe paragraph id of key in the runs, else default."},
     {"owners", (PyCFunction)(void (*)(void))runset_owners, METH_FASTCALL,
      "owners(keys, recent, /)\n--\n\n"
-     "[recent.get(k, self.get(k)) for k in keys], without the Nones."},
+     "[recent.get(k, self.get(k)) for k in keys], without the Nones (recent: a KeyTable or None)."},
     {"member", (PyCFunction)runset_member, METH_O, runset_member_doc},
     {NULL, NULL, 0, NULL},
 };
@@ -2100,34 +2644,42 @@ PyDoc_STRVAR(probe_doc,
 "Matcher.check's common path against this run's index (no loaded index, no\n"
 "sampling): the id owning the exact key if any; else the ids owning the\n"
 "sketch's values when one earlier paragraph may own enough of them\n"
-"(Matcher._may_reach); else None, after indexing key and sketch under pid.");
+"(Matcher._may_reach); else None, after indexing key and sketch under pid\n"
+"(exact_recent and near_recent: KeyTables).");
 
 static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     if (!nargs_ok("probe", nargs, 8))
         return NULL;
-    PyObject *key = args[0], *sk = args[1], *exact_recent = args[4], *near_recent = args[6];
+    PyObject *key = args[0], *sk = args[1];
     double threshold = PyFloat_AsDouble(args[2]);
     if (threshold == -1.0 && PyErr_Occurred())
         return NULL;
-    PyObject *pid = args[3];
-    if (!PyList_Check(sk) || !PyLong_Check(pid) || !PyDict_Check(exact_recent) || !PyDict_Check(near_recent)
-        || !PyObject_TypeCheck(args[5], &RunSetType) || !PyObject_TypeCheck(args[7], &RunSetType)) {
+    KeyTableObject *exact, *near;
+    if (!PyList_Check(sk) || !PyLong_Check(args[3]) || !PyObject_TypeCheck(args[5], &RunSetType)
+        || !PyObject_TypeCheck(args[7], &RunSetType)) {
         PyErr_SetString(PyExc_TypeError, "probe: bad argument types");
         return NULL;
     }
+    if (kt_arg(args[4], 0, &exact, "probe") < 0 || kt_arg(args[6], 0, &near, "probe") < 0)
+        return NULL;
     const RunSetObject *exact_runs = (RunSetObject *)args[5], *near_runs = (RunSetObject *)args[7];
-    PyObject *owner = owner_of(key, exact_recent, exact_runs);
-    if (owner != Py_None)
-        return owner; /* the exact copy's id (or NULL) */
-    Py_DECREF(owner);
+    uint64_t k;
+    uint32_t pid, got;
+    if (kt_key_in(exact, key, &k) < 0 || kt_pid_of(args[3], &pid) < 0)
+        return NULL;
+    if (kt_get(exact, k, &got))
+        return PyLong_FromUnsignedLong(got); /* the exact copy's id */
+    int64_t id = runset_find(exact_runs, k);
+    if (id >= 0)
+        return PyLong_FromLongLong(id);
     Py_ssize_t n = PyList_GET_SIZE(sk);
     if (n > 0) {
         PyObject *owners = PyList_New(0);
         /* _may_reach below needs found - distinct + 1, at most found, to reach
          * threshold * n - 1: with fewer keys that can be found, no search */
-        int r = owners == NULL ? -1 : owners_into(sk, near_recent, near_runs, owners, threshold * (double)n - 1);
+        int r = owners == NULL ? -1 : owners_into(sk, near, near_runs, owners, threshold * (double)n - 1);
         if (r < 0) {
             Py_XDECREF(owners);
             return NULL;
@@ -2141,54 +2693,66 @@ static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(owners);
     }
     /* new: FingerprintTable.add and add_many (setdefault: the first owner stays) */
-    PyObject *v = PyDict_SetDefault(exact_recent, key, pid);
-    if (v == NULL)
+    if (kt_put(exact, k, pid, &got) < 0)
         return NULL;
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (PyDict_SetDefault(near_recent, PyList_GET_ITEM(sk, i), pid) == NULL)
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t h;
+        if (kt_key_in(near, PyList_GET_ITEM(sk, i), &h) < 0 || kt_put(near, h, pid, &got) < 0)
             return NULL;
+    }
     Py_RETURN_NONE;
 }
 
-/* check_text's near step: each value of sk put in near_recent under pid
- * (setdefault); the owners found, in sk's order (recent's earlier owners,
- * then the runs', as owners_into), when Matcher._may_reach lets one earlier
- * paragraph own enough of them: then the values put are taken out again.
- * Else Py_None, the values staying. NULL with an exception. */
-static PyObject *near_owners(PyObject *sk, PyObject *near_recent, const RunSetObject *runs, PyObject *pid,
-                             double threshold)
+/* may_reach on owners given as ids (own[0..found)) */
+static int may_reach_ids(const int64_t *own, Py_ssize_t found, Py_ssize_t n, double threshold)
 {
-    Py_ssize_t n = PyList_GET_SIZE(sk), can = 0, n_ask = 0, i, j;
+    Py_ssize_t distinct = 0;
+    for (Py_ssize_t i = 0; i < found; i++) {
+        Py_ssize_t j = 0;
+        while (j < i && own[j] != own[i])
+            j++;
+        distinct += j == i;
+    }
+    return found > 0 && (double)(found - distinct + 1) >= threshold * (double)n - 1;
+}
+
+/* check_text's near step: each sketch value (the low 32 bits of best[0..n))
+ * put in near under pid (setdefault); the owners found, in the sketch's order
+ * (near's earlier owners, then the runs', as owners_into), when
+ * Matcher._may_reach lets one earlier paragraph own enough of them: then the
+ * values put are taken out again (the last first: each is then the table's
+ * last entry). Else Py_None, the values staying. NULL with an exception. */
+static PyObject *near_owners(const uint64_t *best, Py_ssize_t n, KeyTableObject *near, const RunSetObject *runs,
+                             uint32_t pid, double threshold)
+{
+    Py_ssize_t can = 0, n_ask = 0, n_own = 0, i, j;
     double need = threshold * (double)n - 1;
-    PyObject *small_got[64], **got = n <= 64 ? small_got : PyMem_Malloc((size_t)n * 2 * sizeof(PyObject *));
-    uint64_t small_ask[64], *ask = n <= 64 ? small_ask : PyMem_Malloc((size_t)n * sizeof(uint64_t));
-    int64_t small_id[64], *id = n <= 64 ? small_id : PyMem_Malloc((size_t)n * sizeof(int64_t));
+    uint64_t small_h[64], *h = n <= 64 ? small_h : PyMem_Malloc((size_t)n * 2 * sizeof(uint64_t));
+    int64_t small_got[64], *got = n <= 64 ? small_got : PyMem_Malloc((size_t)n * 3 * sizeof(int64_t));
     char small_put[64], *put = n <= 64 ? small_put : PyMem_Malloc((size_t)n);
     PyObject *out = NULL;
-    if (got == NULL || ask == NULL || id == NULL || put == NULL) {
+    if (h == NULL || got == NULL || put == NULL) {
         PyErr_NoMemory();
         goto done;
     }
+    uint64_t small_ask[64], *ask = n <= 64 ? small_ask : h + n;
+    int64_t small_id[64], small_own[64], *id = n <= 64 ? small_id : got + n, *own = n <= 64 ? small_own : got + 2 * n;
     for (i = 0; i < n; i++) {
-        PyObject *h = PyList_GET_ITEM(sk, i);
-        Py_ssize_t size = PyDict_GET_SIZE(near_recent);
-        PyObject *v = PyDict_SetDefault(near_recent, h, pid);
-        if (v == NULL)
+        uint32_t old;
+        h[i] = best[i] & 0xFFFFFFFFULL;
+        int r = kt_put(near, h[i], pid, &old);
+        if (r < 0)
             goto done;
-        put[i] = PyDict_GET_SIZE(near_recent) != size;
-        got[i] = put[i] ? NULL : v; /* borrowed: recent's own value */
-        for (j = 0; j < i && got[i] != NULL; j++)
-            if (put[j] && PyObject_RichCompareBool(PyList_GET_ITEM(sk, j), h, Py_EQ) == 1)
-                got[i] = NULL; /* a value twice in the sketch: put by this call, not an owner */
-        if (got[i] != NULL)
+        put[i] = (char)r;
+        got[i] = r ? -1 : (int64_t)old;
+        for (j = 0; j < i && got[i] >= 0; j++)
+            if (put[j] && h[j] == h[i])
+                got[i] = -1; /* a value twice in the sketch: put by this call, not an owner */
+        if (got[i] >= 0)
             can++;
         else {
-            int ok;
-            uint64_t k = runset_key(h, &ok);
-            if (ok) {
-                ask[n_ask++] = k;
-                can += runset_may_hold(runs, k);
-            }
+            ask[n_ask++] = h[i];
+            can += runset_may_hold(runs, h[i]);
         }
     }
     if (n <= FIND_BATCH && (double)can < need) {
@@ -2197,49 +2761,31 @@ static PyObject *near_owners(PyObject *sk, PyObject *near_recent, const RunSetOb
     }
     for (Py_ssize_t from = 0; from < n_ask; from += FIND_BATCH)
         runset_find_batch(runs, ask + from, n_ask - from < FIND_BATCH ? n_ask - from : FIND_BATCH, id + from);
-    out = PyList_New(0);
-    if (out == NULL)
-        goto done;
     for (i = 0, j = 0; i < n; i++) {
-        PyObject *o;
-        if (got[i] != NULL)
-            o = Py_NewRef(got[i]);
-        else {
-            int ok;
-            (void)runset_key(PyList_GET_ITEM(sk, i), &ok);
-            int64_t f = ok ? id[j++] : -1;
-            if (f < 0)
-                continue;
-            o = PyLong_FromLongLong(f);
-        }
-        if (o == NULL || PyList_Append(out, o) < 0) {
-            Py_XDECREF(o);
-            Py_CLEAR(out);
-            goto done;
-        }
-        Py_DECREF(o);
+        int64_t f = got[i] >= 0 ? got[i] : id[j++];
+        if (f >= 0)
+            own[n_own++] = f;
     }
-    int reach = may_reach(out, n, threshold);
-    if (reach < 0) {
-        Py_CLEAR(out);
+    if (!may_reach_ids(own, n_own, n, threshold)) {
+        out = Py_NewRef(Py_None);
         goto done;
     }
-    if (!reach) {
-        Py_SETREF(out, Py_NewRef(Py_None));
-        goto done;
-    }
-    for (i = 0; i < n; i++)
-        if (put[i] && PyDict_DelItem(near_recent, PyList_GET_ITEM(sk, i)) < 0) {
-            Py_CLEAR(out);
+    for (i = n - 1; i >= 0; i--)
+        if (put[i] && kt_del(near, h[i]) < 0)
             goto done;
-        }
+    out = PyList_New(n_own);
+    for (i = 0; out != NULL && i < n_own; i++) {
+        PyObject *o = PyLong_FromLongLong(own[i]);
+        if (o == NULL)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, i, o);
+    }
 done:
+    if (h != small_h)
+        PyMem_Free(h);
     if (got != small_got)
         PyMem_Free(got);
-    if (ask != small_ask)
-        PyMem_Free(ask);
-    if (id != small_id)
-        PyMem_Free(id);
     if (put != small_put)
         PyMem_Free(put);
     return out;
@@ -2250,7 +2796,7 @@ PyDoc_STRVAR(check_text_doc,
 "           keys, max_keys, /)\n--\n\n"
 "near_fingerprints then probe, in one call (Matcher.check's common path; the\n"
 "exact key is first added to the set keys while it holds fewer than max_keys,\n"
-"unless keys is None): the\n"
+"unless keys is None; the recent tables are KeyTables): the\n"
 "facts mask (an int) when the paragraph is new, now indexed under pid; else\n"
 "(key, sketch, facts, found) with what probe found (the exact copy's id, or\n"
 "the near candidates' ids); None if the text holds a character the table\n"
@@ -2269,11 +2815,18 @@ static PyObject *check_text(PyObject *self, PyObject *const *args, Py_ssize_t na
     double threshold = PyFloat_AsDouble(args[4]);
     if (threshold == -1.0 && PyErr_Occurred())
         return NULL;
-    PyObject *pid = args[5], *exact_recent = args[6], *near_recent = args[8];
-    if (!PyLong_Check(pid) || !PyDict_Check(exact_recent) || !PyDict_Check(near_recent)
-        || !PyObject_TypeCheck(args[7], &RunSetType) || !PyObject_TypeCheck(args[9], &RunSetType)
-        || (keys != Py_None && !PySet_CheckExact(keys))) {
+    KeyTableObject *exact, *near;
+    uint32_t pid;
+    if (!PyLong_Check(args[5]) || !PyObject_TypeCheck(args[7], &RunSetType)
+        || !PyObject_TypeCheck(args[9], &RunSetType) || (keys != Py_None && !PySet_CheckExact(keys))) {
         PyErr_SetString(PyExc_TypeError, "check_text: bad argument types");
+        return NULL;
+    }
+    if (kt_arg(args[6], 0, &exact, "check_text") < 0 || kt_arg(args[8], 0, &near, "check_text") < 0
+        || kt_pid_of(args[5], &pid) < 0)
+        return NULL;
+    if (exact->key_bytes != 8) {
+        PyErr_SetString(PyExc_TypeError, "check_text: the exact keys' table must hold 8-byte keys");
         return NULL;
     }
     const RunSetObject *exact_runs = (RunSetObject *)args[7], *near_runs = (RunSetObject *)args[9];
@@ -2281,34 +2834,34 @@ static PyObject *check_text(PyObject *self, PyObject *const *args, Py_ssize_t na
     int r = prints_of(args[0], ngram, k, near_min_words, &p);
     if (r <= 0)
         return r < 0 ? NULL : Py_NewRef(Py_None);
-    PyObject *key = PyLong_FromUnsignedLongLong(p.key), *sk = sketch_list(p.best, p.cnt), *found = NULL;
-    PyObject *out = NULL;
-    Py_ssize_t n = p.cnt;
-    prints_free(&p);
-    if (key == NULL || sk == NULL)
+    PyObject *found = NULL, *out = NULL;
+    if (keys != Py_None && PySet_GET_SIZE(keys) < max_keys) {
+        PyObject *key = PyLong_FromUnsignedLongLong(p.key);
+        int err = key == NULL || PySet_Add(keys, key) < 0;
+        Py_XDECREF(key);
+        if (err)
+            goto done;
+    }
+    /* probe's steps, with each key put in its table first (setdefault: one
+     * hash probe, not a lookup then an insert) and taken out again when the
+     * paragraph is found (rarely); no Python object unless found */
+    uint32_t old;
+    r = kt_put(exact, p.key, pid, &old);
+    if (r < 0)
         goto done;
-    if (keys != Py_None && PySet_GET_SIZE(keys) < max_keys && PySet_Add(keys, key) < 0)
-        goto done;
-    /* probe's steps, with each key put in its recent dict first (setdefault:
-     * one hash probe, not a lookup then an insert) and taken out again when
-     * the paragraph is found (rarely) */
-    Py_ssize_t size = PyDict_GET_SIZE(exact_recent);
-    PyObject *v = PyDict_SetDefault(exact_recent, key, pid);
-    if (v == NULL)
-        goto done;
-    if (PyDict_GET_SIZE(exact_recent) == size) {
-        found = Py_NewRef(v); /* the exact copy's id, in recent */
+    if (r == 0) {
+        found = PyLong_FromUnsignedLong(old); /* the exact copy's id, in recent */
         goto matched;
     }
     int64_t id = runset_find(exact_runs, p.key);
     if (id >= 0) {
-        found = PyLong_FromLongLong(id);
-        if (found == NULL || PyDict_DelItem(exact_recent, key) < 0)
+        if (kt_del(exact, p.key) < 0)
             goto done;
+        found = PyLong_FromLongLong(id);
         goto matched;
     }
-    if (n > 0 && (found = near_owners(sk, near_recent, near_runs, pid, threshold)) != Py_None) {
-        if (found == NULL || PyDict_DelItem(exact_recent, key) < 0)
+    if (p.cnt > 0 && (found = near_owners(p.best, p.cnt, near, near_runs, pid, threshold)) != Py_None) {
+        if (found == NULL || kt_del(exact, p.key) < 0)
             goto done;
         goto matched;
     }
@@ -2316,27 +2869,29 @@ static PyObject *check_text(PyObject *self, PyObject *const *args, Py_ssize_t na
     out = PyLong_FromLongLong(p.mask);
     goto done;
 matched:
+    if (found == NULL)
+        goto done;
     out = PyTuple_New(4);
     if (out == NULL)
         goto done;
-    PyTuple_SET_ITEM(out, 0, key);
-    PyTuple_SET_ITEM(out, 1, sk);
+    PyTuple_SET_ITEM(out, 0, PyLong_FromUnsignedLongLong(p.key));
+    PyTuple_SET_ITEM(out, 1, sketch_list(p.best, p.cnt));
     PyTuple_SET_ITEM(out, 2, PyLong_FromLongLong(p.mask));
     PyTuple_SET_ITEM(out, 3, found);
-    if (PyTuple_GET_ITEM(out, 2) == NULL)
+    found = NULL;
+    if (PyTuple_GET_ITEM(out, 0) == NULL || PyTuple_GET_ITEM(out, 1) == NULL || PyTuple_GET_ITEM(out, 2) == NULL)
         Py_CLEAR(out);
-    return out;
 done:
-    Py_XDECREF(key);
-    Py_XDECREF(sk);
+    prints_free(&p);
     Py_XDECREF(found);
     return out;
 }
 
 PyDoc_STRVAR(dict_columns_doc,
 "dict_columns(recent, key_bytes, /)\n--\n\n"
-"A FingerprintTable's recent dict as two columns in its order: the keys\n"
-"(native uint64 or uint32, key_bytes 8 or 4) and the ids (native uint32), as bytes.");
+"A FingerprintTable's recent table (a KeyTable or a dict) as two columns in its\n"
+"order: the keys (native uint64 or uint32, key_bytes 8 or 4) and the ids (native\n"
+"uint32), as bytes.");
 
 static PyObject *dict_columns(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -2347,28 +2902,45 @@ static PyObject *dict_columns(PyObject *self, PyObject *const *args, Py_ssize_t 
     long key_bytes = PyLong_AsLong(args[1]);
     if (key_bytes == -1 && PyErr_Occurred())
         return NULL;
-    if (!PyDict_Check(d) || (key_bytes != 8 && key_bytes != 4)) {
-        PyErr_SetString(PyExc_TypeError, "dict_columns: need a dict and key_bytes 8 or 4");
+    int is_kt = PyObject_TypeCheck(d, &KeyTableType);
+    if (!(is_kt || PyDict_Check(d)) || (key_bytes != 8 && key_bytes != 4)) {
+        PyErr_SetString(PyExc_TypeError, "dict_columns: need a KeyTable or a dict and key_bytes 8 or 4");
         return NULL;
     }
-    Py_ssize_t n = PyDict_GET_SIZE(d), pos = 0, i = 0;
+    const KeyTableObject *t = is_kt ? (KeyTableObject *)d : NULL;
+    Py_ssize_t n = is_kt ? t->used : PyDict_GET_SIZE(d), pos = 0, i = 0, e = 0;
     PyObject *keys = PyBytes_FromStringAndSize(NULL, n * key_bytes);
     PyObject *pids = PyBytes_FromStringAndSize(NULL, n * 4);
     PyObject *k, *v;
     if (keys == NULL || pids == NULL)
         goto fail;
     char *kp = PyBytes_AS_STRING(keys), *pp = PyBytes_AS_STRING(pids);
-    while (PyDict_Next(d, &pos, &k, &v)) {
-        int ok;
-        uint64_t key = runset_key(k, &ok);
-        unsigned long pid = PyLong_AsUnsignedLong(v);
-        if (PyErr_Occurred())
-            goto fail;
-        if (!ok || (key_bytes == 4 && key > 0xFFFFFFFFULL) || pid > 0xFFFFFFFFUL) {
-            PyErr_SetString(PyExc_OverflowError, "dict_columns: a key or id is too large");
-            goto fail;
+    while (i < n) {
+        uint64_t key;
+        uint32_t p32;
+        if (is_kt) {
+            while (!kt_live(t, e))
+                e++;
+            key = kt_key(t, e);
+            p32 = t->pids[e++];
+            if (key_bytes == 4 && key > 0xFFFFFFFFULL) {
+                PyErr_SetString(PyExc_OverflowError, "dict_columns: a key is too large");
+                goto fail;
+            }
+        } else {
+            if (!PyDict_Next(d, &pos, &k, &v))
+                break;
+            int ok;
+            key = runset_key(k, &ok);
+            unsigned long pid = PyLong_AsUnsignedLong(v);
+            if (PyErr_Occurred())
+                goto fail;
+            if (!ok || (key_bytes == 4 && key > 0xFFFFFFFFULL) || pid > 0xFFFFFFFFUL) {
+                PyErr_SetString(PyExc_OverflowError, "dict_columns: a key or id is too large");
+                goto fail;
+            }
+            p32 = (uint32_t)pid;
         }
-        uint32_t p32 = (uint32_t)pid;
         if (key_bytes == 8) {
             memcpy(kp + 8 * i, &key, 8);
         } else {
@@ -4424,7 +4996,8 @@ PyMODINIT_FUNC PyInit__speedups(void)
     if (PyModule_AddIntConstant(m, "RECORD_SIZE", RECORD_SIZE) < 0
         || PyModule_AddIntConstant(m, "FOLD_MAX", FOLD_MAX) < 0
         || PyModule_AddType(m, &StopSetType) < 0 || PyModule_AddType(m, &LineClassType) < 0
-        || PyModule_AddType(m, &RunSetType) < 0 || PyModule_AddType(m, &LineType) < 0) {
+        || PyModule_AddType(m, &RunSetType) < 0 || PyModule_AddType(m, &LineType) < 0
+        || PyModule_AddType(m, &KeyTableType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

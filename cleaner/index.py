@@ -3,13 +3,13 @@
 Each fingerprint maps to the id of the first paragraph that produced it; a
 paragraph id maps to (document, line) and to a 32-bit mask of its facts
 (``dedup.facts_mask``; 0 for paragraphs not sketched), which near matches
-are weighed with. Recent fingerprints live in a dict; older ones in sorted
-numpy runs merged geometrically, so memory per paragraph stays small and
-lookups are batched per input chunk. A run stores each paragraph id in 3
-bytes, as an offset from the run's smallest id (4 bytes when the ids of one
-run span 2**24 or more); the paragraph table stores the document once per
-run of consecutive paragraphs of one document, so a paragraph row is its
-line and facts mask (8 bytes).
+are weighed with. Recent fingerprints live in a dict (a ``_speedups.KeyTable``
+with the C extension); older ones in sorted numpy runs merged geometrically,
+so memory per paragraph stays small and lookups are batched per input chunk.
+A run stores each paragraph id in 3 bytes, as an offset from the run's
+smallest id (4 bytes when the ids of one run span 2**24 or more); the
+paragraph table stores the document once per run of consecutive paragraphs
+of one document, so a paragraph row is its line and facts mask (8 bytes).
 
 Two tables are kept apart: fingerprints loaded from an index file (owned by
 the documents of earlier runs) and fingerprints added in this run. A
@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 import xxhash
 
@@ -58,6 +58,7 @@ FILTER_BUILD_BOOL_BITS = 1 << 24  # built through a temporary bool array up to t
 FILTER_FULL = 2  # past FILTER_FULL / FILTER_BITS_PER_KEY keys per bit (39% of bits set): skipped
 _DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
 _RunSet = speedup("RunSet")
+_KeyTable = speedup("KeyTable")
 _dict_columns = speedup("dict_columns")
 _sorted_columns = speedup("sorted_columns")
 _merge_runs = speedup("merge_runs")
@@ -84,6 +85,10 @@ class IndexParams:
 
 if TYPE_CHECKING:  # numpy is imported where used: in-document runs never need it (start-up)
     import numpy as np
+
+    from ._speedups import KeyTable
+
+    Recent: TypeAlias = dict[int, int] | KeyTable  # FingerprintTable.recent
 
 
 class Run(NamedTuple):
@@ -135,19 +140,28 @@ def _narrow(pids: np.ndarray, base: int) -> np.ndarray:
 class FingerprintTable:
     """Unique keys (uint64 or uint32) -> paragraph id (uint32).
 
-    Recent keys sit in a dict; ``spill`` turns them into a sorted run and
-    merges runs of similar size, but never beyond ``MAX_RUN`` entries, so a
-    merge never needs more than a bounded amount of memory on top of the
-    index. Runs hold disjoint keys; older runs come first.
+    Recent keys sit in a dict (with the C extension a ``_speedups.KeyTable``:
+    the same mapping and order, no Python object per entry); ``spill`` turns
+    them into a sorted run and merges runs of similar size, but never beyond
+    ``MAX_RUN`` entries, so a merge never needs more than a bounded amount of
+    memory on top of the index. Runs hold disjoint keys; older runs come first.
     """
 
     def __init__(self, bits: int) -> None:
         self.bits = bits
-        self.recent: dict[int, int] = {}
+        self.recent: Recent = self._new_recent()
         self.runs: list[Run] = []
         self.limit = 1 << bits  # keys at or above are not kept (sampling)
         self._key_filter: KeyFilter | None = None
         self._run_set: tuple[list[int], Any] | None = None
+
+    def _new_recent(self, size: int = 0) -> Recent:
+        """An empty recent table with room for ``size`` entries (a spill's
+        table is about as full at the next spill: no growing on the way)."""
+        if _KeyTable is None:
+            return {}
+        table: KeyTable = _KeyTable(self.bits // 8, size)
+        return table
 
     @property
     def dtype(self) -> type[np.unsignedinteger[Any]]:
@@ -219,7 +233,9 @@ class FingerprintTable:
     def add_many(self, keys: list[int], pid: int) -> None:
         """``add(key, pid)`` for each key, in order."""
         recent = self.recent
-        if self.limit == 1 << self.bits and recent.keys().isdisjoint(keys):
+        if not isinstance(recent, dict):
+            recent.add_many(keys, pid, self.limit)
+        elif self.limit == 1 << self.bits and recent.keys().isdisjoint(keys):
             recent.update(dict.fromkeys(keys, pid))
         else:
             for key in keys:
@@ -233,7 +249,7 @@ class FingerprintTable:
             return
         if _sorted_columns is not None:  # the columns and the argsort below, in C
             kb, pb = _sorted_columns(self.recent, self.bits // 8)
-            self.recent = {}
+            self.recent = self._new_recent(min(len(self.recent), SPILL_AT))
             self.add_run(np.frombuffer(kb, self.dtype), np.frombuffer(pb, np.uint32))
             return
         if _dict_columns is not None:  # 5x faster than fromiter
@@ -242,7 +258,7 @@ class FingerprintTable:
         else:
             keys = np.fromiter(self.recent.keys(), dtype=self.dtype, count=len(self.recent))
             pids = np.fromiter(self.recent.values(), dtype=np.uint32, count=len(self.recent))
-        self.recent = {}
+        self.recent = self._new_recent(min(len(self.recent), SPILL_AT))
         order = np.argsort(keys)
         self.add_run(keys[order], pids[order])
 
@@ -296,7 +312,10 @@ class FingerprintTable:
         """Keep only keys below ``limit`` (a smaller share of the hash space)."""
         self.limit = min(self.limit, limit)
         self._run_set = None
-        self.recent = {k: p for k, p in self.recent.items() if k < self.limit}
+        kept = [(k, p) for k, p in self.recent.items() if k < self.limit]
+        self.recent = self._new_recent(len(kept))
+        for k, p in kept:
+            self.recent[k] = p
         self.runs = [r._replace(keys=r.keys[r.keys < self.limit], pids=r.pids[r.keys < self.limit])
                      for r in self.runs]
 

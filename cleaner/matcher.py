@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .classify import word_count
 from .dedup import (
@@ -38,6 +38,9 @@ from .dedup import (
     speedup,
 )
 from .index import Index
+
+if TYPE_CHECKING:
+    from .index import Recent
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,11 @@ _check_text = speedup("check_text")
 # repeats (``Config.skip_repeats``): at most this many; past it, a repeat of a
 # later line breaks a block as any line would.
 DOC_KEYS_MAX = 1 << 16
+
+
+def _isdisjoint(recent: Recent, keys: list[int]) -> bool:
+    """No key in a ``FingerprintTable.recent`` (a dict or a KeyTable)."""
+    return recent.keys().isdisjoint(keys) if isinstance(recent, dict) else recent.isdisjoint(keys)
 
 
 class Matcher:
@@ -345,8 +353,8 @@ class Matcher:
         """True when no fingerprint of the sketch is known anywhere (the common
         case, decided without a call per fingerprint)."""
         found = self._found
-        if self._c_runs:
-            return (self.live.near.recent.keys().isdisjoint(sk) and not found[1].owners(sk, {})
-                    and (self.loaded is None or not found[3].owners(sk, {})))
-        return (self.live.near.recent.keys().isdisjoint(sk) and found[1].keys().isdisjoint(sk)
+        recent = self.live.near.recent
+        if self._c_runs:  # recent is a KeyTable: one call looks in it and in the runs
+            return not found[1].owners(sk, recent) and (self.loaded is None or not found[3].owners(sk, None))
+        return (_isdisjoint(recent, sk) and found[1].keys().isdisjoint(sk)
                 and (self.loaded is None or found[3].keys().isdisjoint(sk)))

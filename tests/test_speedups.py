@@ -25,6 +25,7 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import xxhash
@@ -43,6 +44,14 @@ SPECIAL = "’“”‘—–\xa0…"  # dedup._COMMON_PUNCT
 def c_mod() -> ModuleType:
     assert SPEEDUPS is not None
     return SPEEDUPS
+
+
+def key_table(key_bytes: int, items: dict[int, int] | None = None) -> Any:
+    """A _speedups.KeyTable holding items, in their order."""
+    table = c_mod().KeyTable(key_bytes)
+    for k, p in (items or {}).items():
+        table[k] = p
+    return table
 
 
 def test_extension_is_built_where_required() -> None:
@@ -1205,10 +1214,10 @@ def test_run_set_finds_what_find_many_finds(bits: int, keys: list[int], pid_step
     assert [runs.get(k) for k in asked] == [found.get(k) for k in asked]
     assert [runs.get(q, "no") for q in queries] == [found.get(q, "no") for q in queries]
     assert runs.get("x") is None and runs.get(1.5) is None
-    assert runs.owners(asked, {}) == [found[k] for k in asked if k in found]
-    recent = {k: -1 for k in asked[::3]}
+    assert runs.owners(asked, None) == [found[k] for k in asked if k in found]
+    recent = {k: 2**32 - 1 for k in asked[::3]}
     want = [recent.get(k, found.get(k)) for k in asked]
-    assert runs.owners(asked, recent) == [p for p in want if p is not None]
+    assert runs.owners(asked, key_table(bits // 8, recent)) == [p for p in want if p is not None]
 
 
 @needs_c
@@ -1248,7 +1257,7 @@ def test_run_set_with_wide_ids_full_filter_and_no_runs() -> None:
     table._run_set = None
     assert [table.run_set().get(k) for k in keys[:50]] == [table.find_many([k]).get(k) for k in keys[:50]]
     empty = index.FingerprintTable(32).run_set()
-    assert empty.get(5) is None and empty.owners([5, 6], {6: 1}) == [1]
+    assert empty.get(5) is None and empty.owners([5, 6], key_table(4, {6: 1})) == [1]
 
 
 @needs_c
@@ -1276,7 +1285,7 @@ def test_run_set_on_large_spilled_and_sampled_tables(bits: int) -> None:
         want = table.find_many(asked.tolist())
         runs = table.run_set()
         assert [runs.get(int(k)) for k in asked] == [want.get(int(k)) for k in asked]
-        assert runs.owners(asked.tolist(), {}) == [want[int(k)] for k in asked if int(k) in want]
+        assert runs.owners(asked.tolist(), None) == [want[int(k)] for k in asked if int(k) in want]
         assert len(want) > 1000
 
 
@@ -1380,7 +1389,7 @@ def test_table_spills_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, b
         return (*out, [(r.keys.tolist(), r.ids().tolist()) for r in table.runs], table._filter().bytes.tobytes())
 
     with_c = build()
-    for name in ("_RunSet", "_merge_runs", "_filter_set", "_sorted_columns", "_dict_columns"):
+    for name in ("_RunSet", "_merge_runs", "_filter_set", "_sorted_columns", "_dict_columns", "_KeyTable"):
         monkeypatch.setattr(index, name, None)
     assert build() == with_c
 
@@ -1402,18 +1411,21 @@ def test_run_set_bad_arguments() -> None:
     with pytest.raises(TypeError):
         RunSet(8, None, 0, ())
     with pytest.raises(TypeError):
-        RunSet(8, None, 0, [(keys, pids, 0)]).owners((1,), {})
+        RunSet(8, None, 0, [(keys, pids, 0)]).owners((1,), None)
+    with pytest.raises(TypeError):
+        RunSet(8, None, 0, [(keys, pids, 0)]).owners([1], {})  # recent: a KeyTable
 
 
 @needs_c
 @settings(max_examples=40, deadline=None)
-@given(st.dictionaries(st.integers(0, 2**64 - 1), st.integers(0, 2**32 - 1), max_size=200), st.sampled_from([8, 4]))
-def test_dict_columns_match_fromiter(recent: dict[int, int], key_bytes: int) -> None:
+@given(st.dictionaries(st.integers(0, 2**64 - 1), st.integers(0, 2**32 - 1), max_size=200), st.sampled_from([8, 4]),
+       st.booleans())
+def test_dict_columns_match_fromiter(recent: dict[int, int], key_bytes: int, table: bool) -> None:
     import numpy as np
     if key_bytes == 4:
         recent = {k >> 32: p for k, p in recent.items()}
     dtype = np.uint64 if key_bytes == 8 else np.uint32
-    kb, pb = c_mod().dict_columns(recent, key_bytes)
+    kb, pb = c_mod().dict_columns(key_table(key_bytes, recent) if table else recent, key_bytes)
     assert np.frombuffer(kb, dtype).tolist() == list(recent)
     assert np.frombuffer(pb, np.uint32).tolist() == list(recent.values())
 
@@ -1421,8 +1433,8 @@ def test_dict_columns_match_fromiter(recent: dict[int, int], key_bytes: int) -> 
 @needs_c
 @settings(max_examples=60, deadline=None)
 @given(st.dictionaries(st.integers(0, 2**64 - 1), st.integers(0, 2**32 - 1), max_size=700), st.sampled_from([8, 4]),
-       st.integers(0, 60))
-def test_sorted_columns_match_argsort(recent: dict[int, int], key_bytes: int, drop: int) -> None:
+       st.integers(0, 60), st.booleans())
+def test_sorted_columns_match_argsort(recent: dict[int, int], key_bytes: int, drop: int, table: bool) -> None:
     """sorted_columns == dict_columns ordered by numpy's argsort (keys of every
     width, including ones whose high bytes are all zero)."""
     import numpy as np
@@ -1431,7 +1443,7 @@ def test_sorted_columns_match_argsort(recent: dict[int, int], key_bytes: int, dr
     kb, pb = c_mod().dict_columns(recent, key_bytes)
     keys, pids = np.frombuffer(kb, dtype), np.frombuffer(pb, np.uint32)
     order = np.argsort(keys)
-    skb, spb = c_mod().sorted_columns(recent, key_bytes)
+    skb, spb = c_mod().sorted_columns(key_table(key_bytes, recent) if table else recent, key_bytes)
     assert np.frombuffer(skb, dtype).tolist() == keys[order].tolist()
     assert np.frombuffer(spb, np.uint32).tolist() == pids[order].tolist()
     with pytest.raises(TypeError):
@@ -1448,6 +1460,8 @@ def test_dict_columns_bad_arguments() -> None:
         f([], 8)
     with pytest.raises(TypeError):
         f({}, 2)
+    with pytest.raises(OverflowError):
+        f(key_table(8, {2**32: 1}), 4)
 
 
 def matcher_paragraphs(seed: int, n: int) -> list[str]:
@@ -1482,7 +1496,8 @@ def run_matcher(paragraphs: list[str], settings_: object, max_bytes: int | None,
             m.end_chunk()
     live = m.live
     live.spill()
-    return (got, list(live.para_line), list(live.para_facts), live.exact.recent, live.near.recent,
+    return (got, list(live.para_line), list(live.para_facts), list(live.exact.recent.items()),
+            list(live.near.recent.items()),
             [(r.keys.tolist(), r.ids().tolist()) for t in (live.exact, live.near) for r in t.runs], live.sample_shift)
 
 
@@ -1490,7 +1505,8 @@ def run_matcher(paragraphs: list[str], settings_: object, max_bytes: int | None,
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("max_bytes", [None, 30_000])
 def test_matcher_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, seed: int, max_bytes: int | None) -> None:
-    """Matcher.check with RunSet lookups, probe and dict_columns == the numpy batch path."""
+    """Matcher.check with RunSet lookups, probe, KeyTables and dict_columns == the
+    numpy batch path with dicts."""
     monkeypatch.setattr(index, "SPILL_AT", 40)  # many runs, merged
     paragraphs = matcher_paragraphs(seed, 1500)
     for near, threshold in ((True, 0.5), (True, 0.3), (False, 0.5)):
@@ -1498,7 +1514,8 @@ def test_matcher_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, seed: 
                                   ngram=4, sketch_k=8)
         with_c = run_matcher(paragraphs, s, max_bytes, 37)
         for mod, name in ((matcher, "_RunSet"), (matcher, "_probe"), (index, "_RunSet"), (index, "_dict_columns"),
-                          (index, "_merge_runs"), (index, "_filter_set"), (index, "_sorted_columns")):
+                          (index, "_merge_runs"), (index, "_filter_set"), (index, "_sorted_columns"),
+                          (index, "_KeyTable")):
             monkeypatch.setattr(mod, name, None)
         without = run_matcher(paragraphs, s, max_bytes, 37)
         monkeypatch.undo()
@@ -1516,14 +1533,18 @@ def test_matcher_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, seed: 
 def test_probe_bad_arguments() -> None:
     probe = c_mod().probe
     runs = index.FingerprintTable(64).run_set()
+    kt8, kt4 = key_table(8), key_table(4)
     with pytest.raises(TypeError):
-        probe(1, [], 0.5, 0, {}, runs, {})
+        probe(1, [], 0.5, 0, kt8, runs, kt4)
     with pytest.raises(TypeError):
-        probe(1, (), 0.5, 0, {}, runs, {}, runs)
+        probe(1, (), 0.5, 0, kt8, runs, kt4, runs)
     with pytest.raises(TypeError):
-        probe(1, [], 0.5, 0, {}, {}, {}, runs)
-    exact: dict[int, int] = {}
-    near: dict[int, int] = {}
+        probe(1, [], 0.5, 0, kt8, {}, kt4, runs)
+    with pytest.raises(TypeError):
+        probe(1, [], 0.5, 0, {}, runs, kt4, runs)  # recent: KeyTables
+    with pytest.raises(OverflowError):
+        probe(1, [2**32], 0.5, 0, kt8, runs, kt4, runs)  # a near key past 4 bytes
+    exact, near = key_table(8), key_table(4)
     assert probe(7, [1, 2], 0.5, 3, exact, runs, near, runs) is None
     assert exact == {7: 3} and near == {1: 3, 2: 3}
     assert probe(7, [1, 2], 0.5, 4, exact, runs, near, runs) == 3
@@ -1531,8 +1552,8 @@ def test_probe_bad_arguments() -> None:
     assert probe(9, [1, 5, 6, 7], 0.75, 5, exact, runs, near, runs) is None  # one of four: cannot reach 3
 
 
-def probe_reference(key: int, sk: list[int], threshold: float, pid: int, exact_recent: dict[int, int],
-                    exact_runs: object, near_recent: dict[int, int], near_runs: object) -> object:
+def probe_reference(key: int, sk: list[int], threshold: float, pid: int, exact_recent: Any,
+                    exact_runs: object, near_recent: Any, near_runs: object) -> object:
     """What _speedups.probe returns and indexes, in Python (Matcher.check's path)."""
     owner = exact_recent.get(key, exact_runs.get(key))  # type: ignore[attr-defined]
     if owner is not None:
@@ -1561,11 +1582,12 @@ def test_probe_matches_its_reference(seed: int, known: list[int], picks: list[in
     sk = [known[p % len(known)] if p % 3 else rng.getrandbits(32) for p in picks]
     key = rng.getrandbits(64)
     exact_runs, near_runs = exact.run_set(), near.run_set()
-    got_recent: tuple[dict[int, int], dict[int, int]] = ({}, {k: 7 for k in known[:n_recent]})
+    got_recent = (key_table(8), key_table(4, {k: 7 for k in known[:n_recent]}))
     want_recent: tuple[dict[int, int], dict[int, int]] = ({}, {k: 7 for k in known[:n_recent]})
     got = c_mod().probe(key, sk, threshold, 10**6, got_recent[0], exact_runs, got_recent[1], near_runs)
     want = probe_reference(key, sk, threshold, 10**6, want_recent[0], exact_runs, want_recent[1], near_runs)
-    assert got == want and got_recent == want_recent
+    assert got == want
+    assert [list(t.items()) for t in got_recent] == [list(t.items()) for t in want_recent]
 
 
 @needs_c
@@ -1616,12 +1638,13 @@ def run_matcher_keys(paragraphs: list[str], settings_: object, max_bytes: int | 
         got.append(None if m.doc_keys is None else sorted(m.doc_keys))
     live = m.live
     live.spill()
-    return (got, list(live.para_line), list(live.para_facts), live.exact.recent, live.near.recent,
+    return (got, list(live.para_line), list(live.para_facts), list(live.exact.recent.items()),
+            list(live.near.recent.items()),
             [(r.keys.tolist(), r.ids().tolist()) for t in (live.exact, live.near) for r in t.runs], live.sample_shift)
 
 
 def check_text_reference(text: str, k: int, threshold: float, pid: int,
-                         recent: tuple[dict[int, int], dict[int, int]], runs: tuple[object, object],
+                         recent: tuple[Any, Any], runs: tuple[object, object],
                          keys: set[int]) -> object:
     """check_text in two calls: near_fingerprints, then probe."""
     fp = c_mod().near_fingerprints(text, 4, k, 10)
@@ -1658,7 +1681,7 @@ def test_check_text_matches_near_fingerprints_and_probe(seed: int, picks: list[i
                                           (t[0].run_set(), t[1].run_set()), keys[1])
                      for i, t in enumerate(tables))
         assert got == want and keys[0] == keys[1]
-        assert tables[0][0].recent == tables[1][0].recent and tables[0][1].recent == tables[1][1].recent
+        assert [list(t.recent.items()) for t in tables[0]] == [list(t.recent.items()) for t in tables[1]]
         if spill and n % 3 == 2:
             for t in tables:
                 t[0].spill(force=True)
@@ -1669,18 +1692,22 @@ def test_check_text_matches_near_fingerprints_and_probe(seed: int, picks: list[i
 def test_check_text_bad_arguments() -> None:
     f = c_mod().check_text
     runs = index.FingerprintTable(64).run_set()
+    e, n = key_table(8), key_table(4)
     with pytest.raises(TypeError):
-        f("text", 4, 8, 10, 0.5, 0, {}, runs, {}, runs, None)
+        f("text", 4, 8, 10, 0.5, 0, e, runs, n, runs, None)
     with pytest.raises(TypeError):
-        f("text", 4, 8, 10, 0.5, 0, {}, {}, {}, runs, None, 0)
+        f("text", 4, 8, 10, 0.5, 0, e, {}, n, runs, None, 0)
     with pytest.raises(TypeError):
-        f("text", 4, 8, 10, 0.5, 0, {}, runs, {}, runs, [], 0)
+        f("text", 4, 8, 10, 0.5, 0, e, runs, n, runs, [], 0)
     with pytest.raises(TypeError):
-        f(b"text", 4, 8, 10, 0.5, 0, {}, runs, {}, runs, None, 0)
+        f(b"text", 4, 8, 10, 0.5, 0, e, runs, n, runs, None, 0)
     with pytest.raises(ValueError):
-        f("text", 0, 8, 10, 0.5, 0, {}, runs, {}, runs, None, 0)
-    exact: dict[int, int] = {}
-    near: dict[int, int] = {}
+        f("text", 0, 8, 10, 0.5, 0, e, runs, n, runs, None, 0)
+    with pytest.raises(TypeError):
+        f("text", 4, 8, 10, 0.5, 0, {}, runs, n, runs, None, 0)  # recent: KeyTables
+    with pytest.raises(TypeError):
+        f("text", 4, 8, 10, 0.5, 0, n, runs, n, runs, None, 0)  # exact keys: 8 bytes
+    exact, near = key_table(8), key_table(4)
     keys: set[int] = set()
     text = "one two three four five six seven eight nine ten eleven twelve"
     assert isinstance(f(text, 4, 8, 10, 0.5, 3, exact, runs, near, runs, keys, 1), int)

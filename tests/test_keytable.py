@@ -1,0 +1,198 @@
+"""_speedups.KeyTable (FingerprintTable.recent in C) against a dict: the same
+mapping after any sequence of puts, setdefaults and deletions, iterated in the
+same (insertion) order, through growth and compaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from cleaner import index
+
+try:
+    from cleaner._speedups import KeyTable
+except ImportError:  # not built
+    KeyTable = None
+
+needs_c = pytest.mark.skipif(KeyTable is None, reason="cleaner._speedups is not built")
+
+# few distinct keys (collisions, re-puts after deletion) and some far apart
+SMALL = st.integers(0, 40)
+KEYS8 = st.one_of(SMALL, st.integers(0, 2**64 - 1), st.sampled_from([2**32 - 1, 2**32, 2**64 - 1]))
+KEYS4 = st.one_of(SMALL, st.integers(0, 2**32 - 1))
+PIDS = st.integers(0, 2**32 - 1)
+
+
+class KeyTableVsDict(RuleBasedStateMachine):
+    """One table of each key width, each beside its dict model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        assert KeyTable is not None
+        self.tables: dict[int, tuple[Any, dict[int, int]]] = {8: (KeyTable(8), {}), 4: (KeyTable(4, 3), {})}
+
+    @rule(wide=st.booleans(), data=st.data(), pid=PIDS)
+    def setdefault(self, wide: bool, data: st.DataObject, pid: int) -> None:
+        t, d = self.tables[8 if wide else 4]
+        key = data.draw(KEYS8 if wide else KEYS4)
+        assert t.setdefault(key, pid) == d.setdefault(key, pid)
+
+    @rule(wide=st.booleans(), data=st.data(), pid=PIDS)
+    def put(self, wide: bool, data: st.DataObject, pid: int) -> None:
+        t, d = self.tables[8 if wide else 4]
+        key = data.draw(KEYS8 if wide else KEYS4)
+        t[key] = pid
+        d[key] = pid
+
+    @rule(wide=st.booleans(), keys=st.lists(SMALL | st.integers(0, 2**32 - 1), max_size=70), pid=PIDS,
+          limit=st.integers(0, 2**33))
+    def add_many(self, wide: bool, keys: list[int], pid: int, limit: int) -> None:
+        t, d = self.tables[8 if wide else 4]
+        t.add_many(keys, pid, limit)
+        for k in keys:
+            if k < limit:
+                d.setdefault(k, pid)
+
+    @rule(wide=st.booleans(), data=st.data())
+    def delete(self, wide: bool, data: st.DataObject) -> None:
+        t, d = self.tables[8 if wide else 4]
+        key = data.draw(KEYS8 if wide else KEYS4)
+        if key in d:
+            del t[key]
+            del d[key]
+        else:
+            with pytest.raises(KeyError):
+                del t[key]
+
+    @precondition(lambda self: any(d for _, d in self.tables.values()))
+    @rule(wide=st.booleans(), data=st.data())
+    def delete_present(self, wide: bool, data: st.DataObject) -> None:
+        """Deletions of keys held: at the end (check_text's undo), or anywhere."""
+        t, d = self.tables[8 if wide else 4]
+        if not d:
+            return
+        keys = list(d)
+        key = keys[-1] if data.draw(st.booleans()) else data.draw(st.sampled_from(keys))
+        del t[key]
+        del d[key]
+
+    @rule(wide=st.booleans(), data=st.data())
+    def lookups(self, wide: bool, data: st.DataObject) -> None:
+        t, d = self.tables[8 if wide else 4]
+        key = data.draw((KEYS8 if wide else KEYS4) | st.integers(-3, 2**65))
+        assert t.get(key) == d.get(key) and t.get(key, "no") == d.get(key, "no")
+        assert (key in t) == (key in d)
+        if key in d:
+            assert t[key] == d[key]
+        else:
+            with pytest.raises(KeyError):
+                t[key]
+
+    @rule(wide=st.booleans(), n=st.integers(0, 300), start=st.integers(0, 2**31))
+    def grow(self, wide: bool, n: int, start: int) -> None:
+        """Many keys at once: the table grows (and compacts dead entries)."""
+        t, d = self.tables[8 if wide else 4]
+        for k in range(start, start + 7 * n, 7):
+            assert t.setdefault(k, k & 0xFFFF) == d.setdefault(k, k & 0xFFFF)
+
+    @rule(wide=st.booleans(), stride=st.integers(1, 5))
+    def delete_many(self, wide: bool, stride: int) -> None:
+        t, d = self.tables[8 if wide else 4]
+        for k in list(d)[::stride]:
+            del t[k]
+            del d[k]
+
+    @invariant()
+    def same_as_the_dict(self) -> None:
+        for t, d in self.tables.values():
+            assert len(t) == len(d)
+            assert list(t) == list(d) and t.keys() == list(d)
+            assert t.values() == list(d.values()) and t.items() == list(d.items())
+            assert t == d and (t != d) is False
+
+
+TestKeyTableVsDict = needs_c(KeyTableVsDict.TestCase)
+TestKeyTableVsDict.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
+
+
+@needs_c
+def test_columns_in_insertion_order_after_deletions() -> None:
+    """dict_columns and sorted_columns read a KeyTable as they read a dict
+    holding the same entries in the same order (dead entries skipped)."""
+    from cleaner import _speedups as c
+    t, d = KeyTable(8), {}
+    for k in range(1000):
+        key = (k * 0x9E3779B97F4A7C15) % 2**64
+        t[key] = d[key] = k
+    for key in dict.fromkeys(list(d)[::3] + list(d)[-5:]):
+        del t[key]
+        del d[key]
+    for f in (c.dict_columns, c.sorted_columns):
+        assert f(t, 8) == f(d, 8)
+    assert c.dict_columns(KeyTable(4), 4) == (b"", b"")
+
+
+@needs_c
+def test_bad_keys_and_ids() -> None:
+    t = KeyTable(4)
+    for bad in (2**32, -1):
+        with pytest.raises(OverflowError):
+            t[bad] = 1
+        assert bad not in t and t.get(bad) is None
+    with pytest.raises(TypeError):
+        t["a"] = 1
+    with pytest.raises(OverflowError):
+        t[1] = 2**32
+    with pytest.raises(OverflowError):
+        t.setdefault(1, -1)
+    with pytest.raises(TypeError):
+        hash(t)
+    with pytest.raises(ValueError):
+        KeyTable(2)
+    assert len(t) == 0 and "a" not in t and t.get(1.5) is None
+    import numpy as np
+    t[np.uint32(5)] = np.uint32(6)  # numpy ints are ints
+    assert t[5] == 6 and np.uint64(5) in t
+    assert repr(t) == "KeyTable(4, {5: 6})" and t.key_bytes == 4
+
+
+@needs_c
+def test_memory_per_entry() -> None:
+    """No Python object per entry: a few tens of bytes each, growing in steps."""
+    t8, t4 = KeyTable(8), KeyTable(4)
+    for k in range(50_000):
+        t8[k * 2654435761] = t4[k] = k
+    assert 16 * len(t8) <= t8.memory() <= 40 * len(t8)
+    assert 12 * len(t4) <= t4.memory() <= 32 * len(t4)
+    assert KeyTable(8, 40_000).memory() == KeyTable(8, 43_690).memory()  # sized for 40 000 entries up front
+
+
+@needs_c
+def test_fingerprint_table_recent_same_with_a_dict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FingerprintTable's uses of recent (add, add_many, sample, spill, len,
+    nbytes) give the same table with a KeyTable and with a dict."""
+    import random
+
+    def build() -> tuple[object, ...]:
+        rng = random.Random(3)
+        out: list[object] = []
+        for bits in (64, 32):
+            table = index.FingerprintTable(bits)
+            for pid in range(3000):
+                table.add(rng.getrandbits(bits) if pid % 7 else rng.randrange(50), pid)
+                table.add_many([rng.getrandbits(bits) if i % 3 else rng.randrange(50) for i in range(8)], pid)
+                if pid == 1500:
+                    table.sample(1 << (bits - 1))
+                if pid % 1000 == 999:
+                    out.append((list(table.recent.items()), len(table), table.nbytes()))
+                    table.spill(force=pid == 1999)
+            out.append([(r.keys.tolist(), r.ids().tolist()) for r in table.runs])
+        return tuple(out)
+
+    with_c = build()
+    monkeypatch.setattr(index, "_KeyTable", None)
+    assert build() == with_c
