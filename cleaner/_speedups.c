@@ -840,6 +840,53 @@ static PyObject *strip_name = NULL, *lower_name = NULL;
 
 #define HASH_FAILED(h) ((h) == (uint64_t)-1 && PyErr_Occurred())
 
+/* data[0..n).strip().lower() in UTF-8 into buf (room for 4 bytes a
+ * character): 1; 0 for the Python path. str.lower maps each character to
+ * Py_UNICODE_TOLOWER's one, but U+0130 (two code points) and U+03A3 (final
+ * sigma, by context); lone surrogates take the Python path (surrogateescape).
+ * Inlined for each kind (a constant): most characters of a non-ASCII line are
+ * ASCII, one compare and a store each. */
+static inline Py_ALWAYS_INLINE int lower_utf8(int kind, const void *data, Py_ssize_t n, uint8_t *buf, size_t *len_out)
+{
+#define CP(i) (kind == PyUnicode_1BYTE_KIND ? ((const uint8_t *)data)[i] : ((const uint16_t *)data)[i])
+    size_t len = 0;
+    Py_ssize_t a = 0, b = n;
+    while (a < b && Py_UNICODE_ISSPACE(CP(a)))
+        a++;
+    while (b > a && Py_UNICODE_ISSPACE(CP(b - 1)))
+        b--;
+    for (Py_ssize_t i = a; i < b; i++) {
+        Py_UCS4 c = CP(i);
+        if (c < 0x80) {
+            buf[len++] = (uint8_t)(c - 'A' < 26u ? c + 32 : c);
+            continue;
+        }
+        if (c == 0x130 || c == 0x3A3 || (c >= 0xD800 && c <= 0xDFFF))
+            return 0;
+        c = Py_UNICODE_TOLOWER(c);
+        if (c < 0x80) {
+            buf[len++] = (uint8_t)c;
+        } else if (c < 0x800) {
+            buf[len++] = (uint8_t)(0xC0 | (c >> 6));
+            buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            if (c >= 0xD800 && c <= 0xDFFF)
+                return 0;
+            buf[len++] = (uint8_t)(0xE0 | (c >> 12));
+            buf[len++] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+            buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
+        } else {
+            buf[len++] = (uint8_t)(0xF0 | (c >> 18));
+            buf[len++] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
+            buf[len++] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+            buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
+        }
+    }
+#undef CP
+    *len_out = len;
+    return 1;
+}
+
 /* xxh3-64 of text[:200].strip().lower() encoded; -1 with an exception on error */
 static uint64_t crossdoc_key(PyObject *text)
 {
@@ -862,45 +909,12 @@ static uint64_t crossdoc_key(PyObject *text)
         return xxh3_short(buf, (size_t)(b - a));
     }
     if (PyUnicode_KIND(text) != PyUnicode_4BYTE_KIND) {
-        /* str.lower maps each character to Py_UNICODE_TOLOWER's one, but
-         * U+0130 (two code points) and U+03A3 (final sigma, by context);
-         * lone surrogates take the Python path (surrogateescape) */
-        int kind = PyUnicode_KIND(text);
-        const void *data = PyUnicode_DATA(text);
         uint8_t buf[4 * CROSSDOC_KEY_CHARS];
-        size_t len = 0;
-        Py_ssize_t a = 0, b = n, i;
-        while (a < b && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, a)))
-            a++;
-        while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, b - 1)))
-            b--;
-        for (i = a; i < b; i++) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, i);
-            if (c == 0x130 || c == 0x3A3 || (c >= 0xD800 && c <= 0xDFFF))
-                break;
-            if (c < 0x80) /* most characters of a non-ASCII line: no call */
-                c = c >= 'A' && c <= 'Z' ? c + 32 : c;
-            else
-                c = Py_UNICODE_TOLOWER(c);
-            if (c < 0x80) {
-                buf[len++] = (uint8_t)c;
-            } else if (c < 0x800) {
-                buf[len++] = (uint8_t)(0xC0 | (c >> 6));
-                buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
-            } else if (c < 0x10000) {
-                if (c >= 0xD800 && c <= 0xDFFF)
-                    break;
-                buf[len++] = (uint8_t)(0xE0 | (c >> 12));
-                buf[len++] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
-                buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
-            } else {
-                buf[len++] = (uint8_t)(0xF0 | (c >> 18));
-                buf[len++] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
-                buf[len++] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
-                buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
-            }
-        }
-        if (i == b)
+        size_t len;
+        int done = PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND
+                       ? lower_utf8(PyUnicode_1BYTE_KIND, PyUnicode_DATA(text), n, buf, &len)
+                       : lower_utf8(PyUnicode_2BYTE_KIND, PyUnicode_DATA(text), n, buf, &len);
+        if (done)
             return hash_bytes(buf, len);
     }
     /* any other text: the same calls as the Python code */
