@@ -266,6 +266,22 @@ static int nargs_ok(const char *name, Py_ssize_t nargs, Py_ssize_t want)
 #define FX_FACT 0x100
 static uint16_t fx[TABLE_MAX];
 
+/* 8 characters a load (Latin-1 texts) where the compiler and the byte order allow */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR_LE 1
+#else
+#define SWAR_LE 0
+#endif
+static int az_self = 0; /* a-z fold to themselves and are no fact's (setup checks the table) */
+
+/* the high bit of each byte of w that is not a-z */
+static inline uint64_t not_az(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, x = w & 0x7F7F7F7F7F7F7F7FULL;
+    uint64_t ge_a = x + ones * (0x80 - 'a'), gt_z = x + ones * (0x7F - 'z'); /* no carry between bytes */
+    return (~ge_a | gt_z | w) & 0x8080808080808080ULL;
+}
+
 /* What the fold pass leaves: the exact key (cat: the words joined by
  * nothing), the words joined by single spaces (sp) and where each starts,
  * and the positions of the characters the facts scan looks at. */
@@ -309,6 +325,25 @@ static inline Py_ALWAYS_INLINE int fold_pass(int kind, const void *data, Py_ssiz
              * and is no fact's: one compare a character, one index (sp and
              * cat advance with i) */
             uint8_t *sp_i = sp - i, *cat_i = cat - i;
+#if SWAR_LE
+            if (kind == PyUnicode_1BYTE_KIND && az_self) {
+                /* 8 bytes at a time while they are a-z (each its own fold, no
+                 * fact's): stored whole, the bytes past the run overwritten
+                 * next or past the end (the buffers' 8 bytes of slack) */
+                const uint8_t *d1 = (const uint8_t *)data;
+                while (i + 8 <= n) {
+                    uint64_t w, m;
+                    memcpy(&w, d1 + i, 8);
+                    memcpy(sp_i + i, &w, 8);
+                    memcpy(cat_i + i, &w, 8);
+                    if ((m = not_az(w)) != 0) {
+                        i += __builtin_ctzll(m) >> 3;
+                        break;
+                    }
+                    i += 8;
+                }
+            }
+#endif
             while (i < n) {
                 x = fx[CP(i)];
                 if ((unsigned)x - 0x21u >= 0xDFu)
@@ -569,8 +604,9 @@ static int prints_of(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
     Folded f;
     int r;
     for (;;) {
-        /* starts (a word per key byte at most) | cands (n) | cat | sp (2 bytes per key byte) */
-        size_t need = 4 * room + 4 * (size_t)n + room + 2 * room + 8;
+        /* starts (a word per key byte at most) | cands (n) | cat | sp (2 bytes
+         * per key byte); 8 bytes of slack after cat and sp (fold_pass's stores) */
+        size_t need = 4 * room + 4 * (size_t)n + room + 8 + 2 * room + 8;
         if (need > PRINTS_STACK && (mem = PyMem_Malloc(need)) == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -578,7 +614,7 @@ static int prints_of(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
         starts = (uint32_t *)mem;
         cands = starts + room;
         cat = (uint8_t *)(cands + n);
-        sp = cat + room;
+        sp = cat + room + 8;
         if (kind == PyUnicode_1BYTE_KIND)
             r = fold_pass(PyUnicode_1BYTE_KIND, data, n, limit, cat, sp, starts, cands, &f);
         else
@@ -816,6 +852,9 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     for (; i < TABLE_MAX; i++)
         flags_of[i] = fx[i] = fold1[i] = key_len_of[i] = cf_len_of[i] = 0;
+    az_self = 1;
+    for (i = 'a'; i <= 'z'; i++)
+        az_self &= fx[i] == i;
     ascii_one_byte = 1;
     for (i = 0; i < 128; i++)
         ascii_one_byte &= fold1[i] != 0 && (flags_of[i] & F_FAST) && cf_len_of[i] == 1;
