@@ -409,18 +409,13 @@ static Py_ssize_t sketch_values(const uint8_t *sp, size_t sp_len, const uint32_t
         uint64_t h = hash_bytes(sp + lo, hi - lo);
         if (cnt == cap && h >= best[cnt - 1])
             continue;
-        Py_ssize_t a = 0, b = cnt; /* the first position holding a value >= h */
-        while (a < b) {
-            Py_ssize_t m = (a + b) / 2;
-            if (best[m] < h)
-                a = m + 1;
-            else
-                b = m;
-        }
-        if (a < cnt && best[a] == h)
+        Py_ssize_t a = cnt; /* the first position holding a value > h: from the end (k is small) */
+        while (a > 0 && best[a - 1] > h)
+            a--;
+        if (a > 0 && best[a - 1] == h)
             continue; /* an n-gram repeated counts once */
-        Py_ssize_t last = cnt < cap ? cnt : cap - 1;
-        memmove(best + a + 1, best + a, (size_t)(last - a) * sizeof(uint64_t));
+        for (Py_ssize_t q = cnt < cap ? cnt : cap - 1; q > a; q--)
+            best[q] = best[q - 1];
         best[a] = h;
         if (cnt < cap)
             cnt++;
