@@ -266,7 +266,7 @@ static int nargs_ok(const char *name, Py_ssize_t nargs, Py_ssize_t want)
 #define FX_FACT 0x100
 static uint16_t fx[TABLE_MAX];
 
-/* 8 characters a load (Latin-1 texts) where the compiler and the byte order allow */
+/* 8 characters a load (4 of a 2-byte text) where the compiler and the byte order allow */
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SWAR_LE 1
 #else
@@ -280,6 +280,14 @@ static inline uint64_t not_az(uint64_t w)
     const uint64_t ones = 0x0101010101010101ULL, x = w & 0x7F7F7F7F7F7F7F7FULL;
     uint64_t ge_a = x + ones * (0x80 - 'a'), gt_z = x + ones * (0x7F - 'z'); /* no carry between bytes */
     return (~ge_a | gt_z | w) & 0x8080808080808080ULL;
+}
+
+/* the high bit of each 16-bit lane of w that is not a-z */
+static inline uint64_t not_az16(uint64_t w)
+{
+    const uint64_t ones = 0x0001000100010001ULL, x = w & 0x7FFF7FFF7FFF7FFFULL;
+    uint64_t ge_a = x + ones * (0x8000 - 'a'), gt_z = x + ones * (0x7FFF - 'z'); /* no carry between lanes */
+    return (~ge_a | gt_z | w) & 0x8000800080008000ULL;
 }
 
 /* What the fold pass leaves: the exact key (cat: the words joined by
@@ -341,6 +349,23 @@ static inline Py_ALWAYS_INLINE int fold_pass(int kind, const void *data, Py_ssiz
                         break;
                     }
                     i += 8;
+                }
+            } else if (kind == PyUnicode_2BYTE_KIND && az_self) {
+                /* the same, 4 characters a load, each lane's low byte stored */
+                const uint16_t *d2 = (const uint16_t *)data;
+                while (i + 4 <= n) {
+                    uint64_t w, m;
+                    memcpy(&w, d2 + i, 8);
+                    uint64_t x = w & 0x00FF00FF00FF00FFULL;
+                    x = (x | x >> 8) & 0x0000FFFF0000FFFFULL;
+                    uint32_t b4 = (uint32_t)(x | x >> 16);
+                    memcpy(sp_i + i, &b4, 4);
+                    memcpy(cat_i + i, &b4, 4);
+                    if ((m = not_az16(w)) != 0) {
+                        i += __builtin_ctzll(m) >> 4;
+                        break;
+                    }
+                    i += 4;
                 }
             }
 #endif
