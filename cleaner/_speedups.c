@@ -899,6 +899,14 @@ static PyObject *strip_name = NULL, *lower_name = NULL;
 
 #define HASH_FAILED(h) ((h) == (uint64_t)-1 && PyErr_Occurred())
 
+/* w's lanes (bytes: ones 0x01.., high 0x80, shift 2; or 16 bits: 0x0001..,
+ * 0x8000, 10), each under 0x80, with A-Z lowered (high >> shift: 0x20) */
+static inline uint64_t lower_ascii8(uint64_t w, uint64_t ones, uint64_t high, int shift)
+{
+    uint64_t ge_a = w + ones * (high - 'A'), gt_z = w + ones * (high - 1 - 'Z'); /* no carry between lanes */
+    return w | ((ge_a & ~gt_z & ones * high) >> shift);
+}
+
 /* data[0..n).strip().lower() in UTF-8 into buf (room for 4 bytes a
  * character): 1; 0 for the Python path. str.lower maps each character to
  * Py_UNICODE_TOLOWER's one, but U+0130 (two code points) and U+03A3 (final
@@ -915,6 +923,32 @@ static inline Py_ALWAYS_INLINE int lower_utf8(int kind, const void *data, Py_ssi
     while (b > a && Py_UNICODE_ISSPACE(CP(b - 1)))
         b--;
     for (Py_ssize_t i = a; i < b; i++) {
+#if SWAR_LE
+        /* 8 (4) ASCII characters at a time: A-Z get 0x20 */
+        if (kind == PyUnicode_1BYTE_KIND && i + 8 <= b) {
+            uint64_t w;
+            memcpy(&w, (const uint8_t *)data + i, 8);
+            if (!(w & 0x8080808080808080ULL)) {
+                w = lower_ascii8(w, 0x0101010101010101ULL, 0x80, 2);
+                memcpy(buf + len, &w, 8);
+                len += 8;
+                i += 7;
+                continue;
+            }
+        } else if (kind == PyUnicode_2BYTE_KIND && i + 4 <= b) {
+            uint64_t w;
+            memcpy(&w, (const uint16_t *)data + i, 8);
+            if (!(w & 0xFF80FF80FF80FF80ULL)) {
+                w = lower_ascii8(w, 0x0001000100010001ULL, 0x8000, 10);
+                w = (w | w >> 8) & 0x0000FFFF0000FFFFULL;
+                uint32_t b4 = (uint32_t)(w | w >> 16);
+                memcpy(buf + len, &b4, 4);
+                len += 4;
+                i += 3;
+                continue;
+            }
+        }
+#endif
         Py_UCS4 c = CP(i);
         if (c < 0x80) {
             buf[len++] = (uint8_t)(c - 'A' < 26u ? c + 32 : c);
