@@ -315,7 +315,8 @@ CROSSDOC_TEXT = st.one_of(st.text(max_size=260), st.text(alphabet=" \t\x0b\x0c\r
                           st.binary(max_size=300).map(lambda b: b.decode("utf-8", "surrogateescape")),
                           # mostly ASCII lines past the 200 characters keyed, 1- and 2-byte (C reads each kind)
                           st.text(alphabet="AaMZz@[`{09 \t\x85\xa0ÀÞßàÿ×µ", min_size=190, max_size=260),
-                          st.text(alphabet="AaMZz@[`{ \xa0ßÀ’ΣİĀ\u2028", min_size=190, max_size=260))
+                          st.text(alphabet="AaMZz@[`{ \xa0ßÀ’Ā\u2028", min_size=190, max_size=260),
+                          st.text(alphabet="AaMZz@[`{ ’ΣİĀ", min_size=190, max_size=260))
 
 
 @needs_c
