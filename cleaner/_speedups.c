@@ -258,112 +258,134 @@ static int nargs_ok(const char *name, Py_ssize_t nargs, Py_ssize_t want)
 
 /* ---- one paragraph -------------------------------------------------------- */
 
-#define TEXT_SMALL 1024
+/* A text's characters are read where the str keeps them, one byte each
+ * (Latin-1) or two: a str of 4-byte kind holds a character past 0xFFFF, so
+ * past the table, and is never fast. fx packs what the fold pass reads of a
+ * character in one look-up: its one-byte fold (fold1) and FX_FACT when the
+ * facts scan must look at it (a digit or an upper-case letter). */
+#define FX_FACT 0x100
+static uint16_t fx[TABLE_MAX];
 
-typedef struct {
-    int kind;
-    const void *data;
-    Py_ssize_t n;          /* code points, all fast */
-    uint16_t *cp;          /* a copy of them (table_size <= 0x10000) */
-    size_t cat_len;        /* bytes of the exact key: the words joined by nothing (text_scan: at most) */
-    size_t cf_len;         /* bytes of the whole text case-folded */
-    uint8_t *cat;
-    uint8_t *cat_heap;     /* cat when over TEXT_SMALL bytes (PyMem), else NULL */
-    uint8_t small[TEXT_SMALL];
-} Text;
+/* 8 characters a load (4 of a 2-byte text) where the compiler and the byte order allow */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR_LE 1
+#else
+#define SWAR_LE 0
+#endif
+static int az_self = 0; /* a-z fold to themselves and are no fact's (setup checks the table) */
 
-/* flags_of spans every 16-bit code point (0 past the table: not fast), so
- * only 4-byte texts need a bound check */
-#define SCAN(TYPE, BOUND)                                                   \
-    do {                                                                    \
-        const TYPE *d = (const TYPE *)t->data;                              \
-        for (i = 0; i < n; i++) {                                           \
-            Py_UCS4 c = d[i];                                               \
-            if ((BOUND && c >= (Py_UCS4)table_size) || !(flags_of[c] & F_FAST)) \
-                return 0;                                                   \
-            cp[i] = (uint16_t)c;                                            \
-            cat_len += key_len_of[c];                                       \
-            cf_len += cf_len_of[c];                                         \
-        }                                                                   \
-    } while (0)
-
-/* Size the folded text and copy its code points to cp (n of them). 1: every
- * character is fast; 0: not; -1: error */
-static int text_scan(PyObject *obj, Text *t, uint16_t *cp)
+/* the high bit of each byte of w that is not a-z */
+static inline uint64_t not_az(uint64_t w)
 {
-    if (!PyUnicode_Check(obj)) {
-        PyErr_SetString(PyExc_TypeError, "text must be str");
-        return -1;
-    }
-    if (table_size == 0) {
-        PyErr_SetString(PyExc_RuntimeError, "cleaner._speedups: setup() has not been called");
-        return -1;
-    }
-    t->kind = PyUnicode_KIND(obj);
-    t->data = PyUnicode_DATA(obj);
-    t->n = PyUnicode_GET_LENGTH(obj);
-    t->cp = cp;
-    t->cat_heap = NULL;
-    size_t cat_len = 0, cf_len = 0;
-    Py_ssize_t i, n = t->n;
-    if (t->kind == PyUnicode_1BYTE_KIND && ascii_one_byte && PyUnicode_IS_ASCII(obj)) {
-        /* every ASCII character is fast, its fold and case fold one byte: n
-         * bounds both lengths (text_fold counts the key) without a look-up */
-        const uint8_t *d = t->data;
-        for (i = 0; i < n; i++)
-            cp[i] = d[i];
-        cat_len = cf_len = (size_t)n;
-    } else if (t->kind == PyUnicode_1BYTE_KIND)
-        SCAN(Py_UCS1, 0);
-    else if (t->kind == PyUnicode_2BYTE_KIND)
-        SCAN(Py_UCS2, 0);
-    else
-        SCAN(Py_UCS4, 1);
-    t->cat_len = cat_len;
-    t->cf_len = cf_len;
-    if (cat_len <= TEXT_SMALL) {
-        t->cat = t->small;
-        t->small[0] = 0; /* (an empty key reads nothing: for the compiler's warning) */
-        return 1;
-    }
-    t->cat = t->cat_heap = PyMem_Malloc(cat_len);
-    if (t->cat == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    return 1;
+    const uint64_t ones = 0x0101010101010101ULL, x = w & 0x7F7F7F7F7F7F7F7FULL;
+    uint64_t ge_a = x + ones * (0x80 - 'a'), gt_z = x + ones * (0x7F - 'z'); /* no carry between bytes */
+    return (~ge_a | gt_z | w) & 0x8080808080808080ULL;
 }
 
-/* Fill t->cat and set t->cat_len, and the words joined by single spaces in sp
- * and where each starts in starts (sized for t->cat_len words and 2 *
- * t->cat_len bytes, as text_scan left it; t->cp set). Returns the number of
- * words. (Locals, not t's fields, in the loop: the byte stores may alias them.) */
-static Py_ssize_t text_fold(Text *t, uint8_t *sp, size_t *sp_len, uint32_t *starts)
+/* the high bit of each 16-bit lane of w that is not a-z */
+static inline uint64_t not_az16(uint64_t w)
 {
-    size_t cat_len = 0, n_sp = 0;
-    Py_ssize_t n_words = 0, n = t->n;
+    const uint64_t ones = 0x0001000100010001ULL, x = w & 0x7FFF7FFF7FFF7FFFULL;
+    uint64_t ge_a = x + ones * (0x8000 - 'a'), gt_z = x + ones * (0x7FFF - 'z'); /* no carry between lanes */
+    return (~ge_a | gt_z | w) & 0x8000800080008000ULL;
+}
+
+/* What the fold pass leaves: the exact key (cat: the words joined by
+ * nothing), the words joined by single spaces (sp) and where each starts,
+ * and the positions of the characters the facts scan looks at. */
+typedef struct {
+    size_t cat_len, sp_len;
+    Py_ssize_t n_words, n_cands;
+} Folded;
+
+/* Fold d[0..n) (kind 1 or 2; a constant once inlined) into cat, sp, starts
+ * and cands. Each character adds at most one byte to cat but those with a
+ * longer fold; limit: the bytes cat has room for (SIZE_MAX: sized exactly by
+ * key_bytes). 1: done; 0: a character is not fast; 2: over limit. */
+static inline Py_ALWAYS_INLINE int fold_pass(int kind, const void *data, Py_ssize_t n, size_t limit, uint8_t *cat,
+                                              uint8_t *sp, uint32_t *starts, uint32_t *cands, Folded *f)
+{
+    uint8_t *cat0 = cat, *sp0 = sp;
+    Py_ssize_t n_words = 0, n_cands = 0, i = 0;
     int in_word = 0;
-    const uint16_t *cp = t->cp;
-    uint8_t *cat = t->cat;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        uint16_t c = cp[i];
-        uint8_t b = fold1[c];
+#define CP(i) (kind == PyUnicode_1BYTE_KIND ? ((const uint8_t *)data)[i] : ((const uint16_t *)data)[i])
+    while (i < n) {
+        Py_UCS4 c = CP(i);
+        uint16_t x = fx[c];
+        if (x & FX_FACT)
+            cands[n_cands++] = (uint32_t)i;
+        uint8_t b = (uint8_t)x;
+        i++;
         if (b == ' ') {
             in_word = 0;
             continue;
         }
-        if (b) { /* the common case: one byte */
+        if (b) { /* the common case: a one-byte fold */
             if (!in_word) {
                 if (n_words)
-                    sp[n_sp++] = ' ';
-                starts[n_words++] = (uint32_t)n_sp;
+                    *sp++ = ' ';
+                starts[n_words++] = (uint32_t)(sp - sp0);
                 in_word = 1;
             }
-            sp[n_sp++] = b;
-            cat[cat_len++] = b;
+            *sp++ = b;
+            *cat++ = b;
+            /* the rest of the word while each character folds to one byte
+             * and is no fact's: one compare a character, one index (sp and
+             * cat advance with i) */
+            uint8_t *sp_i = sp - i, *cat_i = cat - i;
+#if SWAR_LE
+            if (kind == PyUnicode_1BYTE_KIND && az_self) {
+                /* 8 bytes at a time while they are a-z (each its own fold, no
+                 * fact's): stored whole, the bytes past the run overwritten
+                 * next or past the end (the buffers' 8 bytes of slack) */
+                const uint8_t *d1 = (const uint8_t *)data;
+                while (i + 8 <= n) {
+                    uint64_t w, m;
+                    memcpy(&w, d1 + i, 8);
+                    memcpy(sp_i + i, &w, 8);
+                    memcpy(cat_i + i, &w, 8);
+                    if ((m = not_az(w)) != 0) {
+                        i += __builtin_ctzll(m) >> 3;
+                        break;
+                    }
+                    i += 8;
+                }
+            } else if (kind == PyUnicode_2BYTE_KIND && az_self) {
+                /* the same, 4 characters a load, each lane's low byte stored */
+                const uint16_t *d2 = (const uint16_t *)data;
+                while (i + 4 <= n) {
+                    uint64_t w, m;
+                    memcpy(&w, d2 + i, 8);
+                    uint64_t x = w & 0x00FF00FF00FF00FFULL;
+                    x = (x | x >> 8) & 0x0000FFFF0000FFFFULL;
+                    uint32_t b4 = (uint32_t)(x | x >> 16);
+                    memcpy(sp_i + i, &b4, 4);
+                    memcpy(cat_i + i, &b4, 4);
+                    if ((m = not_az16(w)) != 0) {
+                        i += __builtin_ctzll(m) >> 4;
+                        break;
+                    }
+                    i += 4;
+                }
+            }
+#endif
+            while (i < n) {
+                x = fx[CP(i)];
+                if ((unsigned)x - 0x21u >= 0xDFu)
+                    break;
+                sp_i[i] = (uint8_t)x;
+                cat_i[i] = (uint8_t)x;
+                i++;
+            }
+            sp = sp_i + i;
+            cat = cat_i + i;
             continue;
         }
+        if (!(flags_of[c] & F_FAST))
+            return 0;
         const Entry *e = &table[c];
+        if ((size_t)(cat - cat0) + e->key_len + (size_t)(n - i) > limit)
+            return 2;
         for (int k = 0; k < e->fold_len; k++) {
             uint8_t ch = e->fold[k];
             if (ch == ' ') {
@@ -372,17 +394,30 @@ static Py_ssize_t text_fold(Text *t, uint8_t *sp, size_t *sp_len, uint32_t *star
             }
             if (!in_word) {
                 if (n_words)
-                    sp[n_sp++] = ' ';
-                starts[n_words++] = (uint32_t)n_sp;
+                    *sp++ = ' ';
+                starts[n_words++] = (uint32_t)(sp - sp0);
                 in_word = 1;
             }
-            sp[n_sp++] = ch;
-            cat[cat_len++] = ch;
+            *sp++ = ch;
+            *cat++ = ch;
         }
     }
-    *sp_len = n_sp;
-    t->cat_len = cat_len;
-    return n_words;
+#undef CP
+    f->cat_len = (size_t)(cat - cat0);
+    f->sp_len = (size_t)(sp - sp0);
+    f->n_words = n_words;
+    f->n_cands = n_cands;
+    return 1;
+}
+
+/* The exact key's length of a text whose characters are all fast (sums the
+ * table; for a text fold_pass found over its first guess) */
+static size_t key_bytes(int kind, const void *data, Py_ssize_t n)
+{
+    size_t len = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        len += key_len_of[PyUnicode_READ(kind, data, i)];
+    return len;
 }
 
 /* The k smallest distinct xxh3 hashes of the word n-grams (n words joined by a
@@ -399,18 +434,13 @@ static Py_ssize_t sketch_values(const uint8_t *sp, size_t sp_len, const uint32_t
         uint64_t h = hash_bytes(sp + lo, hi - lo);
         if (cnt == cap && h >= best[cnt - 1])
             continue;
-        Py_ssize_t a = 0, b = cnt; /* the first position holding a value >= h */
-        while (a < b) {
-            Py_ssize_t m = (a + b) / 2;
-            if (best[m] < h)
-                a = m + 1;
-            else
-                b = m;
-        }
-        if (a < cnt && best[a] == h)
+        Py_ssize_t a = cnt; /* the first position holding a value > h: from the end (k is small) */
+        while (a > 0 && best[a - 1] > h)
+            a--;
+        if (a > 0 && best[a - 1] == h)
             continue; /* an n-gram repeated counts once */
-        Py_ssize_t last = cnt < cap ? cnt : cap - 1;
-        memmove(best + a + 1, best + a, (size_t)(last - a) * sizeof(uint64_t));
+        for (Py_ssize_t q = cnt < cap ? cnt : cap - 1; q > a; q--)
+            best[q] = best[q - 1];
         best[a] = h;
         if (cnt < cap)
             cnt++;
@@ -435,26 +465,48 @@ static PyObject *sketch_list(const uint64_t *best, Py_ssize_t cnt)
     return list;
 }
 
-#define FL(i) (flags_of[cp[i]])
+#define FACT_STACK 256
 
-/* dedup.facts_mask, with buf large enough for the text case-folded or keyed
- * (t->cp set); -1 with an exception set on failure */
-static int64_t facts(const Text *t, uint8_t *buf)
+/* *buf (stack, FACT_STACK bytes) moved to the heap when a fact's key may
+ * take more than that (most: its characters times FOLD_MAX; the caller frees
+ * it after the fact): 0, or -1 with an exception */
+static int fact_room(uint8_t **buf, uint8_t *stack, size_t most)
 {
-    const uint16_t *cp = t->cp;
-    Py_ssize_t n = t->n, i, j, digits_from = 0, caps_from = 0;
+    if (most <= FACT_STACK)
+        return 0;
+    if ((*buf = PyMem_Malloc(most)) == NULL) {
+        *buf = stack;
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* dedup.facts_mask of d[0..n) (all fast), visiting only the characters at
+ * cands[0..n_cands) (ascending: those a match can start at, a digit or an
+ * upper-case letter); -1 with an exception set on failure */
+static inline Py_ALWAYS_INLINE int64_t facts_of(int kind, const void *data, Py_ssize_t n, const uint32_t *cands,
+                                                 Py_ssize_t n_cands)
+{
+#define CP(i) (kind == PyUnicode_1BYTE_KIND ? ((const uint8_t *)data)[i] : ((const uint16_t *)data)[i])
+#define FL(i) (flags_of[CP(i)])
+    uint8_t stack[FACT_STACK], *buf = stack;
+    Py_ssize_t i, j, digits_from = 0, caps_from = 0;
     uint32_t mask = 0;
     /* the two patterns' matches, each found left to right without overlap,
-     * in one pass: most characters start neither */
-    for (i = 0; i < n; i++) {
+     * in one pass */
+    for (Py_ssize_t c = 0; c < n_cands; c++) {
+        i = cands[c];
         uint16_t f = FL(i);
-        if (!(f & (F_DIGIT | F_UPPER)))
-            continue;
         /* _NUMBER, \d\S*: from a digit to the next space; keyed as by exact_key */
         if ((f & F_DIGIT) && i >= digits_from) {
             size_t len = 0;
-            for (j = i; j < n && !(FL(j) & F_SPACE); j++) {
-                const Entry *e = &table[cp[j]];
+            for (j = i; j < n && !(FL(j) & F_SPACE); j++)
+                ;
+            if (fact_room(&buf, stack, (size_t)(j - i) * FOLD_MAX) < 0)
+                return -1;
+            for (Py_ssize_t q = i; q < j; q++) {
+                const Entry *e = &table[CP(q)];
                 for (int b = 0; b < e->fold_len; b++)
                     if (e->fold[b] != ' ')
                         buf[len++] = e->fold[b];
@@ -462,6 +514,10 @@ static int64_t facts(const Text *t, uint8_t *buf)
             if (len) {
                 uint64_t h = hash_bytes(buf, len);
                 mask |= 1u << (h % 32);
+            }
+            if (buf != stack) {
+                PyMem_Free(buf);
+                buf = stack;
             }
             digits_from = j;
         }
@@ -487,15 +543,23 @@ static int64_t facts(const Text *t, uint8_t *buf)
             j--;
         if (!j || (FL(j - 1) & F_SENT_END))
             continue;
+        if (fact_room(&buf, stack, (size_t)(end - start) * FOLD_MAX) < 0)
+            return -1;
         size_t len = 0;
         for (j = start; j < end; j++) {
-            const Entry *e = &table[cp[j]];
-            memcpy(buf + len, e->cf, e->cf_len);
+            const Entry *e = &table[CP(j)];
+            memcpy(buf + len, e->cf, FOLD_MAX); /* a fixed size: no call (buf has the room) */
             len += e->cf_len;
         }
         uint64_t h = hash_bytes(buf, len);
         mask |= 1u << (h % 32);
+        if (buf != stack) {
+            PyMem_Free(buf);
+            buf = stack;
+        }
     }
+#undef FL
+#undef CP
     return mask;
 }
 
@@ -507,7 +571,7 @@ PyDoc_STRVAR(near_fingerprints_doc,
 "key's hash, the sketch and the facts mask; None if the text holds a character\n"
 "the table does not mark fast.");
 
-#define STACK_BYTES 8192
+#define PRINTS_STACK 16384
 
 /* What near_fingerprints gives of a text, in C: the exact key's hash, the
  * sketch's values (best[0..cnt), full 64-bit hashes; best holds k values,
@@ -528,51 +592,77 @@ static void prints_free(Prints *p)
 }
 
 /* Fill p for text: 1; 0 if the text holds a character the table does not
- * mark fast; -1 with an exception. (ngram, k >= 1: checked by the caller.) */
+ * mark fast; -1 with an exception. (ngram, k >= 1: checked by the caller.)
+ * One pass folds the text where the str keeps it; the facts scan then visits
+ * only the digits and capitals that pass noted. */
 static int prints_of(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t near_min_words, Prints *p)
 {
-    Text t;
-    uint16_t cp_stack[2048];
     p->best = p->small;
     p->cnt = 0;
     p->mask = 0;
-    Py_ssize_t n = PyUnicode_Check(text) ? PyUnicode_GET_LENGTH(text) : 0;
-    uint16_t *cp = n <= 2048 ? cp_stack : PyMem_Malloc((size_t)n * sizeof(uint16_t));
-    if (cp == NULL) {
-        PyErr_NoMemory();
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "text must be str");
         return -1;
     }
-    int r = text_scan(text, &t, cp);
-    if (r <= 0) {
-        if (cp != cp_stack)
-            PyMem_Free(cp);
-        return r;
+    if (table_size == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "cleaner._speedups: setup() has not been called");
+        return -1;
     }
-    /* sp (up to 2 bytes per key byte) | starts (up to one word per key byte) |
-     * the facts' keys (a token's key bytes, or its case-folded bytes) */
-    size_t facts_len = t.cf_len > t.cat_len ? t.cf_len : t.cat_len;
-    size_t need = 2 * t.cat_len + 4 * t.cat_len + facts_len + 4;
-    uint64_t stack[STACK_BYTES / 8];
-    void *mem = need <= STACK_BYTES ? (void *)stack : PyMem_Malloc(need);
-    r = -1;
-    if (mem == NULL) {
-        PyErr_NoMemory();
+    int kind = PyUnicode_KIND(text);
+    if (kind == PyUnicode_4BYTE_KIND)
+        return 0; /* a character past 0xFFFF: past the table */
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    /* the key's bytes: n for ASCII (each character one byte or a split);
+     * else a guess that most characters fold to one byte, else counted */
+    int ascii = kind == PyUnicode_1BYTE_KIND && ascii_one_byte && PyUnicode_IS_ASCII(text);
+    size_t room = ascii ? (size_t)n : (size_t)n + (size_t)n / 4 + 16, limit = room;
+    uint64_t stack[PRINTS_STACK / 8];
+    void *mem = stack;
+    uint32_t *starts, *cands;
+    uint8_t *cat, *sp;
+    Folded f;
+    int r;
+    for (;;) {
+        /* starts (a word per key byte at most) | cands (n) | cat | sp (2 bytes
+         * per key byte); 8 bytes of slack after cat and sp (fold_pass's stores) */
+        size_t need = 4 * room + 4 * (size_t)n + room + 8 + 2 * room + 8;
+        if (need > PRINTS_STACK && (mem = PyMem_Malloc(need)) == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        starts = (uint32_t *)mem;
+        cands = starts + room;
+        cat = (uint8_t *)(cands + n);
+        sp = cat + room + 8;
+        if (kind == PyUnicode_1BYTE_KIND)
+            r = fold_pass(PyUnicode_1BYTE_KIND, data, n, limit, cat, sp, starts, cands, &f);
+        else
+            r = fold_pass(PyUnicode_2BYTE_KIND, data, n, limit, cat, sp, starts, cands, &f);
+        if (r != 2)
+            break;
+        /* longer folds than guessed: room for them counted (all fast) */
+        if (mem != stack)
+            PyMem_Free(mem);
+        mem = stack;
+        room = key_bytes(kind, data, n);
+        limit = SIZE_MAX;
+    }
+    if (r == 0)
         goto done;
-    }
-    uint32_t *starts = (uint32_t *)mem;
-    uint8_t *sp = (uint8_t *)(starts + t.cat_len);
-    uint8_t *buf = sp + 2 * t.cat_len;
-    size_t sp_len;
-    Py_ssize_t n_words = text_fold(&t, sp, &sp_len, starts);
-    p->key = hash_bytes(t.cat, t.cat_len);
-    if (n_words >= near_min_words) {
+    r = -1;
+    p->key = hash_bytes(cat, f.cat_len);
+    if (f.n_words >= near_min_words) {
         if (k > 64 && (p->best = PyMem_Malloc((size_t)k * sizeof(uint64_t))) == NULL) {
             p->best = p->small;
             PyErr_NoMemory();
             goto done;
         }
-        p->cnt = sketch_values(sp, sp_len, starts, n_words, ngram, k, p->best);
-        p->mask = facts(&t, buf);
+        p->cnt = sketch_values(sp, f.sp_len, starts, f.n_words, ngram, k, p->best);
+        if (kind == PyUnicode_1BYTE_KIND)
+            p->mask = facts_of(PyUnicode_1BYTE_KIND, data, n, cands, f.n_cands);
+        else
+            p->mask = facts_of(PyUnicode_2BYTE_KIND, data, n, cands, f.n_cands);
         if (p->mask < 0) {
             prints_free(p);
             goto done;
@@ -580,11 +670,8 @@ static int prints_of(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
     }
     r = 1;
 done:
-    PyMem_Free(t.cat_heap);
     if (mem != stack)
         PyMem_Free(mem);
-    if (cp != cp_stack)
-        PyMem_Free(cp);
     return r;
 }
 
@@ -779,11 +866,15 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             e->key_len += e->fold[b] != ' ';
         flags_of[i] = e->flags;
         fold1[i] = e->fold_len == 1 ? e->fold[0] : 0;
+        fx[i] = (uint16_t)(fold1[i] | (e->flags & (F_DIGIT | F_UPPER) ? FX_FACT : 0));
         key_len_of[i] = e->key_len;
         cf_len_of[i] = e->cf_len;
     }
     for (; i < TABLE_MAX; i++)
-        flags_of[i] = fold1[i] = key_len_of[i] = cf_len_of[i] = 0;
+        flags_of[i] = fx[i] = fold1[i] = key_len_of[i] = cf_len_of[i] = 0;
+    az_self = 1;
+    for (i = 'a'; i <= 'z'; i++)
+        az_self &= fx[i] == i;
     ascii_one_byte = 1;
     for (i = 0; i < 128; i++)
         ascii_one_byte &= fold1[i] != 0 && (flags_of[i] & F_FAST) && cf_len_of[i] == 1;
@@ -808,6 +899,87 @@ static PyObject *strip_name = NULL, *lower_name = NULL;
 
 #define HASH_FAILED(h) ((h) == (uint64_t)-1 && PyErr_Occurred())
 
+/* w's lanes (bytes: ones 0x01.., high 0x80, shift 2; or 16 bits: 0x0001..,
+ * 0x8000, 10), each under 0x80, with A-Z lowered (high >> shift: 0x20) */
+static inline uint64_t lower_ascii8(uint64_t w, uint64_t ones, uint64_t high, int shift)
+{
+    uint64_t ge_a = w + ones * (high - 'A'), gt_z = w + ones * (high - 1 - 'Z'); /* no carry between lanes */
+    return w | ((ge_a & ~gt_z & ones * high) >> shift);
+}
+
+/* data[0..n).strip().lower() in UTF-8 into buf (room for 4 bytes a
+ * character): 1; 0 for the Python path. str.lower maps each character to
+ * Py_UNICODE_TOLOWER's one, but U+0130 (two code points) and U+03A3 (final
+ * sigma, by context); lone surrogates take the Python path (surrogateescape).
+ * Inlined for each kind (a constant): most characters of a non-ASCII line are
+ * ASCII, one compare and a store each. */
+static inline Py_ALWAYS_INLINE int lower_utf8(int kind, const void *data, Py_ssize_t n, uint8_t *buf, size_t *len_out)
+{
+#define CP(i) (kind == PyUnicode_1BYTE_KIND ? ((const uint8_t *)data)[i] : ((const uint16_t *)data)[i])
+    size_t len = 0;
+    Py_ssize_t a = 0, b = n;
+    while (a < b && Py_UNICODE_ISSPACE(CP(a)))
+        a++;
+    while (b > a && Py_UNICODE_ISSPACE(CP(b - 1)))
+        b--;
+    for (Py_ssize_t i = a; i < b; i++) {
+#if SWAR_LE
+        /* 8 (4) ASCII characters at a time: A-Z get 0x20 */
+        if (kind == PyUnicode_1BYTE_KIND && i + 8 <= b) {
+            uint64_t w;
+            memcpy(&w, (const uint8_t *)data + i, 8);
+            if (!(w & 0x8080808080808080ULL)) {
+                w = lower_ascii8(w, 0x0101010101010101ULL, 0x80, 2);
+                memcpy(buf + len, &w, 8);
+                len += 8;
+                i += 7;
+                continue;
+            }
+        } else if (kind == PyUnicode_2BYTE_KIND && i + 4 <= b) {
+            uint64_t w;
+            memcpy(&w, (const uint16_t *)data + i, 8);
+            if (!(w & 0xFF80FF80FF80FF80ULL)) {
+                w = lower_ascii8(w, 0x0001000100010001ULL, 0x8000, 10);
+                w = (w | w >> 8) & 0x0000FFFF0000FFFFULL;
+                uint32_t b4 = (uint32_t)(w | w >> 16);
+                memcpy(buf + len, &b4, 4);
+                len += 4;
+                i += 3;
+                continue;
+            }
+        }
+#endif
+        Py_UCS4 c = CP(i);
+        if (c < 0x80) {
+            buf[len++] = (uint8_t)(c - 'A' < 26u ? c + 32 : c);
+            continue;
+        }
+        if (c == 0x130 || c == 0x3A3 || (c >= 0xD800 && c <= 0xDFFF))
+            return 0;
+        c = Py_UNICODE_TOLOWER(c);
+        if (c < 0x80) {
+            buf[len++] = (uint8_t)c;
+        } else if (c < 0x800) {
+            buf[len++] = (uint8_t)(0xC0 | (c >> 6));
+            buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            if (c >= 0xD800 && c <= 0xDFFF)
+                return 0;
+            buf[len++] = (uint8_t)(0xE0 | (c >> 12));
+            buf[len++] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+            buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
+        } else {
+            buf[len++] = (uint8_t)(0xF0 | (c >> 18));
+            buf[len++] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
+            buf[len++] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+            buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
+        }
+    }
+#undef CP
+    *len_out = len;
+    return 1;
+}
+
 /* xxh3-64 of text[:200].strip().lower() encoded; -1 with an exception on error */
 static uint64_t crossdoc_key(PyObject *text)
 {
@@ -830,45 +1002,12 @@ static uint64_t crossdoc_key(PyObject *text)
         return xxh3_short(buf, (size_t)(b - a));
     }
     if (PyUnicode_KIND(text) != PyUnicode_4BYTE_KIND) {
-        /* str.lower maps each character to Py_UNICODE_TOLOWER's one, but
-         * U+0130 (two code points) and U+03A3 (final sigma, by context);
-         * lone surrogates take the Python path (surrogateescape) */
-        int kind = PyUnicode_KIND(text);
-        const void *data = PyUnicode_DATA(text);
         uint8_t buf[4 * CROSSDOC_KEY_CHARS];
-        size_t len = 0;
-        Py_ssize_t a = 0, b = n, i;
-        while (a < b && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, a)))
-            a++;
-        while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, b - 1)))
-            b--;
-        for (i = a; i < b; i++) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, i);
-            if (c == 0x130 || c == 0x3A3 || (c >= 0xD800 && c <= 0xDFFF))
-                break;
-            if (c < 0x80) /* most characters of a non-ASCII line: no call */
-                c = c >= 'A' && c <= 'Z' ? c + 32 : c;
-            else
-                c = Py_UNICODE_TOLOWER(c);
-            if (c < 0x80) {
-                buf[len++] = (uint8_t)c;
-            } else if (c < 0x800) {
-                buf[len++] = (uint8_t)(0xC0 | (c >> 6));
-                buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
-            } else if (c < 0x10000) {
-                if (c >= 0xD800 && c <= 0xDFFF)
-                    break;
-                buf[len++] = (uint8_t)(0xE0 | (c >> 12));
-                buf[len++] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
-                buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
-            } else {
-                buf[len++] = (uint8_t)(0xF0 | (c >> 18));
-                buf[len++] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
-                buf[len++] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
-                buf[len++] = (uint8_t)(0x80 | (c & 0x3F));
-            }
-        }
-        if (i == b)
+        size_t len;
+        int done = PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND
+                       ? lower_utf8(PyUnicode_1BYTE_KIND, PyUnicode_DATA(text), n, buf, &len)
+                       : lower_utf8(PyUnicode_2BYTE_KIND, PyUnicode_DATA(text), n, buf, &len);
+        if (done)
             return hash_bytes(buf, len);
     }
     /* any other text: the same calls as the Python code */

@@ -220,6 +220,51 @@ def test_long_inputs() -> None:
             assert check_same(text, 4, 8, 10) == fast(text)
 
 
+# the fold pass's paths (prints_of): ASCII read byte by byte with no sizing
+# pass; Latin-1 and 2-byte texts folded into room for n + n/4 + 16 key bytes,
+# counted and folded again when longer folds overflow it (ß, é, ǅ: 2 to 4
+# bytes); words of one-byte folds copied in a run, the digits and capitals
+# noted for the facts scan
+ASCII_WORDS = st.sampled_from(["the", "a", "Paris", "iPhone", "U.S.", "3,000", "x9", "McDonald", "ABC", "said.",
+                               "(Reuters)", "\"Quote\"", "end!", "_a_", "9am", "Oslo;", "w-w", "'s", "Z"])
+WIDE_WORDS = st.sampled_from(["ß", "Straße", "éé", "ǅemal", "Ĳ", "İ", "ŉ", "½", "Zoë", "MÜNCHEN", "a’b", "—", "…",
+                              "\xa0", "\u2003", "Łódź", "\u0301", "\udc80", "ʼ", "Σ", "\U0001f600", "€"])
+
+
+@st.composite
+def fold_texts(draw: st.DrawFn) -> str:
+    words = draw(st.lists(st.one_of(ASCII_WORDS, WIDE_WORDS) if draw(st.booleans()) else ASCII_WORDS, max_size=60))
+    seps = st.sampled_from([" ", "  ", "\t", ", ", ". ", "", "\n", " — "])
+    text = "".join(w + draw(seps) for w in words)
+    return text * draw(st.sampled_from([1, 1, 1, 3, 40]))  # 40: past the stack buffers, > 2048 characters
+
+
+@needs_c
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@given(fold_texts(), st.integers(1, 5), st.integers(1, 10), st.integers(-2, 2))
+@example("", 4, 8, 0)
+@example("one", 4, 8, 1)
+@example("a b c d", 4, 8, 4)
+@example("ß" * 3000, 1, 8, 1)
+@example("ßé " * 700 + "Paris 9", 2, 8, 2)
+def test_fold_pass_matches_python(text: str, ngram: int, k: int, off: int) -> None:
+    """near_min_words at the word count and around it; texts ASCII, Latin-1,
+    2-byte, with or without characters the table leaves to Python."""
+    n_words = len(dedup.fold_words(text.encode("utf-8", "surrogateescape"), text))
+    for near_min_words in (max(0, n_words + off), ngram):
+        check_same(text, ngram, k, near_min_words)
+
+
+@needs_c
+def test_fold_pass_overflow_of_its_first_guess() -> None:
+    """Key bytes just under and over the first guess (n + n/4 + 16)."""
+    for n in (0, 1, 4, 63, 64, 65, 200, 3000):
+        for extra in range(-3, 4):
+            wide = max(0, (n // 4 + 16) + extra)  # ß: two key bytes for one character
+            for text in ("a" * max(0, n - wide) + "ß" * wide, "ß" * wide + " x" * (n // 2), "Aß9 " * wide):
+                assert check_same(text, 1, 8, 1) and check_same(text, 4, 8, 10)
+
+
 @needs_c
 def test_repeated_ngrams_count_once_and_sketch_is_bottom_k() -> None:
     text = "one two three four " * 30 + "five six seven eight nine ten eleven twelve"
@@ -276,7 +321,11 @@ def counters_agree(texts: list[str], depth: int, halve: int | None, every: int) 
 
 
 CROSSDOC_TEXT = st.one_of(st.text(max_size=260), st.text(alphabet=" \t\x0b\x0c\r\x1c\x1f\x85\xa0AbZİßſ’é", max_size=30),
-                          st.binary(max_size=300).map(lambda b: b.decode("utf-8", "surrogateescape")))
+                          st.binary(max_size=300).map(lambda b: b.decode("utf-8", "surrogateescape")),
+                          # mostly ASCII lines past the 200 characters keyed, 1- and 2-byte (C reads each kind)
+                          st.text(alphabet="AaMZz@[`{09 \t\x85\xa0ÀÞßàÿ×µ", min_size=190, max_size=260),
+                          st.text(alphabet="AaMZz@[`{ \xa0ßÀ’Ā\u2028", min_size=190, max_size=260),
+                          st.text(alphabet="AaMZz@[`{ ’ΣİĀ", min_size=190, max_size=260))
 
 
 @needs_c
