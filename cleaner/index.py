@@ -56,6 +56,7 @@ FILTER_MIN_BITS = 1 << 12
 FILTER_MAX_BITS = 1 << 26  # 8 MB
 FILTER_BUILD_BOOL_BITS = 1 << 24  # built through a temporary bool array up to this size
 FILTER_FULL = 2  # past FILTER_FULL / FILTER_BITS_PER_KEY keys per bit (39% of bits set): skipped
+DIR_KEYS = 32  # a run's directory has a bucket per DIR_KEYS to 2 * DIR_KEYS keys (_speedups.c's too)
 _DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
 _RunSet = speedup("RunSet")
 _dict_columns = speedup("dict_columns")
@@ -90,12 +91,14 @@ class Run(NamedTuple):
     """A sorted run: unique keys and their paragraph ids. ``pids`` holds the
     ids as 3-byte little-endian offsets from ``base`` (dtype ``V3``), or as
     uint32 with ``base`` 0 when they span too much; every id lies in
-    ``[base, top]``."""
+    ``[base, top]``. ``dir``: the keys' ``run_directory`` for lookups in C,
+    built at the first lookup (None before; stale once ``keys`` changed)."""
 
     keys: np.ndarray
     pids: np.ndarray
     base: int
     top: int
+    dir: np.ndarray | None = None
 
     @classmethod
     def of(cls, keys: np.ndarray, pids: np.ndarray) -> Run:
@@ -122,7 +125,37 @@ class Run(NamedTuple):
 
     @property
     def nbytes(self) -> int:
-        return int(self.keys.nbytes + self.pids.nbytes)
+        # the directory as sized for the keys, built or not (like the filter)
+        return int(self.keys.nbytes + self.pids.nbytes) + 4 * ((1 << dir_bits(len(self.keys))) + 1)
+
+    def directed(self) -> Run:
+        """This run with its keys' directory."""
+        d, n = self.dir, len(self.keys)
+        if d is not None and len(d) == (1 << dir_bits(n)) + 1 and int(d[-1]) == n:
+            return self  # a run's keys only ever shrink (sampling): the same length, the same keys
+        return self._replace(dir=run_directory(self.keys))
+
+
+def dir_bits(n: int) -> int:
+    """log2 of the buckets in the directory of a run of ``n`` keys."""
+    return max(0, (n // DIR_KEYS).bit_length() - 1)
+
+
+def run_directory(keys: np.ndarray) -> np.ndarray:
+    """Where each bucket of sorted ``keys`` starts (uint32, one more entry
+    than buckets: the last is ``len(keys)``); a key's bucket is its value's
+    top ``dir_bits`` bits, counted from the top bit of the largest key."""
+    import numpy as np
+    n, b = len(keys), dir_bits(len(keys))
+    out = np.empty((1 << b) + 1, np.uint32)
+    out[-1] = n
+    if b == 0:
+        out[0] = 0
+        return out
+    shift = max(0, int(keys[-1]).bit_length() - b)
+    bounds = np.arange(1 << b, dtype=keys.dtype) << keys.dtype.type(shift)
+    out[:-1] = np.searchsorted(keys, bounds)
+    return out
 
 
 def _narrow(pids: np.ndarray, base: int) -> np.ndarray:
@@ -196,9 +229,14 @@ class FingerprintTable:
         if self._run_set is None or self._run_set[0] != ids:
             f = self._filter()
             bitmap = None if f.full else f.bytes
-            runs = [(r.keys, r.pids, r.base) for r in self.runs]
-            self._run_set = ids, _RunSet(self.bits // 8, bitmap, f.shift, runs)
+            self._run_set = ids, _RunSet(self.bits // 8, bitmap, f.shift, self._run_views())
         return self._run_set[1]
+
+    def _run_views(self) -> list[tuple[np.ndarray, np.ndarray, int, np.ndarray | None]]:
+        """The runs as ``RunSet`` takes them, each with its directory (built
+        once per run: the runs keep them)."""
+        self.runs = runs = [r.directed() for r in self.runs]
+        return [(r.keys, r.pids, r.base, r.dir) for r in runs]
 
     def _run_ids(self) -> list[int]:
         """What a ``KeyFilter`` records of the runs it covers."""
@@ -256,7 +294,7 @@ class FingerprintTable:
         if self.runs and _RunSet is not None:  # the loop below, in C (lookups that interpolate)
             bitmap = f.bytes if covered and f is not None and not f.full else None
             olds = _RunSet(self.bits // 8, bitmap, f.shift if bitmap is not None and f is not None else 0,
-                           [(r.keys, r.pids, r.base) for r in self.runs])
+                           self._run_views())
             old_keys = np.frombuffer(olds.member(np.ascontiguousarray(keys)), bool)
             if old_keys.any():
                 keys, pids = keys[~old_keys], pids[~old_keys]
