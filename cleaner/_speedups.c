@@ -1673,6 +1673,30 @@ typedef struct {
     RunView *runs;
 } RunSetObject;
 
+/* KeyFilter (index.filter_slots): a key's top bits (key >> shift >> 6) pick
+ * a 64-bit word of the bitmap, its product with FILTER_MIX two bits in it;
+ * the key may be in a run only if both are set. Two bits in one word read
+ * one line, as one bit did, and at 4 to 8 bits per key let through 5% to
+ * 16% of the keys in no run, where one bit let 12% to 22%. */
+#define FILTER_MIX 0x9E3779B97F4A7C15ULL
+
+static inline uint64_t filter_mask(uint64_t key)
+{
+    uint64_t h = key * FILTER_MIX;
+    return (uint64_t)1 << (h >> 58) | (uint64_t)1 << ((h >> 52) & 63);
+}
+
+static inline const uint8_t *filter_word(const uint8_t *bitmap, int shift, uint64_t key)
+{
+    return bitmap + (((key >> shift) >> 6) << 3);
+}
+
+static inline int filter_has(const uint8_t *bitmap, int shift, uint64_t key)
+{
+    uint64_t m = filter_mask(key);
+    return (rd64(filter_word(bitmap, shift, key)) & m) == m;
+}
+
 static void runset_dealloc(RunSetObject *self)
 {
     for (Py_ssize_t i = 0; i < self->opened; i++) {
@@ -1764,7 +1788,9 @@ static PyObject *runset_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         if (dir != Py_None && run_dir_open(v, dir, key_bytes) < 0)
             goto fail;
     }
-    if (self->filter.obj != NULL && (uint64_t)self->filter.len * 8 <= ((UINT64_MAX >> shift) >> (64 - 8 * key_bytes))) {
+    /* the word of the highest key must lie in the bitmap */
+    if (self->filter.obj != NULL
+        && (uint64_t)self->filter.len * 8 <= (((UINT64_MAX >> shift) >> (64 - 8 * key_bytes)) | 63)) {
         PyErr_SetString(PyExc_ValueError, "RunSet: the filter is too small for the shift");
         goto fail;
     }
@@ -1966,16 +1992,14 @@ static void runset_find_batch(const RunSetObject *s, const uint64_t *keys, Py_ss
         if (s->key_bytes == 4 && keys[i] > 0xFFFFFFFFULL)
             continue;
         if (s->filter.obj != NULL)
-            __builtin_prefetch((const uint8_t *)s->filter.buf + ((keys[i] >> s->shift) >> 3));
+            __builtin_prefetch(filter_word(s->filter.buf, s->shift, keys[i]));
         todo[n_todo++] = i;
     }
     if (s->filter.obj != NULL) {
         int kept = 0;
-        for (int j = 0; j < n_todo; j++) {
-            uint64_t slot = keys[todo[j]] >> s->shift;
-            if ((((const uint8_t *)s->filter.buf)[slot >> 3] >> (slot & 7)) & 1)
+        for (int j = 0; j < n_todo; j++)
+            if (filter_has(s->filter.buf, s->shift, keys[todo[j]]))
                 todo[kept++] = todo[j];
-        }
         n_todo = kept;
     }
     for (Py_ssize_t r = 0; r < s->n_runs && n_todo; r++) {
@@ -2061,8 +2085,7 @@ static inline int runset_may_hold(const RunSetObject *s, uint64_t key)
         return 0;
     if (s->filter.obj == NULL)
         return s->n_runs > 0;
-    uint64_t slot = key >> s->shift;
-    return (((const uint8_t *)s->filter.buf)[slot >> 3] >> (slot & 7)) & 1;
+    return filter_has(s->filter.buf, s->shift, key);
 }
 
 /* Appends to out the owners of keys (a list) found: recent (a dict) first,
@@ -2681,9 +2704,9 @@ done:
 
 PyDoc_STRVAR(filter_set_doc,
 "filter_set(bitmap, keys, shift, /)\n--\n\n"
-"KeyFilter._set: sets bit key >> shift (little-endian bit order) of the\n"
-"writable bitmap for each native key of keys (uint64 or uint32: key_bytes\n"
-"read off keys' item size).");
+"KeyFilter._set: sets the two bits index.filter_slots(key, shift) (little-\n"
+"endian bit order) of the writable bitmap for each native key of keys (uint64\n"
+"or uint32: key_bytes read off keys' item size).");
 
 static PyObject *filter_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -2718,12 +2741,14 @@ static PyObject *filter_set(PyObject *self, PyObject *const *args, Py_ssize_t na
             memcpy(&k32, (const uint8_t *)kb.buf + 4 * i, 4);
             key = k32;
         }
-        uint64_t slot = key >> shift;
-        if (slot >= slots) {
+        if ((key >> shift) >= (slots & ~(uint64_t)63)) {
             PyErr_SetString(PyExc_ValueError, "filter_set: the bitmap is too small for the shift");
             goto done;
         }
-        bits[slot >> 3] |= (uint8_t)(1u << (slot & 7));
+        uint8_t *w = (uint8_t *)filter_word(bits, (int)shift, key);
+        uint64_t h = key * FILTER_MIX; /* filter_mask's two bits */
+        w[h >> 61] |= (uint8_t)(1u << ((h >> 58) & 7));
+        w[(h >> 55) & 7] |= (uint8_t)(1u << ((h >> 52) & 7));
     }
     out = Py_NewRef(Py_None);
 done:

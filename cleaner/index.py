@@ -48,14 +48,17 @@ SPILL_AT = 1 << 15  # recent entries per table before they become a sorted run
 MAX_RUN = 1 << 22  # entries: merging two runs never copies more than this
 MERGE_STEP = 1 << 16  # entries of the newer run placed per step of a merge (bounds its index arrays)
 PID3 = 1 << 24  # a run whose ids span less than this stores them in 3 bytes
-# KeyFilter sizes (bits). A new key passes the filter with odds of about
-# 1 - exp(-keys / bits): 22% at 4 bits per key, 10% to 39% between rebuilds
-# (sizes are powers of two); the filter costs 0.5 to 1 byte per key.
+# KeyFilter sizes (bits). A key sets two bits of one 64-bit word; a new key
+# passes the filter with odds of about (1 - exp(-2 * keys / bits)) ** 2 (a
+# little more: words fill unevenly): 16% at 4 bits per key, 5% at 8, 40% at
+# 2 (sizes are powers of two, rebuilt at 2 bits per key); the estimate counts
+# 0.5 to 1 byte per key.
 FILTER_BITS_PER_KEY = 4
 FILTER_MIN_BITS = 1 << 12
 FILTER_MAX_BITS = 1 << 26  # 8 MB
 FILTER_BUILD_BOOL_BITS = 1 << 24  # built through a temporary bool array up to this size
-FILTER_FULL = 2  # past FILTER_FULL / FILTER_BITS_PER_KEY keys per bit (39% of bits set): skipped
+FILTER_FULL = 2  # past FILTER_FULL / FILTER_BITS_PER_KEY keys per bit (40% of new keys pass): skipped
+FILTER_MIX = 0x9E3779B97F4A7C15  # odd: a key's product with it picks its two bits (_speedups.c's too)
 DIR_KEYS = 32  # a run's directory has a bucket per DIR_KEYS to 2 * DIR_KEYS keys (_speedups.c's too)
 _DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
 _RunSet = speedup("RunSet")
@@ -341,17 +344,29 @@ class FingerprintTable:
 
 def filter_bits(keys: int) -> int:
     """The size of a ``KeyFilter`` built over this many keys."""
-    size = FILTER_MIN_BITS
+    size = max(FILTER_MIN_BITS, 64)  # a word at least
     while size < FILTER_BITS_PER_KEY * keys and size < FILTER_MAX_BITS:
         size *= 2
     return size
 
 
+def filter_slots(keys: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """A ``KeyFilter``'s two bits of each key: in the 64-bit word its top
+    bits pick (``key >> shift >> 6``; the keys are hashes), at the places the
+    top 12 bits of ``key * FILTER_MIX`` (mod 2**64) pick."""
+    import numpy as np
+    word = (keys >> keys.dtype.type(shift)).astype(np.uint64) >> np.uint64(6) << np.uint64(6)
+    h = keys.astype(np.uint64) * np.uint64(FILTER_MIX)
+    return ((word | h >> np.uint64(58)).astype(np.intp),
+            (word | h >> np.uint64(52) & np.uint64(63)).astype(np.intp))
+
+
 class KeyFilter:
-    """A bitmap over the top bits of the runs' keys (the keys are hashes):
-    a query whose bit is clear is in no run. About 8 bits per key, from 2**20
-    to ``FILTER_MAX_BITS`` bits; grown (rebuilt) as keys are added, and not
-    consulted once too full to drop many queries."""
+    """A bitmap over the runs' keys, two bits per key in a word its top bits
+    pick (one memory read per query): a query with a bit clear is in no run.
+    4 to 8 bits per key when built, from ``FILTER_MIN_BITS`` to
+    ``FILTER_MAX_BITS``; grown (rebuilt) as keys are added, and not consulted
+    once too full to drop many queries."""
 
     def __init__(self, key_bits: int, runs: list[np.ndarray]) -> None:
         import numpy as np
@@ -364,7 +379,8 @@ class KeyFilter:
         elif size <= FILTER_BUILD_BOOL_BITS and _filter_set is None:  # a byte per bit, then packed: beats or.at
             bits = np.zeros(size, bool)
             for keys in runs:
-                bits[(keys >> keys.dtype.type(self.shift)).astype(np.intp)] = True
+                for slot in filter_slots(keys, self.shift):
+                    bits[slot] = True
             self.bytes = np.packbits(bits, bitorder="little")
         else:
             self.bytes = np.zeros(size // 8, np.uint8)
@@ -381,8 +397,8 @@ class KeyFilter:
         if _filter_set is not None:
             _filter_set(self.bytes, np.ascontiguousarray(keys), self.shift)
             return
-        slot = (keys >> keys.dtype.type(self.shift)).astype(np.intp)
-        np.bitwise_or.at(self.bytes, slot >> 3, (np.left_shift(1, slot & 7)).astype(np.uint8))
+        for slot in filter_slots(keys, self.shift):
+            np.bitwise_or.at(self.bytes, slot >> 3, (np.left_shift(1, slot & 7)).astype(np.uint8))
 
     def add(self, keys: np.ndarray) -> bool:
         """Set the bits of a new run's keys (the caller records the runs
@@ -400,8 +416,9 @@ class KeyFilter:
         import numpy as np
         if self.full:
             return np.ones(len(q), bool)
-        slot = (q >> q.dtype.type(self.shift)).astype(np.intp)
-        out: np.ndarray = (self.bytes[slot >> 3] >> (slot & 7).astype(np.uint8)) & 1 == 1
+        out = np.ones(len(q), bool)
+        for slot in filter_slots(q, self.shift):
+            out &= (self.bytes[slot >> 3] >> (slot & 7).astype(np.uint8)) & 1 == 1
         return out
 
 

@@ -137,3 +137,39 @@ def test_runs_keep_their_directory_until_their_keys_change() -> None:
     if SPEEDUPS is not None:
         rs = table.run_set()
         assert [rs.get(int(k)) for k in keys[:50]] == [p if k < 2**31 else None for p, k in enumerate(keys[:50])]
+
+
+@needs_c
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from([64, 32]), KEYS, st.integers(1, 5), st.booleans())
+def test_c_reads_the_filter_as_key_filter_does(bits: int, keys: list[int], every: int, numpy_build: bool) -> None:
+    """A filter over only some of the runs' keys: RunSet.member == in a run
+    and KeyFilter.may_hold, so C reads (and filter_set writes) the bits that
+    filter_slots names."""
+    assert SPEEDUPS is not None
+    k = _sorted(keys, bits)
+    run = index.Run.of(k, np.arange(len(k), dtype=np.uint32))
+    f = index.KeyFilter(bits, [k[::every]])
+    if numpy_build:  # the same bits set without filter_set
+        f.bytes[:] = 0
+        for slot in index.filter_slots(k[::every], f.shift):
+            np.bitwise_or.at(f.bytes, slot >> 3, np.left_shift(1, slot & 7).astype(np.uint8))
+    assert not f.full
+    assert f.may_hold(k[::every]).all()
+    rs = SPEEDUPS.RunSet(bits // 8, f.bytes, f.shift, [(run.keys, run.pids, run.base, index.run_directory(run.keys))])
+    assert list(rs.member(np.ascontiguousarray(k))) == f.may_hold(k).astype(int).tolist()
+
+
+@pytest.mark.parametrize("bits", [64, 32])
+def test_key_filter_lets_few_new_keys_through(bits: int) -> None:
+    """Two bits per key in a word: at 4 bits per key about 16% of new keys
+    pass (one bit per key let 22%); two bits that often coincide would not."""
+    rng = np.random.default_rng(bits)
+    top = 2**bits - 1
+    keys = np.unique(rng.integers(0, top, 1 << 14, dtype=np.uint64, endpoint=True))
+    keys = keys.astype(np.uint64 if bits == 64 else np.uint32)
+    f = index.KeyFilter(bits, [keys])
+    assert f.size == 4 * (1 << 14)
+    new = rng.integers(0, top, 1 << 16, dtype=np.uint64, endpoint=True).astype(keys.dtype)
+    new = new[~np.isin(new, keys)]
+    assert 0.12 < f.may_hold(new).mean() < 0.19
