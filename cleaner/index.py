@@ -50,8 +50,8 @@ MERGE_STEP = 1 << 16  # entries of the newer run placed per step of a merge (bou
 PID3 = 1 << 24  # a run whose ids span less than this stores them in 3 bytes
 # KeyFilter sizes (bits). A key sets two bits of one 64-bit word; a new key
 # passes the filter with odds of about (1 - exp(-2 * keys / bits)) ** 2 (a
-# little more: words fill unevenly): 16% at 4 bits per key, 5% at 8, 40% at
-# 2 (sizes are powers of two, rebuilt at 2 bits per key); the estimate counts
+# little more: words fill unevenly): 16% at 4 bits per key, 5% at 8. Sizes
+# are powers of two, rebuilt at each doubling (as the estimate counts them):
 # 0.5 to 1 byte per key.
 FILTER_BITS_PER_KEY = 4
 FILTER_MIN_BITS = 1 << 12
@@ -364,9 +364,9 @@ def filter_slots(keys: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
 class KeyFilter:
     """A bitmap over the runs' keys, two bits per key in a word its top bits
     pick (one memory read per query): a query with a bit clear is in no run.
-    4 to 8 bits per key when built, from ``FILTER_MIN_BITS`` to
-    ``FILTER_MAX_BITS``; grown (rebuilt) as keys are added, and not consulted
-    once too full to drop many queries."""
+    4 to 8 bits per key, from ``FILTER_MIN_BITS`` to ``FILTER_MAX_BITS``;
+    rebuilt at each doubling as keys are added (the size ``nbytes`` counts),
+    and not consulted once too full to drop many queries."""
 
     def __init__(self, key_bits: int, runs: list[np.ndarray]) -> None:
         import numpy as np
@@ -402,9 +402,10 @@ class KeyFilter:
 
     def add(self, keys: np.ndarray) -> bool:
         """Set the bits of a new run's keys (the caller records the runs
-        covered); False when the filter is now too small and must be rebuilt."""
+        covered); False when the filter is now below 4 bits per key and must
+        be rebuilt at twice the size (the size ``filter_bits`` gives)."""
         self.count += len(keys)
-        if FILTER_BITS_PER_KEY * self.count > 2 * self.size and self.size < FILTER_MAX_BITS:
+        if FILTER_BITS_PER_KEY * self.count > self.size and self.size < FILTER_MAX_BITS:
             self.runs = []  # rebuilt, larger, at the next lookup
             return False
         if not self.full:

@@ -173,3 +173,20 @@ def test_key_filter_lets_few_new_keys_through(bits: int) -> None:
     new = rng.integers(0, top, 1 << 16, dtype=np.uint64, endpoint=True).astype(keys.dtype)
     new = new[~np.isin(new, keys)]
     assert 0.12 < f.may_hold(new).mean() < 0.19
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 3000), min_size=1, max_size=12), st.sampled_from([64, 32]))
+def test_the_filter_in_use_is_the_one_nbytes_counts(sizes: list[int], bits: int) -> None:
+    """Runs added one by one (merged, the filter grown): after each, the
+    filter lookups use is sized as ``nbytes`` counts it (4 to 8 bits per key),
+    not left to thin out to 2."""
+    table = index.FingerprintTable(bits)
+    rng = np.random.default_rng(sum(sizes))
+    dtype = np.uint64 if bits == 64 else np.uint32
+    for n in sizes:
+        keys = np.unique(rng.integers(0, 2**bits - 1, n, dtype=np.uint64, endpoint=True).astype(dtype))
+        table.add_run(keys, np.arange(len(keys), dtype=np.uint32))
+        in_runs = sum(len(r.keys) for r in table.runs)
+        assert table._filter().size == index.filter_bits(in_runs)
+        assert table._filter().size >= min(index.FILTER_BITS_PER_KEY * in_runs, index.FILTER_MAX_BITS)
