@@ -1638,7 +1638,7 @@ done:
  * range says where it lies among the bucket's keys: a lookup reads the
  * directory and mostly one line of keys, where an interpolation search over
  * the whole run reads about 4 lines. Built once per run, never saved. */
-#define DIR_KEYS 32
+#define DIR_KEYS 64
 
 /* The directory's bits for a run of n keys (index.dir_bits) */
 static int dir_bits_for(Py_ssize_t n)

@@ -101,7 +101,7 @@ def test_runset_lookups_match_numpy(bits: int, keys: list[int], cuts: list[int],
 @needs_c
 def test_runset_rejects_a_directory_not_made_for_its_run() -> None:
     assert SPEEDUPS is not None
-    keys = np.arange(0, 2**40, 2**30, dtype=np.uint64)  # 1024 keys: 32 buckets
+    keys = np.arange(0, 2**40, 2**30, dtype=np.uint64)  # 1024 keys: 16 buckets
     run = index.Run.of(keys, np.arange(len(keys), dtype=np.uint32))
     good = index.run_directory(keys)
     assert SPEEDUPS.RunSet(8, None, 0, [(*run[:2], run.base, good)]).get(2**30) == 1
