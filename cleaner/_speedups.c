@@ -2226,8 +2226,9 @@ static PyTypeObject RunSetType = {
     .tp_dealloc = (destructor)runset_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "RunSet(key_bytes, filter, shift, runs, /)\n--\n\n"
-              "Lookups in an index table's sorted runs: runs is a list of (keys, pids, base),\n"
-              "filter a KeyFilter's bitmap (bit key >> shift) or None.",
+              "Lookups in an index table's sorted runs, oldest first: runs is a list of\n"
+              "(keys, pids, base) or (keys, pids, base, directory) (index.run_directory or\n"
+              "None), filter a KeyFilter's bitmap (bits index.filter_slots(key, shift)) or None.",
     .tp_methods = runset_methods,
     .tp_new = runset_new,
 };
