@@ -1769,12 +1769,36 @@ done:
 
 /* ---- the index's sorted runs (cleaner.index.FingerprintTable) ------------- */
 
+/* A run's directory (index.run_directory): the run's keys fall in 2**bits
+ * buckets by their top bits (key >> shift, where shift leaves the top `bits`
+ * of the run's highest key); dir[i] is the position of bucket i's first key,
+ * dir[2**bits] the run's length. Keys are hashes, so a bucket holds about
+ * DIR_KEYS to 2 * DIR_KEYS keys, and where a key lies in its bucket's value
+ * range says where it lies among the bucket's keys: a lookup reads the
+ * directory and mostly one line of keys, where an interpolation search over
+ * the whole run reads about 4 lines. Built once per run, never saved. */
+#define DIR_KEYS 64
+
+/* The directory's bits for a run of n keys (index.dir_bits) */
+static int dir_bits_for(Py_ssize_t n)
+{
+    int b = 0;
+    while (b < 30 && ((Py_ssize_t)DIR_KEYS << (b + 1)) <= n)
+        b++;
+    return b;
+}
+
+static inline int bit_length64(uint64_t x) { return x ? 64 - __builtin_clzll(x) : 0; }
+
 /* One run: sorted unique keys (uint64 or uint32) and their paragraph ids
- * (3-byte little-endian offsets from base, or uint32). */
+ * (3-byte little-endian offsets from base, or uint32); its directory if any. */
 typedef struct {
-    Py_buffer keys, pids;
+    Py_buffer keys, pids, dir;
     Py_ssize_t n;
     uint32_t base;
+    int dir_shift;        /* key >> dir_shift is its bucket (64: all in bucket 0) */
+    uint64_t dir_buckets; /* 2**bits */
+    double dir_scale;     /* 2**-dir_shift */
 } RunView;
 
 /* The runs of one table, for lookups one key at a time (FingerprintTable.find_many
@@ -1788,16 +1812,68 @@ typedef struct {
     RunView *runs;
 } RunSetObject;
 
+/* KeyFilter (index.filter_slots): a key's top bits (key >> shift >> 6) pick
+ * a 64-bit word of the bitmap, its product with FILTER_MIX two bits in it;
+ * the key may be in a run only if both are set. Two bits in one word read
+ * one line, as one bit did, and at 4 to 8 bits per key let through 5% to
+ * 16% of the keys in no run, where one bit let 12% to 22%. */
+#define FILTER_MIX 0x9E3779B97F4A7C15ULL
+
+static inline uint64_t filter_mask(uint64_t key)
+{
+    uint64_t h = key * FILTER_MIX;
+    return (uint64_t)1 << (h >> 58) | (uint64_t)1 << ((h >> 52) & 63);
+}
+
+static inline const uint8_t *filter_word(const uint8_t *bitmap, int shift, uint64_t key)
+{
+    return bitmap + (((key >> shift) >> 6) << 3);
+}
+
+static inline int filter_has(const uint8_t *bitmap, int shift, uint64_t key)
+{
+    uint64_t m = filter_mask(key);
+    return (rd64(filter_word(bitmap, shift, key)) & m) == m;
+}
+
 static void runset_dealloc(RunSetObject *self)
 {
     for (Py_ssize_t i = 0; i < self->opened; i++) {
         PyBuffer_Release(&self->runs[i].keys);
         PyBuffer_Release(&self->runs[i].pids);
+        if (self->runs[i].dir.obj != NULL)
+            PyBuffer_Release(&self->runs[i].dir);
     }
     PyMem_Free(self->runs);
     if (self->filter.obj != NULL)
         PyBuffer_Release(&self->filter);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The key at position i of run v */
+static inline uint64_t run_key(const RunView *v, int key_bytes, Py_ssize_t i)
+{
+    return key_bytes == 8 ? ((const uint64_t *)v->keys.buf)[i] : ((const uint32_t *)v->keys.buf)[i];
+}
+
+/* Opens run v's directory (a buffer of 2**dir_bits_for(n) + 1 native uint32
+ * ending in n), or sets an exception. Its other entries are not checked here
+ * (that would read it all on every RunSet): lookups clamp them to the run. */
+static int run_dir_open(RunView *v, PyObject *dir, int key_bytes)
+{
+    if (PyObject_GetBuffer(dir, &v->dir, PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    int b = dir_bits_for(v->n);
+    v->dir_buckets = (uint64_t)1 << b;
+    if ((uint64_t)v->dir.len != 4 * (v->dir_buckets + 1)
+        || ((const uint32_t *)v->dir.buf)[v->dir_buckets] != (uint64_t)v->n) {
+        PyErr_SetString(PyExc_ValueError, "RunSet: a run's directory does not fit its keys");
+        return -1;
+    }
+    int top = v->n ? bit_length64(run_key(v, key_bytes, v->n - 1)) : 0;
+    v->dir_shift = top > b ? top - b : 0;
+    v->dir_scale = ldexp(1.0, -v->dir_shift);
+    return 0;
 }
 
 static PyObject *runset_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
@@ -1830,9 +1906,9 @@ static PyObject *runset_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     for (Py_ssize_t i = 0; i < self->n_runs; i++) {
         PyObject *run = PyList_GET_ITEM(runs, i);
         RunView *v = &self->runs[i];
-        PyObject *keys, *pids;
+        PyObject *keys, *pids, *dir = Py_None;
         unsigned long base;
-        if (!PyArg_ParseTuple(run, "OOk:RunSet run", &keys, &pids, &base))
+        if (!PyArg_ParseTuple(run, "OOk|O:RunSet run", &keys, &pids, &base, &dir))
             goto fail;
         if (PyObject_GetBuffer(keys, &v->keys, PyBUF_C_CONTIGUOUS) < 0)
             goto fail;
@@ -1848,8 +1924,12 @@ static PyObject *runset_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             PyErr_SetString(PyExc_ValueError, "RunSet: a run's keys and ids do not match");
             goto fail;
         }
+        if (dir != Py_None && run_dir_open(v, dir, key_bytes) < 0)
+            goto fail;
     }
-    if (self->filter.obj != NULL && (uint64_t)self->filter.len * 8 <= ((UINT64_MAX >> shift) >> (64 - 8 * key_bytes))) {
+    /* the word of the highest key must lie in the bitmap */
+    if (self->filter.obj != NULL
+        && (uint64_t)self->filter.len * 8 <= (((UINT64_MAX >> shift) >> (64 - 8 * key_bytes)) | 63)) {
         PyErr_SetString(PyExc_ValueError, "RunSet: the filter is too small for the shift");
         goto fail;
     }
@@ -1915,6 +1995,36 @@ typedef struct {
         else                                                                              \
             q->hi = q->m - 1;                                                             \
         return 1;                                                                         \
+    }                                                                                     \
+    /* From the probe k[m] of [lo, hi) (hi > m >= lo): a few steps toward key.            \
+     * 0 when the search is over (*pos set), else 1 with the range left in q. */         \
+    static inline int search_near_##T(const T *k, Py_ssize_t lo, Py_ssize_t m, Py_ssize_t hi, \
+                                      T key, Search *q, Py_ssize_t *pos)                  \
+    {                                                                                     \
+        *pos = -1;                                                                        \
+        if (k[m] < key) {                                                                 \
+            Py_ssize_t stop = m + SCAN_SPAN < hi ? m + SCAN_SPAN : hi;                    \
+            for (m++; m < stop && k[m] < key; m++)                                        \
+                ;                                                                         \
+            if (m < stop || m == hi) {                                                    \
+                if (m < hi && k[m] == key)                                                \
+                    *pos = m;                                                             \
+                return 0;                                                                 \
+            }                                                                             \
+            q->lo = m, q->hi = hi - 1;                                                    \
+        } else {                                                                          \
+            Py_ssize_t stop = m - SCAN_SPAN > lo ? m - SCAN_SPAN : lo;                    \
+            for (; m > stop && k[m] > key; m--)                                           \
+                ;                                                                         \
+            if (k[m] <= key || m == lo) {                                                 \
+                if (k[m] == key)                                                          \
+                    *pos = m;                                                             \
+                return 0;                                                                 \
+            }                                                                             \
+            q->lo = lo, q->hi = m - 1;                                                    \
+        }                                                                                 \
+        q->steps = 0;                                                                     \
+        return 1;                                                                         \
     }
 SEARCH_STEP(uint64_t)
 SEARCH_STEP(uint32_t)
@@ -1930,82 +2040,130 @@ static inline int64_t run_pid(const RunView *v, Py_ssize_t pos)
 }
 
 #define FIND_BATCH 32 /* keys searched side by side (their cache misses overlap) */
-#define RUN_GROUP 8   /* runs searched side by side */
+
+/* The searches q[0..n) in run v (each for key keys[todo[j]]) advance
+ * together, a probe each per round, so the memory reads of one round
+ * overlap (prefetched) instead of queueing. pos[j]: the key's position or -1. */
+static void run_search(const RunView *v, int key_bytes, const uint64_t *keys, const Py_ssize_t *todo,
+                       const int *which, int n, Search *q, Py_ssize_t *pos)
+{
+    int act[FIND_BATCH], n_act = n;
+    for (int a = 0; a < n; a++)
+        act[a] = which[a];
+    while (n_act) {
+        int live = 0;
+        for (int a = 0; a < n_act; a++) {
+            int j = act[a];
+            uint64_t key = keys[todo[j]];
+            int more = key_bytes == 8 ? search_step_uint64_t(v->keys.buf, &q[j], key, &pos[j])
+                                      : search_step_uint32_t(v->keys.buf, &q[j], (uint32_t)key, &pos[j]);
+            if (more)
+                act[live++] = j;
+        }
+        n_act = 0;
+        for (int a = 0; a < live; a++) {
+            int j = act[a];
+            uint64_t key = keys[todo[j]];
+            int more = key_bytes == 8 ? search_read_uint64_t(v->keys.buf, &q[j], key, &pos[j])
+                                      : search_read_uint32_t(v->keys.buf, &q[j], (uint32_t)key, &pos[j]);
+            if (more)
+                act[n_act++] = j;
+        }
+    }
+}
+
+/* The lookups of keys[todo[0..n)] in run v through its directory: the
+ * directory entries of all the keys are fetched together, then the probes
+ * their buckets point at, so the reads of each step overlap. */
+static void run_dir_search(const RunView *v, int key_bytes, const uint64_t *keys, const Py_ssize_t *todo,
+                           int n, Search *q, Py_ssize_t *pos)
+{
+    const uint32_t *dir = v->dir.buf;
+    uint64_t bucket[FIND_BATCH];
+    int act[FIND_BATCH], n_act = 0, slow[FIND_BATCH], n_slow = 0;
+    for (int j = 0; j < n; j++) {
+        uint64_t key = keys[todo[j]];
+        bucket[j] = v->dir_shift >= 64 ? 0 : key >> v->dir_shift;
+        pos[j] = -1;
+        if (bucket[j] < v->dir_buckets) {
+            __builtin_prefetch(dir + bucket[j]);
+            act[n_act++] = j;
+        }
+    }
+    int live = 0;
+    for (int a = 0; a < n_act; a++) {
+        int j = act[a];
+        Py_ssize_t lo = dir[bucket[j]], hi = dir[bucket[j] + 1];
+        hi = hi > v->n ? v->n : hi; /* a wrong directory misleads, never reads outside the run */
+        if (lo >= hi)
+            continue;
+        uint64_t key = keys[todo[j]];
+        uint64_t low = v->dir_shift >= 64 ? key : key & (((uint64_t)1 << v->dir_shift) - 1);
+        Py_ssize_t m = lo + (Py_ssize_t)((double)low * v->dir_scale * (double)(hi - lo));
+        q[j].lo = lo, q[j].hi = hi, q[j].m = m < hi ? m : hi - 1;
+        __builtin_prefetch(key_bytes == 8 ? (const void *)((const uint64_t *)v->keys.buf + q[j].m)
+                                          : (const void *)((const uint32_t *)v->keys.buf + q[j].m));
+        act[live++] = j;
+    }
+    for (int a = 0; a < live; a++) {
+        int j = act[a];
+        uint64_t key = keys[todo[j]];
+        int more = key_bytes == 8
+                       ? search_near_uint64_t(v->keys.buf, q[j].lo, q[j].m, q[j].hi, key, &q[j], &pos[j])
+                       : search_near_uint32_t(v->keys.buf, q[j].lo, q[j].m, q[j].hi, (uint32_t)key, &q[j], &pos[j]);
+        if (more) /* a crowded bucket (keys far from uniform) */
+            slow[n_slow++] = j;
+    }
+    if (n_slow)
+        run_search(v, key_bytes, keys, todo, slow, n_slow, q, pos);
+}
 
 /* out[i] = the paragraph id of keys[i], or -1, for n <= FIND_BATCH keys. The
- * searches of all the keys in up to RUN_GROUP runs advance together, a probe
- * each per round, so the memory reads of one round overlap (prefetched)
- * instead of queueing: a key in no run (one the filter let through) costs
- * the rounds of its longest search, not the sum over the runs. Where runs
- * share a key (they should not) the oldest run's id wins, as run by run. */
+ * keys the filter lets through are looked up run by run, oldest first, all of
+ * them side by side in a run (their reads overlap); a key found leaves the
+ * batch, so where runs share a key (they should not) the oldest run's id wins. */
 static void runset_find_batch(const RunSetObject *s, const uint64_t *keys, Py_ssize_t n, int64_t *out)
 {
-    Py_ssize_t todo[FIND_BATCH], n_todo = 0;
+    Py_ssize_t todo[FIND_BATCH];
+    int n_todo = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         out[i] = -1;
         if (s->key_bytes == 4 && keys[i] > 0xFFFFFFFFULL)
             continue;
         if (s->filter.obj != NULL)
-            __builtin_prefetch((const uint8_t *)s->filter.buf + ((keys[i] >> s->shift) >> 3));
+            __builtin_prefetch(filter_word(s->filter.buf, s->shift, keys[i]));
         todo[n_todo++] = i;
     }
     if (s->filter.obj != NULL) {
-        Py_ssize_t kept = 0;
-        for (Py_ssize_t j = 0; j < n_todo; j++) {
-            uint64_t slot = keys[todo[j]] >> s->shift;
-            if ((((const uint8_t *)s->filter.buf)[slot >> 3] >> (slot & 7)) & 1)
+        int kept = 0;
+        for (int j = 0; j < n_todo; j++)
+            if (filter_has(s->filter.buf, s->shift, keys[todo[j]]))
                 todo[kept++] = todo[j];
-        }
         n_todo = kept;
     }
-    for (Py_ssize_t r0 = 0; r0 < s->n_runs && n_todo; r0 += RUN_GROUP) {
-        Py_ssize_t r1 = s->n_runs - r0 < RUN_GROUP ? s->n_runs : r0 + RUN_GROUP;
-        /* search j * RUN_GROUP + (r - r0): key todo[j] in run r */
-        Search q[FIND_BATCH * RUN_GROUP];
-        Py_ssize_t pos[FIND_BATCH * RUN_GROUP];
-        int act[FIND_BATCH * RUN_GROUP], n_act = 0;
-        for (Py_ssize_t j = 0; j < n_todo; j++)
-            for (Py_ssize_t r = r0; r < r1; r++) {
-                int at = (int)(j * RUN_GROUP + (r - r0));
-                pos[at] = -1;
-                if (s->runs[r].n == 0)
-                    continue;
-                q[at].lo = 0;
-                q[at].hi = s->runs[r].n - 1;
-                q[at].steps = 0;
-                act[n_act++] = at;
+    for (Py_ssize_t r = 0; r < s->n_runs && n_todo; r++) {
+        const RunView *v = &s->runs[r];
+        if (v->n == 0)
+            continue;
+        Search q[FIND_BATCH];
+        Py_ssize_t pos[FIND_BATCH];
+        if (v->dir.obj != NULL)
+            run_dir_search(v, s->key_bytes, keys, todo, n_todo, q, pos);
+        else {
+            int all[FIND_BATCH];
+            for (int j = 0; j < n_todo; j++) {
+                all[j] = j;
+                q[j].lo = 0, q[j].hi = v->n - 1, q[j].steps = 0;
             }
-        while (n_act) {
-            int live = 0;
-            for (int a = 0; a < n_act; a++) {
-                int at = act[a];
-                const RunView *v = &s->runs[r0 + at % RUN_GROUP];
-                uint64_t key = keys[todo[at / RUN_GROUP]];
-                int more = s->key_bytes == 8 ? search_step_uint64_t(v->keys.buf, &q[at], key, &pos[at])
-                                             : search_step_uint32_t(v->keys.buf, &q[at], (uint32_t)key, &pos[at]);
-                if (more)
-                    act[live++] = at;
-            }
-            n_act = 0;
-            for (int a = 0; a < live; a++) {
-                int at = act[a];
-                const RunView *v = &s->runs[r0 + at % RUN_GROUP];
-                uint64_t key = keys[todo[at / RUN_GROUP]];
-                int more = s->key_bytes == 8 ? search_read_uint64_t(v->keys.buf, &q[at], key, &pos[at])
-                                             : search_read_uint32_t(v->keys.buf, &q[at], (uint32_t)key, &pos[at]);
-                if (more)
-                    act[n_act++] = at;
-                else /* found: its id is read after the other searches */
-                    __builtin_prefetch((const uint8_t *)v->pids.buf + (v->pids.len == 4 * v->n ? 4 : 3) * pos[at]);
-            }
+            run_search(v, s->key_bytes, keys, todo, all, n_todo, q, pos);
         }
-        Py_ssize_t kept = 0;
-        for (Py_ssize_t j = 0; j < n_todo; j++) {
-            Py_ssize_t r = r0;
-            while (r < r1 && pos[j * RUN_GROUP + (r - r0)] < 0)
-                r++;
-            if (r < r1)
-                out[todo[j]] = run_pid(&s->runs[r], pos[j * RUN_GROUP + (r - r0)]);
+        int kept = 0;
+        for (int j = 0; j < n_todo; j++)
+            if (pos[j] >= 0) /* its id is read after the other searches */
+                __builtin_prefetch((const uint8_t *)v->pids.buf + (v->pids.len == 4 * v->n ? 4 : 3) * pos[j]);
+        for (int j = 0; j < n_todo; j++) {
+            if (pos[j] >= 0)
+                out[todo[j]] = run_pid(v, pos[j]);
             else
                 todo[kept++] = todo[j];
         }
@@ -2597,8 +2755,7 @@ static inline int runset_may_hold(const RunSetObject *s, uint64_t key)
         return 0;
     if (s->filter.obj == NULL)
         return s->n_runs > 0;
-    uint64_t slot = key >> s->shift;
-    return (((const uint8_t *)s->filter.buf)[slot >> 3] >> (slot & 7)) & 1;
+    return filter_has(s->filter.buf, s->shift, key);
 }
 
 /* Appends to out the owners of keys (a list) found: recent (a KeyTable, or
@@ -2752,8 +2909,9 @@ static PyTypeObject RunSetType = {
     .tp_dealloc = (destructor)runset_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "RunSet(key_bytes, filter, shift, runs, /)\n--\n\n"
-              "Lookups in an index table's sorted runs: runs is a list of (keys, pids, base),\n"
-              "filter a KeyFilter's bitmap (bit key >> shift) or None.",
+              "Lookups in an index table's sorted runs, oldest first: runs is a list of\n"
+              "(keys, pids, base) or (keys, pids, base, directory) (index.run_directory or\n"
+              "None), filter a KeyFilter's bitmap (bits index.filter_slots(key, shift)) or None.",
     .tp_methods = runset_methods,
     .tp_new = runset_new,
 };
@@ -3258,9 +3416,9 @@ done:
 
 PyDoc_STRVAR(filter_set_doc,
 "filter_set(bitmap, keys, shift, /)\n--\n\n"
-"KeyFilter._set: sets bit key >> shift (little-endian bit order) of the\n"
-"writable bitmap for each native key of keys (uint64 or uint32: key_bytes\n"
-"read off keys' item size).");
+"KeyFilter._set: sets the two bits index.filter_slots(key, shift) (little-\n"
+"endian bit order) of the writable bitmap for each native key of keys (uint64\n"
+"or uint32: key_bytes read off keys' item size).");
 
 static PyObject *filter_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -3295,12 +3453,14 @@ static PyObject *filter_set(PyObject *self, PyObject *const *args, Py_ssize_t na
             memcpy(&k32, (const uint8_t *)kb.buf + 4 * i, 4);
             key = k32;
         }
-        uint64_t slot = key >> shift;
-        if (slot >= slots) {
+        if ((key >> shift) >= (slots & ~(uint64_t)63)) {
             PyErr_SetString(PyExc_ValueError, "filter_set: the bitmap is too small for the shift");
             goto done;
         }
-        bits[slot >> 3] |= (uint8_t)(1u << (slot & 7));
+        uint8_t *w = (uint8_t *)filter_word(bits, (int)shift, key);
+        uint64_t h = key * FILTER_MIX; /* filter_mask's two bits */
+        w[h >> 61] |= (uint8_t)(1u << ((h >> 58) & 7));
+        w[(h >> 55) & 7] |= (uint8_t)(1u << ((h >> 52) & 7));
     }
     out = Py_NewRef(Py_None);
 done:

@@ -48,14 +48,18 @@ SPILL_AT = 1 << 15  # recent entries per table before they become a sorted run
 MAX_RUN = 1 << 22  # entries: merging two runs never copies more than this
 MERGE_STEP = 1 << 16  # entries of the newer run placed per step of a merge (bounds its index arrays)
 PID3 = 1 << 24  # a run whose ids span less than this stores them in 3 bytes
-# KeyFilter sizes (bits). A new key passes the filter with odds of about
-# 1 - exp(-keys / bits): 22% at 4 bits per key, 10% to 39% between rebuilds
-# (sizes are powers of two); the filter costs 0.5 to 1 byte per key.
+# KeyFilter sizes (bits). A key sets two bits of one 64-bit word; a new key
+# passes the filter with odds of about (1 - exp(-2 * keys / bits)) ** 2 (a
+# little more: words fill unevenly): 16% at 4 bits per key, 5% at 8. Sizes
+# are powers of two, rebuilt at each doubling (as the estimate counts them):
+# 0.5 to 1 byte per key.
 FILTER_BITS_PER_KEY = 4
 FILTER_MIN_BITS = 1 << 12
 FILTER_MAX_BITS = 1 << 26  # 8 MB
 FILTER_BUILD_BOOL_BITS = 1 << 24  # built through a temporary bool array up to this size
-FILTER_FULL = 2  # past FILTER_FULL / FILTER_BITS_PER_KEY keys per bit (39% of bits set): skipped
+FILTER_FULL = 2  # past FILTER_FULL / FILTER_BITS_PER_KEY keys per bit (40% of new keys pass): skipped
+FILTER_MIX = 0x9E3779B97F4A7C15  # odd: a key's product with it picks its two bits (_speedups.c's too)
+DIR_KEYS = 64  # a run's directory has a bucket per DIR_KEYS to 2 * DIR_KEYS keys (_speedups.c's too)
 _DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
 _RunSet = speedup("RunSet")
 _KeyTable = speedup("KeyTable")
@@ -95,12 +99,14 @@ class Run(NamedTuple):
     """A sorted run: unique keys and their paragraph ids. ``pids`` holds the
     ids as 3-byte little-endian offsets from ``base`` (dtype ``V3``), or as
     uint32 with ``base`` 0 when they span too much; every id lies in
-    ``[base, top]``."""
+    ``[base, top]``. ``dir``: the keys' ``run_directory`` for lookups in C,
+    built at the first lookup (None before; stale once ``keys`` changed)."""
 
     keys: np.ndarray
     pids: np.ndarray
     base: int
     top: int
+    dir: np.ndarray | None = None
 
     @classmethod
     def of(cls, keys: np.ndarray, pids: np.ndarray) -> Run:
@@ -127,7 +133,37 @@ class Run(NamedTuple):
 
     @property
     def nbytes(self) -> int:
-        return int(self.keys.nbytes + self.pids.nbytes)
+        # the directory as sized for the keys, built or not (like the filter)
+        return int(self.keys.nbytes + self.pids.nbytes) + 4 * ((1 << dir_bits(len(self.keys))) + 1)
+
+    def directed(self) -> Run:
+        """This run with its keys' directory."""
+        d, n = self.dir, len(self.keys)
+        if d is not None and len(d) == (1 << dir_bits(n)) + 1 and int(d[-1]) == n:
+            return self  # a run's keys only ever shrink (sampling): the same length, the same keys
+        return self._replace(dir=run_directory(self.keys))
+
+
+def dir_bits(n: int) -> int:
+    """log2 of the buckets in the directory of a run of ``n`` keys."""
+    return max(0, (n // DIR_KEYS).bit_length() - 1)
+
+
+def run_directory(keys: np.ndarray) -> np.ndarray:
+    """Where each bucket of sorted ``keys`` starts (uint32, one more entry
+    than buckets: the last is ``len(keys)``); a key's bucket is its value's
+    top ``dir_bits`` bits, counted from the top bit of the largest key."""
+    import numpy as np
+    n, b = len(keys), dir_bits(len(keys))
+    out = np.empty((1 << b) + 1, np.uint32)
+    out[-1] = n
+    if b == 0:
+        out[0] = 0
+        return out
+    shift = max(0, int(keys[-1]).bit_length() - b)
+    bounds = np.arange(1 << b, dtype=keys.dtype) << keys.dtype.type(shift)
+    out[:-1] = np.searchsorted(keys, bounds)
+    return out
 
 
 def _narrow(pids: np.ndarray, base: int) -> np.ndarray:
@@ -210,9 +246,14 @@ class FingerprintTable:
         if self._run_set is None or self._run_set[0] != ids:
             f = self._filter()
             bitmap = None if f.full else f.bytes
-            runs = [(r.keys, r.pids, r.base) for r in self.runs]
-            self._run_set = ids, _RunSet(self.bits // 8, bitmap, f.shift, runs)
+            self._run_set = ids, _RunSet(self.bits // 8, bitmap, f.shift, self._run_views())
         return self._run_set[1]
+
+    def _run_views(self) -> list[tuple[np.ndarray, np.ndarray, int, np.ndarray | None]]:
+        """The runs as ``RunSet`` takes them, each with its directory (built
+        once per run: the runs keep them)."""
+        self.runs = runs = [r.directed() for r in self.runs]
+        return [(r.keys, r.pids, r.base, r.dir) for r in runs]
 
     def _run_ids(self) -> list[int]:
         """What a ``KeyFilter`` records of the runs it covers."""
@@ -272,7 +313,7 @@ class FingerprintTable:
         if self.runs and _RunSet is not None:  # the loop below, in C (lookups that interpolate)
             bitmap = f.bytes if covered and f is not None and not f.full else None
             olds = _RunSet(self.bits // 8, bitmap, f.shift if bitmap is not None and f is not None else 0,
-                           [(r.keys, r.pids, r.base) for r in self.runs])
+                           self._run_views())
             old_keys = np.frombuffer(olds.member(np.ascontiguousarray(keys)), bool)
             if old_keys.any():
                 keys, pids = keys[~old_keys], pids[~old_keys]
@@ -322,17 +363,29 @@ class FingerprintTable:
 
 def filter_bits(keys: int) -> int:
     """The size of a ``KeyFilter`` built over this many keys."""
-    size = FILTER_MIN_BITS
+    size = max(FILTER_MIN_BITS, 64)  # a word at least
     while size < FILTER_BITS_PER_KEY * keys and size < FILTER_MAX_BITS:
         size *= 2
     return size
 
 
+def filter_slots(keys: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """A ``KeyFilter``'s two bits of each key: in the 64-bit word its top
+    bits pick (``key >> shift >> 6``; the keys are hashes), at the places the
+    top 12 bits of ``key * FILTER_MIX`` (mod 2**64) pick."""
+    import numpy as np
+    word = (keys >> keys.dtype.type(shift)).astype(np.uint64) >> np.uint64(6) << np.uint64(6)
+    h = keys.astype(np.uint64) * np.uint64(FILTER_MIX)
+    return ((word | h >> np.uint64(58)).astype(np.intp),
+            (word | h >> np.uint64(52) & np.uint64(63)).astype(np.intp))
+
+
 class KeyFilter:
-    """A bitmap over the top bits of the runs' keys (the keys are hashes):
-    a query whose bit is clear is in no run. About 8 bits per key, from 2**20
-    to ``FILTER_MAX_BITS`` bits; grown (rebuilt) as keys are added, and not
-    consulted once too full to drop many queries."""
+    """A bitmap over the runs' keys, two bits per key in a word its top bits
+    pick (one memory read per query): a query with a bit clear is in no run.
+    4 to 8 bits per key, from ``FILTER_MIN_BITS`` to ``FILTER_MAX_BITS``;
+    rebuilt at each doubling as keys are added (the size ``nbytes`` counts),
+    and not consulted once too full to drop many queries."""
 
     def __init__(self, key_bits: int, runs: list[np.ndarray]) -> None:
         import numpy as np
@@ -345,7 +398,8 @@ class KeyFilter:
         elif size <= FILTER_BUILD_BOOL_BITS and _filter_set is None:  # a byte per bit, then packed: beats or.at
             bits = np.zeros(size, bool)
             for keys in runs:
-                bits[(keys >> keys.dtype.type(self.shift)).astype(np.intp)] = True
+                for slot in filter_slots(keys, self.shift):
+                    bits[slot] = True
             self.bytes = np.packbits(bits, bitorder="little")
         else:
             self.bytes = np.zeros(size // 8, np.uint8)
@@ -362,14 +416,15 @@ class KeyFilter:
         if _filter_set is not None:
             _filter_set(self.bytes, np.ascontiguousarray(keys), self.shift)
             return
-        slot = (keys >> keys.dtype.type(self.shift)).astype(np.intp)
-        np.bitwise_or.at(self.bytes, slot >> 3, (np.left_shift(1, slot & 7)).astype(np.uint8))
+        for slot in filter_slots(keys, self.shift):
+            np.bitwise_or.at(self.bytes, slot >> 3, (np.left_shift(1, slot & 7)).astype(np.uint8))
 
     def add(self, keys: np.ndarray) -> bool:
         """Set the bits of a new run's keys (the caller records the runs
-        covered); False when the filter is now too small and must be rebuilt."""
+        covered); False when the filter is now below 4 bits per key and must
+        be rebuilt at twice the size (the size ``filter_bits`` gives)."""
         self.count += len(keys)
-        if FILTER_BITS_PER_KEY * self.count > 2 * self.size and self.size < FILTER_MAX_BITS:
+        if FILTER_BITS_PER_KEY * self.count > self.size and self.size < FILTER_MAX_BITS:
             self.runs = []  # rebuilt, larger, at the next lookup
             return False
         if not self.full:
@@ -381,8 +436,9 @@ class KeyFilter:
         import numpy as np
         if self.full:
             return np.ones(len(q), bool)
-        slot = (q >> q.dtype.type(self.shift)).astype(np.intp)
-        out: np.ndarray = (self.bytes[slot >> 3] >> (slot & 7).astype(np.uint8)) & 1 == 1
+        out = np.ones(len(q), bool)
+        for slot in filter_slots(q, self.shift):
+            out &= (self.bytes[slot >> 3] >> (slot & 7).astype(np.uint8)) & 1 == 1
         return out
 
 

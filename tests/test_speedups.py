@@ -1385,7 +1385,7 @@ def test_merge_runs_bad_arguments() -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from([64, 32]), st.lists(st.integers(0, 2**64 - 1), max_size=300), st.integers(0, 6))
 def test_filter_set_and_member_match_numpy(bits: int, keys: list[int], extra: int) -> None:
-    """filter_set == np.bitwise_or.at; RunSet.member == the _member loop over the runs."""
+    """filter_set == np.bitwise_or.at at index.filter_slots; RunSet.member == the _member loop over the runs."""
     import numpy as np
     dtype = np.uint64 if bits == 64 else np.uint32
     q = np.array([k % (1 << bits) for k in keys], dtype)
@@ -1394,8 +1394,8 @@ def test_filter_set_and_member_match_numpy(bits: int, keys: list[int], extra: in
     got = np.zeros(size // 8, np.uint8)
     c_mod().filter_set(got, q, shift)
     want = np.zeros(size // 8, np.uint8)
-    slot = (q >> dtype(shift)).astype(np.intp)
-    np.bitwise_or.at(want, slot >> 3, np.left_shift(1, slot & 7).astype(np.uint8))
+    for slot in index.filter_slots(q, shift):
+        np.bitwise_or.at(want, slot >> 3, np.left_shift(1, slot & 7).astype(np.uint8))
     assert got.tobytes() == want.tobytes()
     table = filled_table(bits, [int(k) for k in q[::2]], 1, 1 + extra * 7)
     table.spill(force=True)
