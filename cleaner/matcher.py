@@ -93,6 +93,8 @@ class Matcher:
         self.doc_name = ""
         self.loaded_doc = -1
         self.short = 2 * settings.min_words - 1  # fewer characters cannot hold min_words words
+        # the shortest text check_text fingerprints (longer than NEAR_MAX_CHARS: none)
+        self._c_min = max(2 * settings.near_min_words, self.short) if settings.near else NEAR_MAX_CHARS + 1
         # exact matching within one document needs no index: the engine keeps
         # the document's keys in a dict (``DocumentCleaner._repeat``, the hot path)
         # (with --unit block, paragraphs are judged by ``check``, which needs the
@@ -229,9 +231,8 @@ class Matcher:
             else:
                 fp_text = text
                 self._lookup((), one=True)
-            s = self.s
-            if (s.near and 2 * s.near_min_words <= len(fp_text) <= NEAR_MAX_CHARS and len(fp_text) >= self.short
-                    and not fp_text.isspace()):
+            if self._c_min <= len(fp_text) <= NEAR_MAX_CHARS and not fp_text.isspace():
+                s = self.s
                 r = _check_text(fp_text, s.ngram, s.sketch_k, s.near_min_words, s.near_threshold, live.para_doc.n,
                                 live.exact.recent, self._found[0], live.near.recent, self._found[1], self.doc_keys,
                                 DOC_KEYS_MAX)
