@@ -589,10 +589,25 @@ class Index:
         docs = sum(len(d) + 60 for d in self.docs)
         return self.exact.nbytes() + self.near.nbytes() + 8 * len(self.para_line) + self.para_doc.nbytes() + docs
 
+    def spill_at(self) -> int:
+        """Recent entries of a table that make a spill point. With a budget,
+        fewer (an eighth of it at the recent entries' estimated cost), so that
+        the budget is enforced often enough."""
+        if self.max_bytes is None:
+            return SPILL_AT
+        return max(64, min(SPILL_AT, self.max_bytes // (8 * _DICT_ENTRY_BYTES)))
+
     def spill(self) -> None:
-        """Between chunks: compact recent entries and enforce the budget."""
-        self.exact.spill()
-        self.near.spill()
+        """At a spill point: each table's recent entries, when ``spill_at`` or
+        more, become a sorted run; then the budget is enforced. The matcher
+        calls it as soon as a paragraph brings a table there, never at a
+        chunk's end: when runs form (and so which copy of a value a lookup
+        finds first, and when the budget samples) must depend on the
+        paragraphs alone, not on how the input was cut into chunks."""
+        at = self.spill_at()
+        for table in (self.exact, self.near):
+            if len(table.recent) >= at:
+                table.spill(force=True)
         while self.max_bytes is not None and self.nbytes() > self.max_bytes and self.sample_shift < 24:
             self.exact.spill(force=True)
             self.near.spill(force=True)

@@ -107,6 +107,7 @@ class Matcher:
         self._c_runs = _RunSet is not None
         self._chunk: tuple[Sequence[bytes], Sequence[str]] | None = None
         self.min_share = 1.0  # per document: the smallest hash share a budget left any document
+        self._spill_at = live.spill_at()
         self.doc_keys: set[int] | None = None
 
     def start_doc(self, name: str, keys: bool = False) -> None:
@@ -119,6 +120,7 @@ class Matcher:
         if self.per_doc:
             self.min_share = min(self.min_share, self.live.sampled_share())
             self.live = Index(self.live.params, self.live.max_bytes)
+            self._spill_at = self.live.spill_at()
             # the chunk's lookups so far were in the last document's index
             # (a form feed inside a batch): the new one has no runs yet
             if self._c_runs:
@@ -197,11 +199,21 @@ class Matcher:
     def end_chunk(self) -> None:
         self._pre = {}
         self._chunk = None
-        self._found = [{}, {}, {}, {}]  # the C lookups hold the runs a spill replaces
-        # a document's own index stays a dict until the document ends, unless
-        # it has a memory budget to keep (a single document of gigabytes)
-        if not self.per_doc or self.live.max_bytes is not None:
-            self.live.spill()
+        self._found = [{}, {}, {}, {}]  # the C lookups hold the runs a later spill replaces
+
+    def _indexed(self) -> None:
+        """After a paragraph was indexed: spill when a table's recent entries
+        reached the index's spill point (``Index.spill``: at that paragraph,
+        whatever the chunks), then look the chunk up again in the new runs."""
+        live = self.live
+        at = self._spill_at
+        if len(live.near.recent) < at and len(live.exact.recent) < at:
+            return
+        live.spill()
+        if self._c_runs:
+            self._found[0], self._found[1] = live.exact.run_set(), live.near.run_set()
+        else:  # the chunk's keys moved from recent to the runs: found there now
+            self._lookup(self._pre.values())
 
     # -- decisions --------------------------------------------------------------
     def _first(self, key: int, near: bool) -> tuple[int, Index] | None:
@@ -238,6 +250,7 @@ class Matcher:
                                 DOC_KEYS_MAX)
                 if isinstance(r, int):  # new, and indexed under the next id
                     live.add_paragraph(self.doc, line, r)
+                    self._indexed()
                     return None
                 if r is not None:  # else a character the C fingerprints do not take
                     key, sk, facts, found = r
@@ -264,6 +277,7 @@ class Matcher:
                            live.near.recent, self._found[1])
             if found is None:  # new, and indexed under the next id
                 live.add_paragraph(self.doc, line, facts)
+                self._indexed()
                 return None
             if isinstance(found, int):
                 return self._exact(found, live, text)
@@ -310,6 +324,7 @@ class Matcher:
         pid = live.add_paragraph(self.doc, line, facts)
         live.exact.add(key, pid)
         live.near.add_many(sk, pid)
+        self._indexed()
 
     def _may_reach(self, owners: Sequence[object], k: int) -> bool:
         """Whether one earlier paragraph can own enough of a ``k``-value sketch

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_clean
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cleaner import Cleaner, Config
@@ -259,6 +259,49 @@ def test_first_copy_wins_in_input_order_whatever_the_chunking() -> None:
         s = c.stream("x")
         got = b"".join(s.feed(text[i:i + size]) for i in range(0, len(text), size)) + s.close()
         assert got == want
+
+
+_SENTENCE = ("the minister said on friday that talks with union leaders over pay would resume "
+             "next week after a strike closed ports and rail lines across the north")
+_WORDS = _SENTENCE.split()
+
+
+def _paragraph(seed: int, edits: int) -> str:
+    """A paragraph of 14 words drawn from a small vocabulary (many shared
+    n-grams), ``edits`` of them then replaced: near copies of one another."""
+    import random
+    rng = random.Random(seed)
+    words = [rng.choice(_WORDS) for _ in range(14)]
+    for _ in range(edits):
+        words[rng.randrange(14)] = rng.choice(_WORDS)
+    return " ".join(words).capitalize() + "."
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(paras=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 3)), min_size=20, max_size=120),
+       cuts=st.lists(st.integers(1, 400), min_size=1, max_size=30),
+       threshold=st.sampled_from([0.3, 0.5]), budget=st.sampled_from([None, 0.004]))
+def test_spills_and_the_budget_do_not_depend_on_the_chunking(monkeypatch: pytest.MonkeyPatch,
+                                                              paras: list[tuple[int, int]], cuts: list[int],
+                                                              threshold: float, budget: float | None) -> None:
+    """Recent fingerprints become sorted runs (and a budget samples the index)
+    at a paragraph, never at a chunk's end: a value in a run and in the recent
+    table once made its owner depend on when the chunk ended (seen as other
+    output for other read sizes, at the default threshold too)."""
+    import cleaner.index as index_mod
+    monkeypatch.setattr(index_mod, "SPILL_AT", 16)  # many spills in a short stream
+    text = "".join(_paragraph(seed, edits) + ("\n\f\n" if k % 7 == 6 else "\n")
+                   for k, (seed, edits) in enumerate(paras)).encode()
+    opts = {"dedup": "stream", "near_threshold": threshold, "max_index_mb": budget}
+    one = cleaner(**opts).stream("x", split_docs=True)
+    want = one.feed(text) + one.close()
+    s = cleaner(**opts).stream("x", split_docs=True)
+    out, pos, k = [], 0, 0
+    while pos < len(text):
+        n = cuts[k % len(cuts)]
+        out.append(s.feed(text[pos:pos + n]))
+        pos, k = pos + n, k + 1
+    assert b"".join(out) + s.close() == want
 
 
 # -- index files -------------------------------------------------------------------
