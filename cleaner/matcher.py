@@ -250,7 +250,9 @@ class Matcher:
                                 DOC_KEYS_MAX)
                 if isinstance(r, int):  # new, and indexed under the next id
                     live.add_paragraph(self.doc, line, r)
-                    self._indexed()
+                    at = self._spill_at  # _indexed, inlined (the hot path)
+                    if len(live.near.recent) >= at or len(live.exact.recent) >= at:
+                        self._indexed()
                     return None
                 if r is not None:  # else a character the C fingerprints do not take
                     key, sk, facts, found = r
