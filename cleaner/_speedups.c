@@ -4798,16 +4798,18 @@ done:
 /* ---- the classifier's verdicts (context.DocumentContext._flush, _verdicts) ---- */
 
 PyDoc_STRVAR(verdict_lines_doc,
-"verdict_lines(lines, art, end, consts, flags, /)\n--\n\n"
+"verdict_lines(lines, art, end, consts, flags, own, left, /)\n--\n\n"
 "Sets each line's art from the list art (as long as lines), and returns\n"
 "(verdicts, left): DocumentContext._verdicts(0, end) where a line takes one of\n"
 "its common branches, None where Python decides, and left the positions of\n"
 "those. consts: (Verdict, in_article, outside, blank, blank_reason,\n"
-"dedup_rule, bad, short, crossdoc_why, content), the two dicts by kind;\n"
-"flags: 1 use_region, 2 weak article, 4 drop_bad_in_article, 8\n"
-"drop_short_in_article. own: None (Python judges repeats), or (line_class,\n"
+"dedup_rule, bad, short, crossdoc_why, content, gaps, data, no_clear,\n"
+"alone), the four dicts by kind, content and gaps sets; flags: 1 use_region,\n"
+"2 weak article, 4 drop_bad_in_article, 8 drop_short_in_article, 16\n"
+"use_weak_neighbors. own: None (Python judges repeats), or (line_class,\n"
 "stop, crossdoc) as for classify_lines, crossdoc None or (rows, bits): a\n"
-"repeat's own_keep (DocumentContext._own_keep) is then found in C.");
+"repeat's own_keep (DocumentContext._own_keep) is then found in C. left:\n"
+"the lines decided before (DocumentContext.left, read by _near).");
 
 static PyObject *a_art;
 
@@ -4824,10 +4826,61 @@ static inline int same_str(PyObject *a, PyObject *b)
     return a == b || (PyUnicode_Check(a) && PyUnicode_Compare(a, b) == 0);
 }
 
-/* DocumentContext._own_keep of repeat ln: 1 kept, 0 not, -2 where Python
- * decides, -1 on error; v: the crossdoc rows (depth 0: none) */
+/* what DocumentContext._weak_company reads: the lines, the lines before them
+ * (left) and the kinds it compares */
+typedef struct {
+    PyObject *lines, *left, *gaps, *content, *data;
+} Company;
+
+/* the kind of DocumentContext._near(i, step) (a new reference), Py_None for
+ * none, NULL on error; the lists' lengths are read again at each step, as
+ * a non-Line's getattr may change them */
+static PyObject *near_kind(const Company *c, Py_ssize_t i, int step)
+{
+    for (Py_ssize_t j = i + step;; j += step) {
+        Py_ssize_t nl = PyList_GET_SIZE(c->left);
+        if (j >= PyList_GET_SIZE(c->lines) || j < -nl)
+            return Py_NewRef(Py_None);
+        PyObject *ln = Py_NewRef(j >= 0 ? PyList_GET_ITEM(c->lines, j) : PyList_GET_ITEM(c->left, nl + j));
+        PyObject *kind = LINE_GET(ln, kind);
+        Py_DECREF(ln);
+        if (kind == NULL)
+            return NULL;
+        int gap = PySet_Contains(c->gaps, kind);
+        if (gap == 0)
+            return kind;
+        Py_DECREF(kind);
+        if (gap < 0)
+            return NULL;
+    }
+}
+
+/* DocumentContext._weak_company(i, kind), is_data: kind == DATA; 1, 0 or -1 */
+static int weak_company(const Company *c, Py_ssize_t i, int is_data)
+{
+    PyObject *up = near_kind(c, i, -1), *down = up != NULL ? near_kind(c, i, 1) : NULL;
+    int r = -1;
+    if (down == NULL)
+        goto done;
+    if (is_data) {
+        r = (up != Py_None && same_str(up, c->data)) || (down != Py_None && same_str(down, c->data));
+    } else if (up == Py_None || down == Py_None) {
+        r = 1;
+    } else {
+        r = PySet_Contains(c->content, up);
+        if (r == 0)
+            r = PySet_Contains(c->content, down);
+    }
+done:
+    Py_XDECREF(up);
+    Py_XDECREF(down);
+    return r;
+}
+
+/* DocumentContext._own_keep of repeat ln (lines[i]): 1 kept, 0 not, -2
+ * where Python decides, -1 on error; v: the crossdoc rows (depth 0: none) */
 static int own_keep(PyObject *ln, int is_art, long flags, const LineClassObject *lc, const StopSetObject *sw,
-                    Py_buffer v[3], Py_ssize_t depth, long bits)
+                    Py_buffer v[3], Py_ssize_t depth, long bits, const Company *co, Py_ssize_t i)
 {
     PyObject *text = LINE_GET(ln, text), *t;
     Py_ssize_t a, b;
@@ -4861,8 +4914,11 @@ static int own_keep(PyObject *ln, int is_art, long flags, const LineClassObject 
     if (r)
         return -2;
     /* _verdicts' branches for a line no rule removed */
-    if (!is_art)
-        return (flags & 2) && (o.kind == K_GOOD || o.kind == K_NEARGOOD || o.kind == K_DATA) ? -2 : 0;
+    if (!is_art) {
+        if (!(flags & 2) || !(o.kind == K_GOOD || o.kind == K_NEARGOOD || o.kind == K_DATA))
+            return 0;
+        return !(flags & 16) ? 1 : weak_company(co, i, o.kind == K_DATA);
+    }
     if (o.kind == K_BAD)
         return (flags & 4) || (o.why == W_CROSSDOC && o.u >= lc->short_units) ? 0 : 1;
     if (o.kind == K_SHORT && (flags & 8))
@@ -4873,12 +4929,12 @@ static int own_keep(PyObject *ln, int is_art, long flags, const LineClassObject 
 static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (!nargs_ok("verdict_lines", nargs, 6))
+    if (!nargs_ok("verdict_lines", nargs, 7))
         return NULL;
     PyObject *lines = args[0], *art = args[1], *consts = args[3];
     if (!PyList_Check(lines) || !PyList_Check(art) || PyList_GET_SIZE(art) != PyList_GET_SIZE(lines)
-        || !PyTuple_Check(consts) || PyTuple_GET_SIZE(consts) != 10) {
-        PyErr_SetString(PyExc_TypeError, "verdict_lines(list, list as long, int, tuple, int)");
+        || !PyTuple_Check(consts) || PyTuple_GET_SIZE(consts) != 14 || !PyList_Check(args[6])) {
+        PyErr_SetString(PyExc_TypeError, "verdict_lines(list, list as long, int, tuple, int, own, list)");
         return NULL;
     }
     PyTypeObject *vt = (PyTypeObject *)PyTuple_GET_ITEM(consts, 0);
@@ -4886,14 +4942,17 @@ static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize
     PyObject *k_blank = PyTuple_GET_ITEM(consts, 3), *blank_reason = PyTuple_GET_ITEM(consts, 4);
     PyObject *dedup_rule = PyTuple_GET_ITEM(consts, 5), *k_bad = PyTuple_GET_ITEM(consts, 6);
     PyObject *k_short = PyTuple_GET_ITEM(consts, 7), *crossdoc_why = PyTuple_GET_ITEM(consts, 8);
-    PyObject *content = PyTuple_GET_ITEM(consts, 9);
+    PyObject *content = PyTuple_GET_ITEM(consts, 9), *no_clear = PyTuple_GET_ITEM(consts, 12);
+    PyObject *alone = PyTuple_GET_ITEM(consts, 13);
+    const Company co = {lines, args[6], PyTuple_GET_ITEM(consts, 10), content, PyTuple_GET_ITEM(consts, 11)};
     Py_ssize_t end = PyLong_AsSsize_t(args[2]);
     long flags = PyLong_AsLong(args[4]);
     if (PyErr_Occurred())
         return NULL;
     if (!PyType_Check(vt) || !PyType_IsSubtype(vt, &PyTuple_Type) || vt->tp_basicsize != PyTuple_Type.tp_basicsize
         || vt->tp_itemsize != PyTuple_Type.tp_itemsize || vt->tp_dictoffset != 0 || !PyDict_Check(in_article)
-        || !PyDict_Check(outside) || !PyAnySet_Check(content) || end < 0 || end > PyList_GET_SIZE(lines)) {
+        || !PyDict_Check(outside) || !PyAnySet_Check(content) || !PyAnySet_Check(co.gaps) || !PyUnicode_Check(co.data)
+        || !PyDict_Check(no_clear) || !PyDict_Check(alone) || end < 0 || end > PyList_GET_SIZE(lines)) {
         PyErr_SetString(PyExc_ValueError, "verdict_lines: bad constants or end");
         return NULL;
     }
@@ -4964,7 +5023,7 @@ static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize
                     depth = 0;
                     goto fail;
                 }
-                own_k = own_keep(ln, is_art, flags, lc, sw, v, depth, bits);
+                own_k = own_keep(ln, is_art, flags, lc, sw, v, depth, bits, &co, i);
                 if (own_k == -1)
                     goto fail;
                 py = own_k == -2;
@@ -4976,10 +5035,14 @@ static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize
             py = 1;
         } else if (!is_art) {
             int c = flags & 2 ? PySet_Contains(content, kind) : 0;
+            if (c > 0) /* weak article: kept in company (_weak_company) */
+                c = !(flags & 16) ? 1 : weak_company(&co, i, same_str(kind, co.data));
+            else
+                c = c < 0 ? -1 : 2;
             if (c < 0)
                 goto fail;
-            py = c;
-            why = outside;
+            keep = c == 1;
+            why = c == 2 ? outside : c ? no_clear : alone;
         } else if (same_str(kind, k_bad)) {
             PyObject *w = flags & 4 ? NULL : LINE_GET(ln, why);
             if (w == NULL && !(flags & 4))

@@ -246,6 +246,9 @@ _GAPS = frozenset({BLANK, RULE, DUP})
 # the reasons of the commonest verdicts, made once (not per line)
 _IN_ARTICLE = {k: f"classifier:{k}-in-article" for k in _LINE_KINDS}
 _OUTSIDE = {k: f"classifier:{k}{OUTSIDE_ARTICLE}" for k in _LINE_KINDS}
+# _verdicts' reasons in a document without a clear article (for verdict_lines)
+_NO_CLEAR = {k: f"classifier:{k}-no-clear-article" for k in _LINE_KINDS}
+_ALONE = {k: f"classifier:{k}-alone-no-clear-article" for k in _LINE_KINDS}
 
 
 @dataclass(frozen=True)
@@ -838,8 +841,9 @@ class ContextClassifier:
         self.hold = p.window or 0
         self.flush_at = p.window + chunk if p.window is not None else sys.maxsize
         self.verdict_consts = (Verdict, _IN_ARTICLE, _OUTSIDE, BLANK, "classifier:blank", DEDUP_RULE, BAD, SHORT,
-                               WHY_CROSSDOC, _CONTENT)
-        self.verdict_flags = p.use_region | p.drop_bad_in_article << 2 | p.drop_short_in_article << 3
+                               WHY_CROSSDOC, _CONTENT, _GAPS, DATA, _NO_CLEAR, _ALONE)
+        self.verdict_flags = (p.use_region | p.drop_bad_in_article << 2 | p.drop_short_in_article << 3
+                              | p.use_weak_neighbors << 4)
 
     def rule_score(self, rule_id: str) -> float:
         """The score of a line removed by rule ``rule_id`` (not a repeat), by
@@ -1158,7 +1162,8 @@ class DocumentContext:
             cd = self.crossdoc
             line = clf.c_line
             own = None if line is None else (line, self.c_sw, None if cd is None else (cd.rows, cd.bits))
-            out, left = clf.verdict_lines(buf, art, upto, clf.verdict_consts, clf.verdict_flags | weak << 1, own)
+            out, left = clf.verdict_lines(buf, art, upto, clf.verdict_consts, clf.verdict_flags | weak << 1, own,
+                                          self.left)
             for i in left:  # the branches C leaves to Python
                 out[i] = self._verdicts(i, i + 1)[0]
         else:

@@ -1057,16 +1057,18 @@ POOL = ["Top pick", "Pros", "$35 from Amazon", "- Careful handling", "Share this
         "She said the plan was the best of the options they had and that the city would go on with it."]
 FIXED = st.sampled_from([None] * 6 + ["dedup.repeat", "dedup.repeat", "ads.more", "captions.alt", "social.share",
                                       "chrome.byline", "layout.blank-lines"])
-DOC_TEXTS = st.lists(st.tuples(st.one_of(lines(), st.sampled_from(POOL), st.sampled_from(["", " ", "\t", "\xa0"]),
-                                         st.sampled_from(POOL).map(lambda t: f" {t.upper()} ")), FIXED), max_size=130)
+DOC_LINE = st.tuples(st.one_of(lines(), st.sampled_from(POOL), st.sampled_from(["", " ", "\t", "\xa0"]),
+                               st.sampled_from(POOL).map(lambda t: f" {t.upper()} ")), FIXED)
+DOC_TEXTS = st.lists(DOC_LINE, max_size=130)
 
 
 @st.composite
-def doc_lines(draw: st.DrawFn) -> list[tuple[str, str | None]]:
+def doc_lines(draw: st.DrawFn, texts: st.SearchStrategy[list[tuple[str, str | None]]] = DOC_TEXTS,
+              ) -> list[tuple[str, str | None]]:
     """Lines of a document, some followed by their copy as a repeat the
     duplicate index removed (an echo), one or two lines below."""
     out: list[tuple[str, str | None]] = []
-    for text, fixed in draw(DOC_TEXTS):
+    for text, fixed in draw(texts):
         out.append((text, fixed))
         echo = draw(st.sampled_from([0, 0, 0, 1, 2]))
         if echo == 2:
@@ -1114,6 +1116,22 @@ def classify_docs(docs: list[list[tuple[str, str | None]]], params: context.Cont
          DOC_PARAMS[14])  # an echo in the article, dropped for its why
 def test_classifier_window_matches_python(docs: list[list[tuple[str, str | None]]],
                                           params: context.ContextParams) -> None:
+    got = classify_docs(docs, params)
+    with python_classifier():
+        want = classify_docs(docs, params)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert same(g, w), (g, w)
+
+
+@needs_c
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(doc_lines(st.lists(DOC_LINE, min_size=20, max_size=60)), min_size=1, max_size=2))
+def test_weak_article_at_window_edge_matches_python(docs: list[list[tuple[str, str | None]]]) -> None:
+    """No clear article, decided at the end of a short window: _near (for
+    _weak_company, of lines and of repeats' own verdicts) walks on into the
+    lines decided before (DocumentContext.left)."""
+    params = replace(DEFAULT, window=12, weak_article=60.0)
     got = classify_docs(docs, params)
     with python_classifier():
         want = classify_docs(docs, params)
@@ -1177,7 +1195,11 @@ def test_window_functions_survive_lines_that_change_the_list(attr: str) -> None:
     calls = (
         lambda: c_mod().context_lines(lines, 0, 3, None, clf.context_consts),
         lambda: c_mod().classify_lines(clf.c_line, lines, 0, None, None, set(), clf.pass1_consts),
-        lambda: c_mod().verdict_lines(lines, [True] * 3, 3, clf.verdict_consts, clf.verdict_flags, None),
+        lambda: c_mod().verdict_lines(lines, [True] * 3, 3, clf.verdict_consts, clf.verdict_flags, None,
+                                       lines),
+        # outside the article of a weak one: _near walks lines and left
+        lambda: c_mod().verdict_lines(lines, [False] * 3, 3, clf.verdict_consts, clf.verdict_flags | 2, None,
+                                       lines),
     )
     for call in calls:
         lines[:] = [Shrinking(i) for i in range(3)]
