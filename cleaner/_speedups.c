@@ -2589,28 +2589,41 @@ static PyObject *keytable_isdisjoint(KeyTableObject *self, PyObject *keys)
     return PyErr_Occurred() ? NULL : Py_NewRef(Py_True);
 }
 
-/* The live entries in order: keys (what 0), ids (1) or (key, id) pairs (2), as a list */
+/* The live entries in order: keys (what 0), ids (1) or (key, id) pairs (2),
+ * as a list. Copied out first: allocating the list or a pair may run the
+ * garbage collector, whose callbacks (Python code) may change t. */
 static PyObject *kt_list(const KeyTableObject *t, int what)
 {
-    PyObject *out = PyList_New(t->used);
-    if (out == NULL)
-        return NULL;
-    for (Py_ssize_t i = 0, j = 0; i < t->n; i++) {
-        if (!kt_live(t, i))
-            continue;
+    Py_ssize_t n = t->used;
+    uint64_t *keys = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
+    uint32_t *pids = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(uint32_t));
+    PyObject *out = NULL;
+    if (keys == NULL || pids == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0, j = 0; i < t->n; i++)
+        if (kt_live(t, i)) {
+            keys[j] = kt_key(t, i);
+            pids[j++] = t->pids[i];
+        }
+    out = PyList_New(n);
+    for (Py_ssize_t j = 0; out != NULL && j < n; j++) {
         PyObject *o;
         if (what == 0)
-            o = PyLong_FromUnsignedLongLong(kt_key(t, i));
+            o = PyLong_FromUnsignedLongLong(keys[j]);
         else if (what == 1)
-            o = PyLong_FromUnsignedLong(t->pids[i]);
+            o = PyLong_FromUnsignedLong(pids[j]);
         else
-            o = Py_BuildValue("(KI)", (unsigned long long)kt_key(t, i), (unsigned int)t->pids[i]);
-        if (o == NULL) {
-            Py_DECREF(out);
-            return NULL;
-        }
-        PyList_SET_ITEM(out, j++, o);
+            o = Py_BuildValue("(KI)", (unsigned long long)keys[j], (unsigned int)pids[j]);
+        if (o == NULL)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, j, o);
     }
+done:
+    PyMem_Free(keys);
+    PyMem_Free(pids);
     return out;
 }
 

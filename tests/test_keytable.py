@@ -4,6 +4,9 @@ same (insertion) order, through growth and compaction."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import pytest
@@ -158,6 +161,37 @@ def test_bad_keys_and_ids() -> None:
     t[np.uint32(5)] = np.uint32(6)  # numpy ints are ints
     assert t[5] == 6 and np.uint64(5) in t
     assert repr(t) == "KeyTable(4, {5: 6})" and t.key_bytes == 4
+
+
+def run_alone(code: str) -> subprocess.CompletedProcess[str]:
+    """code in a fresh interpreter (a crash fails the test, not the run)."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60)
+
+
+@needs_c
+def test_lists_while_the_collector_changes_the_table() -> None:
+    """keys() and items() allocate objects, so the garbage collector may run
+    and its callbacks put entries: the list holds the entries there were."""
+    r = run_alone("""
+        import gc
+        from cleaner._speedups import KeyTable
+        t = KeyTable(8)
+        for k in range(5000):
+            t[k] = k
+        def grow(phase, info):
+            if phase == "start" and len(t) < 6000:
+                for k in range(10**6, 10**6 + 100):
+                    t[k + len(t)] = 0
+        gc.callbacks.append(grow)
+        gc.set_threshold(1)
+        items, keys = t.items(), t.keys()
+        gc.set_threshold(700)
+        gc.callbacks.remove(grow)
+        assert items == [(k, k) for k in range(5000)], items[-3:]
+        assert keys[:5000] == list(range(5000)) and len(t) > 5000
+        print("ok")
+    """)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr[-2000:]
 
 
 @needs_c
