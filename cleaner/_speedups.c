@@ -2563,10 +2563,13 @@ static PyObject *keytable_add_many(KeyTableObject *self, PyObject *const *args, 
     if (kt_pid_of(args[1], &pid) < 0)
         return NULL;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(args[0]); i++) {
-        PyObject *key = PyList_GET_ITEM(args[0], i);
+        /* a reference of our own: the compare may run code that changes the list */
+        PyObject *key = Py_NewRef(PyList_GET_ITEM(args[0], i));
         int below = PyObject_RichCompareBool(key, args[2], Py_LT);
         uint64_t k;
-        if (below < 0 || (below && (kt_key_in(self, key, &k) < 0 || kt_put(self, k, pid, &old) < 0)))
+        int err = below < 0 || (below && (kt_key_in(self, key, &k) < 0 || kt_put(self, k, pid, &old) < 0));
+        Py_DECREF(key);
+        if (err)
             return NULL;
     }
     Py_RETURN_NONE;

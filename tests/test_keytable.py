@@ -195,6 +195,31 @@ def test_lists_while_the_collector_changes_the_table() -> None:
 
 
 @needs_c
+def test_add_many_keys_compared_by_python_code() -> None:
+    """add_many compares each key with the limit, which may run Python code
+    that drops the list's reference to it: the key must stay alive."""
+    r = run_alone("""
+        from cleaner._speedups import KeyTable
+        class Key:
+            def __init__(self, v):
+                self.v = v
+            def __index__(self):
+                return self.v
+            def __lt__(self, other):
+                keys[0] = 0  # the list's reference to this key is dropped
+                global others
+                others = [Key(12345) for _ in range(50)]  # where it was, most likely
+                return True
+        keys = [Key(7)]
+        t = KeyTable(8)
+        t.add_many(keys, 1, 2**64)
+        assert t.items() == [(7, 1)], t.items()
+        print("ok")
+    """)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr[-2000:]
+
+
+@needs_c
 def test_memory_per_entry() -> None:
     """No Python object per entry: a few tens of bytes each, growing in steps."""
     t8, t4 = KeyTable(8), KeyTable(4)
