@@ -3008,9 +3008,13 @@ static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     /* new: FingerprintTable.add and add_many (setdefault: the first owner stays) */
     if (kt_put(exact, k, pid, &got) < 0)
         return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    /* the list as it is now, each value held: a value's __index__ may change it */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(sk); i++) {
         uint64_t h;
-        if (kt_key_in(near, PyList_GET_ITEM(sk, i), &h) < 0 || kt_put(near, h, pid, &got) < 0)
+        PyObject *v = Py_NewRef(PyList_GET_ITEM(sk, i));
+        int err = kt_key_in(near, v, &h) < 0 || kt_put(near, h, pid, &got) < 0;
+        Py_DECREF(v);
+        if (err)
             return NULL;
     }
     Py_RETURN_NONE;

@@ -1579,6 +1579,28 @@ def test_matcher_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, seed: 
 
 
 @needs_c
+def test_probe_sketch_changed_by_python_code() -> None:
+    """probe reads a sketch value that is no int through its __index__, which
+    may empty the list: the values left are read from the list as it is now."""
+    code = """if 1:
+        from cleaner import index
+        from cleaner._speedups import KeyTable, probe
+        class Value:
+            def __index__(self):
+                sk.clear()
+                return 1
+        sk = [Value()] + [2**20 + i for i in range(200)]
+        runs = index.FingerprintTable(64).run_set()
+        exact, near = KeyTable(8), KeyTable(4)
+        assert probe(7, sk, 0.5, 3, exact, runs, near, runs) is None
+        assert near == {1: 3}, near
+        print("ok")
+    """
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr[-2000:]
+
+
+@needs_c
 def test_probe_bad_arguments() -> None:
     probe = c_mod().probe
     runs = index.FingerprintTable(64).run_set()
