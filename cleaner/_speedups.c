@@ -2275,6 +2275,10 @@ static int kt_resize(KeyTableObject *t, Py_ssize_t need)
 {
     size_t size = KT_MIN_SLOTS;
     int bits = 3;
+    if ((uint64_t)need >= 0xFFFFFFFFULL) { /* past 32-bit positions (and size would wrap below) */
+        PyErr_NoMemory();
+        return -1;
+    }
     while ((Py_ssize_t)(size / 3 * 2) < need) {
         size *= 2;
         bits++;
