@@ -653,7 +653,8 @@ static int prints_of(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
     r = -1;
     p->key = hash_bytes(cat, f.cat_len);
     if (f.n_words >= near_min_words) {
-        if (k > 64 && (p->best = PyMem_Malloc((size_t)k * sizeof(uint64_t))) == NULL) {
+        Py_ssize_t most = k < f.n_words ? k : f.n_words; /* values sketch_values keeps (k may be huge) */
+        if (most > 64 && (p->best = PyMem_Malloc((size_t)most * sizeof(uint64_t))) == NULL) {
             p->best = p->small;
             PyErr_NoMemory();
             goto done;

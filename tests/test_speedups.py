@@ -266,6 +266,15 @@ def test_fold_pass_overflow_of_its_first_guess() -> None:
 
 
 @needs_c
+def test_sketch_size_far_past_the_words() -> None:
+    """k bounds the sketch, the words bound it too: a huge k (Settings.sketch_k
+    is the caller's) sizes nothing after it (2**61 * 8 bytes wrapped to 0)."""
+    for text in ("one two three four five six seven", "x " * 100):
+        for k in (65, 2**40, 2**61, 2**61 + 1, sys.maxsize):
+            assert check_same(text, 1, k, 1), k
+
+
+@needs_c
 def test_repeated_ngrams_count_once_and_sketch_is_bottom_k() -> None:
     text = "one two three four " * 30 + "five six seven eight nine ten eleven twelve"
     assert check_same(text, 4, 8, 10)
