@@ -653,7 +653,8 @@ static int prints_of(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
     r = -1;
     p->key = hash_bytes(cat, f.cat_len);
     if (f.n_words >= near_min_words) {
-        if (k > 64 && (p->best = PyMem_Malloc((size_t)k * sizeof(uint64_t))) == NULL) {
+        Py_ssize_t most = k < f.n_words ? k : f.n_words; /* values sketch_values keeps (k may be huge) */
+        if (most > 64 && (p->best = PyMem_Malloc((size_t)most * sizeof(uint64_t))) == NULL) {
             p->best = p->small;
             PyErr_NoMemory();
             goto done;
@@ -2275,6 +2276,10 @@ static int kt_resize(KeyTableObject *t, Py_ssize_t need)
 {
     size_t size = KT_MIN_SLOTS;
     int bits = 3;
+    if ((uint64_t)need >= 0xFFFFFFFFULL) { /* past 32-bit positions (and size would wrap below) */
+        PyErr_NoMemory();
+        return -1;
+    }
     while ((Py_ssize_t)(size / 3 * 2) < need) {
         size *= 2;
         bits++;
@@ -2563,10 +2568,13 @@ static PyObject *keytable_add_many(KeyTableObject *self, PyObject *const *args, 
     if (kt_pid_of(args[1], &pid) < 0)
         return NULL;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(args[0]); i++) {
-        PyObject *key = PyList_GET_ITEM(args[0], i);
+        /* a reference of our own: the compare may run code that changes the list */
+        PyObject *key = Py_NewRef(PyList_GET_ITEM(args[0], i));
         int below = PyObject_RichCompareBool(key, args[2], Py_LT);
         uint64_t k;
-        if (below < 0 || (below && (kt_key_in(self, key, &k) < 0 || kt_put(self, k, pid, &old) < 0)))
+        int err = below < 0 || (below && (kt_key_in(self, key, &k) < 0 || kt_put(self, k, pid, &old) < 0));
+        Py_DECREF(key);
+        if (err)
             return NULL;
     }
     Py_RETURN_NONE;
@@ -2589,28 +2597,41 @@ static PyObject *keytable_isdisjoint(KeyTableObject *self, PyObject *keys)
     return PyErr_Occurred() ? NULL : Py_NewRef(Py_True);
 }
 
-/* The live entries in order: keys (what 0), ids (1) or (key, id) pairs (2), as a list */
+/* The live entries in order: keys (what 0), ids (1) or (key, id) pairs (2),
+ * as a list. Copied out first: allocating the list or a pair may run the
+ * garbage collector, whose callbacks (Python code) may change t. */
 static PyObject *kt_list(const KeyTableObject *t, int what)
 {
-    PyObject *out = PyList_New(t->used);
-    if (out == NULL)
-        return NULL;
-    for (Py_ssize_t i = 0, j = 0; i < t->n; i++) {
-        if (!kt_live(t, i))
-            continue;
+    Py_ssize_t n = t->used;
+    uint64_t *keys = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
+    uint32_t *pids = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(uint32_t));
+    PyObject *out = NULL;
+    if (keys == NULL || pids == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0, j = 0; i < t->n; i++)
+        if (kt_live(t, i)) {
+            keys[j] = kt_key(t, i);
+            pids[j++] = t->pids[i];
+        }
+    out = PyList_New(n);
+    for (Py_ssize_t j = 0; out != NULL && j < n; j++) {
         PyObject *o;
         if (what == 0)
-            o = PyLong_FromUnsignedLongLong(kt_key(t, i));
+            o = PyLong_FromUnsignedLongLong(keys[j]);
         else if (what == 1)
-            o = PyLong_FromUnsignedLong(t->pids[i]);
+            o = PyLong_FromUnsignedLong(pids[j]);
         else
-            o = Py_BuildValue("(KI)", (unsigned long long)kt_key(t, i), (unsigned int)t->pids[i]);
-        if (o == NULL) {
-            Py_DECREF(out);
-            return NULL;
-        }
-        PyList_SET_ITEM(out, j++, o);
+            o = Py_BuildValue("(KI)", (unsigned long long)keys[j], (unsigned int)pids[j]);
+        if (o == NULL)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, j, o);
     }
+done:
+    PyMem_Free(keys);
+    PyMem_Free(pids);
     return out;
 }
 
@@ -2992,9 +3013,13 @@ static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     /* new: FingerprintTable.add and add_many (setdefault: the first owner stays) */
     if (kt_put(exact, k, pid, &got) < 0)
         return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    /* the list as it is now, each value held: a value's __index__ may change it */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(sk); i++) {
         uint64_t h;
-        if (kt_key_in(near, PyList_GET_ITEM(sk, i), &h) < 0 || kt_put(near, h, pid, &got) < 0)
+        PyObject *v = Py_NewRef(PyList_GET_ITEM(sk, i));
+        int err = kt_key_in(near, v, &h) < 0 || kt_put(near, h, pid, &got) < 0;
+        Py_DECREF(v);
+        if (err)
             return NULL;
     }
     Py_RETURN_NONE;

@@ -4,6 +4,9 @@ same (insertion) order, through growth and compaction."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import pytest
@@ -153,11 +156,79 @@ def test_bad_keys_and_ids() -> None:
         hash(t)
     with pytest.raises(ValueError):
         KeyTable(2)
+    r = run_alone("""
+        import sys
+        from cleaner._speedups import KeyTable
+        for size in (2**32, 2**62, sys.maxsize):  # past 32-bit positions: never sized
+            try:
+                KeyTable(8, size)
+            except MemoryError:
+                continue
+            raise AssertionError(size)
+        print("ok")
+    """)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr[-2000:]
     assert len(t) == 0 and "a" not in t and t.get(1.5) is None
     import numpy as np
     t[np.uint32(5)] = np.uint32(6)  # numpy ints are ints
     assert t[5] == 6 and np.uint64(5) in t
     assert repr(t) == "KeyTable(4, {5: 6})" and t.key_bytes == 4
+
+
+def run_alone(code: str) -> subprocess.CompletedProcess[str]:
+    """code in a fresh interpreter (a crash fails the test, not the run)."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=20)
+
+
+@needs_c
+def test_lists_while_the_collector_changes_the_table() -> None:
+    """keys() and items() allocate objects, so the garbage collector may run
+    and its callbacks put entries: the list holds the entries there were."""
+    r = run_alone("""
+        import gc
+        from cleaner._speedups import KeyTable
+        t = KeyTable(8)
+        for k in range(5000):
+            t[k] = k
+        def grow(phase, info):
+            if phase == "start" and len(t) < 6000:
+                for k in range(10**6, 10**6 + 100):
+                    t[k + len(t)] = 0
+        gc.callbacks.append(grow)
+        gc.set_threshold(1)
+        items, keys = t.items(), t.keys()
+        gc.set_threshold(700)
+        gc.callbacks.remove(grow)
+        assert items == [(k, k) for k in range(5000)], items[-3:]
+        assert keys[:5000] == list(range(5000)) and len(t) > 5000
+        print("ok")
+    """)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr[-2000:]
+
+
+@needs_c
+def test_add_many_keys_compared_by_python_code() -> None:
+    """add_many compares each key with the limit, which may run Python code
+    that drops the list's reference to it: the key must stay alive."""
+    r = run_alone("""
+        from cleaner._speedups import KeyTable
+        class Key:
+            def __init__(self, v):
+                self.v = v
+            def __index__(self):
+                return self.v
+            def __lt__(self, other):
+                keys[0] = 0  # the list's reference to this key is dropped
+                global others
+                others = [Key(12345) for _ in range(50)]  # where it was, most likely
+                return True
+        keys = [Key(7)]
+        t = KeyTable(8)
+        t.add_many(keys, 1, 2**64)
+        assert t.items() == [(7, 1)], t.items()
+        print("ok")
+    """)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr[-2000:]
 
 
 @needs_c

@@ -266,6 +266,15 @@ def test_fold_pass_overflow_of_its_first_guess() -> None:
 
 
 @needs_c
+def test_sketch_size_far_past_the_words() -> None:
+    """k bounds the sketch, the words bound it too: a huge k (Settings.sketch_k
+    is the caller's) sizes nothing after it (2**61 * 8 bytes wrapped to 0)."""
+    for text in ("one two three four five six seven", "x " * 100):
+        for k in (65, 2**40, 2**61, 2**61 + 1, sys.maxsize):
+            assert check_same(text, 1, k, 1), k
+
+
+@needs_c
 def test_repeated_ngrams_count_once_and_sketch_is_bottom_k() -> None:
     text = "one two three four " * 30 + "five six seven eight nine ten eleven twelve"
     assert check_same(text, 4, 8, 10)
@@ -1598,6 +1607,28 @@ def test_matcher_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, seed: 
             assert any(g is not None and g.kind == "near" for g in got)
         if max_bytes and near:
             assert with_c[-1] > 0  # sampled: the Python path took over
+
+
+@needs_c
+def test_probe_sketch_changed_by_python_code() -> None:
+    """probe reads a sketch value that is no int through its __index__, which
+    may empty the list: the values left are read from the list as it is now."""
+    code = """if 1:
+        from cleaner import index
+        from cleaner._speedups import KeyTable, probe
+        class Value:
+            def __index__(self):
+                sk.clear()
+                return 1
+        sk = [Value()] + [2**20 + i for i in range(200)]
+        runs = index.FingerprintTable(64).run_set()
+        exact, near = KeyTable(8), KeyTable(4)
+        assert probe(7, sk, 0.5, 3, exact, runs, near, runs) is None
+        assert near == {1: 3}, near
+        print("ok")
+    """
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr[-2000:]
 
 
 @needs_c
