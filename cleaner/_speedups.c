@@ -2808,7 +2808,7 @@ static int owners_into(PyObject *keys, const KeyTableObject *recent, const RunSe
             asked_for[n_ask] = i - from;
             ask[n_ask++] = k;
             if (runs->filter.obj != NULL && (runs->key_bytes == 8 || k <= 0xFFFFFFFFULL))
-                __builtin_prefetch((const uint8_t *)runs->filter.buf + ((k >> runs->shift) >> 3));
+                __builtin_prefetch(filter_word(runs->filter.buf, runs->shift, k));
         }
         if (need > 0 && n <= FIND_BATCH) {
             Py_ssize_t can = 0;
