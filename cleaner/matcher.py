@@ -204,11 +204,14 @@ class Matcher:
     def _indexed(self) -> None:
         """After a paragraph was indexed: spill when a table's recent entries
         reached the index's spill point (``Index.spill``: at that paragraph,
-        whatever the chunks), then look the chunk up again in the new runs."""
+        whatever the chunks)."""
+        live, at = self.live, self._spill_at
+        if len(live.near.recent) >= at or len(live.exact.recent) >= at:
+            self._spill()
+
+    def _spill(self) -> None:
+        """``Index.spill``, then the chunk looked up again in the new runs."""
         live = self.live
-        at = self._spill_at
-        if len(live.near.recent) < at and len(live.exact.recent) < at:
-            return
         live.spill()
         if self._c_runs:
             self._found[0], self._found[1] = live.exact.run_set(), live.near.run_set()
@@ -252,7 +255,7 @@ class Matcher:
                     live.add_paragraph(self.doc, line, r)
                     at = self._spill_at  # _indexed, inlined (the hot path)
                     if len(live.near.recent) >= at or len(live.exact.recent) >= at:
-                        self._indexed()
+                        self._spill()
                     return None
                 if r is not None:  # else a character the C fingerprints do not take
                     key, sk, facts, found = r
