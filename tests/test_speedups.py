@@ -1118,6 +1118,16 @@ def classify_docs(docs: list[list[tuple[str, str | None]]], params: context.Cont
     return out
 
 
+def assert_window_matches_python(docs: list[list[tuple[str, str | None]]], params: context.ContextParams) -> None:
+    """The classifier window in C gives what the Python one gives on ``docs``."""
+    got = classify_docs(docs, params)
+    with python_classifier():
+        want = classify_docs(docs, params)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert same(g, w), (g, w)
+
+
 @needs_c
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(DOC_LINES, min_size=1, max_size=4), st.sampled_from(DOC_PARAMS))
@@ -1125,12 +1135,7 @@ def classify_docs(docs: list[list[tuple[str, str | None]]], params: context.Cont
          DOC_PARAMS[14])  # an echo in the article, dropped for its why
 def test_classifier_window_matches_python(docs: list[list[tuple[str, str | None]]],
                                           params: context.ContextParams) -> None:
-    got = classify_docs(docs, params)
-    with python_classifier():
-        want = classify_docs(docs, params)
-    assert len(got) == len(want)
-    for g, w in zip(got, want, strict=True):
-        assert same(g, w), (g, w)
+    assert_window_matches_python(docs, params)
 
 
 @needs_c
@@ -1141,12 +1146,7 @@ def test_weak_article_at_window_edge_matches_python(docs: list[list[tuple[str, s
     _weak_company, of lines and of repeats' own verdicts) walks on into the
     lines decided before (DocumentContext.left)."""
     params = replace(DEFAULT, window=12, weak_article=60.0)
-    got = classify_docs(docs, params)
-    with python_classifier():
-        want = classify_docs(docs, params)
-    assert len(got) == len(want)
-    for g, w in zip(got, want, strict=True):
-        assert same(g, w), (g, w)
+    assert_window_matches_python(docs, params)
 
 
 @needs_c
