@@ -2937,24 +2937,41 @@ static PyTypeObject RunSetType = {
     .tp_new = runset_new,
 };
 
-/* Matcher._may_reach on the owners found for a sketch of n values: 1 when
- * found - distinct + 1 >= threshold * n - 1 (and something was found), 0 when
- * not, -1 with an exception. */
-static int may_reach(PyObject *owners, Py_ssize_t n, double threshold)
+/* Matcher._may_reach on the owners found for a sketch of n values, given as
+ * ids (own[0..found)): 1 when found - distinct + 1 >= threshold * n - 1 (and
+ * something was found), else 0. */
+static int may_reach_ids(const int64_t *own, Py_ssize_t found, Py_ssize_t n, double threshold)
 {
-    Py_ssize_t found = PyList_GET_SIZE(owners), distinct = 0;
+    Py_ssize_t distinct = 0;
     for (Py_ssize_t i = 0; i < found; i++) {
         Py_ssize_t j = 0;
-        for (; j < i; j++) {
-            int eq = PyObject_RichCompareBool(PyList_GET_ITEM(owners, i), PyList_GET_ITEM(owners, j), Py_EQ);
-            if (eq < 0)
-                return -1;
-            if (eq)
-                break;
-        }
+        while (j < i && own[j] != own[i])
+            j++;
         distinct += j == i;
     }
     return found > 0 && (double)(found - distinct + 1) >= threshold * (double)n - 1;
+}
+
+/* may_reach_ids on the owners as a list of ids (probe's); -1 with an exception */
+static int may_reach(PyObject *owners, Py_ssize_t n, double threshold)
+{
+    Py_ssize_t found = PyList_GET_SIZE(owners);
+    int64_t small[64], *own = found <= 64 ? small : PyMem_Malloc((size_t)found * sizeof(int64_t));
+    if (own == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int r = 0;
+    for (Py_ssize_t i = 0; i < found && r == 0; i++) {
+        own[i] = PyLong_AsLongLong(PyList_GET_ITEM(owners, i));
+        if (own[i] == -1 && PyErr_Occurred())
+            r = -1;
+    }
+    if (r == 0)
+        r = may_reach_ids(own, found, n, threshold);
+    if (own != small)
+        PyMem_Free(own);
+    return r;
 }
 
 PyDoc_STRVAR(probe_doc,
@@ -3023,19 +3040,6 @@ static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
     }
     Py_RETURN_NONE;
-}
-
-/* may_reach on owners given as ids (own[0..found)) */
-static int may_reach_ids(const int64_t *own, Py_ssize_t found, Py_ssize_t n, double threshold)
-{
-    Py_ssize_t distinct = 0;
-    for (Py_ssize_t i = 0; i < found; i++) {
-        Py_ssize_t j = 0;
-        while (j < i && own[j] != own[i])
-            j++;
-        distinct += j == i;
-    }
-    return found > 0 && (double)(found - distinct + 1) >= threshold * (double)n - 1;
 }
 
 /* check_text's near step: each sketch value (the low 32 bits of best[0..n))
