@@ -2210,7 +2210,7 @@ static PyObject *runset_get(RunSetObject *self, PyObject *const *args, Py_ssize_
  * a hash index of open-addressed slots (linear probing) holding an entry's
  * position + 1 (0: empty). Iterating the entries gives a dict's order, so
  * spills and saved indexes stay as they were. An entry taken out at the end
- * (check_text's undo) is dropped; one taken out elsewhere is marked dead until
+ * (check_lines' undo) is dropped; one taken out elsewhere is marked dead until
  * the next resize compacts the entries. A freed slot is filled by shifting its
  * cluster back (no tombstones). No PyObject per entry: 12 or 8 bytes of entry
  * plus 4 bytes per slot, slots at most 2/3 full. */
@@ -3042,7 +3042,7 @@ static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-/* check_text's near step: each sketch value (the low 32 bits of best[0..n))
+/* check_lines' near step: each sketch value (the low 32 bits of best[0..n))
  * put in near under pid (setdefault); the owners found, in the sketch's order
  * (near's earlier owners, then the runs', as owners_into), when
  * Matcher._may_reach lets one earlier paragraph own enough of them: then the
@@ -3117,50 +3117,39 @@ done:
     return out;
 }
 
-PyDoc_STRVAR(check_text_doc,
-"check_text(text, ngram, k, near_min_words, threshold, pid, exact_recent, exact_runs, near_recent, near_runs,\n"
-"           keys, max_keys, /)\n--\n\n"
-"near_fingerprints then probe, in one call (Matcher.check's common path; the\n"
-"exact key is first added to the set keys while it holds fewer than max_keys,\n"
-"unless keys is None; the recent tables are KeyTables): the\n"
-"facts mask (an int) when the paragraph is new, now indexed under pid; else\n"
-"(key, sketch, facts, found) with what probe found (the exact copy's id, or\n"
-"the near candidates' ids); None if the text holds a character the table\n"
-"does not mark fast (nothing looked up or indexed).");
+PyDoc_STRVAR(check_lines_doc,
+"check_lines(texts, lo, hi, line, ngram, k, near_min_words, threshold, pid, exact_recent, exact_runs,\n"
+"            near_recent, near_runs, keys, max_keys, limits, /)\n--\n\n"
+"Matcher.check's common path for the paragraphs texts[lo:hi] in order (the\n"
+"recent tables are KeyTables), with limits = (short, near_from, max_chars,\n"
+"spill_at): a text shorter than short or all white space is skipped; one of\n"
+"near_from characters or more is fingerprinted for near matching, a shorter\n"
+"one for its exact key only; each key goes first into the set keys while it\n"
+"holds fewer than max_keys (unless keys is None); then near_fingerprints and\n"
+"probe in one step. A new paragraph is indexed under the next id from pid,\n"
+"with line number line + (its index - lo). Stops after the paragraph that\n"
+"brings a recent table to spill_at entries, and at a paragraph that is not\n"
+"new, longer than max_chars or with a character the table does not mark fast.\n"
+"Returns (stop, found, lines, facts): texts[lo:stop] were new or skipped;\n"
+"found is None, or for texts[stop] (key, sketch, facts, probe's result: the\n"
+"exact copy's id or the near candidates' ids), nothing indexed for it; lines\n"
+"and facts are the new paragraphs' line numbers and facts masks (native\n"
+"uint32, as bytes).");
 
-static PyObject *check_text(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* One paragraph of check_lines: 1 new (indexed under pid, *mask set), 2
+ * found (*found set), 0 the text holds a character the table does not mark
+ * fast (nothing done), -1 with an exception. */
+static int check_one(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t near_min_words, double threshold,
+                     uint32_t pid, KeyTableObject *exact, const RunSetObject *exact_runs, KeyTableObject *near,
+                     const RunSetObject *near_runs, PyObject *keys, Py_ssize_t max_keys, int64_t *mask,
+                     PyObject **found)
 {
-    (void)self;
-    Py_ssize_t ngram, k, near_min_words;
-    if (!nargs_ok("check_text", nargs, 12) || !prints_args("check_text", args + 1, &ngram, &k, &near_min_words))
-        return NULL;
-    PyObject *keys = args[10];
-    Py_ssize_t max_keys = PyLong_AsSsize_t(args[11]);
-    if (max_keys == -1 && PyErr_Occurred())
-        return NULL;
-    double threshold = PyFloat_AsDouble(args[4]);
-    if (threshold == -1.0 && PyErr_Occurred())
-        return NULL;
-    KeyTableObject *exact, *near;
-    uint32_t pid;
-    if (!PyLong_Check(args[5]) || !PyObject_TypeCheck(args[7], &RunSetType)
-        || !PyObject_TypeCheck(args[9], &RunSetType) || (keys != Py_None && !PySet_CheckExact(keys))) {
-        PyErr_SetString(PyExc_TypeError, "check_text: bad argument types");
-        return NULL;
-    }
-    if (kt_arg(args[6], 0, &exact, "check_text") < 0 || kt_arg(args[8], 0, &near, "check_text") < 0
-        || kt_pid_of(args[5], &pid) < 0)
-        return NULL;
-    if (exact->key_bytes != 8) {
-        PyErr_SetString(PyExc_TypeError, "check_text: the exact keys' table must hold 8-byte keys");
-        return NULL;
-    }
-    const RunSetObject *exact_runs = (RunSetObject *)args[7], *near_runs = (RunSetObject *)args[9];
     Prints p;
-    int r = prints_of(args[0], ngram, k, near_min_words, &p);
+    int r = prints_of(text, ngram, k, near_min_words, &p);
     if (r <= 0)
-        return r < 0 ? NULL : Py_NewRef(Py_None);
-    PyObject *found = NULL, *out = NULL;
+        return r;
+    PyObject *got = NULL;
+    r = -1;
     if (keys != Py_None && PySet_GET_SIZE(keys) < max_keys) {
         PyObject *key = PyLong_FromUnsignedLongLong(p.key);
         int err = key == NULL || PySet_Add(keys, key) < 0;
@@ -3172,43 +3161,151 @@ static PyObject *check_text(PyObject *self, PyObject *const *args, Py_ssize_t na
      * hash probe, not a lookup then an insert) and taken out again when the
      * paragraph is found (rarely); no Python object unless found */
     uint32_t old;
-    r = kt_put(exact, p.key, pid, &old);
-    if (r < 0)
+    int put = kt_put(exact, p.key, pid, &old);
+    if (put < 0)
         goto done;
-    if (r == 0) {
-        found = PyLong_FromUnsignedLong(old); /* the exact copy's id, in recent */
-        goto matched;
-    }
-    int64_t id = runset_find(exact_runs, p.key);
-    if (id >= 0) {
-        if (kt_del(exact, p.key) < 0)
+    if (put == 0) {
+        got = PyLong_FromUnsignedLong(old); /* the exact copy's id, in recent */
+    } else {
+        int64_t id = runset_find(exact_runs, p.key);
+        if (id >= 0) {
+            if (kt_del(exact, p.key) < 0)
+                goto done;
+            got = PyLong_FromLongLong(id);
+        } else if (p.cnt > 0 && (got = near_owners(p.best, p.cnt, near, near_runs, pid, threshold)) != Py_None) {
+            if (got == NULL || kt_del(exact, p.key) < 0)
+                goto done;
+        } else {
+            Py_CLEAR(got);
+            *mask = p.mask;
+            r = 1;
             goto done;
-        found = PyLong_FromLongLong(id);
-        goto matched;
+        }
     }
-    if (p.cnt > 0 && (found = near_owners(p.best, p.cnt, near, near_runs, pid, threshold)) != Py_None) {
-        if (found == NULL || kt_del(exact, p.key) < 0)
-            goto done;
-        goto matched;
-    }
-    Py_CLEAR(found);
-    out = PyLong_FromLongLong(p.mask);
-    goto done;
-matched:
-    if (found == NULL)
+    if (got == NULL)
         goto done;
-    out = PyTuple_New(4);
+    PyObject *out = PyTuple_New(4);
     if (out == NULL)
         goto done;
     PyTuple_SET_ITEM(out, 0, PyLong_FromUnsignedLongLong(p.key));
     PyTuple_SET_ITEM(out, 1, sketch_list(p.best, p.cnt));
     PyTuple_SET_ITEM(out, 2, PyLong_FromLongLong(p.mask));
-    PyTuple_SET_ITEM(out, 3, found);
-    found = NULL;
-    if (PyTuple_GET_ITEM(out, 0) == NULL || PyTuple_GET_ITEM(out, 1) == NULL || PyTuple_GET_ITEM(out, 2) == NULL)
-        Py_CLEAR(out);
+    PyTuple_SET_ITEM(out, 3, got);
+    got = NULL;
+    if (PyTuple_GET_ITEM(out, 0) == NULL || PyTuple_GET_ITEM(out, 1) == NULL || PyTuple_GET_ITEM(out, 2) == NULL) {
+        Py_DECREF(out);
+        goto done;
+    }
+    *found = out;
+    r = 2;
 done:
     prints_free(&p);
+    Py_XDECREF(got);
+    return r;
+}
+
+/* str.isspace() for a non-empty str */
+static int all_space(PyObject *s, Py_ssize_t n)
+{
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)))
+            return 0;
+    return 1;
+}
+
+static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    Py_ssize_t ngram, k, near_min_words, lo, hi, line, max_keys, lim[4];
+    if (!nargs_ok("check_lines", nargs, 16) || !prints_args("check_lines", args + 4, &ngram, &k, &near_min_words))
+        return NULL;
+    PyObject *texts = args[0], *keys = args[13], *limits = args[15];
+    if (!PyList_Check(texts) || !PyLong_Check(args[8]) || !PyObject_TypeCheck(args[10], &RunSetType)
+        || !PyObject_TypeCheck(args[12], &RunSetType) || (keys != Py_None && !PySet_CheckExact(keys))
+        || !PyTuple_Check(limits) || PyTuple_GET_SIZE(limits) != 4) {
+        PyErr_SetString(PyExc_TypeError, "check_lines: bad argument types");
+        return NULL;
+    }
+    lo = PyLong_AsSsize_t(args[1]);
+    hi = PyLong_AsSsize_t(args[2]);
+    line = PyLong_AsSsize_t(args[3]);
+    max_keys = PyLong_AsSsize_t(args[14]);
+    for (int i = 0; i < 4; i++)
+        lim[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(limits, i));
+    double threshold = PyFloat_AsDouble(args[7]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (lo < 0 || hi < lo || hi > PyList_GET_SIZE(texts) || line < 0 || line + (hi - lo) > UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "check_lines: need 0 <= lo <= hi <= len(texts), line numbers in uint32");
+        return NULL;
+    }
+    KeyTableObject *exact, *near;
+    uint32_t pid;
+    if (kt_arg(args[9], 0, &exact, "check_lines") < 0 || kt_arg(args[11], 0, &near, "check_lines") < 0
+        || kt_pid_of(args[8], &pid) < 0)
+        return NULL;
+    if (exact->key_bytes != 8) {
+        PyErr_SetString(PyExc_TypeError, "check_lines: the exact keys' table must hold 8-byte keys");
+        return NULL;
+    }
+    const RunSetObject *exact_runs = (RunSetObject *)args[10], *near_runs = (RunSetObject *)args[12];
+    Py_ssize_t short_ = lim[0], near_from = lim[1], max_chars = lim[2], spill_at = lim[3];
+    /* the new paragraphs' line numbers, then their masks: on the stack for a
+     * short run, else grown */
+    uint32_t small[2 * 64], *rows = small;
+    Py_ssize_t cap = 64, n_new = 0, j;
+    PyObject *found = NULL, *out = NULL;
+    for (j = lo; j < hi; j++) {
+        PyObject *text = PyList_GET_ITEM(texts, j);
+        if (!PyUnicode_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "check_lines: texts must be str");
+            goto done;
+        }
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+        if (n < short_ || all_space(text, n))
+            continue;
+        if (n > max_chars)
+            break;
+        if (n_new == cap) {
+            uint32_t *bigger = PyMem_Malloc((size_t)cap * 4 * sizeof(uint32_t));
+            if (bigger == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            memcpy(bigger, rows, (size_t)cap * sizeof(uint32_t));
+            memcpy(bigger + 2 * cap, rows + cap, (size_t)cap * sizeof(uint32_t));
+            if (rows != small)
+                PyMem_Free(rows);
+            rows = bigger;
+            cap *= 2;
+        }
+        if (pid > UINT32_MAX - (uint32_t)n_new) {
+            PyErr_SetString(PyExc_OverflowError, "check_lines: paragraph ids past uint32");
+            goto done;
+        }
+        int64_t mask = 0;
+        int r = check_one(text, ngram, k, n >= near_from ? near_min_words : PY_SSIZE_T_MAX, threshold,
+                          pid + (uint32_t)n_new, exact, exact_runs, near, near_runs, keys, max_keys, &mask, &found);
+        if (r < 0)
+            goto done;
+        if (r != 1)
+            break; /* found, or the text is Python's to fingerprint */
+        rows[n_new] = (uint32_t)(line + (j - lo));
+        rows[cap + n_new] = (uint32_t)mask;
+        n_new++;
+        if (exact->used >= spill_at || near->used >= spill_at) {
+            j++;
+            break;
+        }
+    }
+    out = Py_BuildValue("(nOy#y#)", j, found == NULL ? Py_None : found, (const char *)rows,
+                        n_new * (Py_ssize_t)sizeof(uint32_t), (const char *)(rows + cap),
+                        n_new * (Py_ssize_t)sizeof(uint32_t));
+done:
+    if (rows != small)
+        PyMem_Free(rows);
     Py_XDECREF(found);
     return out;
 }
@@ -5344,7 +5441,7 @@ static PyMethodDef methods[] = {
     {"exact_fingerprint", exact_fingerprint, METH_O, exact_fingerprint_doc},
     {"xxh3_64", xxh3_64, METH_O, xxh3_64_doc},
     {"probe", (PyCFunction)(void (*)(void))probe, METH_FASTCALL, probe_doc},
-    {"check_text", (PyCFunction)(void (*)(void))check_text, METH_FASTCALL, check_text_doc},
+    {"check_lines", (PyCFunction)(void (*)(void))check_lines, METH_FASTCALL, check_lines_doc},
     {"dict_columns", (PyCFunction)(void (*)(void))dict_columns, METH_FASTCALL, dict_columns_doc},
     {"sorted_columns", (PyCFunction)(void (*)(void))sorted_columns, METH_FASTCALL, sorted_columns_doc},
     {"merge_runs", (PyCFunction)(void (*)(void))merge_runs, METH_FASTCALL, merge_runs_doc},

@@ -18,6 +18,7 @@ to one and documents have no leading or trailing blank lines.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from collections.abc import Callable, Container, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -298,14 +299,19 @@ class DocumentCleaner:
 
     # -- the state machine -------------------------------------------------
     def feed_batch(self, raws: Sequence[bytes], texts: Sequence[str], hits: dict[int, list[int]],
-                   lo: int, hi: int, out: list[bytes]) -> None:
+                   lo: int, hi: int, out: list[bytes], stops: Sequence[int] | None = None) -> None:
         """Process lines ``lo..hi`` of a batch. The common case, a line with no
         candidate rule while no block, truncation or look-ahead is under way,
-        is handled inline; everything else takes ``_process``."""
+        is handled inline; everything else takes ``_process``. ``stops``: the
+        lines of ``hits``, sorted; with them the matcher judges the lines
+        ahead of one up to the next of them (only a rule changes which lines
+        it sees): see ``Matcher.check``."""
         always = self.e.always
         matcher = self.matcher
         short = matcher.short if matcher is not None else 0
         inline = matcher is not None and matcher.inline
+        ahead = stops if matcher is not None and matcher.ahead and not inline else None
+        new_until = -1
         slow = bool(self.e.block_unit or self.boiler is not None or always)
         ctx = self.ctx
         held = self.held
@@ -337,7 +343,16 @@ class DocumentCleaner:
             if keys is not None:
                 self._note_key(raw, text, i)
             if matcher is not None and len(text) >= short:
-                m = self._repeat(raw, text, ln) if inline else matcher.check(raw, text, ln, i)
+                if inline:
+                    m = self._repeat(raw, text, ln)
+                elif i < new_until:
+                    m = None  # judged new by the lookahead of an earlier line's check
+                elif ahead is not None:
+                    p = bisect_right(ahead, i)
+                    m = matcher.check(raw, text, ln, i, ahead[p] if p < len(ahead) and ahead[p] < hi else hi)
+                    new_until = matcher.new_until
+                else:
+                    m = matcher.check(raw, text, ln, i)
                 if m is not None:
                     self.line_no = ln
                     self._repeated(new(Item, (ln, raw, text, None, -1, False)), m)

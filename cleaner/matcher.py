@@ -64,9 +64,10 @@ class MatchSettings:
 
 
 Prepared = tuple[int, list[int], int]  # exact key, sketch, facts mask (0: none)
+Found = tuple[int, list[int], int, int | list[int]]  # check_lines' find: Prepared, then probe's result
 _RunSet = speedup("RunSet")
 _probe = speedup("probe")
-_check_text = speedup("check_text")
+_check_lines = speedup("check_lines")
 # Keys of the lines the rules kept, per document, for block rules to skip
 # repeats (``Config.skip_repeats``): at most this many; past it, a repeat of a
 # later line breaks a block as any line would.
@@ -93,8 +94,10 @@ class Matcher:
         self.doc_name = ""
         self.loaded_doc = -1
         self.short = 2 * settings.min_words - 1  # fewer characters cannot hold min_words words
-        # the shortest text check_text fingerprints (longer than NEAR_MAX_CHARS: none)
-        self._c_min = max(2 * settings.near_min_words, self.short) if settings.near else NEAR_MAX_CHARS + 1
+        # check_lines' limits: the shortest text judged, the shortest fingerprinted for near
+        # matching (as ``fingerprints``), the longest, and the spill point
+        near_from = max(2 * settings.near_min_words, self.short) if settings.near else NEAR_MAX_CHARS + 1
+        self._limits = (self.short, near_from, NEAR_MAX_CHARS, live.spill_at())
         # exact matching within one document needs no index: the engine keeps
         # the document's keys in a dict (``DocumentCleaner._repeat``, the hot path)
         # (with --unit block, paragraphs are judged by ``check``, which needs the
@@ -109,6 +112,13 @@ class Matcher:
         self.min_share = 1.0  # per document: the smallest hash share a budget left any document
         self._spill_at = live.spill_at()
         self.doc_keys: set[int] | None = None
+        # check_lines looks ahead: the chunk's lines [lo, new_until) it found
+        # new (and indexed), and what it found for the line it stopped at
+        self.new_until = -1
+        self._new_from = self._new_until = -1
+        self._ahead: tuple[int, Found] | None = None
+        # the engine may pass check a limit past the line (check_lines' lookahead)
+        self.ahead = _check_lines is not None and self._c_runs
 
     def start_doc(self, name: str, keys: bool = False) -> None:
         """``keys``: note the exact keys of the document's paragraphs checked
@@ -121,6 +131,7 @@ class Matcher:
             self.min_share = min(self.min_share, self.live.sampled_share())
             self.live = Index(self.live.params, self.live.max_bytes)
             self._spill_at = self.live.spill_at()
+            self._limits = (*self._limits[:3], self._spill_at)
             # the chunk's lookups so far were in the last document's index
             # (a form feed inside a batch): the new one has no runs yet
             if self._c_runs:
@@ -128,6 +139,7 @@ class Matcher:
             else:
                 self._found[0], self._found[1] = {}, {}
         self.doc_name = name
+        self._forget_ahead()
         self.doc = self.live.doc_id(name)
         self.loaded_doc = self.loaded.doc_index.get(name, -1) if self.loaded is not None else -1
 
@@ -197,9 +209,14 @@ class Matcher:
         return fp[0] if fp is not None else exact_fingerprint(raw, text)
 
     def end_chunk(self) -> None:
+        self._forget_ahead()
         self._pre = {}
         self._chunk = None
         self._found = [{}, {}, {}, {}]  # the C lookups hold the runs a later spill replaces
+
+    def _forget_ahead(self) -> None:
+        self.new_until = self._new_from = self._new_until = -1
+        self._ahead = None
 
     def _indexed(self) -> None:
         """After a paragraph was indexed: spill when a table's recent entries
@@ -233,38 +250,38 @@ class Matcher:
                 return pid, self.loaded
         return None
 
-    def check(self, raw: bytes, text: str, line: int, idx: int = -1) -> Match | None:
-        """None if the paragraph is new (and now indexed), else where it was seen."""
+    def check(self, raw: bytes, text: str, line: int, idx: int = -1, limit: int = -1) -> Match | None:
+        """None if the paragraph is new (and now indexed), else where it was seen.
+
+        ``limit``: the chunk's lines ``idx + 1 .. limit - 1`` are the caller's
+        next paragraphs, judged as they come (the fast path of
+        ``DocumentCleaner.feed_batch``, which passes a limit up to the next
+        line a rule may remove). Those are then judged ahead, in one C call,
+        until one is not new: the ones before it are indexed now, and
+        ``new_until`` tells the caller it need not ask about them."""
         live = self.live
-        if (_check_text is not None and self._c_runs and self.loaded is None and live.sample_shift == 0
-                and idx not in self._pre):
-            # the common path: fingerprints, lookups and indexing in one call
-            # (what the path below does through _prepared and probe)
-            chunk = self._chunk
-            if chunk is not None and 0 <= idx < len(chunk[1]):
-                fp_text = chunk[1][idx]  # what _prepared fingerprints
+        self.new_until = -1
+        if self._new_from <= idx < self._new_until:
+            return None  # judged new (and indexed) by the last call's lookahead
+        if _check_lines is not None and self._c_runs and self.loaded is None and live.sample_shift == 0:
+            ahead = self._ahead
+            if ahead is not None and ahead[0] == idx:
+                self._ahead = None
+                r: Found | None = ahead[1]
+            elif idx not in self._pre:
+                r = self._check_lines(text, line, idx, limit)
             else:
-                fp_text = text
-                self._lookup((), one=True)
-            if self._c_min <= len(fp_text) <= NEAR_MAX_CHARS and not fp_text.isspace():
-                s = self.s
-                r = _check_text(fp_text, s.ngram, s.sketch_k, s.near_min_words, s.near_threshold, live.para_doc.n,
-                                live.exact.recent, self._found[0], live.near.recent, self._found[1], self.doc_keys,
-                                DOC_KEYS_MAX)
-                if isinstance(r, int):  # new, and indexed under the next id
-                    live.add_paragraph(self.doc, line, r)
-                    at = self._spill_at  # _indexed, inlined (the hot path)
-                    if len(live.near.recent) >= at or len(live.exact.recent) >= at:
-                        self._spill()
-                    return None
-                if r is not None:  # else a character the C fingerprints do not take
-                    key, sk, facts, found = r
-                    if isinstance(found, int):
-                        return self._exact(found, live, text)
-                    m = self._near([(p, live) for p in found], len(sk), facts, raw, text)
-                    if m is None:
-                        self._add(key, sk, facts, line)
-                    return m
+                r = None
+            if r is not None:
+                key, sk, facts, found = r
+                if isinstance(found, int):
+                    return self._exact(found, live, text)
+                m = self._near([(p, live) for p in found], len(sk), facts, raw, text)
+                if m is None:
+                    self._add(key, sk, facts, line)
+                return m
+            if self.new_until > idx:
+                return None
         fp = self._prepared(idx) if idx >= 0 else None
         if fp is None:
             if len(text) < self.short or text.isspace():
@@ -313,6 +330,39 @@ class Matcher:
                     if m is not None:
                         return m
         self._add(key, sk, facts, line)
+        return None
+
+    def _check_lines(self, text: str, line: int, idx: int,
+                     limit: int) -> Found | None:
+        """``_speedups.check_lines`` from the chunk's line ``idx`` up to
+        ``limit`` (or for ``text`` alone, a line not in the chunk): indexes
+        the new paragraphs, spills when due, sets ``new_until`` (past ``idx``
+        when it was new) and returns what was found for line ``idx`` (None:
+        new, or the C fingerprints do not take it: see ``new_until``)."""
+        live, s = self.live, self.s
+        chunk = self._chunk
+        in_chunk = chunk is not None and 0 <= idx < len(chunk[1])
+        if chunk is not None and in_chunk:
+            texts, lo, hi = chunk[1], idx, min(max(limit, idx + 1), len(chunk[1]))
+        else:
+            texts, lo, hi = [text], 0, 1
+            self._lookup((), one=True)
+        found: Found | None
+        stop, found, lines, facts = _check_lines(
+            texts, lo, hi, line, s.ngram, s.sketch_k, s.near_min_words, s.near_threshold, live.para_doc.n,
+            live.exact.recent, self._found[0], live.near.recent, self._found[1], self.doc_keys, DOC_KEYS_MAX,
+            self._limits)
+        if lines:
+            live.add_rows(self.doc, lines, facts)
+            self._indexed()
+        if stop == lo:
+            return found  # line idx: found, or None for the Python path
+        if not in_chunk:
+            self.new_until = idx + 1
+            return None
+        self._new_from, self._new_until, self.new_until = idx, stop, stop
+        if found is not None:
+            self._ahead = (stop, found)
         return None
 
     def _exact(self, pid: int, src: Index, text: str) -> Match | None:

@@ -129,16 +129,17 @@ class StreamCleaner:
         if matcher is not None and self.engine.config.unit == "line":
             matcher.prepare(raws, texts)
         out: list[bytes] = []
+        stops = sorted(hits) if matcher is not None and matcher.ahead else None
         lo = 0
         if self.split_docs:
             for i in feeds:
-                self.doc.feed_batch(raws, texts, hits, lo, i, out)
+                self.doc.feed_batch(raws, texts, hits, lo, i, out, stops)
                 self.doc.finish(out)
                 self.changed = self.changed or self.doc.changed
                 out.append(raws[i])
                 self.doc = self._new_doc()
                 lo = i + 1
-        self.doc.feed_batch(raws, texts, hits, lo, len(texts), out)
+        self.doc.feed_batch(raws, texts, hits, lo, len(texts), out, stops)
         self.doc.end_batch()
         if matcher is not None:
             matcher.end_chunk()

@@ -74,7 +74,7 @@ class KeyTableVsDict(RuleBasedStateMachine):
     @precondition(lambda self: any(d for _, d in self.tables.values()))
     @rule(wide=st.booleans(), data=st.data())
     def delete_present(self, wide: bool, data: st.DataObject) -> None:
-        """Deletions of keys held: at the end (check_text's undo), or anywhere."""
+        """Deletions of keys held: at the end (check_lines' undo), or anywhere."""
         t, d = self.tables[8 if wide else 4]
         if not d:
             return

@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import unicodedata
+from array import array
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -1695,37 +1696,44 @@ def test_probe_matches_its_reference(seed: int, known: list[int], picks: list[in
 @needs_c
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("max_bytes", [None, 30_000])
-def test_matcher_check_text_same_as_probe(monkeypatch: pytest.MonkeyPatch, seed: int, max_bytes: int | None) -> None:
-    """Matcher.check through check_text (one call per paragraph) == through
-    near_fingerprints and probe: the same decisions and the same index."""
+def test_matcher_check_lines_same_as_probe(monkeypatch: pytest.MonkeyPatch, seed: int, max_bytes: int | None) -> None:
+    """Matcher.check through check_lines (one call per paragraph, or per run of
+    paragraphs judged ahead) == through near_fingerprints and probe: the same
+    decisions and the same index."""
     monkeypatch.setattr(index, "SPILL_AT", 40)
     paragraphs = matcher_paragraphs(seed, 1200)
-    # a few texts the C fingerprints refuse (the Python path takes them)
-    paragraphs = [p + " \U0001f600" if n % 17 == 5 else p for n, p in enumerate(paragraphs)]
+    # a few texts the C fingerprints refuse (the Python path takes them), and
+    # a few too short to judge or for near matching
+    paragraphs = [p + " \U0001f600" if n % 17 == 5 else "  " if n % 23 == 3 else p[:15] if n % 29 == 7 else p
+                  for n, p in enumerate(paragraphs)]
     for near, threshold in ((True, 0.5), (True, 0.3), (False, 0.5)):
         s = matcher.MatchSettings(min_words=4, near=near, near_threshold=threshold, near_min_words=10,
                                   ngram=4, sketch_k=8)
         calls: Counter[str] = Counter()
 
-        def counted(*args: object, calls: Counter[str] = calls) -> object:
-            r = c_mod().check_text(*args)
-            calls["none" if r is None else "new" if isinstance(r, int) else "found"] += 1
+        def counted(*args: Any, calls: Counter[str] = calls) -> object:
+            r = c_mod().check_lines(*args)
+            calls["found" if r[1] is not None else "none" if r[0] == args[1] else "new"] += 1
+            calls["ahead"] += r[0] - args[1] > 1
             return r
 
         for keys in (False, True):
-            monkeypatch.setattr(matcher, "_check_text", counted)
-            with_call = run_matcher_keys(paragraphs, s, max_bytes, keys)
-            monkeypatch.setattr(matcher, "_check_text", None)
+            monkeypatch.setattr(matcher, "_check_lines", counted)
+            one = run_matcher_keys(paragraphs, s, max_bytes, keys)
+            ahead = run_matcher_keys(paragraphs, s, max_bytes, keys, ahead=True)
+            monkeypatch.setattr(matcher, "_check_lines", None)
             without = run_matcher_keys(paragraphs, s, max_bytes, keys)
-            assert with_call == without
-        if near:
-            assert calls["none"] and calls["new"] and calls["found"]
+            assert one == without
+            assert ahead == without
+        assert calls["none"] and calls["new"] and calls["found"] and calls["ahead"]
 
 
 def run_matcher_keys(paragraphs: list[str], settings_: object, max_bytes: int | None,
-                     keys: bool) -> tuple[object, ...]:
+                     keys: bool, ahead: bool = False) -> tuple[object, ...]:
     """run_matcher, with the documents' keys noted (``start_doc(keys=True)``) or
-    not, and a few paragraphs checked outside the chunk (``--unit block``)."""
+    not, and a few paragraphs checked outside the chunk (``--unit block``).
+    ``ahead``: as the engine's fast path, each check may judge the chunk's
+    lines ahead up to the next one checked outside it (``new_until``)."""
     m = matcher.Matcher(settings_, index.Index(index.IndexParams(), max_bytes))  # type: ignore[arg-type]
     got: list[object] = []
     chunk = 37
@@ -1735,21 +1743,31 @@ def run_matcher_keys(paragraphs: list[str], settings_: object, max_bytes: int | 
             texts = paragraphs[lo:lo + chunk]
             raws = [t.encode() for t in texts]
             m.prepare(raws, texts)
-            got += [m.check(raws[i], t, lo + i, i if i % 5 else -1) for i, t in enumerate(texts)]
+            new_until = -1
+            for i, t in enumerate(texts):
+                if i % 5 == 0:
+                    got.append(m.check(raws[i], t, lo + i, -1))
+                elif not ahead:
+                    got.append(m.check(raws[i], t, lo + i, i))
+                elif i < new_until or t.isspace() or len(t) < m.short:
+                    got.append(None)
+                else:
+                    got.append(m.check(raws[i], t, lo + i, i, min(len(texts), i + 5 - i % 5)))
+                    new_until = m.new_until
             m.end_chunk()
         got.append(None if m.doc_keys is None else sorted(m.doc_keys))
     live = m.live
     live.spill()
-    return (got, list(live.para_line), list(live.para_facts), list(live.exact.recent.items()),
-            list(live.near.recent.items()),
+    return (got, list(live.para_line), list(live.para_facts), list(live.para_doc.starts), list(live.para_doc.docs),
+            list(live.exact.recent.items()), list(live.near.recent.items()),
             [(r.keys.tolist(), r.ids().tolist()) for t in (live.exact, live.near) for r in t.runs], live.sample_shift)
 
 
-def check_text_reference(text: str, k: int, threshold: float, pid: int,
-                         recent: tuple[Any, Any], runs: tuple[object, object],
-                         keys: set[int]) -> object:
-    """check_text in two calls: near_fingerprints, then probe."""
-    fp = c_mod().near_fingerprints(text, 4, k, 10)
+def check_lines_reference(text: str, k: int, threshold: float, pid: int,
+                          recent: tuple[Any, Any], runs: tuple[object, object],
+                          keys: set[int]) -> object:
+    """check_lines of one text, in two calls: near_fingerprints, then probe."""
+    fp = c_mod().near_fingerprints(text, 4, k, 10 if len(text) >= 20 else 10**9)
     if fp is None:
         return None
     key, sk, facts = fp
@@ -1759,14 +1777,18 @@ def check_text_reference(text: str, k: int, threshold: float, pid: int,
     return facts if found is None else (key, sk, facts, found)
 
 
+LIMITS = (5, 20, 100_000, 10**6)  # check_lines' short, near_from, max_chars, spill_at
+
+
 @needs_c
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 2**32), st.lists(st.integers(0, 39), min_size=1, max_size=8),
        st.sampled_from([0.0, 0.3, 0.5, 0.75, 1.0]), st.booleans(), st.sampled_from([8, 40, 70]))
-def test_check_text_matches_near_fingerprints_and_probe(seed: int, picks: list[int], threshold: float,
-                                                         spill: bool, k: int) -> None:
+def test_check_lines_matches_near_fingerprints_and_probe(seed: int, picks: list[int], threshold: float,
+                                                          spill: bool, k: int) -> None:
     """Texts built from earlier ones (exact copies, edited copies), indexed
-    through check_text and through its reference: same results, same dicts."""
+    one at a time through check_lines and through its reference: same
+    results, same dicts."""
     rng = random.Random(seed)
     words = ["the", "bank", "rate", "Paris", "2024", "fell", "rose", "é", "Straße", "\U0001f600", "of", "a"]
     base = [" ".join(rng.choice(words) for _ in range(rng.randrange(2, 100))) for _ in range(40)]
@@ -1777,11 +1799,18 @@ def test_check_text_matches_near_fingerprints_and_probe(seed: int, picks: list[i
         if n % 2:
             ws[rng.randrange(len(ws))] = rng.choice(words)
         text = " ".join(ws)
-        got, want = (c_mod().check_text(text, 4, k, 10, threshold, n, t[0].recent, t[0].run_set(), t[1].recent,
-                                        t[1].run_set(), keys[0], 5) if i == 0 else
-                     check_text_reference(text, k, threshold, n, (t[0].recent, t[1].recent),
-                                          (t[0].run_set(), t[1].run_set()), keys[1])
-                     for i, t in enumerate(tables))
+        c = tables[0]
+        stop, found, lines, facts = c_mod().check_lines([text], 0, 1, 7, 4, k, 10, threshold, n, c[0].recent,
+                                                        c[0].run_set(), c[1].recent, c[1].run_set(), keys[0], 5,
+                                                        LIMITS)
+        if len(text) < LIMITS[0]:  # too short to judge: skipped
+            assert (stop, found, lines) == (1, None, b"")
+            continue
+        got = found if found is not None or stop == 0 else array("I", facts)[0]
+        assert lines in (b"", array("I", [7]).tobytes())
+        t = tables[1]
+        want = check_lines_reference(text, k, threshold, n, (t[0].recent, t[1].recent),
+                                     (t[0].run_set(), t[1].run_set()), keys[1])
         assert got == want and keys[0] == keys[1]
         assert [list(t.recent.items()) for t in tables[0]] == [list(t.recent.items()) for t in tables[1]]
         if spill and n % 3 == 2:
@@ -1791,35 +1820,104 @@ def test_check_text_matches_near_fingerprints_and_probe(seed: int, picks: list[i
 
 
 @needs_c
-def test_check_text_bad_arguments() -> None:
-    f = c_mod().check_text
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32), st.lists(st.integers(0, 59), min_size=1, max_size=30),
+       st.sampled_from([0.3, 0.5]), st.sampled_from([3, 10, 10**6]))
+def test_check_lines_in_one_call_as_one_at_a_time(seed: int, picks: list[int], threshold: float,
+                                                  spill_at: int) -> None:
+    """A run of texts through one check_lines call (resumed where it stops)
+    and one text per call: the same results, rows and tables."""
+    rng = random.Random(seed)
+    words = ["the", "bank", "rate", "Paris", "2024", "fell", "rose", "é", "of", "a", "\U0001f600"]
+    base = [" ".join(rng.choice(words) for _ in range(rng.randrange(0, 40))) for _ in range(60)]
+    texts = [base[p] for p in picks]
+    limits = (*LIMITS[:3], spill_at)
+
+    def run(step: int) -> tuple[object, ...]:
+        """Each text's result (None: new or skipped; what was found; "py": left
+        to Python, here dropped as a found one is), the rows and the tables."""
+        exact, near = c_mod().KeyTable(8), c_mod().KeyTable(4)
+        runs = index.FingerprintTable(64).run_set()
+        out: list[object] = []
+        rows = [b"", b""]
+        j = 0
+        while j < len(texts):
+            hi = min(len(texts), j + step)
+            stop, found, lines, facts = c_mod().check_lines(texts, j, hi, 100 + j, 4, 8, 10, threshold,
+                                                            len(rows[0]) // 4, exact, runs, near, runs, None, 0,
+                                                            limits)
+            out += [None] * (stop - j)
+            rows = [rows[0] + lines, rows[1] + facts]
+            if found is not None:
+                out.append(found)
+                stop += 1
+            elif stop < hi and (stop == j or (len(exact) < spill_at and len(near) < spill_at)):
+                out.append("py")
+                stop += 1
+            j = stop
+        return out, rows, list(exact.items()), list(near.items())
+
+    assert run(1) == run(len(texts))
+
+
+@needs_c
+def test_check_lines_bad_arguments() -> None:
+    f = c_mod().check_lines
     runs = index.FingerprintTable(64).run_set()
     e, n = key_table(8), key_table(4)
+    args = (["text"], 0, 1, 1, 4, 8, 10, 0.5, 0, e, runs, n, runs, None, 0, LIMITS)
+
+    def bad(**at: object) -> tuple[object, ...]:
+        a = list(args)
+        for i, v in at.items():
+            a[int(i[1:])] = v
+        return tuple(a)
+
     with pytest.raises(TypeError):
-        f("text", 4, 8, 10, 0.5, 0, e, runs, n, runs, None)
+        f(*args[:-1])
     with pytest.raises(TypeError):
-        f("text", 4, 8, 10, 0.5, 0, e, {}, n, runs, None, 0)
+        f(*bad(a10={}))
     with pytest.raises(TypeError):
-        f("text", 4, 8, 10, 0.5, 0, e, runs, n, runs, [], 0)
+        f(*bad(a13=[]))
     with pytest.raises(TypeError):
-        f(b"text", 4, 8, 10, 0.5, 0, e, runs, n, runs, None, 0)
+        f(*bad(a0=[b"text"]))
+    with pytest.raises(TypeError):
+        f(*bad(a0=("text",)))
+    with pytest.raises(TypeError):
+        f(*bad(a15=(5, 20, 100)))
     with pytest.raises(ValueError):
-        f("text", 0, 8, 10, 0.5, 0, e, runs, n, runs, None, 0)
+        f(*bad(a4=0))
+    with pytest.raises(ValueError):
+        f(*bad(a2=2))  # hi past the list
+    with pytest.raises(ValueError):
+        f(*bad(a1=1, a2=0))
+    with pytest.raises(ValueError):
+        f(*bad(a3=2**32))
     with pytest.raises(TypeError):
-        f("text", 4, 8, 10, 0.5, 0, {}, runs, n, runs, None, 0)  # recent: KeyTables
+        f(*bad(a9={}))  # recent: KeyTables
     with pytest.raises(TypeError):
-        f("text", 4, 8, 10, 0.5, 0, n, runs, n, runs, None, 0)  # exact keys: 8 bytes
+        f(*bad(a9=n))  # exact keys: 8 bytes
     exact, near = key_table(8), key_table(4)
     keys: set[int] = set()
     text = "one two three four five six seven eight nine ten eleven twelve"
-    assert isinstance(f(text, 4, 8, 10, 0.5, 3, exact, runs, near, runs, keys, 1), int)
+
+    def call(texts: list[str], pid: int, keys: set[int] | None, max_keys: int) -> tuple[Any, ...]:
+        return f(texts, 0, len(texts), 5, 4, 8, 10, 0.5, pid, exact, runs, near, runs, keys, max_keys,  # type: ignore[no-any-return]
+                 LIMITS)
+
+    stop, found, lines, facts = call([text], 3, keys, 1)
+    assert (stop, found, array("I", lines).tolist(), len(facts)) == (1, None, [5], 4)
     assert set(exact.values()) == {3} and len(near) == 8 and set(near.values()) == {3}
     assert keys == set(exact)
-    assert f(text, 4, 8, 10, 0.5, 4, exact, runs, near, runs, None, 0)[3] == 3  # the exact copy's id
-    found = f(text + " thirteen", 4, 8, 10, 0.5, 4, exact, runs, near, runs, keys, 1)[3]  # near candidates
+    assert call([text], 4, None, 0)[:3] == (0, call([text], 4, None, 0)[1], b"")
+    assert call([text], 4, None, 0)[1][3] == 3  # the exact copy's id
+    found = call([text + " thirteen"], 4, keys, 1)[1][3]  # near candidates
     assert isinstance(found, list) and set(found) == {3} and len(found) >= 4
     assert len(keys) == 1  # full
-    assert f(text + " \U0001f600", 4, 8, 10, 0.5, 4, exact, runs, near, runs, None, 0) is None
+    assert call([text + " \U0001f600"], 4, None, 0)[:2] == (0, None)  # left to Python
+    # skipped (short, blank), new, then stopped at a copy: rows for the new one only
+    stop, found, lines, facts = call(["abc", "   \t", "a b c d e f", text, "x"], 4, None, 0)
+    assert stop == 3 and found[3] == 3 and array("I", lines).tolist() == [5 + 2]
 
 
 @needs_c
