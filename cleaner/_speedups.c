@@ -3150,6 +3150,17 @@ static int check_one(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
         return r;
     PyObject *got = NULL;
     r = -1;
+    /* the tables and filters are too big for the caches: ask for every line
+     * this paragraph reads at once, not one miss after another */
+    __builtin_prefetch(exact->slots + kt_home(exact, p.key));
+    if (exact_runs->filter.obj != NULL)
+        __builtin_prefetch(filter_word(exact_runs->filter.buf, exact_runs->shift, p.key));
+    for (Py_ssize_t i = 0; i < p.cnt; i++) {
+        uint64_t h = p.best[i] & 0xFFFFFFFFULL;
+        __builtin_prefetch(near->slots + kt_home(near, h));
+        if (near_runs->filter.obj != NULL)
+            __builtin_prefetch(filter_word(near_runs->filter.buf, near_runs->shift, h));
+    }
     if (keys != Py_None && PySet_GET_SIZE(keys) < max_keys) {
         PyObject *key = PyLong_FromUnsignedLongLong(p.key);
         int err = key == NULL || PySet_Add(keys, key) < 0;
@@ -3259,6 +3270,8 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
     PyObject *found = NULL, *out = NULL;
     for (j = lo; j < hi; j++) {
         PyObject *text = PyList_GET_ITEM(texts, j);
+        if (j + 1 < hi)
+            __builtin_prefetch(PyList_GET_ITEM(texts, j + 1)); /* its header: read first, often a miss */
         if (!PyUnicode_Check(text)) {
             PyErr_SetString(PyExc_TypeError, "check_lines: texts must be str");
             goto done;
