@@ -2213,7 +2213,10 @@ static PyObject *runset_get(RunSetObject *self, PyObject *const *args, Py_ssize_
  * (check_lines' undo) is dropped; one taken out elsewhere is marked dead until
  * the next resize compacts the entries. A freed slot is filled by shifting its
  * cluster back (no tombstones). No PyObject per entry: 12 or 8 bytes of entry
- * plus 4 bytes per slot, slots at most 2/3 full. */
+ * plus 4 bytes per slot, slots at most 2/3 full. A slot's low bits hold the
+ * position (slots - 1 fits it), its high bits more bits of the key's hash (the
+ * tag): a probe passing another key's slot reads that key only when the tags
+ * agree (the keys are a cache miss away in a large table). */
 typedef struct {
     PyObject_HEAD
     int key_bytes;     /* 8: uint64 keys, 4: uint32 */
@@ -2239,20 +2242,40 @@ static inline uint64_t kt_key(const KeyTableObject *t, Py_ssize_t i)
 
 /* Keys are hash bits already, but tests and odd inputs give runs of small
  * numbers: fold the high half in, then Fibonacci hashing (top bits of the product). */
-static inline size_t kt_home(const KeyTableObject *t, uint64_t k)
+static inline uint64_t kt_mix(uint64_t k)
 {
     k ^= k >> 32;
-    return (size_t)((k * 0x9E3779B97F4A7C15ULL) >> t->shift);
+    return k * 0x9E3779B97F4A7C15ULL;
+}
+
+static inline size_t kt_home(const KeyTableObject *t, uint64_t k)
+{
+    return (size_t)(kt_mix(k) >> t->shift);
+}
+
+/* k's tag: the bits of its mixed hash below those kt_home takes, in the slot
+ * bits above the position's (none when the table has 2**32 slots) */
+static inline uint32_t kt_tag(const KeyTableObject *t, uint64_t k)
+{
+    return (uint32_t)((kt_mix(k) << (64 - t->shift)) >> 32) & ~(uint32_t)t->mask;
+}
+
+/* the entry a slot holds (-1: the slot is empty) */
+static inline Py_ssize_t kt_at(const KeyTableObject *t, uint32_t e)
+{
+    return (Py_ssize_t)(e & (uint32_t)t->mask) - 1;
 }
 
 /* The slot holding key k (*at its entry), or the empty slot ending its cluster (*at = -1) */
 static inline size_t kt_slot(const KeyTableObject *t, uint64_t k, Py_ssize_t *at)
 {
-    size_t s = kt_home(t, k);
+    uint64_t h = kt_mix(k);
+    size_t s = (size_t)(h >> t->shift);
+    uint32_t pos = (uint32_t)t->mask, tag = (uint32_t)((h << (64 - t->shift)) >> 32) & ~pos;
     for (;;) {
         uint32_t e = t->slots[s];
-        if (e == 0 || kt_key(t, e - 1) == k) {
-            *at = (Py_ssize_t)e - 1;
+        if (e == 0 || ((e & ~pos) == tag && kt_key(t, (e & pos) - 1) == k)) {
+            *at = (Py_ssize_t)(e & pos) - 1;
             return s;
         }
         s = (s + 1) & t->mask;
@@ -2322,10 +2345,11 @@ static int kt_resize(KeyTableObject *t, Py_ssize_t need)
     t->mask = size - 1;
     t->shift = 64 - bits;
     for (Py_ssize_t i = 0; i < m; i++) {
-        size_t s = kt_home(t, kt_key(t, i));
+        uint64_t k = kt_key(t, i);
+        size_t s = kt_home(t, k);
         while (slots[s] != 0)
             s = (s + 1) & t->mask;
-        slots[s] = (uint32_t)i + 1;
+        slots[s] = ((uint32_t)i + 1) | kt_tag(t, k);
     }
     return 0;
 }
@@ -2354,7 +2378,7 @@ static inline int kt_put(KeyTableObject *t, uint64_t k, uint32_t pid, uint32_t *
     t->pids[i] = pid;
     if (t->dead != NULL)
         t->dead[i] = 0;
-    t->slots[s] = (uint32_t)i + 1;
+    t->slots[s] = ((uint32_t)i + 1) | kt_tag(t, k);
     t->used++;
     return 1;
 }
@@ -2377,7 +2401,7 @@ static int kt_del(KeyTableObject *t, uint64_t k)
         uint32_t e = t->slots[j];
         if (e == 0)
             break;
-        size_t home = kt_home(t, kt_key(t, e - 1));
+        size_t home = kt_home(t, kt_key(t, kt_at(t, e)));
         if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
             t->slots[i] = e;
             i = j;

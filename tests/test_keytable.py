@@ -122,6 +122,36 @@ TestKeyTableVsDict = needs_c(KeyTableVsDict.TestCase)
 TestKeyTableVsDict.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
 
 
+GOLDEN = 0x9E3779B97F4A7C15  # KeyTable's key mixing: (k ^ k >> 32) * GOLDEN
+
+
+def key_of_mixed(h: int) -> int:
+    """The key whose mixed hash is h (the mixing undone)."""
+    k = h * pow(GOLDEN, -1, 2**64) % 2**64
+    return k ^ (k >> 32)
+
+
+@needs_c
+def test_keys_whose_hashes_agree_on_the_home_and_tag_bits() -> None:
+    """A slot's tag (hash bits below the home's) tells most keys of a cluster
+    apart; keys it cannot (hashes differing in the low 32 bits only) are told
+    apart by their keys, and keys with one home and other tags by the tags
+    (8-byte keys: any mixed hash has one)."""
+    same_tag = [key_of_mixed((0xABCDEF01 << 32) | j) for j in range(0, 2**32, 2**32 // 40)]
+    same_home = [key_of_mixed((0xABC00000 + (j << 8)) << 32) for j in range(40)]
+    for keys in (same_tag + same_home, same_home + same_tag):
+        t, d = KeyTable(8), {}
+        for i, k in enumerate(keys):
+            assert t.setdefault(k, i) == d.setdefault(k, i)
+        for k in keys[::3]:
+            del t[k]
+            del d[k]
+        for k in keys:
+            assert t.get(k) == d.get(k)
+            assert t.setdefault(k, 7) == d.setdefault(k, 7)
+        assert t.items() == list(d.items())
+
+
 @needs_c
 def test_columns_in_insertion_order_after_deletions() -> None:
     """dict_columns and sorted_columns read a KeyTable as they read a dict
