@@ -213,6 +213,15 @@ static inline uint64_t hash_bytes(const uint8_t *in, size_t len)
     return len <= XXH3_SHORT_MAX ? xxh3_short(in, len) : xxh3_long(in, len);
 }
 
+/* hash_bytes with xxh3_short's 17..32-byte case inlined: most word n-grams
+ * are that long */
+static inline uint64_t hash_gram(const uint8_t *in, size_t len)
+{
+    if (len - 17 < 16)
+        return xxh3_avalanche(len * PRIME64_1 + mix16(in, SECRET) + mix16(in + len - 16, SECRET + 16));
+    return hash_bytes(in, len);
+}
+
 /* ---- module state ------------------------------------------------------- */
 
 /* One table record per code point, built by dedup.speedups_table. */
@@ -423,15 +432,62 @@ static size_t key_bytes(int kind, const void *data, Py_ssize_t n)
 /* The k smallest distinct xxh3 hashes of the word n-grams (n words joined by a
  * space), ascending, into best (room for min(k, n-grams) values); returns
  * how many (dedup.sketch, before the values are cut to their low 32 bits). */
+#define SKETCH_FAST 8
+
+/* sketch_values for k <= SKETCH_FAST: the SKETCH_FAST smallest kept in
+ * registers-sized b[] (UINT64_MAX past those seen), a value inserted without
+ * a branch (each b[q] the larger of b[q-1] and the smaller of b[q] and h);
+ * the first min(k, distinct) are the sketch. -1 when a hash is UINT64_MAX
+ * (b[]'s filler: then the general loop) */
+static Py_ssize_t sketch_small(const uint8_t *sp, size_t sp_len, const uint32_t *starts, Py_ssize_t n_words,
+                               Py_ssize_t ngram, Py_ssize_t k, uint64_t *best)
+{
+    Py_ssize_t n_grams = n_words >= ngram ? n_words - ngram + 1 : 0, cnt = 0;
+    uint64_t b[SKETCH_FAST];
+    for (int q = 0; q < SKETCH_FAST; q++)
+        b[q] = UINT64_MAX;
+    for (Py_ssize_t i = 0; i < n_grams; i++) {
+        size_t lo = starts[i];
+        size_t hi = i + ngram < n_words ? starts[i + ngram] - 1 : sp_len;
+        uint64_t h = hash_gram(sp + lo, hi - lo);
+        if (h >= b[SKETCH_FAST - 1]) {
+            if (h == UINT64_MAX)
+                return -1;
+            continue;
+        }
+        int dup = 0;
+        for (int q = 0; q < SKETCH_FAST; q++)
+            dup |= b[q] == h;
+        if (dup)
+            continue; /* an n-gram repeated counts once */
+        for (int q = SKETCH_FAST - 1; q > 0; q--) {
+            uint64_t lo_q = b[q] < h ? b[q] : h;
+            b[q] = b[q - 1] > lo_q ? b[q - 1] : lo_q;
+        }
+        b[0] = b[0] < h ? b[0] : h;
+        cnt++;
+    }
+    if (cnt > k)
+        cnt = k;
+    for (Py_ssize_t q = 0; q < cnt; q++)
+        best[q] = b[q];
+    return cnt;
+}
+
 static Py_ssize_t sketch_values(const uint8_t *sp, size_t sp_len, const uint32_t *starts, Py_ssize_t n_words,
                                 Py_ssize_t ngram, Py_ssize_t k, uint64_t *best)
 {
     Py_ssize_t n_grams = n_words >= ngram ? n_words - ngram + 1 : 0, i;
+    if (k <= SKETCH_FAST) {
+        Py_ssize_t cnt = sketch_small(sp, sp_len, starts, n_words, ngram, k, best);
+        if (cnt >= 0)
+            return cnt;
+    }
     Py_ssize_t cap = k < n_grams ? k : n_grams, cnt = 0;
     for (i = 0; i < n_grams; i++) {
         size_t lo = starts[i];
         size_t hi = i + ngram < n_words ? starts[i + ngram] - 1 : sp_len;
-        uint64_t h = hash_bytes(sp + lo, hi - lo);
+        uint64_t h = hash_gram(sp + lo, hi - lo);
         if (cnt == cap && h >= best[cnt - 1])
             continue;
         Py_ssize_t a = cnt; /* the first position holding a value > h: from the end (k is small) */
