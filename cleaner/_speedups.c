@@ -429,13 +429,10 @@ static size_t key_bytes(int kind, const void *data, Py_ssize_t n)
     return len;
 }
 
-/* The k smallest distinct xxh3 hashes of the word n-grams (n words joined by a
- * space), ascending, into best (room for min(k, n-grams) values); returns
- * how many (dedup.sketch, before the values are cut to their low 32 bits). */
 #define SKETCH_FAST 8
 
 /* sketch_values for k <= SKETCH_FAST: the SKETCH_FAST smallest kept in
- * registers-sized b[] (UINT64_MAX past those seen), a value inserted without
+ * a small array b[] (UINT64_MAX past those seen), a value inserted without
  * a branch (each b[q] the larger of b[q-1] and the smaller of b[q] and h);
  * the first min(k, distinct) are the sketch. -1 when a hash is UINT64_MAX
  * (b[]'s filler: then the general loop) */
@@ -474,6 +471,9 @@ static Py_ssize_t sketch_small(const uint8_t *sp, size_t sp_len, const uint32_t 
     return cnt;
 }
 
+/* The k smallest distinct xxh3 hashes of the word n-grams (n words joined by a
+ * space), ascending, into best (room for min(k, n-grams) values); returns
+ * how many (dedup.sketch, before the values are cut to their low 32 bits). */
 static Py_ssize_t sketch_values(const uint8_t *sp, size_t sp_len, const uint32_t *starts, Py_ssize_t n_words,
                                 Py_ssize_t ngram, Py_ssize_t k, uint64_t *best)
 {
