@@ -3098,19 +3098,18 @@ static PyObject *near_owners(const uint64_t *best, Py_ssize_t n, KeyTableObject 
     Py_ssize_t can = 0, n_ask = 0, n_own = 0, i, j;
     double need = threshold * (double)n - 1;
     uint64_t small_h[64], *h = n <= 64 ? small_h : PyMem_Malloc((size_t)n * 2 * sizeof(uint64_t));
-    int64_t small_got[64], *got = n <= 64 ? small_got : PyMem_Malloc((size_t)n * 4 * sizeof(int64_t));
+    int64_t small_got[64], *got = n <= 64 ? small_got : PyMem_Malloc((size_t)n * 3 * sizeof(int64_t));
     char small_put[64], *put = n <= 64 ? small_put : PyMem_Malloc((size_t)n);
     int noting = kt_noting(near, runs);
     uint64_t resizes = near->resizes;
+    Py_ssize_t first = near->n; /* the entry of the first value put: the others follow (unless near is resized) */
     PyObject *out = NULL;
     if (h == NULL || got == NULL || put == NULL) {
         PyErr_NoMemory();
         goto done;
     }
     uint64_t small_ask[64], *ask = n <= 64 ? small_ask : h + n;
-    int64_t small_id[64], small_own[64], small_at[64], *id = n <= 64 ? small_id : got + n;
-    int64_t *own = n <= 64 ? small_own : got + 2 * n;
-    int64_t *at = n <= 64 ? small_at : got + 3 * n; /* per value asked: its entry, if put and to note */
+    int64_t small_id[64], small_own[64], *id = n <= 64 ? small_id : got + n, *own = n <= 64 ? small_own : got + 2 * n;
     for (i = 0; i < n; i++) {
         uint32_t old;
         h[i] = best[i] & 0xFFFFFFFFULL;
@@ -3127,9 +3126,8 @@ static PyObject *near_owners(const uint64_t *best, Py_ssize_t n, KeyTableObject 
         else {
             int may = runset_may_hold(runs, h[i]);
             can += may;
-            at[n_ask] = r && noting && may ? near->n - 1 : -1; /* noted after the search */
             if (r && noting && !may)
-                near->seen[near->n - 1] = SEEN_NO; /* the entry just put */
+                near->seen[near->n - 1] = SEEN_NO; /* the entry just put (the others: after the search) */
             ask[n_ask++] = h[i];
         }
     }
@@ -3139,17 +3137,17 @@ static PyObject *near_owners(const uint64_t *best, Py_ssize_t n, KeyTableObject 
     }
     for (Py_ssize_t from = 0; from < n_ask; from += FIND_BATCH)
         runset_find_batch(runs, ask + from, n_ask - from < FIND_BATCH ? n_ask - from : FIND_BATCH, id + from);
+    noting = noting && near->resizes == resizes;
     for (i = 0, j = 0; i < n; i++) {
         int64_t f = got[i] >= 0 ? got[i] : id[j++];
         if (f >= 0)
             own[n_own++] = f;
+        if (put[i] && noting) /* what the search told (a value taken out below leaves its note unread) */
+            near->seen[first] = f >= 0 ? SEEN_YES : SEEN_NO;
+        first += put[i];
     }
     if (!may_reach_ids(own, n_own, n, threshold)) {
         out = Py_NewRef(Py_None);
-        /* the values stay: what the searches told (unless near was resized since: its entries moved) */
-        for (j = 0; j < n_ask && near->resizes == resizes; j++)
-            if (at[j] >= 0)
-                near->seen[at[j]] = id[j] >= 0 ? SEEN_YES : SEEN_NO;
         goto done;
     }
     for (i = n - 1; i >= 0; i--)
