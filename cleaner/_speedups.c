@@ -1867,7 +1867,10 @@ typedef struct {
     int shift;
     Py_ssize_t n_runs, opened;
     RunView *runs;
+    uint64_t gen; /* this RunSet's number (runset_gens): what a KeyTable's notes refer to */
 } RunSetObject;
+
+static uint64_t runset_gens = 0; /* RunSets made so far */
 
 /* KeyFilter (index.filter_slots): a key's top bits (key >> shift >> 6) pick
  * a 64-bit word of the bitmap, its product with FILTER_MIX two bits in it;
@@ -1952,6 +1955,7 @@ static PyObject *runset_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
     self->key_bytes = key_bytes;
     self->shift = shift;
+    self->gen = ++runset_gens;
     if (filter != Py_None && PyObject_GetBuffer(filter, &self->filter, PyBUF_C_CONTIGUOUS) < 0)
         goto fail;
     self->n_runs = PyList_GET_SIZE(runs);
@@ -2160,6 +2164,8 @@ static void run_dir_search(const RunView *v, int key_bytes, const uint64_t *keys
         q[j].lo = lo, q[j].hi = hi, q[j].m = m < hi ? m : hi - 1;
         __builtin_prefetch(key_bytes == 8 ? (const void *)((const uint64_t *)v->keys.buf + q[j].m)
                                           : (const void *)((const uint32_t *)v->keys.buf + q[j].m));
+        /* its id too, read if found (mostly near the guess): the two reads overlap */
+        __builtin_prefetch((const uint8_t *)v->pids.buf + (v->pids.len == 4 * v->n ? 4 : 3) * q[j].m);
         act[live++] = j;
     }
     for (int a = 0; a < live; a++) {
@@ -2285,7 +2291,16 @@ typedef struct {
     uint32_t *pids;    /* [usable] */
     uint8_t *dead;     /* [usable], NULL while no entry is dead */
     uint32_t *slots;   /* [mask + 1] */
+    uint64_t seen_gen; /* the RunSet (its gen) the notes below refer to; 0: none */
+    uint8_t *seen;     /* [usable]: per entry, whether its key is in that RunSet's runs (SEEN_*); NULL: unknown */
+    uint64_t resizes;  /* kt_resize calls (entries move) */
 } KeyTableObject;
+
+/* KeyTable.seen: a key put after a lookup in the runs of its table notes
+ * what the lookup found, so that a spill need not look it up again */
+#define SEEN_UNKNOWN 0
+#define SEEN_NO 1
+#define SEEN_YES 2
 
 static PyTypeObject KeyTableType;
 
@@ -2371,10 +2386,12 @@ static int kt_resize(KeyTableObject *t, Py_ssize_t need)
     uint32_t *slots = PyMem_Calloc(size, sizeof(uint32_t));
     void *keys = PyMem_Malloc((size_t)usable * (size_t)t->key_bytes);
     uint32_t *pids = PyMem_Malloc((size_t)usable * sizeof(uint32_t));
-    if (slots == NULL || keys == NULL || pids == NULL) {
+    uint8_t *seen = t->seen != NULL ? PyMem_Malloc((size_t)usable) : NULL;
+    if (slots == NULL || keys == NULL || pids == NULL || (t->seen != NULL && seen == NULL)) {
         PyMem_Free(slots);
         PyMem_Free(keys);
         PyMem_Free(pids);
+        PyMem_Free(seen);
         PyErr_NoMemory();
         return -1;
     }
@@ -2386,15 +2403,20 @@ static int kt_resize(KeyTableObject *t, Py_ssize_t need)
             ((uint64_t *)keys)[m] = ((const uint64_t *)t->keys)[i];
         else
             ((uint32_t *)keys)[m] = ((const uint32_t *)t->keys)[i];
+        if (seen != NULL)
+            seen[m] = t->seen[i];
         pids[m++] = t->pids[i];
     }
     PyMem_Free(t->slots);
     PyMem_Free(t->keys);
     PyMem_Free(t->pids);
     PyMem_Free(t->dead);
+    PyMem_Free(t->seen);
     t->slots = slots;
     t->keys = keys;
     t->pids = pids;
+    t->seen = seen;
+    t->resizes++;
     t->dead = NULL;
     t->n = t->used = m;
     t->usable = usable;
@@ -2434,6 +2456,8 @@ static inline int kt_put(KeyTableObject *t, uint64_t k, uint32_t pid, uint32_t *
     t->pids[i] = pid;
     if (t->dead != NULL)
         t->dead[i] = 0;
+    if (t->seen != NULL)
+        t->seen[i] = SEEN_UNKNOWN;
     t->slots[s] = ((uint32_t)i + 1) | kt_tag(t, k);
     t->used++;
     return 1;
@@ -2477,6 +2501,23 @@ static int kt_del(KeyTableObject *t, uint64_t k)
 static inline int kt_live(const KeyTableObject *t, Py_ssize_t i)
 {
     return t->dead == NULL || !t->dead[i];
+}
+
+/* Whether t may note (in t->seen) what lookups in runs tell of its keys:
+ * notes are about one RunSet (seen_gen), those about another one are
+ * forgotten first. No notes without runs (a spill looks nothing up) or
+ * without memory for them (they only spare lookups). */
+static int kt_noting(KeyTableObject *t, const RunSetObject *runs)
+{
+    if (runs->n_runs == 0)
+        return 0;
+    if (t->seen_gen != runs->gen) {
+        if (t->seen == NULL && (t->seen = PyMem_Malloc((size_t)t->usable)) == NULL)
+            return 0;
+        memset(t->seen, SEEN_UNKNOWN, (size_t)t->usable);
+        t->seen_gen = runs->gen;
+    }
+    return 1;
 }
 
 /* key as a key of t: 1 and *k; 0 when it is no int in [0, 2**(8*key_bytes)) (never in t); -1 on error */
@@ -2530,6 +2571,7 @@ static void keytable_dealloc(KeyTableObject *self)
     PyMem_Free(self->keys);
     PyMem_Free(self->pids);
     PyMem_Free(self->dead);
+    PyMem_Free(self->seen);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -2747,7 +2789,7 @@ static PyObject *keytable_memory(KeyTableObject *self, PyObject *unused)
 {
     (void)unused;
     size_t bytes = (self->mask + 1) * sizeof(uint32_t) + (size_t)self->usable * ((size_t)self->key_bytes + 4)
-                   + (self->dead != NULL ? (size_t)self->usable : 0);
+                   + (self->dead != NULL ? (size_t)self->usable : 0) + (self->seen != NULL ? (size_t)self->usable : 0);
     return PyLong_FromSize_t(bytes);
 }
 
@@ -3127,7 +3169,9 @@ static PyObject *probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
  * (near's earlier owners, then the runs', as owners_into), when
  * Matcher._may_reach lets one earlier paragraph own enough of them: then the
  * values put are taken out again (the last first: each is then the table's
- * last entry). Else Py_None, the values staying. NULL with an exception. */
+ * last entry). Else Py_None, the values staying, each noted in near.seen
+ * (kt_noting) with whether it is in the runs when the filter or a search
+ * told. NULL with an exception. */
 static PyObject *near_owners(const uint64_t *best, Py_ssize_t n, KeyTableObject *near, const RunSetObject *runs,
                              uint32_t pid, double threshold)
 {
@@ -3136,6 +3180,9 @@ static PyObject *near_owners(const uint64_t *best, Py_ssize_t n, KeyTableObject 
     uint64_t small_h[64], *h = n <= 64 ? small_h : PyMem_Malloc((size_t)n * 2 * sizeof(uint64_t));
     int64_t small_got[64], *got = n <= 64 ? small_got : PyMem_Malloc((size_t)n * 3 * sizeof(int64_t));
     char small_put[64], *put = n <= 64 ? small_put : PyMem_Malloc((size_t)n);
+    int noting = kt_noting(near, runs);
+    uint64_t resizes = near->resizes;
+    Py_ssize_t first = near->n; /* the entry of the first value put: the others follow (unless near is resized) */
     PyObject *out = NULL;
     if (h == NULL || got == NULL || put == NULL) {
         PyErr_NoMemory();
@@ -3157,8 +3204,11 @@ static PyObject *near_owners(const uint64_t *best, Py_ssize_t n, KeyTableObject 
         if (got[i] >= 0)
             can++;
         else {
+            int may = runset_may_hold(runs, h[i]);
+            can += may;
+            if (r && noting && !may)
+                near->seen[near->n - 1] = SEEN_NO; /* the entry just put (the others: after the search) */
             ask[n_ask++] = h[i];
-            can += runset_may_hold(runs, h[i]);
         }
     }
     if (n <= FIND_BATCH && (double)can < need) {
@@ -3167,10 +3217,14 @@ static PyObject *near_owners(const uint64_t *best, Py_ssize_t n, KeyTableObject 
     }
     for (Py_ssize_t from = 0; from < n_ask; from += FIND_BATCH)
         runset_find_batch(runs, ask + from, n_ask - from < FIND_BATCH ? n_ask - from : FIND_BATCH, id + from);
+    noting = noting && near->resizes == resizes;
     for (i = 0, j = 0; i < n; i++) {
         int64_t f = got[i] >= 0 ? got[i] : id[j++];
         if (f >= 0)
             own[n_own++] = f;
+        if (put[i] && noting) /* what the search told (a value taken out below leaves its note unread) */
+            near->seen[first] = f >= 0 ? SEEN_YES : SEEN_NO;
+        first += put[i];
     }
     if (!may_reach_ids(own, n_own, n, threshold)) {
         out = Py_NewRef(Py_None);
@@ -3263,14 +3317,18 @@ static int check_one(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
             if (kt_del(exact, p.key) < 0)
                 goto done;
             got = PyLong_FromLongLong(id);
-        } else if (p.cnt > 0 && (got = near_owners(p.best, p.cnt, near, near_runs, pid, threshold)) != Py_None) {
-            if (got == NULL || kt_del(exact, p.key) < 0)
-                goto done;
         } else {
-            Py_CLEAR(got);
-            *mask = p.mask;
-            r = 1;
-            goto done;
+            if (kt_noting(exact, exact_runs))
+                exact->seen[exact->n - 1] = SEEN_NO; /* the key just put: the last entry */
+            if (p.cnt > 0 && (got = near_owners(p.best, p.cnt, near, near_runs, pid, threshold)) != Py_None) {
+                if (got == NULL || kt_del(exact, p.key) < 0)
+                    goto done;
+            } else {
+                Py_CLEAR(got);
+                *mask = p.mask;
+                r = 1;
+                goto done;
+            }
         }
     }
     if (got == NULL)
@@ -3476,67 +3534,170 @@ fail:
 /* ---- spills: FingerprintTable.add_run, _merge, KeyFilter ------------------- */
 
 PyDoc_STRVAR(sorted_columns_doc,
-"sorted_columns(recent, key_bytes, /)\n--\n\n"
+"sorted_columns(recent, key_bytes, runs=None, /)\n--\n\n"
 "dict_columns(recent, key_bytes) ordered by key (FingerprintTable.spill's\n"
-"argsort, in C: a radix sort of the pairs).");
+"argsort, in C: a radix sort of the pairs), without the keys in the runs of\n"
+"runs (a RunSet of key_bytes keys, or None: no key dropped).");
 
 typedef struct {
     uint64_t key;
     uint32_t pid;
+    uint32_t seen; /* SEEN_*: whether the key is known to be in the runs */
 } KeyPid;
 
-static PyObject *sorted_columns(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+#define RADIX_BITS 11 /* digits of a radix pass: 3 passes sort 32-bit keys, 6 64-bit ones */
+
+/* Sorts x[0..n) by key (unique) into x or y (n entries each); returns which */
+static KeyPid *radix_sort(KeyPid *x, KeyPid *y, Py_ssize_t n)
 {
-    PyObject *cols = dict_columns(self, args, nargs);
-    if (cols == NULL)
-        return NULL;
-    PyObject *kb = PyTuple_GET_ITEM(cols, 0), *pb = PyTuple_GET_ITEM(cols, 1);
-    Py_ssize_t n = PyBytes_GET_SIZE(pb) / 4, key_bytes = n ? PyBytes_GET_SIZE(kb) / n : 8;
-    KeyPid *x = PyMem_Malloc(2 * (size_t)(n ? n : 1) * sizeof(KeyPid));
-    if (x == NULL) {
-        Py_DECREF(cols);
-        return PyErr_NoMemory();
-    }
-    KeyPid *y = x + n;
-    uint8_t *kp = (uint8_t *)PyBytes_AS_STRING(kb), *pp = (uint8_t *)PyBytes_AS_STRING(pb);
     uint64_t all_or = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        uint64_t k = 0;
-        if (key_bytes == 8)
-            memcpy(&k, kp + 8 * i, 8);
-        else {
-            uint32_t k32;
-            memcpy(&k32, kp + 4 * i, 4);
-            k = k32;
-        }
-        x[i].key = k;
-        memcpy(&x[i].pid, pp + 4 * i, 4);
-        all_or |= k;
-    }
-    /* LSD radix sort, a byte per pass (keys are unique: any sort gives this order) */
-    for (int shift = 0; shift < 8 * key_bytes && (all_or >> shift); shift += 8) {
-        Py_ssize_t count[257] = {0};
+    for (Py_ssize_t i = 0; i < n; i++)
+        all_or |= x[i].key;
+    int passes = (bit_length64(all_or) + RADIX_BITS - 1) / RADIX_BITS;
+    Py_ssize_t (*count)[(1 << RADIX_BITS) + 1] = PyMem_Calloc((size_t)(passes ? passes : 1), sizeof(*count));
+    if (count == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++)
+        for (int p = 0; p < passes; p++)
+            count[p][((x[i].key >> (p * RADIX_BITS)) & ((1 << RADIX_BITS) - 1)) + 1]++;
+    for (int p = 0; p < passes; p++) {
+        Py_ssize_t *c = count[p];
+        int shift = p * RADIX_BITS;
+        if (c[((x[0].key >> shift) & ((1 << RADIX_BITS) - 1)) + 1] == n)
+            continue; /* one digit for all: the pass keeps the order */
+        for (int d = 0; d < 1 << RADIX_BITS; d++)
+            c[d + 1] += c[d];
         for (Py_ssize_t i = 0; i < n; i++)
-            count[((x[i].key >> shift) & 0xFF) + 1]++;
-        for (int d = 0; d < 256; d++)
-            count[d + 1] += count[d];
-        for (Py_ssize_t i = 0; i < n; i++)
-            y[count[(x[i].key >> shift) & 0xFF]++] = x[i];
+            y[c[(x[i].key >> shift) & ((1 << RADIX_BITS) - 1)]++] = x[i];
         KeyPid *t = x;
         x = y;
         y = t;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (key_bytes == 8)
-            memcpy(kp + 8 * i, &x[i].key, 8);
-        else {
-            uint32_t k32 = (uint32_t)x[i].key;
-            memcpy(kp + 4 * i, &k32, 4);
-        }
-        memcpy(pp + 4 * i, &x[i].pid, 4);
+    PyMem_Free(count);
+    return x;
+}
+
+/* Marks SEEN_YES the entries x[0..n) (sorted) not known either way whose key is in runs */
+static void seen_in_runs(const RunSetObject *runs, KeyPid *x, Py_ssize_t n)
+{
+    uint64_t keys[FIND_BATCH];
+    Py_ssize_t which[FIND_BATCH];
+    int64_t found[FIND_BATCH];
+    for (Py_ssize_t i = 0; i < n;) {
+        int m = 0;
+        for (; i < n && m < FIND_BATCH; i++)
+            if (x[i].seen == SEEN_UNKNOWN) {
+                which[m] = i;
+                keys[m++] = x[i].key;
+            }
+        runset_find_batch(runs, keys, m, found);
+        for (int j = 0; j < m; j++)
+            x[which[j]].seen = found[j] >= 0 ? SEEN_YES : SEEN_NO;
     }
-    PyMem_Free(x < y ? x : y);
-    return cols;
+}
+
+static PyObject *sorted_columns(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 && nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "sorted_columns takes 2 or 3 arguments");
+        return NULL;
+    }
+    const RunSetObject *runs = NULL;
+    if (nargs == 3 && args[2] != Py_None) {
+        if (!PyObject_TypeCheck(args[2], &RunSetType)) {
+            PyErr_SetString(PyExc_TypeError, "sorted_columns: runs must be a RunSet or None");
+            return NULL;
+        }
+        runs = (const RunSetObject *)args[2];
+    }
+    PyObject *d = args[0], *kb = NULL, *pb = NULL, *cols = NULL;
+    long key_bytes = PyLong_AsLong(args[1]);
+    if (key_bytes == -1 && PyErr_Occurred())
+        return NULL;
+    if (runs != NULL && runs->key_bytes != key_bytes) {
+        PyErr_SetString(PyExc_ValueError, "sorted_columns: the runs' keys are not key_bytes wide");
+        return NULL;
+    }
+    if (runs != NULL && runs->n_runs == 0)
+        runs = NULL; /* nothing to drop */
+    const KeyTableObject *t = PyObject_TypeCheck(d, &KeyTableType) ? (KeyTableObject *)d : NULL;
+    if (t == NULL || (key_bytes != 8 && key_bytes != 4)) {
+        cols = dict_columns(self, args, 2); /* a dict (or the error) */
+        if (cols == NULL)
+            return NULL;
+    }
+    Py_ssize_t n = t != NULL ? t->used : PyBytes_GET_SIZE(PyTuple_GET_ITEM(cols, 1)) / 4, m = 0;
+    KeyPid *x = PyMem_Malloc(2 * (size_t)(n ? n : 1) * sizeof(KeyPid)), *y = x + n, *sorted;
+    if (x == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (t != NULL) {
+        /* the notes hold for these runs only (kt_noting) */
+        const uint8_t *seen = runs != NULL && t->seen != NULL && t->seen_gen == runs->gen ? t->seen : NULL;
+        for (Py_ssize_t e = 0; e < t->n; e++) {
+            if (!kt_live(t, e))
+                continue;
+            uint64_t key = kt_key(t, e);
+            if (key_bytes == 4 && key > 0xFFFFFFFFULL) {
+                PyErr_SetString(PyExc_OverflowError, "dict_columns: a key is too large");
+                goto done;
+            }
+            uint32_t note = seen != NULL ? seen[e] : SEEN_UNKNOWN;
+            if (note != SEEN_YES)
+                x[m++] = (KeyPid){key, t->pids[e], note};
+        }
+    } else {
+        const uint8_t *kp = (const uint8_t *)PyBytes_AS_STRING(PyTuple_GET_ITEM(cols, 0));
+        const uint8_t *pp = (const uint8_t *)PyBytes_AS_STRING(PyTuple_GET_ITEM(cols, 1));
+        for (; m < n; m++) {
+            uint64_t k = 0;
+            if (key_bytes == 8)
+                memcpy(&k, kp + 8 * m, 8);
+            else {
+                uint32_t k32;
+                memcpy(&k32, kp + 4 * m, 4);
+                k = k32;
+            }
+            x[m].key = k;
+            memcpy(&x[m].pid, pp + 4 * m, 4);
+            x[m].seen = SEEN_UNKNOWN;
+        }
+    }
+    if ((sorted = radix_sort(x, y, m)) == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (runs != NULL)
+        seen_in_runs(runs, sorted, m);
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < m; i++)
+        kept += sorted[i].seen != SEEN_YES;
+    kb = PyBytes_FromStringAndSize(NULL, kept * key_bytes);
+    pb = PyBytes_FromStringAndSize(NULL, kept * 4);
+    if (kb == NULL || pb == NULL)
+        goto done;
+    uint8_t *ko = (uint8_t *)PyBytes_AS_STRING(kb), *po = (uint8_t *)PyBytes_AS_STRING(pb);
+    for (Py_ssize_t i = 0, j = 0; i < m; i++) {
+        if (sorted[i].seen == SEEN_YES)
+            continue;
+        if (key_bytes == 8)
+            memcpy(ko + 8 * j, &sorted[i].key, 8);
+        else {
+            uint32_t k32 = (uint32_t)sorted[i].key;
+            memcpy(ko + 4 * j, &k32, 4);
+        }
+        memcpy(po + 4 * j++, &sorted[i].pid, 4);
+    }
+    PyMem_Free(x);
+    Py_XDECREF(cols);
+    return Py_BuildValue("(NN)", kb, pb);
+done:
+    PyMem_Free(x);
+    Py_XDECREF(cols);
+    Py_XDECREF(kb);
+    Py_XDECREF(pb);
+    return NULL;
 }
 
 PyDoc_STRVAR(merge_runs_doc,
@@ -3568,12 +3729,53 @@ static inline void pid_put(uint8_t *p, Py_ssize_t w, uint32_t base, Py_ssize_t i
     }
 }
 
+/* A merge of a[i..i2] and b[j..j2] (unique keys) into o[t..t2], all ids 3
+ * bytes wide, taken from both ends at once while a few entries are left in
+ * each run: the two ends are two chains of dependent loads that overlap,
+ * and without branches (which run comes next is a coin toss). Each id is
+ * read and written as 4 bytes, rebased by adding (offsets stay below 2**24):
+ * the extra byte belongs to a neighbour not yet written (the front writes
+ * the byte after its id, the back the byte before). Leaves the bounds where
+ * it stopped. */
+#define MERGE_FAST3(T)                                                                            \
+    static void merge_fast3_##T(const T *a, const uint8_t *ap, uint32_t da, const T *b,           \
+                                const uint8_t *bp, uint32_t db, T *o, uint8_t *op, Py_ssize_t *i_, \
+                                Py_ssize_t *j_, Py_ssize_t *t_, Py_ssize_t *i2_, Py_ssize_t *j2_,  \
+                                Py_ssize_t *t2_)                                                  \
+    {                                                                                             \
+        Py_ssize_t i = *i_, j = *j_, t = *t_, i2 = *i2_, j2 = *j2_, t2 = *t2_;                    \
+        while (i < i2 && j < j2 && t + 2 < t2) {                                                  \
+            T ka = a[i], kb = b[j];                                                               \
+            Py_ssize_t from_b = kb < ka;                                                          \
+            uint32_t pa = (rd32(ap + 3 * i) & 0xFFFFFF) + da, pb = (rd32(bp + 3 * j) & 0xFFFFFF) + db; \
+            uint32_t pid = pa ^ ((pa ^ pb) & -(uint32_t)from_b); /* masks: no branch */           \
+            o[t] = ka ^ ((ka ^ kb) & -(T)from_b);                                                 \
+            memcpy(op + 3 * t, &pid, 4);                                                          \
+            t++;                                                                                  \
+            i += 1 - from_b;                                                                      \
+            j += from_b;                                                                          \
+            T za = a[i2], zb = b[j2];                                                             \
+            Py_ssize_t last_b = zb > za;                                                          \
+            uint32_t za_p = (rd32(ap + 3 * i2 - 1) >> 8) + da, zb_p = (rd32(bp + 3 * j2 - 1) >> 8) + db; \
+            uint32_t zpid = (za_p ^ ((za_p ^ zb_p) & -(uint32_t)last_b)) << 8;                    \
+            o[t2] = za ^ ((za ^ zb) & -(T)last_b);                                                \
+            memcpy(op + 3 * t2 - 1, &zpid, 4);                                                    \
+            t2--;                                                                                 \
+            i2 -= 1 - last_b;                                                                     \
+            j2 -= last_b;                                                                         \
+        }                                                                                         \
+        *i_ = i, *j_ = j, *t_ = t, *i2_ = i2, *j2_ = j2, *t2_ = t2;                               \
+    }
+MERGE_FAST3(uint64_t)
+MERGE_FAST3(uint32_t)
+
+/* The merge of a[i..i2] and b[j..j2] into o[t..t2], any id widths */
 #define MERGE_LOOP(T)                                                                  \
     do {                                                                               \
         const T *a = (const T *)v[0].buf, *b = (const T *)v[2].buf;                    \
         T *o = (T *)v[4].buf;                                                          \
-        for (Py_ssize_t t = 0; t < n; t++) {                                           \
-            if (j < nb && (i >= na || b[j] < a[i])) {                                  \
+        for (; t <= t2; t++) {                                                         \
+            if (j <= j2 && (i > i2 || b[j] < a[i])) {                                  \
                 o[t] = b[j];                                                           \
                 pid_put(op, pw, base, t, pid_at(bp, bw, b_base, j));                   \
                 j++;                                                                   \
@@ -3621,7 +3823,15 @@ static PyObject *merge_runs(PyObject *self, PyObject *const *args, Py_ssize_t na
     }
     const uint8_t *ap = v[1].buf, *bp = v[3].buf;
     uint8_t *op = v[5].buf;
-    Py_ssize_t i = 0, j = 0;
+    Py_ssize_t i = 0, j = 0, t = 0, i2 = na - 1, j2 = nb - 1, t2 = n - 1;
+    if (aw == 3 && bw == 3 && pw == 3 && a_base >= base && b_base >= base) {
+        if (kw == 8)
+            merge_fast3_uint64_t(v[0].buf, ap, a_base - base, v[2].buf, bp, b_base - base, v[4].buf, op, &i, &j,
+                                 &t, &i2, &j2, &t2);
+        else
+            merge_fast3_uint32_t(v[0].buf, ap, a_base - base, v[2].buf, bp, b_base - base, v[4].buf, op, &i, &j,
+                                 &t, &i2, &j2, &t2);
+    }
     if (kw == 8)
         MERGE_LOOP(uint64_t);
     else
@@ -3630,6 +3840,53 @@ static PyObject *merge_runs(PyObject *self, PyObject *const *args, Py_ssize_t na
 done:
     for (int k = 0; k < opened; k++)
         PyBuffer_Release(&v[k]);
+    return out;
+}
+
+PyDoc_STRVAR(narrow_ids_doc,
+"narrow_ids(pids, base, /)\n--\n\n"
+"index._narrow: native uint32 ids (a buffer), each in [base, base + 2**24),\n"
+"as 3-byte little-endian offsets from base (bytes).");
+
+static PyObject *narrow_ids(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (!nargs_ok("narrow_ids", nargs, 2))
+        return NULL;
+    unsigned long base = PyLong_AsUnsignedLong(args[1]);
+    if (base == (unsigned long)-1 && PyErr_Occurred())
+        return NULL;
+    Py_buffer v;
+    if (PyObject_GetBuffer(args[0], &v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    PyObject *out = NULL;
+    if (v.itemsize != 4 || base > 0xFFFFFFFFUL) {
+        PyErr_SetString(PyExc_ValueError, "narrow_ids: need uint32 ids and a base below 2**32");
+        goto done;
+    }
+    Py_ssize_t n = v.len / 4;
+    out = PyBytes_FromStringAndSize(NULL, 3 * n);
+    if (out == NULL)
+        goto done;
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+    const uint8_t *p = v.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t off = rd32(p + 4 * i) - (uint32_t)base;
+        if (off >> 24) {
+            PyErr_SetString(PyExc_ValueError, "narrow_ids: an id is not in [base, base + 2**24)");
+            Py_CLEAR(out);
+            goto done;
+        }
+        if (i + 1 < n)
+            memcpy(o + 3 * i, &off, 4); /* the fourth byte (0) is the next offset's, written next */
+        else {
+            o[3 * i] = (uint8_t)off;
+            o[3 * i + 1] = (uint8_t)(off >> 8);
+            o[3 * i + 2] = (uint8_t)(off >> 16);
+        }
+    }
+done:
+    PyBuffer_Release(&v);
     return out;
 }
 
@@ -5539,6 +5796,7 @@ static PyMethodDef methods[] = {
     {"sorted_columns", (PyCFunction)(void (*)(void))sorted_columns, METH_FASTCALL, sorted_columns_doc},
     {"merge_runs", (PyCFunction)(void (*)(void))merge_runs, METH_FASTCALL, merge_runs_doc},
     {"filter_set", (PyCFunction)(void (*)(void))filter_set, METH_FASTCALL, filter_set_doc},
+    {"narrow_ids", (PyCFunction)(void (*)(void))narrow_ids, METH_FASTCALL, narrow_ids_doc},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, setup_doc},
     /* cleaner.stream */
     {"split_lines", (PyCFunction)split_lines, METH_O, split_lines_doc},

@@ -67,6 +67,7 @@ _dict_columns = speedup("dict_columns")
 _sorted_columns = speedup("sorted_columns")
 _merge_runs = speedup("merge_runs")
 _filter_set = speedup("filter_set")
+_narrow_ids = speedup("narrow_ids")
 
 
 class IndexError_(CleanerError):
@@ -169,6 +170,8 @@ def run_directory(keys: np.ndarray) -> np.ndarray:
 def _narrow(pids: np.ndarray, base: int) -> np.ndarray:
     """uint32 ids -> 3-byte offsets from ``base`` (all ids in [base, base + PID3))."""
     import numpy as np
+    if _narrow_ids is not None:
+        return np.frombuffer(_narrow_ids(np.ascontiguousarray(pids, np.uint32), base), "V3")
     off = pids.astype("<u4") - np.uint32(base)
     return np.ascontiguousarray(off.view(np.uint8).reshape(-1, 4)[:, :3]).view("V3").reshape(-1)
 
@@ -288,10 +291,14 @@ class FingerprintTable:
         import numpy as np
         if not self.recent or (len(self.recent) < SPILL_AT and not force):
             return
-        if _sorted_columns is not None:  # the columns and the argsort below, in C
-            kb, pb = _sorted_columns(self.recent, self.bits // 8)
+        if _sorted_columns is not None:
+            # the columns, the argsort below and add_run's lookups in the older
+            # runs, in C (the lookups mostly answered by the notes the recent
+            # table kept of its keys' lookups in these runs, see KeyTable)
+            runs = self.run_set()
+            kb, pb = _sorted_columns(self.recent, self.bits // 8, runs)
             self.recent = self._new_recent(min(len(self.recent), SPILL_AT))
-            self.add_run(np.frombuffer(kb, self.dtype), np.frombuffer(pb, np.uint32))
+            self.add_run(np.frombuffer(kb, self.dtype), np.frombuffer(pb, np.uint32), new=runs is not None)
             return
         if _dict_columns is not None:  # 5x faster than fromiter
             kb, pb = _dict_columns(self.recent, self.bits // 8)
@@ -303,14 +310,17 @@ class FingerprintTable:
         order = np.argsort(keys)
         self.add_run(keys[order], pids[order])
 
-    def add_run(self, keys: np.ndarray, pids: np.ndarray) -> None:
-        """Append a sorted run (keys not in older runs are kept), then merge
-        the newest runs while they are of similar size and stay under MAX_RUN."""
+    def add_run(self, keys: np.ndarray, pids: np.ndarray, new: bool = False) -> None:
+        """Append a sorted run (keys not in older runs are kept; ``new``: the
+        caller dropped those already), then merge the newest runs while they
+        are of similar size and stay under MAX_RUN."""
         import numpy as np
         self._run_set = None  # holds the runs about to be merged
         f = self._key_filter
         covered = f is not None and f.runs == self._run_ids()
-        if self.runs and _RunSet is not None:  # the loop below, in C (lookups that interpolate)
+        if new:
+            pass
+        elif self.runs and _RunSet is not None:  # the loop below, in C (lookups that interpolate)
             bitmap = f.bytes if covered and f is not None and not f.full else None
             olds = _RunSet(self.bits // 8, bitmap, f.shift if bitmap is not None and f is not None else 0,
                            self._run_views())

@@ -1470,7 +1470,8 @@ def test_table_spills_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, b
         return (*out, [(r.keys.tolist(), r.ids().tolist()) for r in table.runs], table._filter().bytes.tobytes())
 
     with_c = build()
-    for name in ("_RunSet", "_merge_runs", "_filter_set", "_sorted_columns", "_dict_columns", "_KeyTable"):
+    for name in ("_RunSet", "_merge_runs", "_filter_set", "_sorted_columns", "_dict_columns", "_KeyTable",
+                 "_narrow_ids"):
         monkeypatch.setattr(index, name, None)
     assert build() == with_c
 
@@ -1529,6 +1530,92 @@ def test_sorted_columns_match_argsort(recent: dict[int, int], key_bytes: int, dr
     assert np.frombuffer(spb, np.uint32).tolist() == pids[order].tolist()
     with pytest.raises(TypeError):
         c_mod().sorted_columns([], key_bytes)
+
+
+@needs_c
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([8, 4]), st.lists(st.integers(0, 2**64 - 1), max_size=400, unique=True),
+       st.integers(1, 150), st.booleans())
+def test_sorted_columns_drop_keys_in_runs(key_bytes: int, keys: list[int], spill_every: int, table: bool) -> None:
+    """sorted_columns(recent, key_bytes, runs) == sorted_columns(recent,
+    key_bytes) without the keys runs holds, for recent a dict or a KeyTable."""
+    import numpy as np
+    bits = 8 * key_bytes
+    keys = list(dict.fromkeys(k >> (64 - bits) for k in keys))
+    older = filled_table(bits, keys[::2], 1, spill_every)
+    older.spill(force=True)
+    runs = older.run_set()
+    recent = {k: n for n, k in enumerate(keys[len(keys) // 3:])}
+    dtype = np.uint64 if key_bytes == 8 else np.uint32
+    kb, pb = c_mod().sorted_columns(key_table(key_bytes, recent) if table else recent, key_bytes, runs)
+    want = sorted((k, p) for k, p in recent.items() if runs.get(k) is None)
+    assert list(zip(np.frombuffer(kb, dtype).tolist(), np.frombuffer(pb, np.uint32).tolist(), strict=True)) == want
+    assert c_mod().sorted_columns(recent, key_bytes, None) == c_mod().sorted_columns(recent, key_bytes)
+    with pytest.raises(ValueError):
+        c_mod().sorted_columns(recent, 12 - key_bytes, runs)  # the runs' keys are of the other width
+    with pytest.raises(TypeError):
+        c_mod().sorted_columns(recent, key_bytes, {})
+
+
+@needs_c
+@pytest.mark.parametrize("seed", range(3))
+def test_spills_trust_check_lines_notes_only_for_their_runs(seed: int) -> None:
+    """check_lines notes whether the keys it puts are in the runs it searched;
+    sorted_columns trusts the notes for those runs only: with other runs (a
+    RunSet of other keys, or of the same runs made again) it searches them."""
+    import numpy as np
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(60)]
+    base = [[rng.choice(words) for _ in range(rng.randrange(12, 40))] for _ in range(50)]
+    texts = []
+    for _ in range(400):
+        ws = list(rng.choice(base))
+        for _ in range(rng.randrange(0, len(ws))):  # edited copies: some values shared, most not
+            ws[rng.randrange(len(ws))] = rng.choice(words)
+        texts.append(" ".join(ws))
+    exact, near = index.FingerprintTable(64), index.FingerprintTable(32)
+    found = 0
+    for n, text in enumerate(texts):
+        r = c_mod().check_lines([text], 0, 1, n, 4, 8, 10, 0.5, n, exact.recent, exact.run_set(), near.recent,
+                                near.run_set(), None, 0, LIMITS)[1]
+        found += r is not None
+        if n % 90 == 89:
+            near.spill(force=True)
+            exact.spill(force=True)
+    assert found and near.runs and len(near.recent) > 100
+    for t in (exact, near):
+        kb = t.bits // 8
+        dtype = np.uint64 if kb == 8 else np.uint32
+        items = t.recent.items()
+        other = filled_table(t.bits, [k for k, _ in items[::3]], 1, 50)
+        other.spill(force=True)
+        again = index.FingerprintTable(t.bits)
+        again.runs = list(t.runs)
+        for runs in (t.run_set(), again.run_set(), other.run_set()):
+            got = c_mod().sorted_columns(t.recent, kb, runs)
+            want = sorted((k, p) for k, p in items if runs.get(k) is None)
+            assert list(zip(np.frombuffer(got[0], dtype).tolist(), np.frombuffer(got[1], np.uint32).tolist(),
+                            strict=True)) == want
+        assert len(want) < len(items)
+
+
+@needs_c
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 2**24 - 1), max_size=300), st.integers(0, 2**32 - 2**24))
+def test_narrow_ids_match_numpy(offsets: list[int], base: int) -> None:
+    import numpy as np
+    pids = np.array(offsets, np.uint32) + np.uint32(base)
+    got = index._narrow(pids, base)
+    saved, index._narrow_ids = index._narrow_ids, None
+    try:
+        want = index._narrow(pids, base)
+    finally:
+        index._narrow_ids = saved
+    assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+    with pytest.raises(ValueError):
+        c_mod().narrow_ids(np.array([base + 2**24], np.uint64).astype(np.uint32), base)  # out of reach
+    with pytest.raises(ValueError):
+        c_mod().narrow_ids(np.array([1], np.uint64), 0)  # not uint32
 
 
 @needs_c
@@ -1596,6 +1683,7 @@ def test_matcher_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, seed: 
         with_c = run_matcher(paragraphs, s, max_bytes, 37)
         for mod, name in ((matcher, "_RunSet"), (matcher, "_probe"), (index, "_RunSet"), (index, "_dict_columns"),
                           (index, "_merge_runs"), (index, "_filter_set"), (index, "_sorted_columns"),
+                          (index, "_narrow_ids"),
                           (index, "_KeyTable")):
             monkeypatch.setattr(mod, name, None)
         without = run_matcher(paragraphs, s, max_bytes, 37)
