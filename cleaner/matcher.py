@@ -116,9 +116,9 @@ class Matcher:
         # new (and indexed), and what it found for the line it stopped at
         self.new_until = -1
         self._new_from = self._new_until = -1
-        self._ahead: tuple[int, Found] | None = None
+        self._found_ahead: tuple[int, Found] | None = None
         # the engine may pass check a limit past the line (check_lines' lookahead)
-        self.ahead = _check_lines is not None and self._c_runs
+        self.looks_ahead = _check_lines is not None and self._c_runs
 
     def start_doc(self, name: str, keys: bool = False) -> None:
         """``keys``: note the exact keys of the document's paragraphs checked
@@ -216,7 +216,7 @@ class Matcher:
 
     def _forget_ahead(self) -> None:
         self.new_until = self._new_from = self._new_until = -1
-        self._ahead = None
+        self._found_ahead = None
 
     def _indexed(self) -> None:
         """After a paragraph was indexed: spill when a table's recent entries
@@ -264,9 +264,9 @@ class Matcher:
         if self._new_from <= idx < self._new_until:
             return None  # judged new (and indexed) by the last call's lookahead
         if _check_lines is not None and self._c_runs and self.loaded is None and live.sample_shift == 0:
-            ahead = self._ahead
+            ahead = self._found_ahead
             if ahead is not None and ahead[0] == idx:
-                self._ahead = None
+                self._found_ahead = None
                 r: Found | None = ahead[1]
             elif idx not in self._pre:
                 r = self._check_lines(text, line, idx, limit)
@@ -340,10 +340,10 @@ class Matcher:
         when it was new) and returns what was found for line ``idx`` (None:
         new, or the C fingerprints do not take it: see ``new_until``)."""
         live, s = self.live, self.s
-        chunk = self._chunk
-        in_chunk = chunk is not None and 0 <= idx < len(chunk[1])
-        if chunk is not None and in_chunk:
-            texts, lo, hi = chunk[1], idx, min(max(limit, idx + 1), len(chunk[1]))
+        texts = self._chunk[1] if self._chunk is not None else ()
+        in_chunk = 0 <= idx < len(texts)
+        if in_chunk:
+            lo, hi = idx, min(max(limit, idx + 1), len(texts))
         else:
             texts, lo, hi = [text], 0, 1
             self._lookup((), one=True)
@@ -362,7 +362,7 @@ class Matcher:
             return None
         self._new_from, self._new_until, self.new_until = idx, stop, stop
         if found is not None:
-            self._ahead = (stop, found)
+            self._found_ahead = (stop, found)
         return None
 
     def _exact(self, pid: int, src: Index, text: str) -> Match | None:

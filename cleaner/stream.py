@@ -129,7 +129,7 @@ class StreamCleaner:
         if matcher is not None and self.engine.config.unit == "line":
             matcher.prepare(raws, texts)
         out: list[bytes] = []
-        stops = sorted(hits) if matcher is not None and matcher.ahead else None
+        stops = sorted(hits) if matcher is not None and matcher.looks_ahead else None
         lo = 0
         if self.split_docs:
             for i in feeds:
