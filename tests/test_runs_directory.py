@@ -192,3 +192,36 @@ def test_the_filter_in_use_is_the_one_nbytes_counts(sizes: list[int], bits: int)
         in_runs = sum(len(r.keys) for r in table.runs)
         assert table._filter().size == index.filter_bits(in_runs)
         assert table._filter().size >= min(index.FILTER_BITS_PER_KEY * in_runs, index.FILTER_MAX_BITS)
+
+
+@needs_c
+def test_stream_dedup_spills_without_numpy(tmp_path: object) -> None:
+    """With the C extension, spills and merges of a --dedup stream run never
+    import numpy (0.1 s of start-up at the first spill)."""
+    import random
+    import subprocess
+    import sys
+
+    rng = random.Random(3)
+    who = ["The minister", "A council", "Their drone", "This investor", "The airport", "A prison"]
+    did = ["reviewed", "reduced", "stopped", "extended", "criticized", "acknowledged", "suspended"]
+    what = ["the budget", "its tariff", "the project", "a protest", "their loan", "the strike", "this tax"]
+    text = "\n".join(" ".join(f"{rng.choice(who)} {rng.choice(did)} {rng.choice(what)} by {rng.randrange(1000)} "
+                              f"percent in {rng.randrange(1900, 2030)}." for _ in range(4)) for _ in range(3000))
+    driver = (
+        "import runpy, sys\n"
+        "from cleaner import index\n"
+        "index.SPILL_AT = 256  # many spills and merges from a small input\n"
+        "runs = []\n"
+        "add_run = index.FingerprintTable.add_run\n"
+        "index.FingerprintTable.add_run = lambda self, *a, **k: (runs.append(1), add_run(self, *a, **k))[1]\n"
+        "sys.argv = ['clean', '--dedup', 'stream']\n"
+        "try:\n"
+        "    runpy.run_module('cleaner', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(len(runs), 'numpy' in sys.modules, file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", driver], input=text, capture_output=True, text=True, check=True)
+    spills, numpy = out.stderr.split()[-2:]
+    assert int(spills) > 2 and numpy == "False"
