@@ -3945,6 +3945,75 @@ done:
     return out;
 }
 
+PyDoc_STRVAR(id_range_doc,
+"id_range(pids, /)\n--\n\n"
+"The smallest and largest of native uint32 ids (a buffer, not empty):\n"
+"index.Run.of's base and top.");
+
+static PyObject *id_range(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_buffer v;
+    if (PyObject_GetBuffer(arg, &v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    PyObject *out = NULL;
+    if (v.itemsize != 4 || v.len == 0) {
+        PyErr_SetString(PyExc_ValueError, "id_range: need uint32 ids, at least one");
+        goto done;
+    }
+    const uint8_t *p = v.buf;
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (Py_ssize_t i = 0; i < v.len / 4; i++) {
+        uint32_t x = rd32(p + 4 * i);
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+    }
+    out = Py_BuildValue("(kk)", (unsigned long)lo, (unsigned long)hi);
+done:
+    PyBuffer_Release(&v);
+    return out;
+}
+
+PyDoc_STRVAR(run_directory_doc,
+"run_directory(keys, /)\n--\n\n"
+"index.run_directory of sorted native keys (uint64 or uint32: read off the\n"
+"buffer's item size), as bytes of native uint32.");
+
+static PyObject *run_directory(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_buffer v;
+    if (PyObject_GetBuffer(arg, &v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    PyObject *out = NULL;
+    int kw = (int)v.itemsize;
+    if (kw != 8 && kw != 4) {
+        PyErr_SetString(PyExc_ValueError, "run_directory: keys must be uint64 or uint32");
+        goto done;
+    }
+    RunView r = {.n = v.len / kw};
+    r.keys = v; /* run_key reads keys.buf only */
+    int b = dir_bits_for(r.n);
+    Py_ssize_t buckets = (Py_ssize_t)1 << b;
+    out = PyBytes_FromStringAndSize(NULL, 4 * (buckets + 1));
+    if (out == NULL)
+        goto done;
+    uint32_t *d = (uint32_t *)PyBytes_AS_STRING(out);
+    int top = r.n ? bit_length64(run_key(&r, kw, r.n - 1)) : 0, shift = top > b ? top - b : 0;
+    Py_ssize_t j = 0;
+    for (Py_ssize_t i = 0; i < buckets; i++) {
+        /* the first key at or above the bucket's smallest value (searchsorted) */
+        uint64_t bound = (uint64_t)i << shift;
+        while (j < r.n && run_key(&r, kw, j) < bound)
+            j++;
+        d[i] = (uint32_t)j;
+    }
+    d[buckets] = (uint32_t)r.n;
+done:
+    PyBuffer_Release(&v);
+    return out;
+}
+
 /* ---- the classifier's pass 1 (cleaner.context.line_class) ------------------ */
 
 /* The C version of line_class: the features of one stripped line and its
@@ -5797,6 +5866,8 @@ static PyMethodDef methods[] = {
     {"merge_runs", (PyCFunction)(void (*)(void))merge_runs, METH_FASTCALL, merge_runs_doc},
     {"filter_set", (PyCFunction)(void (*)(void))filter_set, METH_FASTCALL, filter_set_doc},
     {"narrow_ids", (PyCFunction)(void (*)(void))narrow_ids, METH_FASTCALL, narrow_ids_doc},
+    {"id_range", id_range, METH_O, id_range_doc},
+    {"run_directory", run_directory, METH_O, run_directory_doc},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, setup_doc},
     /* cleaner.stream */
     {"split_lines", (PyCFunction)split_lines, METH_O, split_lines_doc},

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeAlias
 
 import xxhash
 
@@ -68,6 +68,8 @@ _sorted_columns = speedup("sorted_columns")
 _merge_runs = speedup("merge_runs")
 _filter_set = speedup("filter_set")
 _narrow_ids = speedup("narrow_ids")
+_id_range = speedup("id_range")
+_run_directory = speedup("run_directory")
 
 
 class IndexError_(CleanerError):
@@ -94,6 +96,9 @@ if TYPE_CHECKING:  # numpy is imported where used: in-document runs never need i
     from ._speedups import KeyTable
 
     Recent: TypeAlias = dict[int, int] | KeyTable  # FingerprintTable.recent
+    # a run's keys, ids or directory: a numpy array or a typed memoryview (Any:
+    # numpy code takes both through np.asarray, and mypy cannot tell which is where)
+    Column: TypeAlias = Any
 
 
 class Run(NamedTuple):
@@ -101,17 +106,27 @@ class Run(NamedTuple):
     ids as 3-byte little-endian offsets from ``base`` (dtype ``V3``), or as
     uint32 with ``base`` 0 when they span too much; every id lies in
     ``[base, top]``. ``dir``: the keys' ``run_directory`` for lookups in C,
-    built at the first lookup (None before; stale once ``keys`` changed)."""
+    built at the first lookup (None before; stale once ``keys`` changed).
+    The columns are numpy arrays, or with the C extension typed memoryviews
+    (3-byte ids as bytes): spills and merges then never import numpy (0.1 s);
+    ``arrays`` gives numpy views of them where numpy is needed."""
 
-    keys: np.ndarray
-    pids: np.ndarray
+    keys: Column
+    pids: Column
     base: int
     top: int
-    dir: np.ndarray | None = None
+    dir: Column | None = None
 
     @classmethod
-    def of(cls, keys: np.ndarray, pids: np.ndarray) -> Run:
+    def of(cls, keys: Column, pids: Column) -> Run:
         """A run from keys and their ids as uint32 (narrowed when they fit)."""
+        if isinstance(pids, memoryview) and _id_range is not None:  # in C, no numpy
+            if not len(pids):
+                return cls(keys, memoryview(b""), 0, 0)
+            base, top = _id_range(pids)
+            if top - base >= PID3:
+                return cls(keys, pids, 0, top)
+            return cls(keys, memoryview(_narrow_ids(pids, base)), base, top)
         import numpy as np
         if not len(pids):
             return cls(keys, np.empty(0, "V3"), 0, 0)
@@ -120,10 +135,23 @@ class Run(NamedTuple):
             return cls(keys, pids.astype(np.uint32, copy=False), 0, top)
         return cls(keys, _narrow(pids, base), base, top)
 
+    @property
+    def width(self) -> int:
+        """Bytes per id: 3 or 4."""
+        return 4 if self.pids.itemsize == 4 else 3
+
+    def arrays(self) -> Run:
+        """This run with numpy columns (views of the same buffers)."""
+        import numpy as np
+        keys, pids = self.keys, self.pids
+        if isinstance(pids, memoryview):
+            pids = np.frombuffer(pids, np.uint32 if self.width == 4 else "V3")
+        return self._replace(keys=np.asarray(keys), pids=pids)
+
     def ids(self, pos: np.ndarray | slice = slice(None)) -> np.ndarray:
         """The paragraph ids at ``pos`` as uint32."""
         import numpy as np
-        col = self.pids[pos]
+        col: np.ndarray = self.arrays().pids[pos]
         if col.dtype == np.uint32:
             return col
         wide = np.zeros((len(col), 4), np.uint8)
@@ -150,11 +178,14 @@ def dir_bits(n: int) -> int:
     return max(0, (n // DIR_KEYS).bit_length() - 1)
 
 
-def run_directory(keys: np.ndarray) -> np.ndarray:
+def run_directory(keys: Column) -> Column:
     """Where each bucket of sorted ``keys`` starts (uint32, one more entry
     than buckets: the last is ``len(keys)``); a key's bucket is its value's
     top ``dir_bits`` bits, counted from the top bit of the largest key."""
+    if _run_directory is not None:
+        return memoryview(_run_directory(keys)).cast("I")
     import numpy as np
+    keys = np.asarray(keys)
     n, b = len(keys), dir_bits(len(keys))
     out = np.empty((1 << b) + 1, np.uint32)
     out[-1] = n
@@ -219,9 +250,13 @@ class FingerprintTable:
 
     def find_many(self, keys: Iterable[int]) -> dict[int, int]:
         """Keys found in the sorted runs -> paragraph id (one batch per chunk)."""
-        import numpy as np
         if not self.runs:
             return {}
+        runs = self.run_set()
+        if runs is not None:  # a lookup per key in C: no numpy
+            get = runs.get
+            return {key: pid for key in keys if (pid := get(key)) is not None}
+        import numpy as np
         q = np.fromiter(keys, dtype=self.dtype)
         if not len(q):
             return {}
@@ -232,6 +267,7 @@ class FingerprintTable:
         for run in self.runs:
             if not len(q):
                 break
+            run = run.arrays()
             hit, pos = _member(run.keys, q)
             if hit.any():
                 found.update(zip(q[hit].tolist(), run.ids(pos[hit]).tolist(), strict=True))
@@ -252,7 +288,7 @@ class FingerprintTable:
             self._run_set = ids, _RunSet(self.bits // 8, bitmap, f.shift, self._run_views())
         return self._run_set[1]
 
-    def _run_views(self) -> list[tuple[np.ndarray, np.ndarray, int, np.ndarray | None]]:
+    def _run_views(self) -> list[tuple[Column, Column, int, Column | None]]:
         """The runs as ``RunSet`` takes them, each with its directory (built
         once per run: the runs keep them)."""
         self.runs = runs = [r.directed() for r in self.runs]
@@ -288,7 +324,6 @@ class FingerprintTable:
 
     def spill(self, force: bool = False) -> None:
         """Move recent keys into a sorted run; merge runs of similar size."""
-        import numpy as np
         if not self.recent or (len(self.recent) < SPILL_AT and not force):
             return
         if _sorted_columns is not None:
@@ -298,8 +333,9 @@ class FingerprintTable:
             runs = self.run_set()
             kb, pb = _sorted_columns(self.recent, self.bits // 8, runs)
             self.recent = self._new_recent(min(len(self.recent), SPILL_AT))
-            self.add_run(np.frombuffer(kb, self.dtype), np.frombuffer(pb, np.uint32), new=runs is not None)
+            self.add_run(memoryview(kb).cast(_key_code(self.bits)), memoryview(pb).cast("I"), new=runs is not None)
             return
+        import numpy as np
         if _dict_columns is not None:  # 5x faster than fromiter
             kb, pb = _dict_columns(self.recent, self.bits // 8)
             keys, pids = np.frombuffer(kb, self.dtype), np.frombuffer(pb, np.uint32)
@@ -310,30 +346,33 @@ class FingerprintTable:
         order = np.argsort(keys)
         self.add_run(keys[order], pids[order])
 
-    def add_run(self, keys: np.ndarray, pids: np.ndarray, new: bool = False) -> None:
+    def add_run(self, keys: Column, pids: Column, new: bool = False) -> None:
         """Append a sorted run (keys not in older runs are kept; ``new``: the
         caller dropped those already), then merge the newest runs while they
         are of similar size and stay under MAX_RUN."""
-        import numpy as np
         self._run_set = None  # holds the runs about to be merged
         f = self._key_filter
         covered = f is not None and f.runs == self._run_ids()
         if new:
             pass
         elif self.runs and _RunSet is not None:  # the loop below, in C (lookups that interpolate)
+            import numpy as np
             bitmap = f.bytes if covered and f is not None and not f.full else None
             olds = _RunSet(self.bits // 8, bitmap, f.shift if bitmap is not None and f is not None else 0,
                            self._run_views())
+            keys, pids = np.asarray(keys), np.asarray(pids)
             old_keys = np.frombuffer(olds.member(np.ascontiguousarray(keys)), bool)
             if old_keys.any():
                 keys, pids = keys[~old_keys], pids[~old_keys]
         elif self.runs:
+            import numpy as np
+            keys, pids = np.asarray(keys), np.asarray(pids)
             may = np.flatnonzero(f.may_hold(keys)) if covered and f is not None else np.arange(len(keys))
             old_keys = np.zeros(len(keys), bool)
             for old in self.runs:
                 if not len(may):
                     break
-                hit, _pos = _member(old.keys, keys[may])
+                hit, _pos = _member(np.asarray(old.keys), keys[may])
                 old_keys[may[hit]] = True
                 may = may[~hit]
             if old_keys.any():
@@ -356,6 +395,7 @@ class FingerprintTable:
         other.spill(force=True)
         self.spill(force=True)
         for run in other.runs:
+            run = run.arrays()
             keep = run.keys < self.limit
             self.add_run(run.keys[keep], (run.ids(keep).astype(np.uint64) + pid_offset).astype(np.uint32))
 
@@ -367,8 +407,13 @@ class FingerprintTable:
         self.recent = self._new_recent(len(kept))
         for k, p in kept:
             self.recent[k] = p
-        self.runs = [r._replace(keys=r.keys[r.keys < self.limit], pids=r.pids[r.keys < self.limit])
-                     for r in self.runs]
+        runs = [r.arrays() for r in self.runs]
+        self.runs = [r._replace(keys=r.keys[r.keys < self.limit], pids=r.pids[r.keys < self.limit]) for r in runs]
+
+
+def _key_code(bits: int) -> Literal["Q", "I"]:
+    """The memoryview format of keys of this many bits."""
+    return "Q" if bits == 64 else "I"
 
 
 def filter_bits(keys: int) -> int:
@@ -397,18 +442,24 @@ class KeyFilter:
     rebuilt at each doubling as keys are added (the size ``nbytes`` counts),
     and not consulted once too full to drop many queries."""
 
-    def __init__(self, key_bits: int, runs: list[np.ndarray]) -> None:
-        import numpy as np
+    def __init__(self, key_bits: int, runs: list[Column]) -> None:
         self.runs = [id(k) for k in runs]
         self.count = sum(len(k) for k in runs)
         self.size = size = filter_bits(self.count)
         self.shift = key_bits - size.bit_length() + 1
+        self.bytes: Column
+        if _filter_set is not None:  # no numpy
+            self.bytes = memoryview(bytearray(0 if self.full else size // 8))  # when full: never consulted
+            for keys in runs if not self.full else []:
+                self._set(keys)
+            return
+        import numpy as np
         if self.full:
             self.bytes = np.zeros(0, np.uint8)  # never consulted
-        elif size <= FILTER_BUILD_BOOL_BITS and _filter_set is None:  # a byte per bit, then packed: beats or.at
+        elif size <= FILTER_BUILD_BOOL_BITS:  # a byte per bit, then packed: beats or.at
             bits = np.zeros(size, bool)
             for keys in runs:
-                for slot in filter_slots(keys, self.shift):
+                for slot in filter_slots(np.asarray(keys), self.shift):
                     bits[slot] = True
             self.bytes = np.packbits(bits, bitorder="little")
         else:
@@ -421,15 +472,18 @@ class KeyFilter:
         """Too many keys for the size: most bits set, no use."""
         return FILTER_BITS_PER_KEY * self.count > FILTER_FULL * self.size
 
-    def _set(self, keys: np.ndarray) -> None:
-        import numpy as np
+    def _set(self, keys: Column) -> None:
         if _filter_set is not None:
-            _filter_set(self.bytes, np.ascontiguousarray(keys), self.shift)
+            if not isinstance(keys, memoryview):
+                import numpy as np
+                keys = np.ascontiguousarray(keys)
+            _filter_set(self.bytes, keys, self.shift)
             return
-        for slot in filter_slots(keys, self.shift):
+        import numpy as np
+        for slot in filter_slots(np.asarray(keys), self.shift):
             np.bitwise_or.at(self.bytes, slot >> 3, (np.left_shift(1, slot & 7)).astype(np.uint8))
 
-    def add(self, keys: np.ndarray) -> bool:
+    def add(self, keys: Column) -> bool:
         """Set the bits of a new run's keys (the caller records the runs
         covered); False when the filter is now below 4 bits per key and must
         be rebuilt at twice the size (the size ``filter_bits`` gives)."""
@@ -447,14 +501,16 @@ class KeyFilter:
         if self.full:
             return np.ones(len(q), bool)
         out = np.ones(len(q), bool)
+        bitmap = np.frombuffer(self.bytes, np.uint8)
         for slot in filter_slots(q, self.shift):
-            out &= (self.bytes[slot >> 3] >> (slot & 7).astype(np.uint8)) & 1 == 1
+            out &= (bitmap[slot >> 3] >> (slot & 7).astype(np.uint8)) & 1 == 1
         return out
 
 
-def _member(sorted_keys: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _member(sorted_keys: Column, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which of ``q`` are in ``sorted_keys``, and where."""
     import numpy as np
+    sorted_keys = np.asarray(sorted_keys)
     pos = np.searchsorted(sorted_keys, q)
     pos[pos >= len(sorted_keys)] = 0
     return (sorted_keys[pos] == q) if len(sorted_keys) else np.zeros(len(q), bool), pos
@@ -465,17 +521,19 @@ def _merge(a: Run, b: Run) -> Run:
     ``MERGE_STEP`` at a time, then a's fill the rest. Besides the merged run
     it needs one byte per entry (a mask) and index arrays of MERGE_STEP
     entries: no sort, no index array as large as either run."""
-    import numpy as np
     base, top = min(a.base, b.base), max(a.top, b.top)
-    narrow = a.pids.dtype == b.pids.dtype != np.uint32 and top - base < PID3
+    narrow = a.width == b.width == 3 and top - base < PID3
     n, nb = len(a.keys) + len(b.keys), len(b.keys)
-    keys = np.empty(n, a.keys.dtype)
     if _merge_runs is not None:  # the same placement in one linear pass, ids rebased as they are copied
-        pids = np.empty(n, a.pids.dtype if narrow else np.uint32)
+        kw = a.keys.itemsize  # runs' columns are contiguous
+        out_keys = memoryview(bytearray(n * kw)).cast(_key_code(8 * kw))
+        out_pids = memoryview(bytearray(n * 3)) if narrow else memoryview(bytearray(n * 4)).cast("I")
         base = base if narrow else 0
-        _merge_runs(np.ascontiguousarray(a.keys), np.ascontiguousarray(a.pids), a.base, np.ascontiguousarray(b.keys),
-                    np.ascontiguousarray(b.pids), b.base, keys, pids, base)
-        return Run(keys, pids, base, top)
+        _merge_runs(a.keys, a.pids, a.base, b.keys, b.pids, b.base, out_keys, out_pids, base)
+        return Run(out_keys, out_pids, base, top)
+    import numpy as np
+    a, b = a.arrays(), b.arrays()
+    keys = np.empty(n, a.keys.dtype)
     if narrow:
         pa = a.pids if a.base == base else _narrow(a.ids(), base)
         pb = b.pids if b.base == base else _narrow(b.ids(), base)
@@ -678,7 +736,7 @@ class Index:
         runs: dict[str, list[list[int]]] = {}
         for name, table in (("exact", self.exact), ("near", self.near)):
             # per run: entries, bytes per id (3 or 4), id base, id top
-            runs[name] = [[len(r.keys), r.pids.itemsize, r.base, r.top] for r in table.runs]
+            runs[name] = [[len(r.keys), r.width, r.base, r.top] for r in table.runs]
             for r in table.runs:
                 blobs += [_bytes(r.keys), _bytes(r.pids)]
         blobs += [memoryview(self.para_doc.starts), memoryview(self.para_doc.docs), memoryview(self.para_line),
@@ -780,7 +838,7 @@ def _checksum(blobs: list[memoryview] | list[bytes]) -> str:
     return h.hexdigest()
 
 
-def _bytes(a: np.ndarray) -> memoryview:
+def _bytes(a: Column) -> memoryview:
     """A contiguous array's bytes, without a copy."""
     import numpy as np
     return np.ascontiguousarray(a).view(np.uint8).data

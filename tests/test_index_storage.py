@@ -70,7 +70,7 @@ def test_runs_and_merges_keep_the_first_id_of_every_key(adds: list[tuple[int, in
             ids = run.ids()
             assert ids.dtype == np.uint32 and len(ids) == len(keys)
             assert all(run.base <= p <= run.top for p in ids.tolist())
-            assert (run.pids.itemsize == 3) == (run.top - run.base < PID3)
+            assert (run.width == 3) == (run.top - run.base < PID3)
     finally:
         mp.undo()
 
@@ -122,7 +122,7 @@ def test_merge_of_large_runs_matches_a_sort() -> None:
     want = {**dict(zip(a_k.tolist(), a_p.tolist(), strict=True)), **dict(zip(b_k.tolist(), b_p.tolist(), strict=True))}
     assert merged.keys.tolist() == sorted(want)
     assert merged.ids().tolist() == [want[k] for k in sorted(want)]
-    assert merged.pids.itemsize == 3
+    assert merged.width == 3
 
 
 @SETTINGS
