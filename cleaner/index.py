@@ -353,30 +353,8 @@ class FingerprintTable:
         self._run_set = None  # holds the runs about to be merged
         f = self._key_filter
         covered = f is not None and f.runs == self._run_ids()
-        if new:
-            pass
-        elif self.runs and _RunSet is not None:  # the loop below, in C (lookups that interpolate)
-            import numpy as np
-            bitmap = f.bytes if covered and f is not None and not f.full else None
-            olds = _RunSet(self.bits // 8, bitmap, f.shift if bitmap is not None and f is not None else 0,
-                           self._run_views())
-            keys, pids = np.asarray(keys), np.asarray(pids)
-            old_keys = np.frombuffer(olds.member(np.ascontiguousarray(keys)), bool)
-            if old_keys.any():
-                keys, pids = keys[~old_keys], pids[~old_keys]
-        elif self.runs:
-            import numpy as np
-            keys, pids = np.asarray(keys), np.asarray(pids)
-            may = np.flatnonzero(f.may_hold(keys)) if covered and f is not None else np.arange(len(keys))
-            old_keys = np.zeros(len(keys), bool)
-            for old in self.runs:
-                if not len(may):
-                    break
-                hit, _pos = _member(np.asarray(old.keys), keys[may])
-                old_keys[may[hit]] = True
-                may = may[~hit]
-            if old_keys.any():
-                keys, pids = keys[~old_keys], pids[~old_keys]
+        if self.runs and not new:
+            keys, pids = self._new_keys(keys, pids, f if covered else None)
         if not len(keys):
             return
         self.runs.append(Run.of(keys, pids))
@@ -388,6 +366,29 @@ class FingerprintTable:
             self.runs.append(_merge(older, newer))
         if covered and f is not None:  # merged runs hold the same keys
             f.runs = self._run_ids()
+
+    def _new_keys(self, keys: Column, pids: Column, f: KeyFilter | None) -> tuple[Column, Column]:
+        """A sorted run's keys (and their ids) not in the older runs; ``f``:
+        the key filter, when it covers those runs."""
+        import numpy as np
+        keys, pids = np.asarray(keys), np.asarray(pids)
+        if _RunSet is not None:  # the loop below, in C (lookups that interpolate)
+            useful = f is not None and not f.full
+            olds = _RunSet(self.bits // 8, f.bytes if useful and f is not None else None,
+                           f.shift if useful and f is not None else 0, self._run_views())
+            old_keys = np.frombuffer(olds.member(np.ascontiguousarray(keys)), bool)
+        else:
+            may = np.flatnonzero(f.may_hold(keys)) if f is not None else np.arange(len(keys))
+            old_keys = np.zeros(len(keys), bool)
+            for old in self.runs:
+                if not len(may):
+                    break
+                hit, _pos = _member(np.asarray(old.keys), keys[may])
+                old_keys[may[hit]] = True
+                may = may[~hit]
+        if old_keys.any():
+            keys, pids = keys[~old_keys], pids[~old_keys]
+        return keys, pids
 
     def absorb(self, other: FingerprintTable, pid_offset: int) -> None:
         """Add another table's entries (its ids shifted); keys already here win."""
