@@ -574,11 +574,15 @@ class DocColumn:
         return self.docs[bisect_right(self.starts, pid) - 1]
 
     def append(self, doc: int) -> None:
+        self.extend(doc, 1)
+
+    def extend(self, doc: int, n: int) -> None:
+        """Append ``n`` paragraphs of document ``doc``."""
         if doc != self.last:
             self.starts.append(self.n)
             self.docs.append(doc)
             self.last = doc
-        self.n += 1
+        self.n += n
 
     def nbytes(self) -> int:
         return 8 * len(self.starts)
@@ -636,13 +640,8 @@ class Index:
         return idx
 
     def add_paragraph(self, doc: int, line: int, facts: int = 0) -> int:
-        col = self.para_doc  # DocColumn.append, inlined (once per kept paragraph)
-        pid = col.n
-        if doc != col.last:
-            col.starts.append(pid)
-            col.docs.append(doc)
-            col.last = doc
-        col.n = pid + 1
+        pid = self.para_doc.n
+        self.para_doc.append(doc)
         self.para_line.append(line)
         self.para_facts.append(facts)
         return pid
@@ -650,15 +649,8 @@ class Index:
     def add_rows(self, doc: int, lines: bytes, facts: bytes) -> None:
         """``add_paragraph`` for each paragraph of document ``doc`` whose line
         numbers and facts masks are given (native uint32, as bytes)."""
-        n = len(lines) // 4
-        if not n:
-            return
-        col = self.para_doc
-        if doc != col.last:
-            col.starts.append(col.n)
-            col.docs.append(doc)
-            col.last = doc
-        col.n += n
+        if lines:
+            self.para_doc.extend(doc, len(lines) // 4)
         self.para_line.frombytes(lines)
         self.para_facts.frombytes(facts)
 
