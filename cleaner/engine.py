@@ -310,7 +310,7 @@ class DocumentCleaner:
         matcher = self.matcher
         short = matcher.short if matcher is not None else 0
         inline = matcher is not None and matcher.inline
-        ahead = stops if matcher is not None and matcher.looks_ahead and not inline else None
+        ahead = None if inline else stops  # (None unless the matcher looks ahead)
         new_until = -1
         slow = bool(self.e.block_unit or self.boiler is not None or always)
         ctx = self.ctx

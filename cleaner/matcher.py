@@ -112,10 +112,9 @@ class Matcher:
         self.min_share = 1.0  # per document: the smallest hash share a budget left any document
         self._spill_at = live.spill_at()
         self.doc_keys: set[int] | None = None
-        # check_lines looks ahead: the chunk's lines [lo, new_until) it found
-        # new (and indexed), and what it found for the line it stopped at
-        self.new_until = -1
-        self._new_from = self._new_until = -1
+        # check_lines looks ahead: the chunk's lines [_new_from, new_until) it
+        # found new (and indexed), and what it found for the line it stopped at
+        self._new_from = self.new_until = -1
         self._found_ahead: tuple[int, Found] | None = None
         # the engine may pass check a limit past the line (check_lines' lookahead)
         self.looks_ahead = _check_lines is not None and self._c_runs
@@ -215,7 +214,7 @@ class Matcher:
         self._found = [{}, {}, {}, {}]  # the C lookups hold the runs a later spill replaces
 
     def _forget_ahead(self) -> None:
-        self.new_until = self._new_from = self._new_until = -1
+        self._new_from = self.new_until = -1
         self._found_ahead = None
 
     def _indexed(self) -> None:
@@ -258,10 +257,10 @@ class Matcher:
         ``DocumentCleaner.feed_batch``, which passes a limit up to the next
         line a rule may remove). Those are then judged ahead, in one C call,
         until one is not new: the ones before it are indexed now, and
-        ``new_until`` tells the caller it need not ask about them."""
+        ``new_until`` tells the caller it need not ask about them (it may be
+        from an earlier call: then at most ``idx``)."""
         live = self.live
-        self.new_until = -1
-        if self._new_from <= idx < self._new_until:
+        if self._new_from <= idx < self.new_until:
             return None  # judged new (and indexed) by the last call's lookahead
         if _check_lines is not None and self._c_runs and self.loaded is None and live.sample_shift == 0:
             ahead = self._found_ahead
@@ -269,7 +268,9 @@ class Matcher:
                 self._found_ahead = None
                 r: Found | None = ahead[1]
             elif idx not in self._pre:
-                r = self._check_lines(text, line, idx, limit)
+                judged, r = self._check_lines(text, line, idx, limit)
+                if judged:
+                    return None
             else:
                 r = None
             if r is not None:
@@ -280,8 +281,6 @@ class Matcher:
                 if m is None:
                     self._add(key, sk, facts, line)
                 return m
-            if self.new_until > idx:
-                return None
         fp = self._prepared(idx) if idx >= 0 else None
         if fp is None:
             if len(text) < self.short or text.isspace():
@@ -332,13 +331,12 @@ class Matcher:
         self._add(key, sk, facts, line)
         return None
 
-    def _check_lines(self, text: str, line: int, idx: int,
-                     limit: int) -> Found | None:
+    def _check_lines(self, text: str, line: int, idx: int, limit: int) -> tuple[bool, Found | None]:
         """``_speedups.check_lines`` from the chunk's line ``idx`` up to
         ``limit`` (or for ``text`` alone, a line not in the chunk): indexes
-        the new paragraphs, spills when due, sets ``new_until`` (past ``idx``
-        when it was new) and returns what was found for line ``idx`` (None:
-        new, or the C fingerprints do not take it: see ``new_until``)."""
+        the new paragraphs and spills when due. Returns whether line ``idx``
+        was judged new, and else what was found for it (None: the C
+        fingerprints do not take it). Lines judged ahead set ``new_until``."""
         live, s = self.live, self.s
         texts = self._chunk[1] if self._chunk is not None else ()
         in_chunk = 0 <= idx < len(texts)
@@ -356,14 +354,12 @@ class Matcher:
             live.add_rows(self.doc, lines, facts)
             self._indexed()
         if stop == lo:
-            return found  # line idx: found, or None for the Python path
-        if not in_chunk:
-            self.new_until = idx + 1
-            return None
-        self._new_from, self._new_until, self.new_until = idx, stop, stop
-        if found is not None:
-            self._found_ahead = (stop, found)
-        return None
+            return False, found
+        if in_chunk:
+            self._new_from, self.new_until = idx, stop
+            if found is not None:
+                self._found_ahead = (stop, found)
+        return True, None
 
     def _exact(self, pid: int, src: Index, text: str) -> Match | None:
         if word_count(text) < self.s.min_words:
