@@ -3256,27 +3256,30 @@ PyDoc_STRVAR(check_lines_doc,
 "            near_recent, near_runs, keys, max_keys, limits, /)\n--\n\n"
 "Matcher.check's common path for the paragraphs texts[lo:hi] in order (the\n"
 "recent tables are KeyTables), with limits = (short, near_from, max_chars,\n"
-"spill_at): a text shorter than short or all white space is skipped; one of\n"
+"spill_at, min_words): a text shorter than short or all white space is skipped; one of\n"
 "near_from characters or more is fingerprinted for near matching, a shorter\n"
 "one for its exact key only; each key goes first into the set keys while it\n"
 "holds fewer than max_keys (unless keys is None); then near_fingerprints and\n"
 "probe in one step. A new paragraph is indexed under the next id from pid,\n"
 "with line number line + (its index - lo). Stops after the paragraph that\n"
-"brings a recent table to spill_at entries, and at a paragraph that is not\n"
-"new, longer than max_chars or with a character the table does not mark fast.\n"
-"Returns (stop, found, lines, facts): texts[lo:stop] were new or skipped;\n"
-"found is None, or for texts[stop] (key, sketch, facts, probe's result: the\n"
-"exact copy's id or the near candidates' ids), nothing indexed for it; lines\n"
-"and facts are the new paragraphs' line numbers and facts masks (native\n"
-"uint32, as bytes).");
+"brings a recent table to spill_at entries, and at a paragraph that has near\n"
+"candidates, is longer than max_chars or holds a character the table does not\n"
+"mark fast. An exact repeat (nothing indexed for it) is judged on the way: one\n"
+"of min_words words or more is a repeat, a shorter one is kept (short lines may\n"
+"repeat). Returns (stop, found, lines, facts, repeats): texts[lo:stop] were\n"
+"judged; found is None, or for texts[stop] (key, sketch, facts, the near\n"
+"candidates' ids), nothing indexed for it; lines and facts are the new\n"
+"paragraphs' line numbers and facts masks (native uint32, as bytes); repeats is\n"
+"None or a dict of the repeats' indexes in texts to their copies' ids.");
 
 /* One paragraph of check_lines: 1 new (indexed under pid, *mask set), 2
- * found (*found set), 0 the text holds a character the table does not mark
- * fast (nothing done), -1 with an exception. */
+ * near candidates (*found set), 3 an exact repeat (*copy set: the copy's id),
+ * 0 the text holds a character the table does not mark fast (nothing done),
+ * -1 with an exception. */
 static int check_one(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t near_min_words, double threshold,
                      uint32_t pid, KeyTableObject *exact, const RunSetObject *exact_runs, KeyTableObject *near,
                      const RunSetObject *near_runs, PyObject *keys, Py_ssize_t max_keys, int64_t *mask,
-                     PyObject **found)
+                     PyObject **found, uint32_t *copy)
 {
     Prints p;
     int r = prints_of(text, ngram, k, near_min_words, &p);
@@ -3304,34 +3307,33 @@ static int check_one(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
     }
     /* probe's steps, with each key put in its table first (setdefault: one
      * hash probe, not a lookup then an insert) and taken out again when the
-     * paragraph is found (rarely); no Python object unless found */
+     * paragraph is found (rarely); no Python object unless near candidates */
     uint32_t old;
     int put = kt_put(exact, p.key, pid, &old);
     if (put < 0)
         goto done;
     if (put == 0) {
-        got = PyLong_FromUnsignedLong(old); /* the exact copy's id, in recent */
-    } else {
-        int64_t id = runset_find(exact_runs, p.key);
-        if (id >= 0) {
-            if (kt_del(exact, p.key) < 0)
-                goto done;
-            got = PyLong_FromLongLong(id);
-        } else {
-            if (kt_noting(exact, exact_runs))
-                exact->seen[exact->n - 1] = SEEN_NO; /* the key just put: the last entry */
-            if (p.cnt > 0 && (got = near_owners(p.best, p.cnt, near, near_runs, pid, threshold)) != Py_None) {
-                if (got == NULL || kt_del(exact, p.key) < 0)
-                    goto done;
-            } else {
-                Py_CLEAR(got);
-                *mask = p.mask;
-                r = 1;
-                goto done;
-            }
-        }
+        *copy = old; /* the exact copy's id, in recent */
+        r = 3;
+        goto done;
     }
-    if (got == NULL)
+    int64_t id = runset_find(exact_runs, p.key);
+    if (id >= 0) {
+        if (kt_del(exact, p.key) >= 0) {
+            *copy = (uint32_t)id;
+            r = 3;
+        }
+        goto done;
+    }
+    if (kt_noting(exact, exact_runs))
+        exact->seen[exact->n - 1] = SEEN_NO; /* the key just put: the last entry */
+    if (p.cnt == 0 || (got = near_owners(p.best, p.cnt, near, near_runs, pid, threshold)) == Py_None) {
+        Py_CLEAR(got);
+        *mask = p.mask;
+        r = 1;
+        goto done;
+    }
+    if (got == NULL || kt_del(exact, p.key) < 0)
         goto done;
     PyObject *out = PyTuple_New(4);
     if (out == NULL)
@@ -3353,6 +3355,21 @@ done:
     return r;
 }
 
+/* whether text (of n characters) holds at least want words (str.split()'s) */
+static int has_words(PyObject *text, Py_ssize_t n, Py_ssize_t want)
+{
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t words = 0;
+    int after_space = 1;
+    for (Py_ssize_t i = 0; i < n && words < want; i++) {
+        int sp = Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i));
+        words += after_space & !sp;
+        after_space = sp;
+    }
+    return words >= want;
+}
+
 /* str.isspace() for a non-empty str */
 static int all_space(PyObject *s, Py_ssize_t n)
 {
@@ -3367,13 +3384,13 @@ static int all_space(PyObject *s, Py_ssize_t n)
 static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    Py_ssize_t ngram, k, near_min_words, lo, hi, line, max_keys, lim[4];
+    Py_ssize_t ngram, k, near_min_words, lo, hi, line, max_keys, lim[5];
     if (!nargs_ok("check_lines", nargs, 16) || !prints_args("check_lines", args + 4, &ngram, &k, &near_min_words))
         return NULL;
     PyObject *texts = args[0], *keys = args[13], *limits = args[15];
     if (!PyList_Check(texts) || !PyLong_Check(args[8]) || !PyObject_TypeCheck(args[10], &RunSetType)
         || !PyObject_TypeCheck(args[12], &RunSetType) || (keys != Py_None && !PySet_CheckExact(keys))
-        || !PyTuple_Check(limits) || PyTuple_GET_SIZE(limits) != 4) {
+        || !PyTuple_Check(limits) || PyTuple_GET_SIZE(limits) != 5) {
         PyErr_SetString(PyExc_TypeError, "check_lines: bad argument types");
         return NULL;
     }
@@ -3381,7 +3398,7 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
     hi = PyLong_AsSsize_t(args[2]);
     line = PyLong_AsSsize_t(args[3]);
     max_keys = PyLong_AsSsize_t(args[14]);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         lim[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(limits, i));
     double threshold = PyFloat_AsDouble(args[7]);
     if (PyErr_Occurred())
@@ -3400,12 +3417,12 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
         return NULL;
     }
     const RunSetObject *exact_runs = (RunSetObject *)args[10], *near_runs = (RunSetObject *)args[12];
-    Py_ssize_t short_ = lim[0], near_from = lim[1], max_chars = lim[2], spill_at = lim[3];
+    Py_ssize_t short_ = lim[0], near_from = lim[1], max_chars = lim[2], spill_at = lim[3], min_words = lim[4];
     /* the new paragraphs' line numbers, then their masks: on the stack for a
      * short run, else grown */
     uint32_t small[2 * 64], *rows = small;
     Py_ssize_t cap = 64, n_new = 0, j;
-    PyObject *found = NULL, *out = NULL;
+    PyObject *found = NULL, *out = NULL, *repeats = NULL;
     for (j = lo; j < hi; j++) {
         PyObject *text = PyList_GET_ITEM(texts, j);
         if (j + 1 < hi)
@@ -3437,12 +3454,26 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
             goto done;
         }
         int64_t mask = 0;
+        uint32_t copy = 0;
         int r = check_one(text, ngram, k, n >= near_from ? near_min_words : PY_SSIZE_T_MAX, threshold,
-                          pid + (uint32_t)n_new, exact, exact_runs, near, near_runs, keys, max_keys, &mask, &found);
+                          pid + (uint32_t)n_new, exact, exact_runs, near, near_runs, keys, max_keys, &mask, &found,
+                          &copy);
         if (r < 0)
             goto done;
+        if (r == 3) { /* an exact repeat: noted unless short, and on to the next */
+            if (has_words(text, n, min_words)) {
+                PyObject *at = PyLong_FromSsize_t(j), *id = PyLong_FromUnsignedLong(copy);
+                int err = at == NULL || id == NULL || (repeats == NULL && (repeats = PyDict_New()) == NULL)
+                          || PyDict_SetItem(repeats, at, id) < 0;
+                Py_XDECREF(at);
+                Py_XDECREF(id);
+                if (err)
+                    goto done;
+            }
+            continue;
+        }
         if (r != 1)
-            break; /* found, or the text is Python's to fingerprint */
+            break; /* near candidates, or the text is Python's to fingerprint */
         rows[n_new] = (uint32_t)(line + (j - lo));
         rows[cap + n_new] = (uint32_t)mask;
         n_new++;
@@ -3451,13 +3482,14 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
             break;
         }
     }
-    out = Py_BuildValue("(nOy#y#)", j, found == NULL ? Py_None : found, (const char *)rows,
+    out = Py_BuildValue("(nOy#y#O)", j, found == NULL ? Py_None : found, (const char *)rows,
                         n_new * (Py_ssize_t)sizeof(uint32_t), (const char *)(rows + cap),
-                        n_new * (Py_ssize_t)sizeof(uint32_t));
+                        n_new * (Py_ssize_t)sizeof(uint32_t), repeats == NULL ? Py_None : repeats);
 done:
     if (rows != small)
         PyMem_Free(rows);
     Py_XDECREF(found);
+    Py_XDECREF(repeats);
     return out;
 }
 

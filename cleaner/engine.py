@@ -115,6 +115,13 @@ class Engine:
 class DocumentCleaner:
     """Cleans one document, line by line. Feed ``Item``s, collect kept bytes."""
 
+    # Slots: past 30 attributes an instance's dict stops sharing its keys
+    # (CPython 3.11) and every attribute read on the hot path gets slower.
+    __slots__ = ("_at", "_stops", "blanks", "block", "block_count", "block_prev", "body_seen", "boiler", "changed",
+                 "ctx", "doc_id", "doc_keys", "due", "e", "first_line", "gap_removed", "held", "kept_any", "line_no",
+                 "matcher", "para", "pending", "pending_count", "pending_rule", "region_dropped", "repeat_keys",
+                 "sink", "stand_in", "stats", "timeouts", "truncated_by")
+
     def __init__(self, engine: Engine, doc_id: str, stats: Stats, sink: Sink | None,
                  matcher: Matcher | None = None, boiler: Boilerplate | None = None,
                  classifier: ContextClassifier | None = None) -> None:
@@ -134,6 +141,10 @@ class DocumentCleaner:
         self.block_count = 0
         self.block_prev = ""
         self.pending: list[Item] | None = None
+        # feed_batch's line in _process, and the lines the matcher may judge
+        # ahead of it (the batch's hits, sorted, and its end): see _after_rules
+        self._at = -1
+        self._stops: tuple[Sequence[int], int] | None = None
         self.pending_rule: Rule | None = None
         self.pending_count = 0
         self.matcher = matcher
@@ -310,9 +321,12 @@ class DocumentCleaner:
         matcher = self.matcher
         short = matcher.short if matcher is not None else 0
         inline = matcher is not None and matcher.inline
-        ahead = None if inline else stops  # (None unless the matcher looks ahead)
         new_until = -1
+        repeats: dict[int, int] = {}
         slow = bool(self.e.block_unit or self.boiler is not None or always)
+        # (None unless the matcher looks ahead; a slow batch takes every line
+        # through _process, where a rule may drop any line)
+        ahead = None if inline or slow else stops
         ctx = self.ctx
         held = self.held
         keys = self.doc_keys
@@ -321,6 +335,7 @@ class DocumentCleaner:
         # only _process starts or ends a block, a truncation or a look-ahead
         busy = slow or self.truncated_by is not None or self.block is not None or self.pending is not None
         ln = self.line_no
+        self._stops = None if ahead is None else (ahead, hi)
         for i in range(lo, hi):
             ln += 1
             text = texts[i]
@@ -329,8 +344,11 @@ class DocumentCleaner:
                 cands = hits.get(i)
                 if always:
                     cands = sorted(set(cands or ()).union(always))
+                self._at = i
                 self._process(new(Item, (ln, raws[i], text, cands, i, False)), out, None)
                 busy = slow or self.truncated_by is not None or self.block is not None or self.pending is not None
+                if ahead is not None and matcher is not None:  # its check may have judged lines ahead
+                    new_until, repeats = matcher.new_until, matcher.repeats
                 continue
             raw = raws[i]
             if not text or text.isspace():
@@ -345,12 +363,12 @@ class DocumentCleaner:
             if matcher is not None and len(text) >= short:
                 if inline:
                     m = self._repeat(raw, text, ln)
-                elif i < new_until:
-                    m = None  # judged new by the lookahead of an earlier line's check
+                elif i < new_until:  # judged by the lookahead of an earlier line's check
+                    m = matcher.check(raw, text, ln, i) if i in repeats else None
                 elif ahead is not None:
                     p = bisect_right(ahead, i)
                     m = matcher.check(raw, text, ln, i, ahead[p] if p < len(ahead) and ahead[p] < hi else hi)
-                    new_until = matcher.new_until
+                    new_until, repeats = matcher.new_until, matcher.repeats
                 else:
                     m = matcher.check(raw, text, ln, i)
                 if m is not None:
@@ -369,6 +387,7 @@ class DocumentCleaner:
             self.gap_removed = False
             append(raw)
         self.line_no = ln
+        self._at, self._stops = -1, None
         if self.due:
             self._apply_verdicts(out)
 
@@ -455,11 +474,25 @@ class DocumentCleaner:
             if self.matcher.inline:
                 m = self._repeat(it.raw, text, it.line_no) if len(text) >= self.matcher.short else None
             else:
-                m = self.matcher.check(it.raw, text, it.line_no, it.idx)
+                m = self.matcher.check(it.raw, text, it.line_no, it.idx, self._limit(it.idx))
             if m is not None:
                 self._repeated(it, m)
                 return
         self._keep(it, out)
+
+    def _limit(self, idx: int) -> int:
+        """How far the matcher may judge ahead of the batch's line ``idx``
+        (``Matcher.check``'s limit; -1: not at all). Only from feed_batch's
+        own line, with no block, look-ahead or truncation under way: then the
+        lines up to the next hit take feed_batch's fast path, in order (only
+        a hit line can start what would drop a line a rule is no candidate for)."""
+        stops = self._stops
+        if stops is None or idx != self._at or self.block is not None or self.pending is not None \
+                or self.truncated_by is not None:
+            return -1
+        ahead, hi = stops
+        p = bisect_right(ahead, idx)
+        return ahead[p] if p < len(ahead) and ahead[p] < hi else hi
 
     def _repeat(self, raw: bytes, text: str, line: int) -> Match | None:
         """Exact repeats within the document (the default, ``Matcher.inline``):

@@ -64,7 +64,7 @@ class MatchSettings:
 
 
 Prepared = tuple[int, list[int], int]  # exact key, sketch, facts mask (0: none)
-Found = tuple[int, list[int], int, int | list[int]]  # check_lines' find: Prepared, then probe's result
+Found = tuple[int, list[int], int, list[int]]  # check_lines' find: Prepared, then the near candidates' ids
 _RunSet = speedup("RunSet")
 _probe = speedup("probe")
 _check_lines = speedup("check_lines")
@@ -95,9 +95,10 @@ class Matcher:
         self.loaded_doc = -1
         self.short = 2 * settings.min_words - 1  # fewer characters cannot hold min_words words
         # check_lines' limits: the shortest text judged, the shortest fingerprinted for near
-        # matching (as ``fingerprints``), the longest, and the spill point
+        # matching (as ``fingerprints``), the longest, the spill point, and the
+        # fewest words of an exact repeat (as ``_exact``)
         near_from = max(2 * settings.near_min_words, self.short) if settings.near else NEAR_MAX_CHARS + 1
-        self._limits = (self.short, near_from, NEAR_MAX_CHARS, live.spill_at())
+        self._limits = (self.short, near_from, NEAR_MAX_CHARS, live.spill_at(), settings.min_words)
         # exact matching within one document needs no index: the engine keeps
         # the document's keys in a dict (``DocumentCleaner._repeat``, the hot path)
         # (with --unit block, paragraphs are judged by ``check``, which needs the
@@ -113,8 +114,10 @@ class Matcher:
         self._spill_at = live.spill_at()
         self.doc_keys: set[int] | None = None
         # check_lines looks ahead: the chunk's lines [_new_from, new_until) it
-        # found new (and indexed), and what it found for the line it stopped at
+        # judged (new and indexed, or exact repeats: ``repeats``, their copies'
+        # ids), and what it found for the line it stopped at
         self._new_from = self.new_until = -1
+        self.repeats: dict[int, int] = {}
         self._found_ahead: tuple[int, Found] | None = None
         # the engine may pass check a limit past the line (check_lines' lookahead)
         self.looks_ahead = _check_lines is not None and self._c_runs
@@ -130,7 +133,7 @@ class Matcher:
             self.min_share = min(self.min_share, self.live.sampled_share())
             self.live = Index(self.live.params, self.live.max_bytes)
             self._spill_at = self.live.spill_at()
-            self._limits = (*self._limits[:3], self._spill_at)
+            self._limits = (*self._limits[:3], self._spill_at, self._limits[4])
             # the chunk's lookups so far were in the last document's index
             # (a form feed inside a batch): the new one has no runs yet
             if self._c_runs:
@@ -215,6 +218,7 @@ class Matcher:
 
     def _forget_ahead(self) -> None:
         self._new_from = self.new_until = -1
+        self.repeats = {}
         self._found_ahead = None
 
     def _indexed(self) -> None:
@@ -258,25 +262,26 @@ class Matcher:
         line a rule may remove). Those are then judged ahead, in one C call,
         until one is not new: the ones before it are indexed now, and
         ``new_until`` tells the caller it need not ask about them (it may be
-        from an earlier call: then at most ``idx``)."""
+        from an earlier call: then at most ``idx``). Exact repeats do not stop
+        a lookahead: ``repeats`` holds those it judged."""
         live = self.live
-        if self._new_from <= idx < self.new_until:
-            return None  # judged new (and indexed) by the last call's lookahead
+        if self._new_from <= idx < self.new_until:  # judged by the last call's lookahead
+            copy = self.repeats.get(idx)
+            return None if copy is None else self._repeat_of(copy)
         if _check_lines is not None and self._c_runs and self.loaded is None and live.sample_shift == 0:
             ahead = self._found_ahead
             if ahead is not None and ahead[0] == idx:
                 self._found_ahead = None
                 r: Found | None = ahead[1]
             elif idx not in self._pre:
-                judged, r = self._check_lines(text, line, idx, limit)
+                judged, got = self._check_lines(text, line, idx, limit)
                 if judged:
-                    return None
+                    return None if got is None else self._repeat_of(got)
+                r = got
             else:
                 r = None
             if r is not None:
                 key, sk, facts, found = r
-                if isinstance(found, int):
-                    return self._exact(found, live, text)
                 m = self._near([(p, live) for p in found], len(sk), facts, raw, text)
                 if m is None:
                     self._add(key, sk, facts, line)
@@ -331,12 +336,14 @@ class Matcher:
         self._add(key, sk, facts, line)
         return None
 
-    def _check_lines(self, text: str, line: int, idx: int, limit: int) -> tuple[bool, Found | None]:
+    def _check_lines(self, text: str, line: int, idx: int, limit: int) -> tuple[bool, Any]:
         """``_speedups.check_lines`` from the chunk's line ``idx`` up to
         ``limit`` (or for ``text`` alone, a line not in the chunk): indexes
         the new paragraphs and spills when due. Returns whether line ``idx``
-        was judged new, and else what was found for it (None: the C
-        fingerprints do not take it). Lines judged ahead set ``new_until``."""
+        was judged, with its copy's id if it is an exact repeat (else None);
+        or not judged, with its near candidates (``Found``; None: the C
+        fingerprints do not take it). Lines judged ahead set ``new_until``
+        and ``repeats``."""
         live, s = self.live, self.s
         texts = self._chunk[1] if self._chunk is not None else ()
         in_chunk = 0 <= idx < len(texts)
@@ -346,7 +353,7 @@ class Matcher:
             texts, lo, hi = [text], 0, 1
             self._lookup((), one=True)
         found: Found | None
-        stop, found, lines, facts = _check_lines(
+        stop, found, lines, facts, repeats = _check_lines(
             texts, lo, hi, line, s.ngram, s.sketch_k, s.near_min_words, s.near_threshold, live.para_doc.n,
             live.exact.recent, self._found[0], live.near.recent, self._found[1], self.doc_keys, DOC_KEYS_MAX,
             self._limits)
@@ -355,11 +362,18 @@ class Matcher:
             self._indexed()
         if stop == lo:
             return False, found
+        repeats = repeats or {}
         if in_chunk:
-            self._new_from, self.new_until = idx, stop
+            self._new_from, self.new_until, self.repeats = idx, stop, repeats
             if found is not None:
                 self._found_ahead = (stop, found)
-        return True, None
+        return True, repeats.get(lo)
+
+    def _repeat_of(self, pid: int) -> Match:
+        """The match of an exact repeat of paragraph ``pid`` of this run
+        (long enough: ``check_lines`` judged that)."""
+        doc, first_line = self.live.where(pid)
+        return Match("exact", 1.0, doc, first_line)
 
     def _exact(self, pid: int, src: Index, text: str) -> Match | None:
         if word_count(text) < self.s.min_words:

@@ -596,3 +596,42 @@ def test_a_document_index_started_inside_a_batch_has_no_stale_lookups(tmp_path: 
     for r in runs:
         assert r.returncode == 0, r.stderr
         assert r.stdout == data  # no line repeats within its own document
+
+
+def test_lookahead_changes_no_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The matcher judging lines ahead (from the engine's fast path, from a
+    line the rules kept, past exact repeats) decides exactly as one line per
+    call: the same output and the same removals, on pages with rule hits,
+    blocks and repeats, at several read sizes. And the lookahead does fire
+    from lines the rules kept, and past repeats."""
+    from test_benchmarks_smoke import load_benchmark
+
+    import cleaner.engine as engine_mod
+    data, _ = load_benchmark("throughput").build_stream(400_000, seed=11)
+    data += data[: len(data) // 3]  # whole pages again: exact repeats
+    fired: dict[str, int] = {"after_rules": 0, "repeats": 0}
+    limit = engine_mod.DocumentCleaner._limit
+
+    def counted(self: engine_mod.DocumentCleaner, idx: int) -> int:
+        r = limit(self, idx)
+        fired["after_rules"] += r > idx + 1
+        if self.matcher is not None:
+            fired["repeats"] += len(self.matcher.repeats)
+        return r
+
+    monkeypatch.setattr(engine_mod.DocumentCleaner, "_limit", counted)
+
+    def run(ahead: bool, size: int) -> tuple[bytes, list[str]]:
+        c = Cleaner(Config(dedup="stream"))
+        assert c.matcher is not None
+        c.matcher.looks_ahead = ahead
+        got: list[str] = []
+        s = c.stream("x", sink=lambda d: got.append(d.to_json()), split_docs=True)
+        out = b"".join(s.feed(data[i:i + size]) for i in range(0, len(data), size)) + s.close()
+        return out, got
+
+    want = run(False, 1 << 20)
+    assert sum(1 for d in want[1] if '"dedup.repeat"' in d) > 100
+    for size in (1 << 20, 65_536, 4_099):
+        assert run(True, size) == want
+    assert fired["after_rules"] > 100 and fired["repeats"] > 100

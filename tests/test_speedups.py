@@ -1578,8 +1578,8 @@ def test_spills_trust_check_lines_notes_only_for_their_runs(seed: int) -> None:
     found = 0
     for n, text in enumerate(texts):
         r = c_mod().check_lines([text], 0, 1, n, 4, 8, 10, 0.5, n, exact.recent, exact.run_set(), near.recent,
-                                near.run_set(), None, 0, LIMITS)[1]
-        found += r is not None
+                                near.run_set(), None, 0, LIMITS)
+        found += r[1] is not None or r[4] is not None
         if n % 90 == 89:
             near.spill(force=True)
             exact.spill(force=True)
@@ -1804,6 +1804,7 @@ def test_matcher_check_lines_same_as_probe(monkeypatch: pytest.MonkeyPatch, seed
             r = c_mod().check_lines(*args)
             calls["found" if r[1] is not None else "none" if r[0] == args[1] else "new"] += 1
             calls["ahead"] += r[0] - args[1] > 1
+            calls["repeats"] += r[4] is not None
             return r
 
         for keys in (False, True):
@@ -1814,7 +1815,8 @@ def test_matcher_check_lines_same_as_probe(monkeypatch: pytest.MonkeyPatch, seed
             without = run_matcher_keys(paragraphs, s, max_bytes, keys)
             assert one == without
             assert ahead == without
-        assert calls["none"] and calls["new"] and calls["found"] and calls["ahead"]
+        assert calls["none"] and calls["new"] and calls["ahead"] and calls["repeats"]
+        assert calls["found"] or not near
 
 
 def run_matcher_keys(paragraphs: list[str], settings_: object, max_bytes: int | None,
@@ -1822,7 +1824,8 @@ def run_matcher_keys(paragraphs: list[str], settings_: object, max_bytes: int | 
     """run_matcher, with the documents' keys noted (``start_doc(keys=True)``) or
     not, and a few paragraphs checked outside the chunk (``--unit block``).
     ``ahead``: as the engine's fast path, each check may judge the chunk's
-    lines ahead up to the next one checked outside it (``new_until``)."""
+    lines ahead up to the next one checked outside it (``new_until``; the
+    exact repeats among them are asked for again, as the engine does)."""
     m = matcher.Matcher(settings_, index.Index(index.IndexParams(), max_bytes))  # type: ignore[arg-type]
     got: list[object] = []
     chunk = 37
@@ -1838,7 +1841,9 @@ def run_matcher_keys(paragraphs: list[str], settings_: object, max_bytes: int | 
                     got.append(m.check(raws[i], t, lo + i, -1))
                 elif not ahead:
                     got.append(m.check(raws[i], t, lo + i, i))
-                elif i < new_until or t.isspace() or len(t) < m.short:
+                elif i < new_until:  # judged ahead: new, or an exact repeat
+                    got.append(m.check(raws[i], t, lo + i, i) if i in m.repeats else None)
+                elif t.isspace() or len(t) < m.short:
                     got.append(None)
                 else:
                     got.append(m.check(raws[i], t, lo + i, i, min(len(texts), i + 5 - i % 5)))
@@ -1855,7 +1860,8 @@ def run_matcher_keys(paragraphs: list[str], settings_: object, max_bytes: int | 
 def check_lines_reference(text: str, k: int, threshold: float, pid: int,
                           recent: tuple[Any, Any], runs: tuple[object, object],
                           keys: set[int]) -> object:
-    """check_lines of one text, in two calls: near_fingerprints, then probe."""
+    """check_lines of one text, in two calls: near_fingerprints, then probe (an
+    exact repeat: the copy's id)."""
     fp = c_mod().near_fingerprints(text, 4, k, 10 if len(text) >= 20 else 10**9)
     if fp is None:
         return None
@@ -1863,10 +1869,10 @@ def check_lines_reference(text: str, k: int, threshold: float, pid: int,
     if len(keys) < 5:
         keys.add(key)
     found = c_mod().probe(key, sk, threshold, pid, recent[0], runs[0], recent[1], runs[1])
-    return facts if found is None else (key, sk, facts, found)
+    return facts if found is None else found if isinstance(found, int) else (key, sk, facts, found)
 
 
-LIMITS = (5, 20, 100_000, 10**6)  # check_lines' short, near_from, max_chars, spill_at
+LIMITS = (5, 20, 100_000, 10**6, 0)  # check_lines' short, near_from, max_chars, spill_at, min_words
 
 
 @needs_c
@@ -1889,13 +1895,17 @@ def test_check_lines_matches_near_fingerprints_and_probe(seed: int, picks: list[
             ws[rng.randrange(len(ws))] = rng.choice(words)
         text = " ".join(ws)
         c = tables[0]
-        stop, found, lines, facts = c_mod().check_lines([text], 0, 1, 7, 4, k, 10, threshold, n, c[0].recent,
-                                                        c[0].run_set(), c[1].recent, c[1].run_set(), keys[0], 5,
-                                                        LIMITS)
+        stop, found, lines, facts, repeats = c_mod().check_lines([text], 0, 1, 7, 4, k, 10, threshold, n,
+                                                                 c[0].recent, c[0].run_set(), c[1].recent,
+                                                                 c[1].run_set(), keys[0], 5, LIMITS)
         if len(text) < LIMITS[0]:  # too short to judge: skipped
-            assert (stop, found, lines) == (1, None, b"")
+            assert (stop, found, lines, repeats) == (1, None, b"", None)
             continue
-        got = found if found is not None or stop == 0 else array("I", facts)[0]
+        if repeats is not None:  # an exact repeat (min_words 0: whatever its words): judged, the copy's id
+            assert stop == 1 and found is None and lines == b"" and list(repeats) == [0]
+            got: object = repeats[0]
+        else:
+            got = found if found is not None or stop == 0 else array("I", facts)[0]
         assert lines in (b"", array("I", [7]).tobytes())
         t = tables[1]
         want = check_lines_reference(text, k, threshold, n, (t[0].recent, t[1].recent),
@@ -1920,11 +1930,12 @@ def test_check_lines_in_one_call_as_one_at_a_time(seed: int, picks: list[int], t
     words = ["the", "bank", "rate", "Paris", "2024", "fell", "rose", "é", "of", "a", "\U0001f600"]
     base = [" ".join(rng.choice(words) for _ in range(rng.randrange(0, 40))) for _ in range(60)]
     texts = [base[p] for p in picks]
-    limits = (*LIMITS[:3], spill_at)
+    limits = (*LIMITS[:3], spill_at, 4)
 
     def run(step: int) -> tuple[object, ...]:
-        """Each text's result (None: new or skipped; what was found; "py": left
-        to Python, here dropped as a found one is), the rows and the tables."""
+        """Each text's result (None: new or skipped; an exact repeat's copy;
+        the near candidates found; "py": left to Python, here dropped as a
+        found one is), the rows and the tables."""
         exact, near = c_mod().KeyTable(8), c_mod().KeyTable(4)
         runs = index.FingerprintTable(64).run_set()
         out: list[object] = []
@@ -1932,10 +1943,11 @@ def test_check_lines_in_one_call_as_one_at_a_time(seed: int, picks: list[int], t
         j = 0
         while j < len(texts):
             hi = min(len(texts), j + step)
-            stop, found, lines, facts = c_mod().check_lines(texts, j, hi, 100 + j, 4, 8, 10, threshold,
-                                                            len(rows[0]) // 4, exact, runs, near, runs, None, 0,
-                                                            limits)
-            out += [None] * (stop - j)
+            stop, found, lines, facts, repeats = c_mod().check_lines(texts, j, hi, 100 + j, 4, 8, 10, threshold,
+                                                                     len(rows[0]) // 4, exact, runs, near, runs,
+                                                                     None, 0, limits)
+            repeats = repeats or {}
+            out += [repeats.get(i) for i in range(j, stop)]
             rows = [rows[0] + lines, rows[1] + facts]
             if found is not None:
                 out.append(found)
@@ -1973,7 +1985,7 @@ def test_check_lines_bad_arguments() -> None:
     with pytest.raises(TypeError):
         f(*bad(a0=("text",)))
     with pytest.raises(TypeError):
-        f(*bad(a15=(5, 20, 100)))
+        f(*bad(a15=(5, 20, 100, 10)))
     with pytest.raises(ValueError):
         f(*bad(a4=0))
     with pytest.raises(ValueError):
@@ -1990,23 +2002,26 @@ def test_check_lines_bad_arguments() -> None:
     keys: set[int] = set()
     text = "one two three four five six seven eight nine ten eleven twelve"
 
-    def call(texts: list[str], pid: int, keys: set[int] | None, max_keys: int) -> tuple[Any, ...]:
+    def call(texts: list[str], pid: int, keys: set[int] | None, max_keys: int, min_words: int = 0) -> tuple[Any, ...]:
         return f(texts, 0, len(texts), 5, 4, 8, 10, 0.5, pid, exact, runs, near, runs, keys, max_keys,  # type: ignore[no-any-return]
-                 LIMITS)
+                 (*LIMITS[:4], min_words))
 
-    stop, found, lines, facts = call([text], 3, keys, 1)
-    assert (stop, found, array("I", lines).tolist(), len(facts)) == (1, None, [5], 4)
+    stop, found, lines, facts, repeats = call([text], 3, keys, 1)
+    assert (stop, found, array("I", lines).tolist(), len(facts), repeats) == (1, None, [5], 4, None)
     assert set(exact.values()) == {3} and len(near) == 8 and set(near.values()) == {3}
     assert keys == set(exact)
-    assert call([text], 4, None, 0)[:3] == (0, call([text], 4, None, 0)[1], b"")
-    assert call([text], 4, None, 0)[1][3] == 3  # the exact copy's id
+    assert call([text], 4, None, 0) == (1, None, b"", b"", {0: 3})  # an exact repeat: judged, the copy's id
+    assert call([text], 4, None, 0, min_words=13) == (1, None, b"", b"", None)  # too short to be a repeat
     found = call([text + " thirteen"], 4, keys, 1)[1][3]  # near candidates
     assert isinstance(found, list) and set(found) == {3} and len(found) >= 4
     assert len(keys) == 1  # full
     assert call([text + " \U0001f600"], 4, None, 0)[:2] == (0, None)  # left to Python
-    # skipped (short, blank), new, then stopped at a copy: rows for the new one only
-    stop, found, lines, facts = call(["abc", "   \t", "a b c d e f", text, "x"], 4, None, 0)
-    assert stop == 3 and found[3] == 3 and array("I", lines).tolist() == [5 + 2]
+    # skipped (short, blank), new, an exact repeat, new, then stopped at near
+    # candidates: rows for the new ones only
+    stop, found, lines, facts, repeats = call(["abc", "   \t", "a b c d e f", text, "g h i j k l m",
+                                               text + " thirteen", "x"], 4, None, 0)
+    assert stop == 5 and set(found[3]) == {3} and array("I", lines).tolist() == [5 + 2, 5 + 4]
+    assert repeats == {3: 3}
 
 
 @needs_c
