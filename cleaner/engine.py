@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right
 from collections.abc import Callable, Container, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -218,7 +217,7 @@ class DocumentCleaner:
             self._out_keep(it, out)
             return
         if stand_in is not None:
-            m = replace(m, line=stand_in)
+            m = m._replace(line=stand_in)
         self._record(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
         self.gap_removed = True
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .classify import word_count
 from .dedup import (
@@ -43,9 +43,9 @@ if TYPE_CHECKING:
     from .index import Recent
 
 
-@dataclass(frozen=True)
-class Match:
-    """Where the kept copy is, and how alike the two are."""
+class Match(NamedTuple):
+    """Where the kept copy is, and how alike the two are (a tuple: one is made
+    per repeat, and a frozen dataclass is slow to make)."""
 
     kind: str  # "exact" or "near"
     score: float
