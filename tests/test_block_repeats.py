@@ -80,3 +80,24 @@ def test_two_processes_skip_the_same_repeats(tmp_path: Path) -> None:
     rules = {(d["doc"], d["line"]): d["rule"] for d in parse_jsonl(runs["1"][1])}
     assert rules[("b.txt", 3)] == rules[("b.txt", 1)] == "dedup.repeat"
     assert rules[("b.txt", 10)] == "dedup.repeat" and rules[("b.txt", 12)] == "navigation.section-menu-run"
+
+
+def test_lines_a_block_look_ahead_drops_are_never_first_copies() -> None:
+    # the menu's look-ahead holds a repeat of P (skipped) and two entries; when
+    # the block is confirmed the repeat is judged, and the duplicate stage must
+    # judge it alone: the held entries are dropped, so the entry seen again
+    # after the block is a first copy, kept
+    from cleaner.rules import load_rules_text
+    rules = load_rules_text(
+        'version = 1\n[categories]\nmenus = "test"\n[[rule]]\nid = "menus.long-menu"\ncategory = "menus"\n'
+        'action = "drop_block"\ndescription = "a menu of long entries"\npattern = \'\'\'^MENU$\'\'\'\n'
+        'max_lines = 20\nmin_lines = 2\n[rule.continue_while]\npredicate = "short_headline"\nmax_words = 8\n'
+        '[rule.examples]\ndrop = ["MENU"]\nkeep = ["The menu"]\n')
+    entry = "Markets Rally As Rates Fall Again Today"
+    text = doc(P, "MENU", P, entry, "Storm Season Ends Early In The South", Q, entry)
+    for dedup in ("doc", "stream"):
+        c = Cleaner(Config(classifier=False, default_rules=False, dedup=dedup), ruleset=rules)  # type: ignore[arg-type]
+        ex = c.explain_text(text, doc_id="d")
+        assert ex.text == doc(P, Q, entry), dedup
+        assert [d.rule for d in ex.decisions] == ["menus.long-menu", "dedup.repeat", "menus.long-menu",
+                                                  "menus.long-menu"], dedup
