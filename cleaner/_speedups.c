@@ -3252,11 +3252,12 @@ done:
 }
 
 PyDoc_STRVAR(check_lines_doc,
-"check_lines(texts, lo, hi, line, ngram, k, near_min_words, threshold, pid, exact_recent, exact_runs,\n"
-"            near_recent, near_runs, keys, max_keys, limits, /)\n--\n\n"
+"check_lines(texts, lo, hi, line, pid, exact_recent, exact_runs, near_recent, near_runs, keys, params, /)\n"
+"--\n\n"
 "Matcher.check's common path for the paragraphs texts[lo:hi] in order (the\n"
-"recent tables are KeyTables), with limits = (short, near_from, max_chars,\n"
-"spill_at, min_words): a text shorter than short or all white space is skipped; one of\n"
+"recent tables are KeyTables), with params = (ngram, k, near_min_words,\n"
+"threshold, max_keys, short, near_from, max_chars, spill_at, min_words): a text\n"
+"shorter than short or all white space is skipped; one of\n"
 "near_from characters or more is fingerprinted for near matching, a shorter\n"
 "one for its exact key only; each key goes first into the set keys while it\n"
 "holds fewer than max_keys (unless keys is None); then near_fingerprints and\n"
@@ -3384,23 +3385,26 @@ static int all_space(PyObject *s, Py_ssize_t n)
 static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    Py_ssize_t ngram, k, near_min_words, lo, hi, line, max_keys, lim[5];
-    if (!nargs_ok("check_lines", nargs, 16) || !prints_args("check_lines", args + 4, &ngram, &k, &near_min_words))
+    Py_ssize_t ngram, k, near_min_words, lo, hi, line, lim[6];
+    if (!nargs_ok("check_lines", nargs, 11))
         return NULL;
-    PyObject *texts = args[0], *keys = args[13], *limits = args[15];
-    if (!PyList_Check(texts) || !PyLong_Check(args[8]) || !PyObject_TypeCheck(args[10], &RunSetType)
-        || !PyObject_TypeCheck(args[12], &RunSetType) || (keys != Py_None && !PySet_CheckExact(keys))
-        || !PyTuple_Check(limits) || PyTuple_GET_SIZE(limits) != 5) {
+    PyObject *texts = args[0], *keys = args[9], *params = args[10];
+    if (!PyList_Check(texts) || !PyLong_Check(args[4]) || !PyObject_TypeCheck(args[6], &RunSetType)
+        || !PyObject_TypeCheck(args[8], &RunSetType) || (keys != Py_None && !PySet_CheckExact(keys))
+        || !PyTuple_Check(params) || PyTuple_GET_SIZE(params) != 10) {
         PyErr_SetString(PyExc_TypeError, "check_lines: bad argument types");
         return NULL;
     }
+    /* params: ngram, k, near_min_words, threshold, then max_keys and limits */
+    PyObject *const *p = &PyTuple_GET_ITEM(params, 0);
+    if (!prints_args("check_lines", p, &ngram, &k, &near_min_words))
+        return NULL;
     lo = PyLong_AsSsize_t(args[1]);
     hi = PyLong_AsSsize_t(args[2]);
     line = PyLong_AsSsize_t(args[3]);
-    max_keys = PyLong_AsSsize_t(args[14]);
-    for (int i = 0; i < 5; i++)
-        lim[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(limits, i));
-    double threshold = PyFloat_AsDouble(args[7]);
+    for (int i = 0; i < 6; i++)
+        lim[i] = PyLong_AsSsize_t(p[4 + i]);
+    double threshold = PyFloat_AsDouble(p[3]);
     if (PyErr_Occurred())
         return NULL;
     if (lo < 0 || hi < lo || hi > PyList_GET_SIZE(texts) || line < 0 || line + (hi - lo) > UINT32_MAX) {
@@ -3409,15 +3413,16 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
     }
     KeyTableObject *exact, *near;
     uint32_t pid;
-    if (kt_arg(args[9], 0, &exact, "check_lines") < 0 || kt_arg(args[11], 0, &near, "check_lines") < 0
-        || kt_pid_of(args[8], &pid) < 0)
+    if (kt_arg(args[5], 0, &exact, "check_lines") < 0 || kt_arg(args[7], 0, &near, "check_lines") < 0
+        || kt_pid_of(args[4], &pid) < 0)
         return NULL;
     if (exact->key_bytes != 8) {
         PyErr_SetString(PyExc_TypeError, "check_lines: the exact keys' table must hold 8-byte keys");
         return NULL;
     }
-    const RunSetObject *exact_runs = (RunSetObject *)args[10], *near_runs = (RunSetObject *)args[12];
-    Py_ssize_t short_ = lim[0], near_from = lim[1], max_chars = lim[2], spill_at = lim[3], min_words = lim[4];
+    const RunSetObject *exact_runs = (RunSetObject *)args[6], *near_runs = (RunSetObject *)args[8];
+    Py_ssize_t max_keys = lim[0], short_ = lim[1], near_from = lim[2], max_chars = lim[3], spill_at = lim[4],
+               min_words = lim[5];
     /* the new paragraphs' line numbers, then their masks: on the stack for a
      * short run, else grown */
     uint32_t small[2 * 64], *rows = small;

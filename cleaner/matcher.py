@@ -94,11 +94,13 @@ class Matcher:
         self.doc_name = ""
         self.loaded_doc = -1
         self.short = 2 * settings.min_words - 1  # fewer characters cannot hold min_words words
-        # check_lines' limits: the shortest text judged, the shortest fingerprinted for near
+        # check_lines' parameters: the fingerprints', the most keys noted per
+        # document, the shortest text judged, the shortest fingerprinted for near
         # matching (as ``fingerprints``), the longest, the spill point, and the
         # fewest words of an exact repeat (as ``_exact``)
         near_from = max(2 * settings.near_min_words, self.short) if settings.near else NEAR_MAX_CHARS + 1
-        self._limits = (self.short, near_from, NEAR_MAX_CHARS, live.spill_at(), settings.min_words)
+        self._limits = (settings.ngram, settings.sketch_k, settings.near_min_words, settings.near_threshold,
+                        DOC_KEYS_MAX, self.short, near_from, NEAR_MAX_CHARS, live.spill_at(), settings.min_words)
         # exact matching within one document needs no index: the engine keeps
         # the document's keys in a dict (``DocumentCleaner._repeat``, the hot path)
         # (with --unit block, paragraphs are judged by ``check``, which needs the
@@ -133,7 +135,7 @@ class Matcher:
             self.min_share = min(self.min_share, self.live.sampled_share())
             self.live = Index(self.live.params, self.live.max_bytes)
             self._spill_at = self.live.spill_at()
-            self._limits = (*self._limits[:3], self._spill_at, self._limits[4])
+            self._limits = (*self._limits[:8], self._spill_at, self._limits[9])
             # the chunk's lookups so far were in the last document's index
             # (a form feed inside a batch): the new one has no runs yet
             if self._c_runs:
@@ -344,22 +346,24 @@ class Matcher:
         or not judged, with its near candidates (``Found``; None: the C
         fingerprints do not take it). Lines judged ahead set ``new_until``
         and ``repeats``."""
-        live, s = self.live, self.s
+        live = self.live
         texts = self._chunk[1] if self._chunk is not None else ()
-        in_chunk = 0 <= idx < len(texts)
+        n = len(texts)
+        in_chunk = 0 <= idx < n
         if in_chunk:
-            lo, hi = idx, min(max(limit, idx + 1), len(texts))
+            lo, hi = idx, limit if idx < limit < n else n if limit >= n else idx + 1
         else:
             texts, lo, hi = [text], 0, 1
             self._lookup((), one=True)
         found: Found | None
+        exact, near, runs = live.exact.recent, live.near.recent, self._found
         stop, found, lines, facts, repeats = _check_lines(
-            texts, lo, hi, line, s.ngram, s.sketch_k, s.near_min_words, s.near_threshold, live.para_doc.n,
-            live.exact.recent, self._found[0], live.near.recent, self._found[1], self.doc_keys, DOC_KEYS_MAX,
-            self._limits)
+            texts, lo, hi, line, live.para_doc.n, exact, runs[0], near, runs[1], self.doc_keys, self._limits)
         if lines:
             live.add_rows(self.doc, lines, facts)
-            self._indexed()
+            at = self._spill_at  # _indexed, inline
+            if len(near) >= at or len(exact) >= at:
+                self._spill()
         if stop == lo:
             return False, found
         repeats = repeats or {}

@@ -1577,8 +1577,8 @@ def test_spills_trust_check_lines_notes_only_for_their_runs(seed: int) -> None:
     exact, near = index.FingerprintTable(64), index.FingerprintTable(32)
     found = 0
     for n, text in enumerate(texts):
-        r = c_mod().check_lines([text], 0, 1, n, 4, 8, 10, 0.5, n, exact.recent, exact.run_set(), near.recent,
-                                near.run_set(), None, 0, LIMITS)
+        r = c_mod().check_lines([text], 0, 1, n, n, exact.recent, exact.run_set(), near.recent, near.run_set(),
+                                None, params(4, 8, 10, 0.5, 0))
         found += r[1] is not None or r[4] is not None
         if n % 90 == 89:
             near.spill(force=True)
@@ -1875,6 +1875,12 @@ def check_lines_reference(text: str, k: int, threshold: float, pid: int,
 LIMITS = (5, 20, 100_000, 10**6, 0)  # check_lines' short, near_from, max_chars, spill_at, min_words
 
 
+def params(ngram: int, k: int, near_min_words: int, threshold: float, max_keys: int,
+           limits: tuple[int, ...] = LIMITS) -> tuple[Any, ...]:
+    """check_lines' last argument."""
+    return (ngram, k, near_min_words, threshold, max_keys, *limits)
+
+
 @needs_c
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 2**32), st.lists(st.integers(0, 39), min_size=1, max_size=8),
@@ -1895,9 +1901,9 @@ def test_check_lines_matches_near_fingerprints_and_probe(seed: int, picks: list[
             ws[rng.randrange(len(ws))] = rng.choice(words)
         text = " ".join(ws)
         c = tables[0]
-        stop, found, lines, facts, repeats = c_mod().check_lines([text], 0, 1, 7, 4, k, 10, threshold, n,
-                                                                 c[0].recent, c[0].run_set(), c[1].recent,
-                                                                 c[1].run_set(), keys[0], 5, LIMITS)
+        stop, found, lines, facts, repeats = c_mod().check_lines([text], 0, 1, 7, n, c[0].recent, c[0].run_set(),
+                                                                 c[1].recent, c[1].run_set(), keys[0],
+                                                                 params(4, k, 10, threshold, 5))
         if len(text) < LIMITS[0]:  # too short to judge: skipped
             assert (stop, found, lines, repeats) == (1, None, b"", None)
             continue
@@ -1943,9 +1949,9 @@ def test_check_lines_in_one_call_as_one_at_a_time(seed: int, picks: list[int], t
         j = 0
         while j < len(texts):
             hi = min(len(texts), j + step)
-            stop, found, lines, facts, repeats = c_mod().check_lines(texts, j, hi, 100 + j, 4, 8, 10, threshold,
-                                                                     len(rows[0]) // 4, exact, runs, near, runs,
-                                                                     None, 0, limits)
+            stop, found, lines, facts, repeats = c_mod().check_lines(texts, j, hi, 100 + j, len(rows[0]) // 4,
+                                                                     exact, runs, near, runs, None,
+                                                                     params(4, 8, 10, threshold, 0, limits))
             repeats = repeats or {}
             out += [repeats.get(i) for i in range(j, stop)]
             rows = [rows[0] + lines, rows[1] + facts]
@@ -1966,7 +1972,7 @@ def test_check_lines_bad_arguments() -> None:
     f = c_mod().check_lines
     runs = index.FingerprintTable(64).run_set()
     e, n = key_table(8), key_table(4)
-    args = (["text"], 0, 1, 1, 4, 8, 10, 0.5, 0, e, runs, n, runs, None, 0, LIMITS)
+    args = (["text"], 0, 1, 1, 0, e, runs, n, runs, None, params(4, 8, 10, 0.5, 0))
 
     def bad(**at: object) -> tuple[object, ...]:
         a = list(args)
@@ -1977,17 +1983,19 @@ def test_check_lines_bad_arguments() -> None:
     with pytest.raises(TypeError):
         f(*args[:-1])
     with pytest.raises(TypeError):
-        f(*bad(a10={}))
+        f(*bad(a6={}))  # runs: RunSets
     with pytest.raises(TypeError):
-        f(*bad(a13=[]))
+        f(*bad(a9=[]))  # keys: a set or None
     with pytest.raises(TypeError):
         f(*bad(a0=[b"text"]))
     with pytest.raises(TypeError):
         f(*bad(a0=("text",)))
     with pytest.raises(TypeError):
-        f(*bad(a15=(5, 20, 100, 10)))
+        f(*bad(a10=params(4, 8, 10, 0.5, 0)[:-1]))
+    with pytest.raises(TypeError):
+        f(*bad(a10=[*params(4, 8, 10, 0.5, 0)]))
     with pytest.raises(ValueError):
-        f(*bad(a4=0))
+        f(*bad(a10=params(0, 8, 10, 0.5, 0)))  # ngram 0
     with pytest.raises(ValueError):
         f(*bad(a2=2))  # hi past the list
     with pytest.raises(ValueError):
@@ -1995,16 +2003,16 @@ def test_check_lines_bad_arguments() -> None:
     with pytest.raises(ValueError):
         f(*bad(a3=2**32))
     with pytest.raises(TypeError):
-        f(*bad(a9={}))  # recent: KeyTables
+        f(*bad(a5={}))  # recent: KeyTables
     with pytest.raises(TypeError):
-        f(*bad(a9=n))  # exact keys: 8 bytes
+        f(*bad(a5=n))  # exact keys: 8 bytes
     exact, near = key_table(8), key_table(4)
     keys: set[int] = set()
     text = "one two three four five six seven eight nine ten eleven twelve"
 
     def call(texts: list[str], pid: int, keys: set[int] | None, max_keys: int, min_words: int = 0) -> tuple[Any, ...]:
-        return f(texts, 0, len(texts), 5, 4, 8, 10, 0.5, pid, exact, runs, near, runs, keys, max_keys,  # type: ignore[no-any-return]
-                 (*LIMITS[:4], min_words))
+        return f(texts, 0, len(texts), 5, pid, exact, runs, near, runs, keys,  # type: ignore[no-any-return]
+                 params(4, 8, 10, 0.5, max_keys, (*LIMITS[:4], min_words)))
 
     stop, found, lines, facts, repeats = call([text], 3, keys, 1)
     assert (stop, found, array("I", lines).tolist(), len(facts), repeats) == (1, None, [5], 4, None)
