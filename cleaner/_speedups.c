@@ -12,6 +12,9 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ---- XXH3-64, seed 0, default secret ------------------------------------- */
 
@@ -964,6 +967,15 @@ static inline uint64_t lower_ascii8(uint64_t w, uint64_t ones, uint64_t high, in
     return w | ((ge_a & ~gt_z & ones * high) >> shift);
 }
 
+#if defined(__SSE2__)
+/* 16 bytes, each under 0x80, with A-Z lowered */
+static inline __m128i lower_ascii16(__m128i w)
+{
+    __m128i up = _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(w, _mm_set1_epi8('Z' + 1)));
+    return _mm_or_si128(w, _mm_and_si128(up, _mm_set1_epi8(0x20)));
+}
+#endif
+
 /* data[0..n).strip().lower() in UTF-8 into buf (room for 4 bytes a
  * character): 1; 0 for the Python path. str.lower maps each character to
  * Py_UNICODE_TOLOWER's one, but U+0130 (two code points) and U+03A3 (final
@@ -980,6 +992,27 @@ static inline Py_ALWAYS_INLINE int lower_utf8(int kind, const void *data, Py_ssi
     while (b > a && Py_UNICODE_ISSPACE(CP(b - 1)))
         b--;
     for (Py_ssize_t i = a; i < b; i++) {
+#if defined(__SSE2__)
+        /* 16 (8) ASCII characters at a time */
+        if (kind == PyUnicode_1BYTE_KIND && i + 16 <= b) {
+            __m128i w = _mm_loadu_si128((const __m128i *)((const uint8_t *)data + i));
+            if (!_mm_movemask_epi8(w)) {
+                _mm_storeu_si128((__m128i *)(buf + len), lower_ascii16(w));
+                len += 16;
+                i += 15;
+                continue;
+            }
+        } else if (kind == PyUnicode_2BYTE_KIND && i + 8 <= b) {
+            __m128i w = _mm_loadu_si128((const __m128i *)((const uint16_t *)data + i));
+            __m128i wide = _mm_and_si128(w, _mm_set1_epi16((short)0xFF80));
+            if (_mm_movemask_epi8(_mm_cmpeq_epi16(wide, _mm_setzero_si128())) == 0xFFFF) {
+                _mm_storel_epi64((__m128i *)(buf + len), lower_ascii16(_mm_packus_epi16(w, w)));
+                len += 8;
+                i += 7;
+                continue;
+            }
+        }
+#endif
 #if SWAR_LE
         /* 8 (4) ASCII characters at a time: A-Z get 0x20 */
         if (kind == PyUnicode_1BYTE_KIND && i + 8 <= b) {
