@@ -5238,9 +5238,9 @@ static int set_class(PyObject *ln, PyObject *kind, PyObject *score, PyObject *fe
         || LINE_SET(ln, feat, feat) < 0 ? -1 : 0;
 }
 
-/* How many lines ahead classify_lines takes the cross-document keys: the
- * counter (4 MB) misses the caches, so the cells of the next lines are
- * prefetched while this one is classified. */
+/* How many lines classify_lines keys at a time: the counter (4 MB) misses the
+ * caches and the TLB, so the cells of these lines are prefetched together
+ * (their page walks overlap) before they are classified. */
 #define XDOC_AHEAD 8
 
 typedef struct {
@@ -5248,9 +5248,9 @@ typedef struct {
     uint64_t key;
 } XdocAhead;
 
-/* the key of ln's stripped text into *e, its cells prefetched, where it is a
- * Line classify_lines will look up and crossdoc_key_fast gives its key */
-static void xdoc_ahead(XdocAhead *e, PyObject *ln, const Py_buffer v[3], Py_ssize_t depth, long bits)
+/* the key of ln's stripped text into *e, where it is a Line classify_lines
+ * will look up and crossdoc_key_fast gives its key */
+static void xdoc_ahead(XdocAhead *e, PyObject *ln)
 {
     Py_CLEAR(e->text);
     if (Py_TYPE(ln) != &LineType)
@@ -5263,9 +5263,6 @@ static void xdoc_ahead(XdocAhead *e, PyObject *ln, const Py_buffer v[3], Py_ssiz
     if (a == b || !crossdoc_key_fast(text, a, b, &e->key))
         return;
     e->text = Py_NewRef(text);
-    uint64_t mask = ((uint64_t)1 << bits) - 1;
-    for (Py_ssize_t r = 0; r < depth; r++)
-        __builtin_prefetch((const uint16_t *)v[r].buf + ((e->key >> (bits * r)) & mask));
 }
 
 static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -5322,12 +5319,19 @@ static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssiz
     }
     Py_ssize_t last_rep = -1;
     PyObject *ret = NULL, *text = NULL, *t = NULL, *fx = NULL, *xdocs_obj = NULL, *ln = NULL;
-    XdocAhead ahead[XDOC_AHEAD] = {{NULL, 0}}; /* lines[j]'s at [j % XDOC_AHEAD], j < filled */
+    XdocAhead ahead[XDOC_AHEAD] = {{NULL, 0}}; /* lines[j]'s at [j % XDOC_AHEAD], i <= j < filled */
     Py_ssize_t i, filled = start;
     for (i = start; i < PyList_GET_SIZE(lines); i++) {
-        if (depth > 0)
-            for (; filled < PyList_GET_SIZE(lines) && filled < i + XDOC_AHEAD; filled++)
-                xdoc_ahead(&ahead[filled % XDOC_AHEAD], PyList_GET_ITEM(lines, filled), v, depth, bits);
+        if (depth > 0 && i >= filled) {
+            for (filled = i; filled < PyList_GET_SIZE(lines) && filled < i + XDOC_AHEAD; filled++)
+                xdoc_ahead(&ahead[filled % XDOC_AHEAD], PyList_GET_ITEM(lines, filled));
+            uint64_t mask = ((uint64_t)1 << bits) - 1;
+            for (Py_ssize_t j = i; j < filled; j++)
+                if (ahead[j % XDOC_AHEAD].text != NULL)
+                    for (Py_ssize_t r = 0; r < depth; r++)
+                        __builtin_prefetch((const uint16_t *)v[r].buf
+                                           + ((ahead[j % XDOC_AHEAD].key >> (bits * r)) & mask));
+        }
         /* held: a non-Line's getattr may run code that changes the list */
         Py_XSETREF(ln, Py_NewRef(PyList_GET_ITEM(lines, i)));
         Py_ssize_t a, b;
