@@ -12,6 +12,9 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ---- XXH3-64, seed 0, default secret ------------------------------------- */
 
@@ -964,6 +967,15 @@ static inline uint64_t lower_ascii8(uint64_t w, uint64_t ones, uint64_t high, in
     return w | ((ge_a & ~gt_z & ones * high) >> shift);
 }
 
+#if defined(__SSE2__)
+/* 16 bytes, each under 0x80, with A-Z lowered */
+static inline __m128i lower_ascii16(__m128i w)
+{
+    __m128i up = _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(w, _mm_set1_epi8('Z' + 1)));
+    return _mm_or_si128(w, _mm_and_si128(up, _mm_set1_epi8(0x20)));
+}
+#endif
+
 /* data[0..n).strip().lower() in UTF-8 into buf (room for 4 bytes a
  * character): 1; 0 for the Python path. str.lower maps each character to
  * Py_UNICODE_TOLOWER's one, but U+0130 (two code points) and U+03A3 (final
@@ -980,6 +992,27 @@ static inline Py_ALWAYS_INLINE int lower_utf8(int kind, const void *data, Py_ssi
     while (b > a && Py_UNICODE_ISSPACE(CP(b - 1)))
         b--;
     for (Py_ssize_t i = a; i < b; i++) {
+#if defined(__SSE2__)
+        /* 16 (8) ASCII characters at a time */
+        if (kind == PyUnicode_1BYTE_KIND && i + 16 <= b) {
+            __m128i w = _mm_loadu_si128((const __m128i *)((const uint8_t *)data + i));
+            if (!_mm_movemask_epi8(w)) {
+                _mm_storeu_si128((__m128i *)(buf + len), lower_ascii16(w));
+                len += 16;
+                i += 15;
+                continue;
+            }
+        } else if (kind == PyUnicode_2BYTE_KIND && i + 8 <= b) {
+            __m128i w = _mm_loadu_si128((const __m128i *)((const uint16_t *)data + i));
+            __m128i wide = _mm_and_si128(w, _mm_set1_epi16((short)0xFF80));
+            if (_mm_movemask_epi8(_mm_cmpeq_epi16(wide, _mm_setzero_si128())) == 0xFFFF) {
+                _mm_storel_epi64((__m128i *)(buf + len), lower_ascii16(_mm_packus_epi16(w, w)));
+                len += 8;
+                i += 7;
+                continue;
+            }
+        }
+#endif
 #if SWAR_LE
         /* 8 (4) ASCII characters at a time: A-Z get 0x20 */
         if (kind == PyUnicode_1BYTE_KIND && i + 8 <= b) {
@@ -1037,38 +1070,54 @@ static inline Py_ALWAYS_INLINE int lower_utf8(int kind, const void *data, Py_ssi
     return 1;
 }
 
-/* xxh3-64 of text[:200].strip().lower() encoded; -1 with an exception on error */
-static uint64_t crossdoc_key(PyObject *text)
+/* xxh3-64 of text[a:b][:200].strip().lower() encoded into *key: 1; 0 where
+ * only the Python calls give it (crossdoc_key). No Python object is made. */
+static int crossdoc_key_fast(PyObject *text, Py_ssize_t a, Py_ssize_t b, uint64_t *key)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t n = b - a;
     if (n > CROSSDOC_KEY_CHARS)
         n = CROSSDOC_KEY_CHARS;
     if (PyUnicode_IS_ASCII(text)) {
         /* str.strip() and str.lower() on ASCII: these whitespace characters, A-Z */
-        const uint8_t *d = PyUnicode_1BYTE_DATA(text);
+        const uint8_t *d = PyUnicode_1BYTE_DATA(text) + a;
         uint8_t buf[CROSSDOC_KEY_CHARS];
-        Py_ssize_t a = 0, b = n;
+        Py_ssize_t i0 = 0, i1 = n;
 #define ASCII_SPACE(c) (((c) >= 0x09 && (c) <= 0x0d) || ((c) >= 0x1c && (c) <= 0x20))
-        while (a < b && ASCII_SPACE(d[a]))
-            a++;
-        while (b > a && ASCII_SPACE(d[b - 1]))
-            b--;
+        while (i0 < i1 && ASCII_SPACE(d[i0]))
+            i0++;
+        while (i1 > i0 && ASCII_SPACE(d[i1 - 1]))
+            i1--;
 #undef ASCII_SPACE
-        for (Py_ssize_t i = a; i < b; i++)
-            buf[i - a] = (d[i] >= 'A' && d[i] <= 'Z') ? (uint8_t)(d[i] + 32) : d[i];
-        return xxh3_short(buf, (size_t)(b - a));
+        for (Py_ssize_t i = i0; i < i1; i++)
+            buf[i - i0] = (d[i] >= 'A' && d[i] <= 'Z') ? (uint8_t)(d[i] + 32) : d[i];
+        *key = xxh3_short(buf, (size_t)(i1 - i0));
+        return 1;
     }
     if (PyUnicode_KIND(text) != PyUnicode_4BYTE_KIND) {
         uint8_t buf[4 * CROSSDOC_KEY_CHARS];
         size_t len;
         int done = PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND
-                       ? lower_utf8(PyUnicode_1BYTE_KIND, PyUnicode_DATA(text), n, buf, &len)
-                       : lower_utf8(PyUnicode_2BYTE_KIND, PyUnicode_DATA(text), n, buf, &len);
-        if (done)
-            return hash_bytes(buf, len);
+                       ? lower_utf8(PyUnicode_1BYTE_KIND, PyUnicode_1BYTE_DATA(text) + a, n, buf, &len)
+                       : lower_utf8(PyUnicode_2BYTE_KIND, PyUnicode_2BYTE_DATA(text) + a, n, buf, &len);
+        if (done) {
+            *key = hash_bytes(buf, len);
+            return 1;
+        }
     }
+    return 0;
+}
+
+/* xxh3-64 of text[:200].strip().lower() encoded; -1 with an exception on error */
+static uint64_t crossdoc_key(PyObject *text)
+{
+    uint64_t h;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (crossdoc_key_fast(text, 0, n, &h))
+        return h;
+    if (n > CROSSDOC_KEY_CHARS)
+        n = CROSSDOC_KEY_CHARS;
     /* any other text: the same calls as the Python code */
-    uint64_t h = (uint64_t)-1;
+    h = (uint64_t)-1;
     PyObject *sub = PyUnicode_Substring(text, 0, n), *st = NULL, *lo = NULL, *enc = NULL;
     if (sub != NULL)
         st = PyObject_CallMethodNoArgs(sub, strip_name);
@@ -1119,13 +1168,9 @@ static void rows_close(Py_buffer v[3], Py_ssize_t depth)
         PyBuffer_Release(&v[r]);
 }
 
-/* crossdoc_see's work once the rows are open: the count, or -1 with an exception */
-static long crossdoc_look(PyObject *text, Py_buffer v[3], Py_ssize_t depth, long bits, PyObject *pending,
-                          Py_ssize_t max_pending)
+/* the count of key: the least of its cells */
+static inline long crossdoc_count(const Py_buffer v[3], Py_ssize_t depth, long bits, uint64_t key)
 {
-    uint64_t key = crossdoc_key(text);
-    if (HASH_FAILED(key))
-        return -1;
     uint64_t mask = ((uint64_t)1 << bits) - 1;
     uint16_t count = 0xFFFF;
     for (Py_ssize_t r = 0; r < depth; r++) {
@@ -1133,6 +1178,15 @@ static long crossdoc_look(PyObject *text, Py_buffer v[3], Py_ssize_t depth, long
         if (r == 0 || c < count)
             count = c;
     }
+    return count;
+}
+
+/* the count of key, which is then added to pending (unless None) while it
+ * holds fewer than max_pending keys; -1 with an exception */
+static long crossdoc_look_key(uint64_t key, Py_buffer v[3], Py_ssize_t depth, long bits, PyObject *pending,
+                              Py_ssize_t max_pending)
+{
+    long count = crossdoc_count(v, depth, bits, key);
     if (pending != Py_None && PySet_GET_SIZE(pending) < max_pending) {
         PyObject *k = PyLong_FromUnsignedLongLong(key);
         if (k == NULL || PySet_Add(pending, k) < 0) {
@@ -1142,6 +1196,16 @@ static long crossdoc_look(PyObject *text, Py_buffer v[3], Py_ssize_t depth, long
         Py_DECREF(k);
     }
     return count;
+}
+
+/* crossdoc_see's work once the rows are open: the count, or -1 with an exception */
+static long crossdoc_look(PyObject *text, Py_buffer v[3], Py_ssize_t depth, long bits, PyObject *pending,
+                          Py_ssize_t max_pending)
+{
+    uint64_t key = crossdoc_key(text);
+    if (HASH_FAILED(key))
+        return -1;
+    return crossdoc_look_key(key, v, depth, bits, pending, max_pending);
 }
 
 static PyObject *crossdoc_see(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -5211,6 +5275,33 @@ static int set_class(PyObject *ln, PyObject *kind, PyObject *score, PyObject *fe
         || LINE_SET(ln, feat, feat) < 0 ? -1 : 0;
 }
 
+/* How many lines classify_lines keys at a time: the counter (4 MB) misses the
+ * caches and the TLB, so the cells of these lines are prefetched together
+ * (their page walks overlap) before they are classified. */
+#define XDOC_AHEAD 8
+
+typedef struct {
+    PyObject *text; /* held (the key is known to be this str's), or NULL: no key taken ahead */
+    uint64_t key;
+} XdocAhead;
+
+/* the key of ln's stripped text into *e, where it is a Line classify_lines
+ * will look up and crossdoc_key_fast gives its key */
+static void xdoc_ahead(XdocAhead *e, PyObject *ln)
+{
+    Py_CLEAR(e->text);
+    if (Py_TYPE(ln) != &LineType)
+        return;
+    PyObject *text = ((LineObject *)ln)->text;
+    if (((LineObject *)ln)->fixed != Py_None || text == NULL || !PyUnicode_Check(text))
+        return;
+    Py_ssize_t a, b;
+    strip_bounds(text, &a, &b);
+    if (a == b || !crossdoc_key_fast(text, a, b, &e->key))
+        return;
+    e->text = Py_NewRef(text);
+}
+
 static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
@@ -5265,13 +5356,26 @@ static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssiz
     }
     Py_ssize_t last_rep = -1;
     PyObject *ret = NULL, *text = NULL, *t = NULL, *fx = NULL, *xdocs_obj = NULL, *ln = NULL;
-    Py_ssize_t i;
+    XdocAhead ahead[XDOC_AHEAD] = {{NULL, 0}}; /* lines[j]'s at [j % XDOC_AHEAD], i <= j < filled */
+    Py_ssize_t i, filled = start;
     for (i = start; i < PyList_GET_SIZE(lines); i++) {
+        if (depth > 0 && i >= filled) {
+            for (filled = i; filled < PyList_GET_SIZE(lines) && filled < i + XDOC_AHEAD; filled++)
+                xdoc_ahead(&ahead[filled % XDOC_AHEAD], PyList_GET_ITEM(lines, filled));
+            uint64_t mask = ((uint64_t)1 << bits) - 1;
+            for (Py_ssize_t j = i; j < filled; j++)
+                if (ahead[j % XDOC_AHEAD].text != NULL)
+                    for (Py_ssize_t r = 0; r < depth; r++)
+                        __builtin_prefetch((const uint16_t *)v[r].buf
+                                           + ((ahead[j % XDOC_AHEAD].key >> (bits * r)) & mask));
+        }
         /* held: a non-Line's getattr may run code that changes the list */
         Py_XSETREF(ln, Py_NewRef(PyList_GET_ITEM(lines, i)));
         Py_ssize_t a, b;
         if ((text = LINE_GET(ln, text)) == NULL || (fx = LINE_GET(ln, fixed)) == NULL)
             goto done;
+        /* the key taken ahead is this line's if it is of this very str */
+        const XdocAhead *e = i < filled && ahead[i % XDOC_AHEAD].text == text ? &ahead[i % XDOC_AHEAD] : NULL;
         if (!PyUnicode_Check(text)) {
             PyErr_SetString(PyExc_TypeError, "classify_lines: a line's text must be str");
             goto done;
@@ -5323,7 +5427,8 @@ static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssiz
             goto done;
         long long xdocs = 0;
         if (cd != Py_None) {
-            long c = crossdoc_look(t, v, depth, bits, pending, max_pending);
+            long c = e != NULL ? crossdoc_look_key(e->key, v, depth, bits, pending, max_pending)
+                               : crossdoc_look(t, v, depth, bits, pending, max_pending);
             if (c < 0)
                 goto done;
             xdocs = c;
@@ -5372,6 +5477,8 @@ done:
     Py_XDECREF(fx);
     Py_XDECREF(t);
     Py_XDECREF(xdocs_obj);
+    for (Py_ssize_t j = 0; j < XDOC_AHEAD; j++)
+        Py_XDECREF(ahead[j].text);
     if (cd != Py_None)
         rows_close(v, depth);
     return ret;

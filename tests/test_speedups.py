@@ -346,6 +346,64 @@ def test_crossdoc_see_matches_python(texts: list[str], depth: int, halve: int | 
     counters_agree(texts * 3, depth, halve, every)
 
 
+class _PyLine:
+    """A line of another type than _speedups.Line (classify_lines reads it by getattr)."""
+
+    def __init__(self, index: int, text: str, fixed: str | None) -> None:
+        self.index, self.text, self.fixed, self.why, self.rep = index, text, fixed, "", False
+
+
+# the edges a line's keyed text is stripped of (its kind may then narrow: "\u3000a" keys as "a")
+CROSSDOC_EDGE = st.sampled_from(["", " ", "\t", "\xa0", "\u3000", "\U0001f600 ", "\u2028"])
+
+
+@needs_c
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.tuples(CROSSDOC_TEXT, CROSSDOC_EDGE, CROSSDOC_EDGE,
+                                   st.sampled_from([None, None, None, "dedup.repeat", "ads.x"]),
+                                   st.integers(0, 9)), max_size=30), min_size=1, max_size=5),
+       st.integers(1, 3))
+def test_classify_lines_crossdoc_matches_see(docs: list[list[tuple[str, str, str, str | None, int]]],
+                                             depth: int) -> None:
+    """classify_lines takes the cross-document keys of the next lines ahead of
+    their turn: each line gets the count, and the counter the pending keys and
+    rows, that CrossDocCounter.see one line at a time gives (the Python code),
+    whatever the line's type and whether its str is another line's too."""
+    clf = context.ContextClassifier(crossdoc=context.CrossDocCounter(1024, depth), stopwords=STOPWORDS)
+    ref = context.CrossDocCounter(1024, depth)
+    a = clf.crossdoc
+    assert a is not None and clf.classify_lines is not None
+    shared: list[str] = []
+    for doc in docs:
+        lines: list[Any] = []
+        for j, (t, lead, trail, fixed, kind) in enumerate(doc):
+            text = lead + t + trail
+            if kind == 0 and shared:
+                text = shared[-1]  # the very str of an earlier line
+            shared.append(text)
+            lines.append((_PyLine if kind == 1 else c_mod().Line)(j, text, fixed))
+        want = []
+        with python_counter():
+            for ln in lines:
+                if ln.fixed is None and ln.text.strip():
+                    want.append(ref.see(ln.text.strip()))
+        got = []
+        see = (a.rows, a.bits, a._pending, context.CROSSDOC_MAX_KEYS_PER_DOC)
+        i = 0
+        while i < len(lines):
+            stop, xdocs, _ = clf.classify_lines(clf.c_line, lines, i, None, see, set(), clf.pass1_consts)
+            got += [ln.feat.xdocs for ln in lines[i:stop] if ln.fixed is None and ln.text.strip()]
+            if stop < len(lines):
+                got.append(xdocs)  # left to Python, counted
+            i = stop + 1
+        assert got == want
+        assert a._pending == ref._pending
+        a.end_doc()
+        with python_counter():
+            ref.end_doc()
+        assert a.rows == ref.rows
+
+
 @needs_c
 def test_crossdoc_key_every_bmp_character() -> None:
     """crossdoc_see's key (str.strip().lower() by character in C) on each
