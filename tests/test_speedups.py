@@ -114,11 +114,24 @@ def fast(text: str) -> bool:
     return all(dedup.speedups_fast(c) for c in text)
 
 
+@contextmanager
+def no_simd() -> Iterator[None]:
+    """The C fingerprints without their SSE steps (the portable paths)."""
+    c_mod().simd(False)
+    try:
+        yield
+    finally:
+        c_mod().simd(True)
+
+
 def check_same(text: str, ngram: int = 4, k: int = 8, near_min_words: int = 10) -> bool:
     """C == Python for both entry points, None exactly when the text holds a
-    character outside the fast set; True when C computed them."""
+    character outside the fast set; True when C computed them. C with and
+    without its SSE steps."""
     raw = text.encode("utf-8", "surrogateescape")
     got = c_mod().near_fingerprints(text, ngram, k, near_min_words)
+    with no_simd():
+        assert c_mod().near_fingerprints(text, ngram, k, near_min_words) == got, text
     exact = c_mod().exact_fingerprint(text)
     if not fast(text):
         assert got is None and exact is None
@@ -254,6 +267,48 @@ def test_fold_pass_matches_python(text: str, ngram: int, k: int, off: int) -> No
     n_words = len(dedup.fold_words(text.encode("utf-8", "surrogateescape"), text))
     for near_min_words in (max(0, n_words + off), ngram):
         check_same(text, ngram, k, near_min_words)
+
+
+# the SSE steps: the fold takes runs of ASCII 16 characters a step (the text's
+# last ones from a padded copy), a step cut at the first character past ASCII;
+# the sketch inserts into b[] without a branch
+@needs_c
+def test_vector_fold_every_alignment() -> None:
+    """Runs of a-z of each length at each offset, ending the text or cut by a
+    split, a capital or a character past ASCII (1-byte: Latin-1; 2-byte)."""
+    for tail in ("", " ", "é", "’", "ß", "ǅ", ". Zed 9", "\xa0x"):
+        for lead in range(18):
+            for run in range(41):
+                text = "x " * (lead // 2) + "Q" * (lead % 2) + "a" * run + tail
+                assert check_same(text, 2, 8, 1)
+                assert check_same("é" + text + "’", 1, 8, 1)
+
+
+@needs_c
+def test_simd_switch() -> None:
+    assert c_mod().simd(True) in (True, False)
+    with no_simd():
+        assert c_mod().simd(False) is False
+        assert check_same("The Quick brown fox, 42 times")
+
+
+VECTOR_CHARS = st.sampled_from([*"abzAMZ059 .,_-'@[`{\t\n\x00\x7f", "é", "É", "’", "“", "ß", "\xa0", "Σ", "ǅ", "ﬁ"])
+
+
+@needs_c
+@settings(max_examples=1500)
+@given(st.text(VECTOR_CHARS, max_size=120), st.integers(1, 5), st.integers(1, 9))
+def test_vector_fold_mixed_text(text: str, ngram: int, k: int) -> None:
+    check_same(text, ngram, k, ngram)
+    check_same(text * 5, ngram, k, ngram)
+
+
+@needs_c
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(["aa", "bb", "cc", "dd", "Ee"]), max_size=80), st.integers(1, 3), st.integers(1, 8))
+def test_sketch_with_repeated_ngrams(words: list[str], ngram: int, k: int) -> None:
+    """Few distinct n-grams, many repeats: b[] part filled, repeats skipped."""
+    check_same(" ".join(words), ngram, k, ngram)
 
 
 @needs_c
