@@ -330,9 +330,10 @@ typedef struct {
 static int ascii_simple = 0; /* ASCII folds as the vector step has it (setup checks the table) */
 static int simd_cpu = 0;     /* the CPU has SSSE3 and POPCNT (the fold's vector step) */
 static int sse42_cpu = 0;    /* the CPU has SSE4.2 (the sketch's) */
-static int simd_wanted = 1;  /* simd(False) turns the vector steps off (the tests' portable paths) */
+static int simd_wanted = 2;  /* simd(level): 0 the portable paths, 1 no AVX2, 2 all (for the tests) */
 static int fold_simd = 0;    /* simd_wanted, simd_cpu and ascii_simple */
 static int sketch_simd = 0;  /* simd_wanted and sse42_cpu */
+static int avx2_cpu = 0;     /* the CPU has AVX2: the fold's steps take 32 characters */
 
 #if FOLD_SIMD
 static uint64_t pack_lut[256]; /* byte m: the indices of its set bits, ascending (a shuffle's) */
@@ -437,6 +438,100 @@ SIMD_TARGET static inline Py_ALWAYS_INLINE Py_ssize_t fold_ascii(int kind, const
     return i;
 }
 
+#define AVX2_TARGET __attribute__((target("avx2,popcnt")))
+
+/* fold_ascii with AVX2: 32 characters a step */
+AVX2_TARGET static inline Py_ALWAYS_INLINE Py_ssize_t fold_ascii_avx2(int kind, const void *data, Py_ssize_t i,
+                                                                       Py_ssize_t n, const uint8_t *sp0,
+                                                                       uint32_t *starts, uint32_t *cands,
+                                                                       FoldAt *s)
+{
+    uint8_t *sp = s->sp, *cat = s->cat;
+    uint32_t *st = starts + s->n_words, *cd = cands + s->n_cands;
+    unsigned in_word = s->in_word;
+    const __m256i below_a = _mm256_set1_epi8('a' - 1), above_z = _mm256_set1_epi8('z' + 1);
+    const __m256i below_0 = _mm256_set1_epi8('0' - 1), above_9 = _mm256_set1_epi8('9' + 1);
+    const __m256i big_z = _mm256_set1_epi8('Z'), bit5 = _mm256_set1_epi8(0x20);
+    while (i < n) {
+        __m256i v;
+        unsigned ascii; /* a bit per character under 0x80 */
+        if (kind == PyUnicode_1BYTE_KIND) {
+            const uint8_t *d = (const uint8_t *)data + i;
+            uint8_t tail[32];
+            if (n - i < 32) {
+                memset(tail, 0x80, sizeof(tail));
+                memcpy(tail, d, (size_t)(n - i));
+                d = tail;
+            }
+            v = _mm256_loadu_si256((const __m256i *)d);
+            ascii = ~(unsigned)_mm256_movemask_epi8(v);
+        } else {
+            const uint16_t *d = (const uint16_t *)data + i;
+            uint16_t tail[32];
+            if (n - i < 32) {
+                memset(tail, 0xFF, sizeof(tail));
+                memcpy(tail, d, 2 * (size_t)(n - i));
+                d = tail;
+            }
+            __m256i a = _mm256_loadu_si256((const __m256i *)d), b = _mm256_loadu_si256((const __m256i *)(d + 16));
+            const __m256i high = _mm256_set1_epi16((short)0xFF80), low = _mm256_set1_epi16(0xFF);
+            const __m256i zero = _mm256_setzero_si256();
+            __m256i ya = _mm256_cmpeq_epi16(_mm256_and_si256(a, high), zero);
+            __m256i yb = _mm256_cmpeq_epi16(_mm256_and_si256(b, high), zero);
+            /* the packs work in 128-bit lanes: quarters back in order */
+            ascii = (unsigned)_mm256_movemask_epi8(_mm256_permute4x64_epi64(_mm256_packs_epi16(ya, yb), 0xD8));
+            v = _mm256_permute4x64_epi64(_mm256_packus_epi16(_mm256_and_si256(a, low), _mm256_and_si256(b, low)),
+                                         0xD8);
+        }
+        unsigned valid = ascii & ~(ascii + 1); /* the ASCII run from i */
+        if (valid == 0)
+            break;
+        __m256i lower = _mm256_or_si256(v, bit5);
+        __m256i alpha = _mm256_and_si256(_mm256_cmpgt_epi8(lower, below_a), _mm256_cmpgt_epi8(above_z, lower));
+        __m256i digit = _mm256_and_si256(_mm256_cmpgt_epi8(v, below_0), _mm256_cmpgt_epi8(above_9, v));
+        __m256i upper = _mm256_andnot_si256(_mm256_cmpgt_epi8(v, big_z), alpha);
+        __m256i word = _mm256_or_si256(alpha, digit);
+        __m256i out = _mm256_and_si256(lower, _mm256_or_si256(word, bit5));
+        unsigned w = (unsigned)_mm256_movemask_epi8(word) & valid;
+        unsigned f = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(upper, digit)) & valid;
+        unsigned prev = w << 1 | in_word;
+        unsigned begins = w & ~prev, keep = (w | prev) & valid;
+        for (; f; f &= f - 1)
+            *cd++ = (uint32_t)(i + __builtin_ctz(f));
+        uint32_t at = (uint32_t)(sp - sp0);
+        for (; begins; begins &= begins - 1)
+            *st++ = at + (uint32_t)__builtin_popcount(keep & ((1u << __builtin_ctz(begins)) - 1));
+        __m128i out_lo = _mm256_castsi256_si128(out), out_hi = _mm256_extracti128_si256(out, 1);
+        sp += pack16(sp, out_lo, keep & 0xFFFF);
+        sp += pack16(sp, out_hi, keep >> 16);
+        cat += pack16(cat, out_lo, w & 0xFFFF);
+        cat += pack16(cat, out_hi, w >> 16);
+        int len = __builtin_popcount(valid);
+        in_word = w >> (len - 1) & 1;
+        i += len;
+        if (valid != 0xFFFFFFFFu)
+            break;
+    }
+    s->sp = sp;
+    s->cat = cat;
+    s->n_words = st - starts;
+    s->n_cands = cd - cands;
+    s->in_word = in_word;
+    return i;
+}
+
+AVX2_TARGET static Py_ssize_t fold_ascii1_avx2(const void *data, Py_ssize_t i, Py_ssize_t n, const uint8_t *sp0,
+                                               uint32_t *starts, uint32_t *cands, FoldAt *s)
+{
+    return fold_ascii_avx2(PyUnicode_1BYTE_KIND, data, i, n, sp0, starts, cands, s);
+}
+
+AVX2_TARGET static Py_ssize_t fold_ascii2_avx2(const void *data, Py_ssize_t i, Py_ssize_t n, const uint8_t *sp0,
+                                               uint32_t *starts, uint32_t *cands, FoldAt *s)
+{
+    return fold_ascii_avx2(PyUnicode_2BYTE_KIND, data, i, n, sp0, starts, cands, s);
+}
+
 SIMD_TARGET static Py_ssize_t fold_ascii1(const void *data, Py_ssize_t i, Py_ssize_t n, const uint8_t *sp0,
                                           uint32_t *starts, uint32_t *cands, FoldAt *s)
 {
@@ -448,6 +543,10 @@ SIMD_TARGET static Py_ssize_t fold_ascii2(const void *data, Py_ssize_t i, Py_ssi
 {
     return fold_ascii(PyUnicode_2BYTE_KIND, data, i, n, sp0, starts, cands, s);
 }
+
+typedef Py_ssize_t (*FoldAscii)(const void *, Py_ssize_t, Py_ssize_t, const uint8_t *, uint32_t *, uint32_t *,
+                                FoldAt *);
+static FoldAscii fold_ascii_fn[2] = {fold_ascii1, fold_ascii2}; /* kinds 1 and 2 (AVX2's where the CPU has it) */
 #endif
 
 /* Fold d[0..n) (kind 1 or 2; and vec, the vector step on: constants once
@@ -471,9 +570,9 @@ static inline Py_ALWAYS_INLINE int fold_pass(int kind, int vec, const void *data
         if (vec && c < 0x80) {
             FoldAt s = {sp, cat, n_words, n_cands, in_word};
             if (kind == PyUnicode_1BYTE_KIND)
-                i = fold_ascii1(data, i, n, sp0, starts, cands, &s);
+                i = fold_ascii_fn[0](data, i, n, sp0, starts, cands, &s);
             else
-                i = fold_ascii2(data, i, n, sp0, starts, cands, &s);
+                i = fold_ascii_fn[1](data, i, n, sp0, starts, cands, &s);
             sp = s.sp;
             cat = s.cat;
             n_words = s.n_words;
@@ -1118,26 +1217,34 @@ static PyObject *xxh3_64(PyObject *self, PyObject *arg)
 }
 
 PyDoc_STRVAR(simd_doc,
-"simd(on, /)\n--\n\n"
-"Let the fingerprints use SSE where the CPU has it (the default: the fold's\n"
-"runs of ASCII, the sketch's inserts), or not (for the tests: the portable\n"
-"paths). Returns whether the fold does now.");
+"simd(level, /)\n--\n\n"
+"The vector steps the fingerprints may use where the CPU has them (the fold's\n"
+"runs of ASCII, the sketch's inserts): 2 (the default) all, 1 SSE but no AVX2,\n"
+"0 none (the portable paths). For the tests; returns the level in effect.");
 
 static void simd_update(void)
 {
     fold_simd = simd_wanted && simd_cpu && ascii_simple;
     sketch_simd = simd_wanted && sse42_cpu;
+#if FOLD_SIMD
+    fold_ascii_fn[0] = avx2_cpu && simd_wanted > 1 ? fold_ascii1_avx2 : fold_ascii1;
+    fold_ascii_fn[1] = avx2_cpu && simd_wanted > 1 ? fold_ascii2_avx2 : fold_ascii2;
+#endif
 }
 
-static PyObject *simd(PyObject *self, PyObject *on)
+static PyObject *simd(PyObject *self, PyObject *level)
 {
     (void)self;
-    int want = PyObject_IsTrue(on);
-    if (want < 0)
+    long want = PyLong_AsLong(level);
+    if (want == -1 && PyErr_Occurred())
         return NULL;
-    simd_wanted = want;
+    if (want < 0 || want > 2) {
+        PyErr_SetString(PyExc_ValueError, "simd: level is 0, 1 or 2");
+        return NULL;
+    }
+    simd_wanted = (int)want;
     simd_update();
-    return PyBool_FromLong(fold_simd);
+    return PyLong_FromLong(!fold_simd ? 0 : fold_ascii_fn[0] == fold_ascii1 ? 1 : 2);
 }
 
 PyDoc_STRVAR(setup_doc,
@@ -6166,6 +6273,7 @@ PyMODINIT_FUNC PyInit__speedups(void)
     __builtin_cpu_init();
     simd_cpu = __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt");
     sse42_cpu = __builtin_cpu_supports("sse4.2");
+    avx2_cpu = simd_cpu && __builtin_cpu_supports("avx2");
 #endif
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
