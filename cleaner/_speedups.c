@@ -860,6 +860,54 @@ static int fact_room(uint8_t **buf, uint8_t *stack, size_t most)
     return 0;
 }
 
+#if FOLD_SIMD
+/* The run of ASCII letters and digits from d[i] (kind 1 or 2), lowered into
+ * buf (16 bytes written): its length; -1 when it meets a character past
+ * ASCII or may be longer than 15 (then the table's). SSE2: always there. */
+static inline Py_ALWAYS_INLINE Py_ssize_t ascii_word_lowered(int kind, const void *data, Py_ssize_t i,
+                                                             Py_ssize_t n, uint8_t *buf)
+{
+    __m128i v;
+    unsigned ascii;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const uint8_t *d = (const uint8_t *)data + i;
+        uint8_t tail[16];
+        if (n - i < 16) {
+            memset(tail, ' ', sizeof(tail)); /* the end of the text ends the run */
+            memcpy(tail, d, (size_t)(n - i));
+            d = tail;
+        }
+        v = _mm_loadu_si128((const __m128i *)d);
+        ascii = ~(unsigned)_mm_movemask_epi8(v) & 0xFFFF;
+    } else {
+        const uint16_t *d = (const uint16_t *)data + i;
+        uint16_t tail[16];
+        if (n - i < 16) {
+            for (int q = 0; q < 16; q++)
+                tail[q] = ' ';
+            memcpy(tail, d, 2 * (size_t)(n - i));
+            d = tail;
+        }
+        __m128i a = _mm_loadu_si128((const __m128i *)d), b = _mm_loadu_si128((const __m128i *)(d + 8));
+        const __m128i high = _mm_set1_epi16((short)0xFF80), low = _mm_set1_epi16(0xFF), zero = _mm_setzero_si128();
+        __m128i ya = _mm_cmpeq_epi16(_mm_and_si128(a, high), zero), yb = _mm_cmpeq_epi16(_mm_and_si128(b, high), zero);
+        ascii = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(ya, yb));
+        v = _mm_packus_epi16(_mm_and_si128(a, low), _mm_and_si128(b, low));
+    }
+    __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
+                                  _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), lower));
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
+    unsigned w = (unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, digit)) & ascii;
+    unsigned run = (unsigned)__builtin_ctz(~w); /* w < 2^16 */
+    if (run == 16 || !(ascii >> run & 1))
+        return -1;
+    _mm_storeu_si128((__m128i *)buf, lower);
+    return run;
+}
+#endif
+
 /* dedup.facts_mask of d[0..n) (all fast), visiting only the characters at
  * cands[0..n_cands) (ascending: those a match can start at, a digit or an
  * upper-case letter); -1 with an exception set on failure */
@@ -903,9 +951,20 @@ static inline Py_ALWAYS_INLINE int64_t facts_of(int kind, const void *data, Py_s
          * may start inside a word: iPhone) */
         if (!(f & F_UPPER) || i < caps_from || i + 1 >= n || !(FL(i + 1) & F_WORD))
             continue;
-        Py_ssize_t start = i, end = i + 2;
-        while (end < n && (FL(end) & F_WORD))
-            end++;
+        Py_ssize_t start = i, end = -1;
+#if FOLD_SIMD
+        if (fold_simd) { /* ascii_simple: the word's case fold is its bytes lowered */
+            Py_ssize_t run = ascii_word_lowered(kind, data, i, n, buf);
+            if (run >= 0)
+                end = i + run;
+        }
+#endif
+        int lowered = end >= 0;
+        if (!lowered) {
+            end = i + 2;
+            while (end < n && (FL(end) & F_WORD))
+                end++;
+        }
         caps_from = end;
         j = start;
         while (j && (FL(j - 1) & F_OPENER))
@@ -921,6 +980,10 @@ static inline Py_ALWAYS_INLINE int64_t facts_of(int kind, const void *data, Py_s
             j--;
         if (!j || (FL(j - 1) & F_SENT_END))
             continue;
+        if (lowered) {
+            mask |= 1u << (hash_bytes(buf, (size_t)(end - start)) % 32);
+            continue;
+        }
         if (fact_room(&buf, stack, (size_t)(end - start) * FOLD_MAX) < 0)
             return -1;
         size_t len = 0;
@@ -1299,7 +1362,9 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     for (i = 0; i < 128; i++) {
         int digit = i >= '0' && i <= '9', upper = i >= 'A' && i <= 'Z', lower = i >= 'a' && i <= 'z';
         int fold = digit || lower ? (int)i : upper ? (int)i + 0x20 : ' ';
-        ascii_simple &= (flags_of[i] & F_FAST) && fold1[i] == fold && !(fx[i] & FX_FACT) == !(digit || upper);
+        ascii_simple &= (flags_of[i] & F_FAST) && fold1[i] == fold && !(fx[i] & FX_FACT) == !(digit || upper)
+                        && !(flags_of[i] & F_WORD) == (fold == ' ')
+                        && (fold == ' ' || (cf_len_of[i] == 1 && table[i].cf[0] == fold));
     }
     simd_update();
     PyBuffer_Release(&view);

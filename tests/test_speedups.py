@@ -287,6 +287,17 @@ def test_vector_fold_every_alignment() -> None:
 
 
 @needs_c
+def test_vector_facts_capitalised_words() -> None:
+    """The facts' capitalised words read 16 characters at once: words of each
+    length around that, ending the text or cut by a character past ASCII."""
+    for tail in ("", " ", ".", "é", "’s", "ǅ", "_x", "9"):
+        for run in range(20):
+            word = "Q" + "ab1"[run % 3] * run
+            for text in (f"we met {word}{tail}", f"é {word}{tail} and {word.upper()}{tail}", f"x ’{word}{tail}"):
+                assert check_same(text, 1, 8, 1)
+
+
+@needs_c
 def test_simd_levels() -> None:
     assert c_mod().simd(2) in (0, 1, 2)
     with simd_level(0):
