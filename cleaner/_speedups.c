@@ -1307,7 +1307,7 @@ static PyObject *simd(PyObject *self, PyObject *level)
     }
     simd_wanted = (int)want;
     simd_update();
-    return PyLong_FromLong(!fold_simd ? 0 : fold_ascii_fn[0] == fold_ascii1 ? 1 : 2);
+    return PyLong_FromLong(!fold_simd ? 0 : avx2_cpu && simd_wanted > 1 ? 2 : 1);
 }
 
 PyDoc_STRVAR(setup_doc,
