@@ -310,37 +310,302 @@ typedef struct {
     Py_ssize_t n_words, n_cands;
 } Folded;
 
-/* Fold d[0..n) (kind 1 or 2; a constant once inlined) into cat, sp, starts
- * and cands. Each character adds at most one byte to cat but those with a
- * longer fold; limit: the bytes cat has room for (SIZE_MAX: sized exactly by
- * key_bytes). 1: done; 0: a character is not fast; 2: over limit. */
-static inline Py_ALWAYS_INLINE int fold_pass(int kind, const void *data, Py_ssize_t n, size_t limit, uint8_t *cat,
-                                              uint8_t *sp, uint32_t *starts, uint32_t *cands, Folded *f)
+/* bytes of slack after cat and sp: the fold's stores of 8 or 16 bytes at once */
+#define FOLD_SLACK 16
+
+/* The fold's running state where the character step hands over to the
+ * vector step and back */
+typedef struct {
+    uint8_t *sp, *cat;
+    Py_ssize_t n_words, n_cands;
+    unsigned in_word; /* the last byte kept was a word's: the next split keeps a space */
+} FoldAt;
+
+/* On x86-64 with SSSE3 (checked at run time), runs of ASCII 16 characters a
+ * step: classed by compares, the bytes kept left-packed by a shuffle. */
+#if defined(__GNUC__) && defined(__x86_64__) && SWAR_LE
+#define FOLD_SIMD 1
+#include <immintrin.h>
+#define SIMD_TARGET __attribute__((target("ssse3,popcnt")))
+#else
+#define FOLD_SIMD 0
+#endif
+static int ascii_simple = 0; /* ASCII folds as the vector step has it (setup checks the table) */
+static int simd_cpu = 0;     /* the CPU has SSSE3 and POPCNT (the fold's vector step) */
+static int sse42_cpu = 0;    /* the CPU has SSE4.2 (the sketch's) */
+static int simd_wanted = 2;  /* simd(level): 0 the portable paths, 1 no AVX2, 2 all (for the tests) */
+static int fold_simd = 0;    /* simd_wanted, simd_cpu and ascii_simple */
+static int sketch_simd = 0;  /* simd_wanted and sse42_cpu */
+static int avx2_cpu = 0;     /* the CPU has AVX2: the fold's steps take 32 characters */
+
+#if FOLD_SIMD
+static uint64_t pack_lut[256]; /* byte m: the indices of its set bits, ascending (a shuffle's) */
+
+static void pack_lut_init(void)
+{
+    for (unsigned m = 0; m < 256; m++) {
+        uint64_t idx = 0;
+        for (unsigned b = 0, k = 0; b < 8; b++)
+            if (m >> b & 1)
+                idx |= (uint64_t)b << (8 * k++);
+        pack_lut[m] = idx;
+    }
+}
+
+/* the bytes of v at m's set bits to dst, in order (16 bytes written); how many */
+SIMD_TARGET static inline size_t pack16(uint8_t *dst, __m128i v, unsigned m)
+{
+    unsigned lo = m & 0xFF, hi = m >> 8;
+    __m128i idx = _mm_set_epi64x((long long)(pack_lut[hi] + 0x0808080808080808ULL), (long long)pack_lut[lo]);
+    __m128i s = _mm_shuffle_epi8(v, idx);
+    _mm_storel_epi64((__m128i *)dst, s);
+    _mm_storel_epi64((__m128i *)(dst + __builtin_popcount(lo)), _mm_unpackhi_epi64(s, s));
+    return (size_t)__builtin_popcount(m);
+}
+
+/* The fold of d[i..n) (kind 1 or 2, a constant once inlined) while its
+ * characters are ASCII: a-z and 0-9 kept, A-Z lowered, any other a split;
+ * the digits and capitals noted. Returns where it stopped: n, or a
+ * character past ASCII. A step reads 16 characters (the last ones of the
+ * text from a copy padded past ASCII) and keeps those before the first past
+ * ASCII. */
+SIMD_TARGET static inline Py_ALWAYS_INLINE Py_ssize_t fold_ascii(int kind, const void *data, Py_ssize_t i,
+                                                                  Py_ssize_t n, const uint8_t *sp0,
+                                                                  uint32_t *starts, uint32_t *cands, FoldAt *s)
+{
+    uint8_t *sp = s->sp, *cat = s->cat;
+    uint32_t *st = starts + s->n_words, *cd = cands + s->n_cands;
+    unsigned in_word = s->in_word;
+    const __m128i below_a = _mm_set1_epi8('a' - 1), above_z = _mm_set1_epi8('z' + 1);
+    const __m128i below_0 = _mm_set1_epi8('0' - 1), above_9 = _mm_set1_epi8('9' + 1);
+    const __m128i big_z = _mm_set1_epi8('Z'), bit5 = _mm_set1_epi8(0x20);
+    while (i < n) {
+        __m128i v;
+        unsigned ascii; /* a bit per character under 0x80 */
+        if (kind == PyUnicode_1BYTE_KIND) {
+            const uint8_t *d = (const uint8_t *)data + i;
+            uint8_t tail[16];
+            if (n - i < 16) {
+                memset(tail, 0x80, sizeof(tail));
+                memcpy(tail, d, (size_t)(n - i));
+                d = tail;
+            }
+            v = _mm_loadu_si128((const __m128i *)d);
+            ascii = ~(unsigned)_mm_movemask_epi8(v) & 0xFFFF;
+        } else {
+            const uint16_t *d = (const uint16_t *)data + i;
+            uint16_t tail[16];
+            if (n - i < 16) {
+                memset(tail, 0xFF, sizeof(tail));
+                memcpy(tail, d, 2 * (size_t)(n - i));
+                d = tail;
+            }
+            __m128i a = _mm_loadu_si128((const __m128i *)d), b = _mm_loadu_si128((const __m128i *)(d + 8));
+            const __m128i high = _mm_set1_epi16((short)0xFF80), low = _mm_set1_epi16(0xFF), zero = _mm_setzero_si128();
+            __m128i ya = _mm_cmpeq_epi16(_mm_and_si128(a, high), zero), yb = _mm_cmpeq_epi16(_mm_and_si128(b, high), zero);
+            ascii = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(ya, yb));
+            v = _mm_packus_epi16(_mm_and_si128(a, low), _mm_and_si128(b, low));
+        }
+        unsigned valid = ascii & ~(ascii + 1); /* the ASCII run from i */
+        if (valid == 0)
+            break;
+        /* signed compares: bytes from 0x80 are below them all */
+        __m128i lower = _mm_or_si128(v, bit5); /* A-Z lowered; digits have bit 5 */
+        __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(lower, below_a), _mm_cmpgt_epi8(above_z, lower));
+        __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, below_0), _mm_cmpgt_epi8(above_9, v));
+        __m128i upper = _mm_andnot_si128(_mm_cmpgt_epi8(v, big_z), alpha);
+        __m128i word = _mm_or_si128(alpha, digit);
+        __m128i out = _mm_and_si128(lower, _mm_or_si128(word, bit5)); /* a word's byte folded, else a space */
+        unsigned w = (unsigned)_mm_movemask_epi8(word) & valid;
+        unsigned f = (unsigned)_mm_movemask_epi8(_mm_or_si128(upper, digit)) & valid;
+        unsigned prev = w << 1 | in_word;
+        unsigned begins = w & ~prev, keep = (w | prev) & valid; /* a word's bytes, the split after one */
+        for (; f; f &= f - 1)
+            *cd++ = (uint32_t)(i + __builtin_ctz(f));
+        uint32_t at = (uint32_t)(sp - sp0);
+        for (; begins; begins &= begins - 1)
+            *st++ = at + (uint32_t)__builtin_popcount(keep & ((1u << __builtin_ctz(begins)) - 1));
+        sp += pack16(sp, out, keep);
+        cat += pack16(cat, out, w);
+        int len = __builtin_popcount(valid);
+        in_word = w >> (len - 1) & 1;
+        i += len;
+        if (valid != 0xFFFF)
+            break;
+    }
+    s->sp = sp;
+    s->cat = cat;
+    s->n_words = st - starts;
+    s->n_cands = cd - cands;
+    s->in_word = in_word;
+    return i;
+}
+
+#define AVX2_TARGET __attribute__((target("avx2,popcnt")))
+
+/* fold_ascii with AVX2: 32 characters a step */
+AVX2_TARGET static inline Py_ALWAYS_INLINE Py_ssize_t fold_ascii_avx2(int kind, const void *data, Py_ssize_t i,
+                                                                       Py_ssize_t n, const uint8_t *sp0,
+                                                                       uint32_t *starts, uint32_t *cands,
+                                                                       FoldAt *s)
+{
+    uint8_t *sp = s->sp, *cat = s->cat;
+    uint32_t *st = starts + s->n_words, *cd = cands + s->n_cands;
+    unsigned in_word = s->in_word;
+    const __m256i below_a = _mm256_set1_epi8('a' - 1), above_z = _mm256_set1_epi8('z' + 1);
+    const __m256i below_0 = _mm256_set1_epi8('0' - 1), above_9 = _mm256_set1_epi8('9' + 1);
+    const __m256i big_z = _mm256_set1_epi8('Z'), bit5 = _mm256_set1_epi8(0x20);
+    while (i < n) {
+        __m256i v;
+        unsigned ascii; /* a bit per character under 0x80 */
+        if (kind == PyUnicode_1BYTE_KIND) {
+            const uint8_t *d = (const uint8_t *)data + i;
+            uint8_t tail[32];
+            if (n - i < 32) {
+                memset(tail, 0x80, sizeof(tail));
+                memcpy(tail, d, (size_t)(n - i));
+                d = tail;
+            }
+            v = _mm256_loadu_si256((const __m256i *)d);
+            ascii = ~(unsigned)_mm256_movemask_epi8(v);
+        } else {
+            const uint16_t *d = (const uint16_t *)data + i;
+            uint16_t tail[32];
+            if (n - i < 32) {
+                memset(tail, 0xFF, sizeof(tail));
+                memcpy(tail, d, 2 * (size_t)(n - i));
+                d = tail;
+            }
+            __m256i a = _mm256_loadu_si256((const __m256i *)d), b = _mm256_loadu_si256((const __m256i *)(d + 16));
+            const __m256i high = _mm256_set1_epi16((short)0xFF80), low = _mm256_set1_epi16(0xFF);
+            const __m256i zero = _mm256_setzero_si256();
+            __m256i ya = _mm256_cmpeq_epi16(_mm256_and_si256(a, high), zero);
+            __m256i yb = _mm256_cmpeq_epi16(_mm256_and_si256(b, high), zero);
+            /* the packs work in 128-bit lanes: quarters back in order */
+            ascii = (unsigned)_mm256_movemask_epi8(_mm256_permute4x64_epi64(_mm256_packs_epi16(ya, yb), 0xD8));
+            v = _mm256_permute4x64_epi64(_mm256_packus_epi16(_mm256_and_si256(a, low), _mm256_and_si256(b, low)),
+                                         0xD8);
+        }
+        unsigned valid = ascii & ~(ascii + 1); /* the ASCII run from i */
+        if (valid == 0)
+            break;
+        __m256i lower = _mm256_or_si256(v, bit5);
+        __m256i alpha = _mm256_and_si256(_mm256_cmpgt_epi8(lower, below_a), _mm256_cmpgt_epi8(above_z, lower));
+        __m256i digit = _mm256_and_si256(_mm256_cmpgt_epi8(v, below_0), _mm256_cmpgt_epi8(above_9, v));
+        __m256i upper = _mm256_andnot_si256(_mm256_cmpgt_epi8(v, big_z), alpha);
+        __m256i word = _mm256_or_si256(alpha, digit);
+        __m256i out = _mm256_and_si256(lower, _mm256_or_si256(word, bit5));
+        unsigned w = (unsigned)_mm256_movemask_epi8(word) & valid;
+        unsigned f = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(upper, digit)) & valid;
+        unsigned prev = w << 1 | in_word;
+        unsigned begins = w & ~prev, keep = (w | prev) & valid;
+        for (; f; f &= f - 1)
+            *cd++ = (uint32_t)(i + __builtin_ctz(f));
+        uint32_t at = (uint32_t)(sp - sp0);
+        for (; begins; begins &= begins - 1)
+            *st++ = at + (uint32_t)__builtin_popcount(keep & ((1u << __builtin_ctz(begins)) - 1));
+        __m128i out_lo = _mm256_castsi256_si128(out), out_hi = _mm256_extracti128_si256(out, 1);
+        sp += pack16(sp, out_lo, keep & 0xFFFF);
+        sp += pack16(sp, out_hi, keep >> 16);
+        cat += pack16(cat, out_lo, w & 0xFFFF);
+        cat += pack16(cat, out_hi, w >> 16);
+        int len = __builtin_popcount(valid);
+        in_word = w >> (len - 1) & 1;
+        i += len;
+        if (valid != 0xFFFFFFFFu)
+            break;
+    }
+    s->sp = sp;
+    s->cat = cat;
+    s->n_words = st - starts;
+    s->n_cands = cd - cands;
+    s->in_word = in_word;
+    return i;
+}
+
+AVX2_TARGET static Py_ssize_t fold_ascii1_avx2(const void *data, Py_ssize_t i, Py_ssize_t n, const uint8_t *sp0,
+                                               uint32_t *starts, uint32_t *cands, FoldAt *s)
+{
+    return fold_ascii_avx2(PyUnicode_1BYTE_KIND, data, i, n, sp0, starts, cands, s);
+}
+
+AVX2_TARGET static Py_ssize_t fold_ascii2_avx2(const void *data, Py_ssize_t i, Py_ssize_t n, const uint8_t *sp0,
+                                               uint32_t *starts, uint32_t *cands, FoldAt *s)
+{
+    return fold_ascii_avx2(PyUnicode_2BYTE_KIND, data, i, n, sp0, starts, cands, s);
+}
+
+SIMD_TARGET static Py_ssize_t fold_ascii1(const void *data, Py_ssize_t i, Py_ssize_t n, const uint8_t *sp0,
+                                          uint32_t *starts, uint32_t *cands, FoldAt *s)
+{
+    return fold_ascii(PyUnicode_1BYTE_KIND, data, i, n, sp0, starts, cands, s);
+}
+
+SIMD_TARGET static Py_ssize_t fold_ascii2(const void *data, Py_ssize_t i, Py_ssize_t n, const uint8_t *sp0,
+                                          uint32_t *starts, uint32_t *cands, FoldAt *s)
+{
+    return fold_ascii(PyUnicode_2BYTE_KIND, data, i, n, sp0, starts, cands, s);
+}
+
+typedef Py_ssize_t (*FoldAscii)(const void *, Py_ssize_t, Py_ssize_t, const uint8_t *, uint32_t *, uint32_t *,
+                                FoldAt *);
+static FoldAscii fold_ascii_fn[2] = {fold_ascii1, fold_ascii2}; /* kinds 1 and 2 (AVX2's where the CPU has it) */
+#endif
+
+/* Fold d[0..n) (kind 1 or 2; and vec, the vector step on: constants once
+ * inlined) into cat, sp, starts and cands. Each character adds at most one
+ * byte to cat but those with a longer fold; limit: the bytes cat has room
+ * for (SIZE_MAX: sized exactly by key_bytes). A word's split keeps a space
+ * after it (the last one dropped at the end). 1: done; 0: a character is
+ * not fast; 2: over limit. */
+static inline Py_ALWAYS_INLINE int fold_pass(int kind, int vec, const void *data, Py_ssize_t n, size_t limit,
+                                              uint8_t *cat, uint8_t *sp, uint32_t *starts, uint32_t *cands,
+                                              Folded *f)
 {
     uint8_t *cat0 = cat, *sp0 = sp;
     Py_ssize_t n_words = 0, n_cands = 0, i = 0;
-    int in_word = 0;
+    unsigned in_word = 0;
 #define CP(i) (kind == PyUnicode_1BYTE_KIND ? ((const uint8_t *)data)[i] : ((const uint16_t *)data)[i])
+    (void)vec;
     while (i < n) {
         Py_UCS4 c = CP(i);
+#if FOLD_SIMD
+        if (vec && c < 0x80) {
+            FoldAt s = {sp, cat, n_words, n_cands, in_word};
+            if (kind == PyUnicode_1BYTE_KIND)
+                i = fold_ascii_fn[0](data, i, n, sp0, starts, cands, &s);
+            else
+                i = fold_ascii_fn[1](data, i, n, sp0, starts, cands, &s);
+            sp = s.sp;
+            cat = s.cat;
+            n_words = s.n_words;
+            n_cands = s.n_cands;
+            in_word = s.in_word;
+            if (i == n)
+                break;
+            c = CP(i);
+        }
+#endif
         uint16_t x = fx[c];
         if (x & FX_FACT)
             cands[n_cands++] = (uint32_t)i;
         uint8_t b = (uint8_t)x;
         i++;
         if (b == ' ') {
+            *sp = ' ';
+            sp += in_word;
             in_word = 0;
             continue;
         }
         if (b) { /* the common case: a one-byte fold */
             if (!in_word) {
-                if (n_words)
-                    *sp++ = ' ';
                 starts[n_words++] = (uint32_t)(sp - sp0);
                 in_word = 1;
             }
             *sp++ = b;
             *cat++ = b;
+            if (vec)
+                continue; /* the vector step takes the rest of an ASCII word */
             /* the rest of the word while each character folds to one byte
              * and is no fact's: one compare a character, one index (sp and
              * cat advance with i) */
@@ -349,7 +614,7 @@ static inline Py_ALWAYS_INLINE int fold_pass(int kind, const void *data, Py_ssiz
             if (kind == PyUnicode_1BYTE_KIND && az_self) {
                 /* 8 bytes at a time while they are a-z (each its own fold, no
                  * fact's): stored whole, the bytes past the run overwritten
-                 * next or past the end (the buffers' 8 bytes of slack) */
+                 * next or past the end (the buffers' slack) */
                 const uint8_t *d1 = (const uint8_t *)data;
                 while (i + 8 <= n) {
                     uint64_t w, m;
@@ -401,12 +666,12 @@ static inline Py_ALWAYS_INLINE int fold_pass(int kind, const void *data, Py_ssiz
         for (int k = 0; k < e->fold_len; k++) {
             uint8_t ch = e->fold[k];
             if (ch == ' ') {
+                *sp = ' ';
+                sp += in_word;
                 in_word = 0;
                 continue;
             }
             if (!in_word) {
-                if (n_words)
-                    *sp++ = ' ';
                 starts[n_words++] = (uint32_t)(sp - sp0);
                 in_word = 1;
             }
@@ -415,6 +680,8 @@ static inline Py_ALWAYS_INLINE int fold_pass(int kind, const void *data, Py_ssiz
         }
     }
 #undef CP
+    if (n_words && !in_word)
+        sp--; /* the space after the last word */
     f->cat_len = (size_t)(cat - cat0);
     f->sp_len = (size_t)(sp - sp0);
     f->n_words = n_words;
@@ -474,6 +741,56 @@ static Py_ssize_t sketch_small(const uint8_t *sp, size_t sp_len, const uint32_t 
     return cnt;
 }
 
+#if FOLD_SIMD
+/* sketch_small with b[] in four SSE registers, an n-gram's value inserted
+ * with no branch but on a repeat: each b[q] >= h becomes the larger of h
+ * and b[q-1]. The values biased by 2^63 (the compares are signed). The
+ * count is b[]'s values seen (not fillers), so -1 as sketch_small when a
+ * hash is the filler. */
+__attribute__((target("sse4.2"))) static Py_ssize_t sketch_small_sse(const uint8_t *sp, size_t sp_len,
+                                                                      const uint32_t *starts, Py_ssize_t n_words,
+                                                                      Py_ssize_t ngram, Py_ssize_t k,
+                                                                      uint64_t *best)
+{
+    Py_ssize_t n_grams = n_words >= ngram ? n_words - ngram + 1 : 0;
+    const __m128i bias = _mm_set1_epi64x(INT64_MIN), top = _mm_set1_epi64x(INT64_MAX);
+    __m128i b0 = top, b1 = top, b2 = top, b3 = top; /* b[0..1], b[2..3], ...: UINT64_MAX biased */
+    for (Py_ssize_t i = 0; i < n_grams; i++) {
+        size_t lo = starts[i];
+        size_t hi = i + ngram < n_words ? starts[i + ngram] - 1 : sp_len;
+        uint64_t h = hash_gram(sp + lo, hi - lo);
+        if (h == UINT64_MAX)
+            return -1;
+        __m128i x = _mm_set1_epi64x((long long)(h ^ 0x8000000000000000ULL));
+        __m128i eq = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi64(b0, x), _mm_cmpeq_epi64(b1, x)),
+                                  _mm_or_si128(_mm_cmpeq_epi64(b2, x), _mm_cmpeq_epi64(b3, x)));
+        if (!_mm_testz_si128(eq, eq))
+            continue; /* an n-gram repeated counts once */
+        /* b[q-1], b[q] of each pair (b[-1]: below any) */
+        __m128i s0 = _mm_alignr_epi8(b0, bias, 8), s1 = _mm_alignr_epi8(b1, b0, 8);
+        __m128i s2 = _mm_alignr_epi8(b2, b1, 8), s3 = _mm_alignr_epi8(b3, b2, 8);
+#define SKETCH_STEP(b, s) \
+    b = _mm_blendv_epi8(b, _mm_blendv_epi8(x, s, _mm_cmpgt_epi64(s, x)), _mm_cmpgt_epi64(b, x))
+        SKETCH_STEP(b0, s0);
+        SKETCH_STEP(b1, s1);
+        SKETCH_STEP(b2, s2);
+        SKETCH_STEP(b3, s3);
+#undef SKETCH_STEP
+    }
+    uint64_t b[SKETCH_FAST];
+    _mm_storeu_si128((__m128i *)b, _mm_xor_si128(b0, bias));
+    _mm_storeu_si128((__m128i *)(b + 2), _mm_xor_si128(b1, bias));
+    _mm_storeu_si128((__m128i *)(b + 4), _mm_xor_si128(b2, bias));
+    _mm_storeu_si128((__m128i *)(b + 6), _mm_xor_si128(b3, bias));
+    Py_ssize_t cnt = 0;
+    while (cnt < k && cnt < SKETCH_FAST && b[cnt] != UINT64_MAX) {
+        best[cnt] = b[cnt];
+        cnt++;
+    }
+    return cnt;
+}
+#endif
+
 /* The k smallest distinct xxh3 hashes of the word n-grams (n words joined by a
  * space), ascending, into best (room for min(k, n-grams) values); returns
  * how many (dedup.sketch, before the values are cut to their low 32 bits). */
@@ -482,7 +799,12 @@ static Py_ssize_t sketch_values(const uint8_t *sp, size_t sp_len, const uint32_t
 {
     Py_ssize_t n_grams = n_words >= ngram ? n_words - ngram + 1 : 0, i;
     if (k <= SKETCH_FAST) {
+#if FOLD_SIMD
+        Py_ssize_t cnt = sketch_simd ? sketch_small_sse(sp, sp_len, starts, n_words, ngram, k, best)
+                                   : sketch_small(sp, sp_len, starts, n_words, ngram, k, best);
+#else
         Py_ssize_t cnt = sketch_small(sp, sp_len, starts, n_words, ngram, k, best);
+#endif
         if (cnt >= 0)
             return cnt;
     }
@@ -541,6 +863,54 @@ static int fact_room(uint8_t **buf, uint8_t *stack, size_t most)
     return 0;
 }
 
+#if FOLD_SIMD
+/* The run of ASCII letters and digits from d[i] (kind 1 or 2), lowered into
+ * buf (16 bytes written): its length; -1 when it meets a character past
+ * ASCII or may be longer than 15 (then the table's). SSE2: always there. */
+static inline Py_ALWAYS_INLINE Py_ssize_t ascii_word_lowered(int kind, const void *data, Py_ssize_t i,
+                                                             Py_ssize_t n, uint8_t *buf)
+{
+    __m128i v;
+    unsigned ascii;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const uint8_t *d = (const uint8_t *)data + i;
+        uint8_t tail[16];
+        if (n - i < 16) {
+            memset(tail, ' ', sizeof(tail)); /* the end of the text ends the run */
+            memcpy(tail, d, (size_t)(n - i));
+            d = tail;
+        }
+        v = _mm_loadu_si128((const __m128i *)d);
+        ascii = ~(unsigned)_mm_movemask_epi8(v) & 0xFFFF;
+    } else {
+        const uint16_t *d = (const uint16_t *)data + i;
+        uint16_t tail[16];
+        if (n - i < 16) {
+            for (int q = 0; q < 16; q++)
+                tail[q] = ' ';
+            memcpy(tail, d, 2 * (size_t)(n - i));
+            d = tail;
+        }
+        __m128i a = _mm_loadu_si128((const __m128i *)d), b = _mm_loadu_si128((const __m128i *)(d + 8));
+        const __m128i high = _mm_set1_epi16((short)0xFF80), low = _mm_set1_epi16(0xFF), zero = _mm_setzero_si128();
+        __m128i ya = _mm_cmpeq_epi16(_mm_and_si128(a, high), zero), yb = _mm_cmpeq_epi16(_mm_and_si128(b, high), zero);
+        ascii = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(ya, yb));
+        v = _mm_packus_epi16(_mm_and_si128(a, low), _mm_and_si128(b, low));
+    }
+    __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
+                                  _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), lower));
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
+    unsigned w = (unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, digit)) & ascii;
+    unsigned run = (unsigned)__builtin_ctz(~w); /* w < 2^16 */
+    if (run == 16 || !(ascii >> run & 1))
+        return -1;
+    _mm_storeu_si128((__m128i *)buf, lower);
+    return run;
+}
+#endif
+
 /* dedup.facts_mask of d[0..n) (all fast), visiting only the characters at
  * cands[0..n_cands) (ascending: those a match can start at, a digit or an
  * upper-case letter); -1 with an exception set on failure */
@@ -584,9 +954,20 @@ static inline Py_ALWAYS_INLINE int64_t facts_of(int kind, const void *data, Py_s
          * may start inside a word: iPhone) */
         if (!(f & F_UPPER) || i < caps_from || i + 1 >= n || !(FL(i + 1) & F_WORD))
             continue;
-        Py_ssize_t start = i, end = i + 2;
-        while (end < n && (FL(end) & F_WORD))
-            end++;
+        Py_ssize_t start = i, end = -1;
+#if FOLD_SIMD
+        if (fold_simd) { /* ascii_simple: the word's case fold is its bytes lowered */
+            Py_ssize_t run = ascii_word_lowered(kind, data, i, n, buf);
+            if (run >= 0)
+                end = i + run;
+        }
+#endif
+        int lowered = end >= 0;
+        if (!lowered) {
+            end = i + 2;
+            while (end < n && (FL(end) & F_WORD))
+                end++;
+        }
         caps_from = end;
         j = start;
         while (j && (FL(j - 1) & F_OPENER))
@@ -602,6 +983,10 @@ static inline Py_ALWAYS_INLINE int64_t facts_of(int kind, const void *data, Py_s
             j--;
         if (!j || (FL(j - 1) & F_SENT_END))
             continue;
+        if (lowered) {
+            mask |= 1u << (hash_bytes(buf, (size_t)(end - start)) % 32);
+            continue;
+        }
         if (fact_room(&buf, stack, (size_t)(end - start) * FOLD_MAX) < 0)
             return -1;
         size_t len = 0;
@@ -684,8 +1069,8 @@ static int prints_of(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
     int r;
     for (;;) {
         /* starts (a word per key byte at most) | cands (n) | cat | sp (2 bytes
-         * per key byte); 8 bytes of slack after cat and sp (fold_pass's stores) */
-        size_t need = 4 * room + 4 * (size_t)n + room + 8 + 2 * room + 8;
+         * per key byte), with slack after cat and sp (fold_pass's stores) */
+        size_t need = 4 * room + 4 * (size_t)n + room + FOLD_SLACK + 2 * room + FOLD_SLACK;
         if (need > PRINTS_STACK && (mem = PyMem_Malloc(need)) == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -693,11 +1078,18 @@ static int prints_of(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
         starts = (uint32_t *)mem;
         cands = starts + room;
         cat = (uint8_t *)(cands + n);
-        sp = cat + room + 8;
-        if (kind == PyUnicode_1BYTE_KIND)
-            r = fold_pass(PyUnicode_1BYTE_KIND, data, n, limit, cat, sp, starts, cands, &f);
+        sp = cat + room + FOLD_SLACK;
+#if FOLD_SIMD
+        if (fold_simd && kind == PyUnicode_1BYTE_KIND)
+            r = fold_pass(PyUnicode_1BYTE_KIND, 1, data, n, limit, cat, sp, starts, cands, &f);
+        else if (fold_simd)
+            r = fold_pass(PyUnicode_2BYTE_KIND, 1, data, n, limit, cat, sp, starts, cands, &f);
         else
-            r = fold_pass(PyUnicode_2BYTE_KIND, data, n, limit, cat, sp, starts, cands, &f);
+#endif
+        if (kind == PyUnicode_1BYTE_KIND)
+            r = fold_pass(PyUnicode_1BYTE_KIND, 0, data, n, limit, cat, sp, starts, cands, &f);
+        else
+            r = fold_pass(PyUnicode_2BYTE_KIND, 0, data, n, limit, cat, sp, starts, cands, &f);
         if (r != 2)
             break;
         /* longer folds than guessed: room for them counted (all fast) */
@@ -890,6 +1282,37 @@ static PyObject *xxh3_64(PyObject *self, PyObject *arg)
     return PyLong_FromUnsignedLongLong(h);
 }
 
+PyDoc_STRVAR(simd_doc,
+"simd(level, /)\n--\n\n"
+"The vector steps the fingerprints may use where the CPU has them (the fold's\n"
+"runs of ASCII, the sketch's inserts): 2 (the default) all, 1 SSE but no AVX2,\n"
+"0 none (the portable paths). For the tests; returns the level in effect.");
+
+static void simd_update(void)
+{
+    fold_simd = simd_wanted && simd_cpu && ascii_simple;
+    sketch_simd = simd_wanted && sse42_cpu;
+#if FOLD_SIMD
+    fold_ascii_fn[0] = avx2_cpu && simd_wanted > 1 ? fold_ascii1_avx2 : fold_ascii1;
+    fold_ascii_fn[1] = avx2_cpu && simd_wanted > 1 ? fold_ascii2_avx2 : fold_ascii2;
+#endif
+}
+
+static PyObject *simd(PyObject *self, PyObject *level)
+{
+    (void)self;
+    long want = PyLong_AsLong(level);
+    if (want == -1 && PyErr_Occurred())
+        return NULL;
+    if (want < 0 || want > 2) {
+        PyErr_SetString(PyExc_ValueError, "simd: level is 0, 1 or 2");
+        return NULL;
+    }
+    simd_wanted = (int)want;
+    simd_update();
+    return PyLong_FromLong(!fold_simd ? 0 : avx2_cpu && simd_wanted > 1 ? 2 : 1);
+}
+
 PyDoc_STRVAR(setup_doc,
 "setup(table, /)\n--\n\n"
 "Install the character table (RECORD_SIZE bytes per code point from 0, see\n"
@@ -938,6 +1361,15 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     ascii_one_byte = 1;
     for (i = 0; i < 128; i++)
         ascii_one_byte &= fold1[i] != 0 && (flags_of[i] & F_FAST) && cf_len_of[i] == 1;
+    ascii_simple = 1;
+    for (i = 0; i < 128; i++) {
+        int digit = i >= '0' && i <= '9', upper = i >= 'A' && i <= 'Z', lower = i >= 'a' && i <= 'z';
+        int fold = digit || lower ? (int)i : upper ? (int)i + 0x20 : ' ';
+        ascii_simple &= (flags_of[i] & F_FAST) && fold1[i] == fold && !(fx[i] & FX_FACT) == !(digit || upper)
+                        && !(flags_of[i] & F_WORD) == (fold == ' ')
+                        && (fold == ' ' || (cf_len_of[i] == 1 && table[i].cf[0] == fold));
+    }
+    simd_update();
     PyBuffer_Release(&view);
     table_size = n;
     Py_RETURN_NONE;
@@ -6013,6 +6445,7 @@ static PyMethodDef methods[] = {
     {"id_range", id_range, METH_O, id_range_doc},
     {"run_directory", run_directory, METH_O, run_directory_doc},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, setup_doc},
+    {"simd", simd, METH_O, simd_doc},
     /* cleaner.stream */
     {"split_lines", (PyCFunction)split_lines, METH_O, split_lines_doc},
     /* cleaner.prefilter */
@@ -6044,6 +6477,13 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__speedups(void)
 {
     u1_tables_init();
+#if FOLD_SIMD
+    pack_lut_init();
+    __builtin_cpu_init();
+    simd_cpu = __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt");
+    sse42_cpu = __builtin_cpu_supports("sse4.2");
+    avx2_cpu = simd_cpu && __builtin_cpu_supports("avx2");
+#endif
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;

@@ -114,11 +114,26 @@ def fast(text: str) -> bool:
     return all(dedup.speedups_fast(c) for c in text)
 
 
+@contextmanager
+def simd_level(level: int) -> Iterator[None]:
+    """The C fingerprints with only the vector steps of ``level`` (0: the
+    portable paths, 1: no AVX2)."""
+    c_mod().simd(level)
+    try:
+        yield
+    finally:
+        c_mod().simd(2)
+
+
 def check_same(text: str, ngram: int = 4, k: int = 8, near_min_words: int = 10) -> bool:
     """C == Python for both entry points, None exactly when the text holds a
-    character outside the fast set; True when C computed them."""
+    character outside the fast set; True when C computed them. C at each
+    level of its vector steps."""
     raw = text.encode("utf-8", "surrogateescape")
     got = c_mod().near_fingerprints(text, ngram, k, near_min_words)
+    for level in (0, 1):
+        with simd_level(level):
+            assert c_mod().near_fingerprints(text, ngram, k, near_min_words) == got, (level, text)
     exact = c_mod().exact_fingerprint(text)
     if not fast(text):
         assert got is None and exact is None
@@ -254,6 +269,63 @@ def test_fold_pass_matches_python(text: str, ngram: int, k: int, off: int) -> No
     n_words = len(dedup.fold_words(text.encode("utf-8", "surrogateescape"), text))
     for near_min_words in (max(0, n_words + off), ngram):
         check_same(text, ngram, k, near_min_words)
+
+
+# the vector steps: the fold takes runs of ASCII 16 or 32 characters a step
+# (the text's last ones from a padded copy), a step cut at the first character
+# past ASCII; the sketch inserts into b[] without a branch
+@needs_c
+def test_vector_fold_every_alignment() -> None:
+    """Runs of a-z of each length at each offset, ending the text or cut by a
+    split, a capital or a character past ASCII (1-byte: Latin-1; 2-byte)."""
+    for tail in ("", " ", "é", "’", "ß", "ǅ", ". Zed 9", "\xa0x"):
+        for lead in range(18):
+            for run in range(70):
+                text = "x " * (lead // 2) + "Q" * (lead % 2) + "a" * run + tail
+                assert check_same(text, 2, 8, 1)
+                assert check_same("é" + text + "’", 1, 8, 1)
+
+
+@needs_c
+def test_vector_facts_capitalised_words() -> None:
+    """The facts' capitalised words read 16 characters at once: words of each
+    length around that, ending the text or cut by a character past ASCII."""
+    for tail in ("", " ", ".", "é", "’s", "ǅ", "_x", "9"):
+        for run in range(20):
+            word = "Q" + "ab1"[run % 3] * run
+            for text in (f"we met {word}{tail}", f"é {word}{tail} and {word.upper()}{tail}", f"x ’{word}{tail}"):
+                assert check_same(text, 1, 8, 1)
+
+
+@needs_c
+def test_simd_levels() -> None:
+    assert c_mod().simd(2) in (0, 1, 2)
+    with simd_level(0):
+        assert c_mod().simd(0) == 0
+        assert check_same("The Quick brown fox, 42 times")
+    assert c_mod().simd(1) in (0, 1)
+    c_mod().simd(2)
+    with pytest.raises(ValueError):
+        c_mod().simd(3)
+
+
+VECTOR_CHARS = st.sampled_from([*"abzAMZ059 .,_-'@[`{\t\n\x00\x7f", "é", "É", "’", "“", "ß", "\xa0", "Σ", "ǅ", "ﬁ"])
+
+
+@needs_c
+@settings(max_examples=1500)
+@given(st.text(VECTOR_CHARS, max_size=120), st.integers(1, 5), st.integers(1, 9))
+def test_vector_fold_mixed_text(text: str, ngram: int, k: int) -> None:
+    check_same(text, ngram, k, ngram)
+    check_same(text * 5, ngram, k, ngram)
+
+
+@needs_c
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(["aa", "bb", "cc", "dd", "Ee"]), max_size=80), st.integers(1, 3), st.integers(1, 8))
+def test_sketch_with_repeated_ngrams(words: list[str], ngram: int, k: int) -> None:
+    """Few distinct n-grams, many repeats: b[] part filled, repeats skipped."""
+    check_same(" ".join(words), ngram, k, ngram)
 
 
 @needs_c
