@@ -4536,7 +4536,7 @@ static PyObject *run_directory(PyObject *self, PyObject *arg)
     Py_ssize_t j = 0;
     for (Py_ssize_t i = 0; i < buckets; i++) {
         /* the first key at or above the bucket's smallest value (searchsorted) */
-        uint64_t bound = (uint64_t)i << shift;
+        uint64_t bound = shift >= 64 ? 0 : (uint64_t)i << shift; /* 64: one bucket (b 0, top 64) */
         while (j < r.n && run_key(&r, kw, j) < bound)
             j++;
         d[i] = (uint32_t)j;
