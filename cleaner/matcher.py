@@ -99,7 +99,7 @@ class Matcher:
         # matching (as ``fingerprints``), the longest, the spill point, and the
         # fewest words of an exact repeat (as ``_exact``)
         near_from = max(2 * settings.near_min_words, self.short) if settings.near else NEAR_MAX_CHARS + 1
-        self._limits = (settings.ngram, settings.sketch_k, settings.near_min_words, settings.near_threshold,
+        self._params = (settings.ngram, settings.sketch_k, settings.near_min_words, settings.near_threshold,
                         DOC_KEYS_MAX, self.short, near_from, NEAR_MAX_CHARS, live.spill_at(), settings.min_words)
         # exact matching within one document needs no index: the engine keeps
         # the document's keys in a dict (``DocumentCleaner._repeat``, the hot path)
@@ -135,7 +135,7 @@ class Matcher:
             self.min_share = min(self.min_share, self.live.sampled_share())
             self.live = Index(self.live.params, self.live.max_bytes)
             self._spill_at = self.live.spill_at()
-            self._limits = (*self._limits[:8], self._spill_at, self._limits[9])
+            self._params = (*self._params[:8], self._spill_at, self._params[9])
             # the chunk's lookups so far were in the last document's index
             # (a form feed inside a batch): the new one has no runs yet
             if self._c_runs:
@@ -262,10 +262,10 @@ class Matcher:
         next paragraphs, judged as they come (the fast path of
         ``DocumentCleaner.feed_batch``, which passes a limit up to the next
         line a rule may remove). Those are then judged ahead, in one C call,
-        until one is not new: the ones before it are indexed now, and
-        ``new_until`` tells the caller it need not ask about them (it may be
-        from an earlier call: then at most ``idx``). Exact repeats do not stop
-        a lookahead: ``repeats`` holds those it judged."""
+        until one has near candidates: the new ones before it are indexed
+        now, exact repeats among them are noted in ``repeats`` (their copies'
+        ids), and ``new_until`` tells the caller it need only ask about those
+        (it may be from an earlier call: then at most ``idx``)."""
         live = self.live
         if self._new_from <= idx < self.new_until:  # judged by the last call's lookahead
             copy = self.repeats.get(idx)
@@ -358,7 +358,7 @@ class Matcher:
         found: Found | None
         exact, near, runs = live.exact.recent, live.near.recent, self._found
         stop, found, lines, facts, repeats = _check_lines(
-            texts, lo, hi, line, live.para_doc.n, exact, runs[0], near, runs[1], self.doc_keys, self._limits)
+            texts, lo, hi, line, live.para_doc.n, exact, runs[0], near, runs[1], self.doc_keys, self._params)
         if lines:
             live.add_rows(self.doc, lines, facts)
             at = self._spill_at  # _indexed, inline
