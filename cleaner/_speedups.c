@@ -363,6 +363,24 @@ SIMD_TARGET static inline size_t pack16(uint8_t *dst, __m128i v, unsigned m)
     return (size_t)__builtin_popcount(m);
 }
 
+/* The scalar half of a vector fold step, from its masks (a bit per
+ * character from i: valid the ASCII run, w a word's byte, f a fact's
+ * character): the facts' candidates and the words' starts noted (sp's
+ * length so far: at), in_word carried on. Returns keep: the bytes sp keeps
+ * (a word's, and the split after one). */
+static inline Py_ALWAYS_INLINE unsigned fold_marks(unsigned valid, unsigned w, unsigned f, Py_ssize_t i,
+                                                    uint32_t at, unsigned *in_word, uint32_t **st, uint32_t **cd)
+{
+    unsigned prev = w << 1 | *in_word;
+    unsigned begins = w & ~prev, keep = (w | prev) & valid;
+    for (; f; f &= f - 1)
+        *(*cd)++ = (uint32_t)(i + __builtin_ctz(f));
+    for (; begins; begins &= begins - 1)
+        *(*st)++ = at + (uint32_t)__builtin_popcount(keep & ((1u << __builtin_ctz(begins)) - 1));
+    *in_word = w >> (__builtin_popcount(valid) - 1) & 1;
+    return keep;
+}
+
 /* The fold of d[i..n) (kind 1 or 2, a constant once inlined) while its
  * characters are ASCII: a-z and 0-9 kept, A-Z lowered, any other a split;
  * the digits and capitals noted. Returns where it stopped: n, or a
@@ -418,18 +436,10 @@ SIMD_TARGET static inline Py_ALWAYS_INLINE Py_ssize_t fold_ascii(int kind, const
         __m128i out = _mm_and_si128(lower, _mm_or_si128(word, bit5)); /* a word's byte folded, else a space */
         unsigned w = (unsigned)_mm_movemask_epi8(word) & valid;
         unsigned f = (unsigned)_mm_movemask_epi8(_mm_or_si128(upper, digit)) & valid;
-        unsigned prev = w << 1 | in_word;
-        unsigned begins = w & ~prev, keep = (w | prev) & valid; /* a word's bytes, the split after one */
-        for (; f; f &= f - 1)
-            *cd++ = (uint32_t)(i + __builtin_ctz(f));
-        uint32_t at = (uint32_t)(sp - sp0);
-        for (; begins; begins &= begins - 1)
-            *st++ = at + (uint32_t)__builtin_popcount(keep & ((1u << __builtin_ctz(begins)) - 1));
+        unsigned keep = fold_marks(valid, w, f, i, (uint32_t)(sp - sp0), &in_word, &st, &cd);
         sp += pack16(sp, out, keep);
         cat += pack16(cat, out, w);
-        int len = __builtin_popcount(valid);
-        in_word = w >> (len - 1) & 1;
-        i += len;
+        i += __builtin_popcount(valid);
         if (valid != 0xFFFF)
             break;
     }
@@ -497,21 +507,13 @@ AVX2_TARGET static inline Py_ALWAYS_INLINE Py_ssize_t fold_ascii_avx2(int kind, 
         __m256i out = _mm256_and_si256(lower, _mm256_or_si256(word, bit5));
         unsigned w = (unsigned)_mm256_movemask_epi8(word) & valid;
         unsigned f = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(upper, digit)) & valid;
-        unsigned prev = w << 1 | in_word;
-        unsigned begins = w & ~prev, keep = (w | prev) & valid;
-        for (; f; f &= f - 1)
-            *cd++ = (uint32_t)(i + __builtin_ctz(f));
-        uint32_t at = (uint32_t)(sp - sp0);
-        for (; begins; begins &= begins - 1)
-            *st++ = at + (uint32_t)__builtin_popcount(keep & ((1u << __builtin_ctz(begins)) - 1));
+        unsigned keep = fold_marks(valid, w, f, i, (uint32_t)(sp - sp0), &in_word, &st, &cd);
         __m128i out_lo = _mm256_castsi256_si128(out), out_hi = _mm256_extracti128_si256(out, 1);
         sp += pack16(sp, out_lo, keep & 0xFFFF);
         sp += pack16(sp, out_hi, keep >> 16);
         cat += pack16(cat, out_lo, w & 0xFFFF);
         cat += pack16(cat, out_hi, w >> 16);
-        int len = __builtin_popcount(valid);
-        in_word = w >> (len - 1) & 1;
-        i += len;
+        i += __builtin_popcount(valid);
         if (valid != 0xFFFFFFFFu)
             break;
     }
