@@ -363,6 +363,39 @@ SIMD_TARGET static inline size_t pack16(uint8_t *dst, __m128i v, unsigned m)
     return (size_t)__builtin_popcount(m);
 }
 
+/* 16 characters of d from i (kind 1 or 2) as bytes (a 2-byte character's
+ * low byte) and *ascii, a bit per character under 0x80; past n the
+ * characters read are pad. SSE2 only: for SSSE3 and plain callers alike. */
+static inline Py_ALWAYS_INLINE __m128i load16(int kind, const void *data, Py_ssize_t i, Py_ssize_t n, uint16_t pad,
+                                             unsigned *ascii)
+{
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const uint8_t *d = (const uint8_t *)data + i;
+        uint8_t tail[16];
+        if (n - i < 16) {
+            memset(tail, (uint8_t)pad, sizeof(tail));
+            memcpy(tail, d, (size_t)(n - i));
+            d = tail;
+        }
+        __m128i v = _mm_loadu_si128((const __m128i *)d);
+        *ascii = ~(unsigned)_mm_movemask_epi8(v) & 0xFFFF;
+        return v;
+    }
+    const uint16_t *d = (const uint16_t *)data + i;
+    uint16_t tail[16];
+    if (n - i < 16) {
+        for (int q = 0; q < 16; q++)
+            tail[q] = pad;
+        memcpy(tail, d, 2 * (size_t)(n - i));
+        d = tail;
+    }
+    __m128i a = _mm_loadu_si128((const __m128i *)d), b = _mm_loadu_si128((const __m128i *)(d + 8));
+    const __m128i high = _mm_set1_epi16((short)0xFF80), low = _mm_set1_epi16(0xFF), zero = _mm_setzero_si128();
+    __m128i ya = _mm_cmpeq_epi16(_mm_and_si128(a, high), zero), yb = _mm_cmpeq_epi16(_mm_and_si128(b, high), zero);
+    *ascii = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(ya, yb));
+    return _mm_packus_epi16(_mm_and_si128(a, low), _mm_and_si128(b, low));
+}
+
 /* The scalar half of a vector fold step, from its masks (a bit per
  * character from i: valid the ASCII run, w a word's byte, f a fact's
  * character): the facts' candidates and the words' starts noted (sp's
@@ -398,32 +431,8 @@ SIMD_TARGET static inline Py_ALWAYS_INLINE Py_ssize_t fold_ascii(int kind, const
     const __m128i below_0 = _mm_set1_epi8('0' - 1), above_9 = _mm_set1_epi8('9' + 1);
     const __m128i big_z = _mm_set1_epi8('Z'), bit5 = _mm_set1_epi8(0x20);
     while (i < n) {
-        __m128i v;
-        unsigned ascii; /* a bit per character under 0x80 */
-        if (kind == PyUnicode_1BYTE_KIND) {
-            const uint8_t *d = (const uint8_t *)data + i;
-            uint8_t tail[16];
-            if (n - i < 16) {
-                memset(tail, 0x80, sizeof(tail));
-                memcpy(tail, d, (size_t)(n - i));
-                d = tail;
-            }
-            v = _mm_loadu_si128((const __m128i *)d);
-            ascii = ~(unsigned)_mm_movemask_epi8(v) & 0xFFFF;
-        } else {
-            const uint16_t *d = (const uint16_t *)data + i;
-            uint16_t tail[16];
-            if (n - i < 16) {
-                memset(tail, 0xFF, sizeof(tail));
-                memcpy(tail, d, 2 * (size_t)(n - i));
-                d = tail;
-            }
-            __m128i a = _mm_loadu_si128((const __m128i *)d), b = _mm_loadu_si128((const __m128i *)(d + 8));
-            const __m128i high = _mm_set1_epi16((short)0xFF80), low = _mm_set1_epi16(0xFF), zero = _mm_setzero_si128();
-            __m128i ya = _mm_cmpeq_epi16(_mm_and_si128(a, high), zero), yb = _mm_cmpeq_epi16(_mm_and_si128(b, high), zero);
-            ascii = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(ya, yb));
-            v = _mm_packus_epi16(_mm_and_si128(a, low), _mm_and_si128(b, low));
-        }
+        unsigned ascii; /* a bit per character under 0x80 (none past n) */
+        __m128i v = load16(kind, data, i, n, 0x80, &ascii);
         unsigned valid = ascii & ~(ascii + 1); /* the ASCII run from i */
         if (valid == 0)
             break;
@@ -872,33 +881,8 @@ static int fact_room(uint8_t **buf, uint8_t *stack, size_t most)
 static inline Py_ALWAYS_INLINE Py_ssize_t ascii_word_lowered(int kind, const void *data, Py_ssize_t i,
                                                              Py_ssize_t n, uint8_t *buf)
 {
-    __m128i v;
     unsigned ascii;
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const uint8_t *d = (const uint8_t *)data + i;
-        uint8_t tail[16];
-        if (n - i < 16) {
-            memset(tail, ' ', sizeof(tail)); /* the end of the text ends the run */
-            memcpy(tail, d, (size_t)(n - i));
-            d = tail;
-        }
-        v = _mm_loadu_si128((const __m128i *)d);
-        ascii = ~(unsigned)_mm_movemask_epi8(v) & 0xFFFF;
-    } else {
-        const uint16_t *d = (const uint16_t *)data + i;
-        uint16_t tail[16];
-        if (n - i < 16) {
-            for (int q = 0; q < 16; q++)
-                tail[q] = ' ';
-            memcpy(tail, d, 2 * (size_t)(n - i));
-            d = tail;
-        }
-        __m128i a = _mm_loadu_si128((const __m128i *)d), b = _mm_loadu_si128((const __m128i *)(d + 8));
-        const __m128i high = _mm_set1_epi16((short)0xFF80), low = _mm_set1_epi16(0xFF), zero = _mm_setzero_si128();
-        __m128i ya = _mm_cmpeq_epi16(_mm_and_si128(a, high), zero), yb = _mm_cmpeq_epi16(_mm_and_si128(b, high), zero);
-        ascii = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(ya, yb));
-        v = _mm_packus_epi16(_mm_and_si128(a, low), _mm_and_si128(b, low));
-    }
+    __m128i v = load16(kind, data, i, n, ' ', &ascii); /* the end of the text ends the run */
     __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
     __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
                                   _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), lower));
