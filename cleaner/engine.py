@@ -111,6 +111,13 @@ class Engine:
         return self.prefilter.scan(buf)
 
 
+def next_stop(stops: Sequence[int], hi: int, idx: int) -> int:
+    """The first of the sorted ``stops`` after line ``idx``, or ``hi``: how far
+    the matcher may judge ahead of that line (``Matcher.check``'s limit)."""
+    p = bisect_right(stops, idx)
+    return stops[p] if p < len(stops) and stops[p] < hi else hi
+
+
 class DocumentCleaner:
     """Cleans one document, line by line. Feed ``Item``s, collect kept bytes."""
 
@@ -365,8 +372,7 @@ class DocumentCleaner:
                 elif i < new_until:  # judged by the lookahead of an earlier line's check
                     m = matcher.check(raw, text, ln, i) if i in repeats else None
                 elif ahead is not None:
-                    p = bisect_right(ahead, i)
-                    m = matcher.check(raw, text, ln, i, ahead[p] if p < len(ahead) and ahead[p] < hi else hi)
+                    m = matcher.check(raw, text, ln, i, next_stop(ahead, hi, i))
                     new_until, repeats = matcher.new_until, matcher.repeats
                 else:
                     m = matcher.check(raw, text, ln, i)
@@ -489,9 +495,7 @@ class DocumentCleaner:
         if stops is None or idx != self._at or self.block is not None or self.pending is not None \
                 or self.truncated_by is not None:
             return -1
-        ahead, hi = stops
-        p = bisect_right(ahead, idx)
-        return ahead[p] if p < len(ahead) and ahead[p] < hi else hi
+        return next_stop(*stops, idx)
 
     def _repeat(self, raw: bytes, text: str, line: int) -> Match | None:
         """Exact repeats within the document (the default, ``Matcher.inline``):
