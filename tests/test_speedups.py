@@ -38,6 +38,10 @@ from cleaner import context, dedup, index, matcher, prefilter
 
 SPEEDUPS = dedup.load_speedups()
 needs_c = pytest.mark.skipif(SPEEDUPS is None, reason="cleaner._speedups is not built")
+# tests that compare the library's C paths (taken from dedup.speedup) with the
+# Python ones: with CLEANER_SPEEDUPS=0 the library takes no C path, nothing to compare
+c_in_use = pytest.mark.skipif(dedup.speedup("near_fingerprints") is None,
+                              reason="the library's C paths are off (not built, or CLEANER_SPEEDUPS=0)")
 BENCH = Path("/work/shared/bench")
 SPECIAL = "’“”‘—–\xa0…"  # dedup._COMMON_PUNCT
 
@@ -410,7 +414,7 @@ CROSSDOC_TEXT = st.one_of(st.text(max_size=260), st.text(alphabet=" \t\x0b\x0c\r
                           st.text(alphabet="AaMZz@[`{ ’ΣİĀ", min_size=190, max_size=260))
 
 
-@needs_c
+@c_in_use
 @settings(max_examples=200, deadline=None)
 @given(st.lists(CROSSDOC_TEXT, max_size=40), st.integers(1, 3), st.sampled_from([None, 1, 3]), st.integers(1, 6))
 def test_crossdoc_see_matches_python(texts: list[str], depth: int, halve: int | None, every: int) -> None:
@@ -429,7 +433,7 @@ class _PyLine:
 CROSSDOC_EDGE = st.sampled_from(["", " ", "\t", "\xa0", "\u3000", "\U0001f600 ", "\u2028"])
 
 
-@needs_c
+@c_in_use
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(st.tuples(CROSSDOC_TEXT, CROSSDOC_EDGE, CROSSDOC_EDGE,
                                    st.sampled_from([None, None, None, "dedup.repeat", "ads.x"]),
@@ -499,7 +503,7 @@ def test_crossdoc_key_every_bmp_character() -> None:
             assert pending == {want}, hex(c)
 
 
-@needs_c
+@c_in_use
 def test_crossdoc_see_on_corpus_lines() -> None:
     texts = lines_of(sorted(CORPUS.glob("*.txt")))
     if BENCH.is_dir():
@@ -944,7 +948,7 @@ def test_what_the_c_line_class_relies_on() -> None:
     assert "AΣ".lower() == "aς" and "AΣA".lower() == "aσa"
 
 
-@needs_c
+@c_in_use
 def test_c_line_class_rejects_parameters_it_cannot_follow() -> None:
     assert context.c_line_class(replace(DEFAULT, bad_score=1 << 60)) is None
     assert context.c_line_class(replace(DEFAULT, prose_norm=0.0)) is None
@@ -963,7 +967,7 @@ def test_stopset() -> None:
         c_mod().StopSet([b"bytes"])
 
 
-@needs_c
+@c_in_use
 def test_line_class_examples() -> None:
     glued = "Detroit Area Mayor Won't StandWarren Mayor Jim Fouts says it was time for him to go and he would not run"
     assert context.line_class(glued, STOPWORDS["en"], 0, DEFAULT)[1] == context.WHY_GLUE
@@ -1021,7 +1025,7 @@ def lines(draw: st.DrawFn) -> str:
     return head + "".join(w + g for w, g in parts) + draw(ENDS) + tail
 
 
-@needs_c
+@c_in_use
 @settings(max_examples=3000, suppress_health_check=[HealthCheck.too_slow])
 @given(lines(), st.sampled_from([None, "en", "de", "ru", "fr"]), st.sampled_from(PARAMS), st.sampled_from([0, 1, 3]))
 @example("Detroit Area Mayor Won't StandWarren Mayor Jim Fouts says it was time for him to go and he would not run", "en",
@@ -1030,7 +1034,7 @@ def test_line_class_matches_python(text: str, lang: str | None, params: context.
     check_line(text, lang, params, xdocs)
 
 
-@needs_c
+@c_in_use
 @settings(max_examples=1500)
 @given(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=120),
        st.sampled_from([None, "en", "ru"]), st.sampled_from(PARAMS))
@@ -1064,7 +1068,7 @@ def guesses(texts: list[str]) -> tuple[context.LanguageGuess, context.LanguageGu
     return gc, gp, left
 
 
-@needs_c
+@c_in_use
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.one_of(lines(), st.lists(st.one_of(WORDS, GAPS, ODD, st.characters()), max_size=80).map("".join),
                           st.lists(st.one_of(WORDS, ODD), max_size=60).map(" ".join)), max_size=40))
@@ -1075,7 +1079,7 @@ def test_language_guess_tally_matches_python(texts: list[str]) -> None:
         assert py == ("\u0130" in t[:context.STOP_PREFIX_CHARS] or "\u03a3" in t[:context.STOP_PREFIX_CHARS]), t
 
 
-@needs_c
+@c_in_use
 def test_language_guess_tally_examples() -> None:
     texts = ["The cat and the dog are in the garden of the house", "Der Hund und die Katze sind im Garten",
              "ΣΟΦΙΑ the and of the in a to", "İstanbul is the city of the and of a", "le chat et le chien " * 30,
@@ -1120,7 +1124,7 @@ def test_word_count_matches_str_split(text: str) -> None:
     assert c_mod().word_count(text) == py_split_count(text) == classify.py_word_count(text)
 
 
-@needs_c
+@c_in_use
 def test_word_count_examples() -> None:
     from cleaner import classify
     assert classify._c_word_count is not None
@@ -1167,6 +1171,7 @@ def test_viterbi_bad_arguments() -> None:
         c_mod().viterbi_trace(b"\x01", 1, True)
 
 
+@c_in_use
 def test_viterbi_in_c_only_for_exact_scores() -> None:
     from fractions import Fraction as F
     clf = context.ContextClassifier(replace(DEFAULT, switch_cost=F(3, 2)), stopwords={})  # type: ignore[arg-type]
@@ -1280,7 +1285,7 @@ def test_weak_article_at_window_edge_matches_python(docs: list[list[tuple[str, s
     assert_window_matches_python(docs, params)
 
 
-@needs_c
+@c_in_use
 def test_classifier_window_in_c_by_default() -> None:
     clf = context.ContextClassifier(stopwords=STOPWORDS)
     assert clf.classify_lines is c_mod().classify_lines and clf.verdict_lines is c_mod().verdict_lines
@@ -1363,13 +1368,13 @@ def class_lines(paths: list[Path]) -> Counter[str]:
     return kinds
 
 
-@needs_c
+@c_in_use
 def test_line_class_corpus_sample_lines() -> None:
     seen = class_lines(sorted(CORPUS.glob("*.txt")))
     assert {"good", "neargood", "short", "title", "bad", "data"} <= set(seen)
 
 
-@needs_c
+@c_in_use
 @pytest.mark.skipif(not BENCH.is_dir(), reason="no bench pages at /work/shared/bench")
 @pytest.mark.parametrize("kind", ["dirty", "extracted"])
 def test_line_class_bench_page_lines(kind: str) -> None:
@@ -1410,7 +1415,7 @@ def filled_table(bits: int, keys: list[int], pid_step: int, spill_every: int) ->
     return table
 
 
-@needs_c
+@c_in_use
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from([64, 32]), st.lists(st.integers(0, 2**64 - 1), max_size=300),
        st.sampled_from([1, 3, 1 << 16]), st.integers(1, 120), st.lists(st.integers(-5, 2**65), max_size=30))
@@ -1431,7 +1436,7 @@ def test_run_set_finds_what_find_many_finds(bits: int, keys: list[int], pid_step
     assert runs.owners(asked, key_table(bits // 8, recent)) == [p for p in want if p is not None]
 
 
-@needs_c
+@c_in_use
 @pytest.mark.parametrize("bits", [64, 32])
 def test_run_set_search_on_skewed_keys(bits: int) -> None:
     """Keys far from uniform hashes (clustered, consecutive, powers of two,
@@ -1454,7 +1459,7 @@ def test_run_set_search_on_skewed_keys(bits: int) -> None:
         assert [runs.get(q) for q in asked] == [found.get(q) for q in asked]
 
 
-@needs_c
+@c_in_use
 def test_run_set_with_wide_ids_full_filter_and_no_runs() -> None:
     rng = random.Random(5)
     keys = [rng.getrandbits(64) for _ in range(5000)]
@@ -1471,7 +1476,7 @@ def test_run_set_with_wide_ids_full_filter_and_no_runs() -> None:
     assert empty.get(5) is None and empty.owners([5, 6], key_table(4, {6: 1})) == [1]
 
 
-@needs_c
+@c_in_use
 @pytest.mark.parametrize("bits", [64, 32])
 def test_run_set_on_large_spilled_and_sampled_tables(bits: int) -> None:
     """Interpolated, batched lookups in many merged runs of up to 2**17 keys
@@ -1663,7 +1668,7 @@ def test_sorted_columns_match_argsort(recent: dict[int, int], key_bytes: int, dr
         c_mod().sorted_columns([], key_bytes)
 
 
-@needs_c
+@c_in_use
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from([8, 4]), st.lists(st.integers(0, 2**64 - 1), max_size=400, unique=True),
        st.integers(1, 150), st.booleans())
@@ -1688,7 +1693,7 @@ def test_sorted_columns_drop_keys_in_runs(key_bytes: int, keys: list[int], spill
         c_mod().sorted_columns(recent, key_bytes, {})
 
 
-@needs_c
+@c_in_use
 @pytest.mark.parametrize("seed", range(3))
 def test_spills_trust_check_lines_notes_only_for_their_runs(seed: int) -> None:
     """check_lines notes whether the keys it puts are in the runs it searched;
@@ -1829,7 +1834,7 @@ def test_matcher_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, seed: 
             assert with_c[-1] > 0  # sampled: the Python path took over
 
 
-@needs_c
+@c_in_use
 def test_probe_sketch_changed_by_python_code() -> None:
     """probe reads a sketch value that is no int through its __index__, which
     may empty the list: the values left are read from the list as it is now."""
@@ -1851,7 +1856,7 @@ def test_probe_sketch_changed_by_python_code() -> None:
     assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr[-2000:]
 
 
-@needs_c
+@c_in_use
 def test_probe_bad_arguments() -> None:
     probe = c_mod().probe
     runs = index.FingerprintTable(64).run_set()
@@ -1889,7 +1894,7 @@ def probe_reference(key: int, sk: list[int], threshold: float, pid: int, exact_r
     return None
 
 
-@needs_c
+@c_in_use
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 2**32), st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=40),
        st.lists(st.integers(0, 10**6), min_size=1, max_size=12), st.sampled_from([0.0, 0.3, 0.5, 0.75, 1.0]),
@@ -1912,7 +1917,7 @@ def test_probe_matches_its_reference(seed: int, known: list[int], picks: list[in
     assert [list(t.items()) for t in got_recent] == [list(t.items()) for t in want_recent]
 
 
-@needs_c
+@c_in_use
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("max_bytes", [None, 30_000])
 def test_matcher_check_lines_same_as_probe(monkeypatch: pytest.MonkeyPatch, seed: int, max_bytes: int | None) -> None:
@@ -2011,7 +2016,7 @@ def params(ngram: int, k: int, near_min_words: int, threshold: float, max_keys: 
     return (ngram, k, near_min_words, threshold, max_keys, *limits)
 
 
-@needs_c
+@c_in_use
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 2**32), st.lists(st.integers(0, 39), min_size=1, max_size=8),
        st.sampled_from([0.0, 0.3, 0.5, 0.75, 1.0]), st.booleans(), st.sampled_from([8, 40, 70]))
@@ -2054,7 +2059,7 @@ def test_check_lines_matches_near_fingerprints_and_probe(seed: int, picks: list[
                 t[1].spill(force=True)
 
 
-@needs_c
+@c_in_use
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 2**32), st.lists(st.integers(0, 59), min_size=1, max_size=30),
        st.sampled_from([0.3, 0.5]), st.sampled_from([3, 10, 10**6]))
@@ -2097,7 +2102,7 @@ def test_check_lines_in_one_call_as_one_at_a_time(seed: int, picks: list[int], t
     assert run(1) == run(len(texts))
 
 
-@needs_c
+@c_in_use
 def test_check_lines_bad_arguments() -> None:
     f = c_mod().check_lines
     runs = index.FingerprintTable(64).run_set()
