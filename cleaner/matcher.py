@@ -98,9 +98,11 @@ class Matcher:
         # document, the shortest text judged, the shortest fingerprinted for near
         # matching (as ``fingerprints``), the longest, the spill point, and the
         # fewest words of an exact repeat (as ``_exact``)
+        # (the spill point depends only on the budget, which every index of this matcher shares)
+        self._spill_at = live.spill_at()
         near_from = max(2 * settings.near_min_words, self.short) if settings.near else NEAR_MAX_CHARS + 1
         self._params = (settings.ngram, settings.sketch_k, settings.near_min_words, settings.near_threshold,
-                        DOC_KEYS_MAX, self.short, near_from, NEAR_MAX_CHARS, live.spill_at(), settings.min_words)
+                        DOC_KEYS_MAX, self.short, near_from, NEAR_MAX_CHARS, self._spill_at, settings.min_words)
         # exact matching within one document needs no index: the engine keeps
         # the document's keys in a dict (``DocumentCleaner._repeat``, the hot path)
         # (with --unit block, paragraphs are judged by ``check``, which needs the
@@ -113,7 +115,6 @@ class Matcher:
         self._c_runs = _RunSet is not None
         self._chunk: tuple[Sequence[bytes], Sequence[str]] | None = None
         self.min_share = 1.0  # per document: the smallest hash share a budget left any document
-        self._spill_at = live.spill_at()
         self.doc_keys: set[int] | None = None
         # check_lines looks ahead: the chunk's lines [_new_from, new_until) it
         # judged (new and indexed, or exact repeats: ``repeats``, their copies'
@@ -133,9 +134,7 @@ class Matcher:
             return
         if self.per_doc:
             self.min_share = min(self.min_share, self.live.sampled_share())
-            self.live = Index(self.live.params, self.live.max_bytes)
-            self._spill_at = self.live.spill_at()
-            self._params = (*self._params[:8], self._spill_at, self._params[9])
+            self.live = Index(self.live.params, self.live.max_bytes)  # the same budget: the same spill point
             # the chunk's lookups so far were in the last document's index
             # (a form feed inside a batch): the new one has no runs yet
             if self._c_runs:
