@@ -25,6 +25,12 @@ if str(ROOT) not in sys.path:  # the package is used from the checkout, not inst
     sys.path.insert(0, str(ROOT))
 
 from cleaner.cli import clean_command, main  # noqa: E402
+from cleaner.dedup import speedup  # noqa: E402
+
+# for tests of what the library does with its C paths (as dedup.speedup gives
+# them): with CLEANER_SPEEDUPS=0, or no extension built, it takes none
+c_in_use = pytest.mark.skipif(speedup("check_lines") is None,
+                              reason="the library's C paths are off (not built, or CLEANER_SPEEDUPS=0)")
 
 
 def sample_names() -> list[str]:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_clean
+from conftest import c_in_use, run_clean
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +29,6 @@ from cleaner.dedup import (
     ngram_hashes,
     shared_facts,
     sketch,
-    speedup,
 )
 from cleaner.index import Index, IndexError_, IndexParams, locked
 from cleaner.rules import RuleSet
@@ -599,7 +598,7 @@ def test_a_document_index_started_inside_a_batch_has_no_stale_lookups(tmp_path: 
         assert r.stdout == data  # no line repeats within its own document
 
 
-@pytest.mark.skipif(speedup("check_lines") is None, reason="the lookahead is the C matcher's")
+@c_in_use  # the lookahead is the C matcher's
 def test_lookahead_changes_no_decision(monkeypatch: pytest.MonkeyPatch) -> None:
     """The matcher judging lines ahead (from the engine's fast path, from a
     line the rules kept, past exact repeats) decides exactly as one line per

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 import xxhash
-from conftest import CLEAN, CORPUS, ROOT, clean_env
+from conftest import CLEAN, CORPUS, ROOT, c_in_use, clean_env
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -38,10 +38,6 @@ from cleaner import context, dedup, index, matcher, prefilter
 
 SPEEDUPS = dedup.load_speedups()
 needs_c = pytest.mark.skipif(SPEEDUPS is None, reason="cleaner._speedups is not built")
-# tests that compare the library's C paths (taken from dedup.speedup) with the
-# Python ones: with CLEANER_SPEEDUPS=0 the library takes no C path, nothing to compare
-c_in_use = pytest.mark.skipif(dedup.speedup("near_fingerprints") is None,
-                              reason="the library's C paths are off (not built, or CLEANER_SPEEDUPS=0)")
 BENCH = Path("/work/shared/bench")
 SPECIAL = "’“”‘—–\xa0…"  # dedup._COMMON_PUNCT
 
