@@ -335,7 +335,7 @@ static int simd_cpu = 0;     /* the CPU has SSSE3 and POPCNT (the fold's vector 
 static int sse42_cpu = 0;    /* the CPU has SSE4.2 (the sketch's) */
 static int simd_wanted = 2;  /* simd(level): 0 the portable paths, 1 no AVX2, 2 all (for the tests) */
 static int fold_simd = 0;    /* simd_wanted, simd_cpu and ascii_simple */
-static int sketch_simd = 0;  /* simd_wanted and sse42_cpu */
+static int sketch_simd = 0;  /* the sketch's step: 2 AVX2, 1 SSE4.2, 0 none (simd_wanted and the CPU) */
 static int avx2_cpu = 0;     /* the CPU has AVX2: the fold's steps take 32 characters */
 
 #if FOLD_SIMD
@@ -802,6 +802,50 @@ __attribute__((target("sse4.2"))) static Py_ssize_t sketch_small_sse(const uint8
 }
 #endif
 
+#if FOLD_SIMD
+/* sketch_small_sse with b[] in two AVX2 registers: b[0..3] and b[4..7];
+ * the same values (a VEX encoding, and no xmm0 moves for the blends). */
+AVX2_TARGET static Py_ssize_t sketch_small_avx2(const uint8_t *sp, size_t sp_len, const uint32_t *starts,
+                                                Py_ssize_t n_words, Py_ssize_t ngram, Py_ssize_t k,
+                                                uint64_t *best)
+{
+    Py_ssize_t n_grams = n_words >= ngram ? n_words - ngram + 1 : 0;
+    const __m256i bias = _mm256_set1_epi64x(INT64_MIN), top = _mm256_set1_epi64x(INT64_MAX);
+    __m256i b0 = top, b1 = top; /* UINT64_MAX biased */
+    for (Py_ssize_t i = 0; i < n_grams; i++) {
+        size_t lo = starts[i];
+        size_t hi = i + ngram < n_words ? starts[i + ngram] - 1 : sp_len;
+        uint64_t h = hash_gram(sp + lo, hi - lo);
+        if (h == UINT64_MAX)
+            return -1;
+        __m256i x = _mm256_set1_epi64x((long long)(h ^ 0x8000000000000000ULL));
+        __m256i eq = _mm256_or_si256(_mm256_cmpeq_epi64(b0, x), _mm256_cmpeq_epi64(b1, x));
+        if (!_mm256_testz_si256(eq, eq))
+            continue; /* an n-gram repeated counts once */
+        /* b[q-1] for each b[q] (b[-1]: below any): rotate each register by
+         * one value, then move b[3] across */
+        __m256i r0 = _mm256_permute4x64_epi64(b0, _MM_SHUFFLE(2, 1, 0, 3)); /* b3 b0 b1 b2 */
+        __m256i r1 = _mm256_permute4x64_epi64(b1, _MM_SHUFFLE(2, 1, 0, 3)); /* b7 b4 b5 b6 */
+        __m256i s0 = _mm256_blend_epi32(r0, bias, 0x03);
+        __m256i s1 = _mm256_blend_epi32(r1, r0, 0x03);
+#define SKETCH_STEP(b, s) \
+    b = _mm256_blendv_epi8(b, _mm256_blendv_epi8(x, s, _mm256_cmpgt_epi64(s, x)), _mm256_cmpgt_epi64(b, x))
+        SKETCH_STEP(b0, s0);
+        SKETCH_STEP(b1, s1);
+#undef SKETCH_STEP
+    }
+    uint64_t b[SKETCH_FAST];
+    _mm256_storeu_si256((__m256i *)b, _mm256_xor_si256(b0, bias));
+    _mm256_storeu_si256((__m256i *)(b + 4), _mm256_xor_si256(b1, bias));
+    Py_ssize_t cnt = 0;
+    while (cnt < k && cnt < SKETCH_FAST && b[cnt] != UINT64_MAX) {
+        best[cnt] = b[cnt];
+        cnt++;
+    }
+    return cnt;
+}
+#endif
+
 /* The k smallest distinct xxh3 hashes of the word n-grams (n words joined by a
  * space), ascending, into best (room for min(k, n-grams) values); returns
  * how many (dedup.sketch, before the values are cut to their low 32 bits). */
@@ -811,8 +855,9 @@ static Py_ssize_t sketch_values(const uint8_t *sp, size_t sp_len, const uint32_t
     Py_ssize_t n_grams = n_words >= ngram ? n_words - ngram + 1 : 0, i;
     if (k <= SKETCH_FAST) {
 #if FOLD_SIMD
-        Py_ssize_t cnt = sketch_simd ? sketch_small_sse(sp, sp_len, starts, n_words, ngram, k, best)
-                                   : sketch_small(sp, sp_len, starts, n_words, ngram, k, best);
+        Py_ssize_t cnt = sketch_simd > 1 ? sketch_small_avx2(sp, sp_len, starts, n_words, ngram, k, best)
+                         : sketch_simd ? sketch_small_sse(sp, sp_len, starts, n_words, ngram, k, best)
+                                       : sketch_small(sp, sp_len, starts, n_words, ngram, k, best);
 #else
         Py_ssize_t cnt = sketch_small(sp, sp_len, starts, n_words, ngram, k, best);
 #endif
@@ -1277,7 +1322,7 @@ PyDoc_STRVAR(simd_doc,
 static void simd_update(void)
 {
     fold_simd = simd_wanted && simd_cpu && ascii_simple;
-    sketch_simd = simd_wanted && sse42_cpu;
+    sketch_simd = !(simd_wanted && sse42_cpu) ? 0 : avx2_cpu && simd_wanted > 1 ? 2 : 1;
 #if FOLD_SIMD
     fold_ascii_fn[0] = avx2_cpu && simd_wanted > 1 ? fold_ascii1_avx2 : fold_ascii1;
     fold_ascii_fn[1] = avx2_cpu && simd_wanted > 1 ? fold_ascii2_avx2 : fold_ascii2;
