@@ -1723,7 +1723,11 @@ static PyObject *crossdoc_count_doc(PyObject *self, PyObject *const *args, Py_ss
     if (it == NULL)
         goto done;
     while ((k = PyIter_Next(it)) != NULL) {
-        uint64_t key = PyLong_AsUnsignedLongLong(k);
+        /* (the mask version when the key fits: PyLong_AsUnsignedLongLong
+         * goes through a byte array for 64-bit values) */
+        uint64_t key = PyLong_Check(k) && _PyLong_Sign(k) >= 0 && _PyLong_NumBits(k) <= 64
+                           ? PyLong_AsUnsignedLongLongMask(k)
+                           : PyLong_AsUnsignedLongLong(k);
         Py_DECREF(k);
         if (key == (uint64_t)-1 && PyErr_Occurred())
             goto done;
