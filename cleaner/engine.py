@@ -527,9 +527,9 @@ class DocumentCleaner:
         if not self.e.skip_repeats:
             return False
         text = it.text
-        if len(text) < self.e.repeat_chars or word_count(text) < self.e.repeat_words:
+        if len(text) < self.e.repeat_chars or exact_fingerprint(it.raw, text) not in self.repeat_keys:
             return False
-        return exact_fingerprint(it.raw, text) in self.repeat_keys
+        return word_count(text) >= self.e.repeat_words  # (the rarer test last: most lines are not repeats)
 
     def _settle_para(self, out: list[bytes]) -> None:
         """``--unit block``: a paragraph ended; keep or drop all its lines together."""
