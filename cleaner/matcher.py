@@ -124,6 +124,8 @@ class Matcher:
         self._found_ahead: tuple[int, Found] | None = None
         # the engine may pass check a limit past the line (check_lines' lookahead)
         self.looks_ahead = _check_lines is not None and self._c_runs
+        # check_lines judges this scope (unless the live index is sampled)
+        self._in_c = self.looks_ahead and loaded is None
 
     def start_doc(self, name: str, keys: bool = False) -> None:
         """``keys``: note the exact keys of the document's paragraphs checked
@@ -269,7 +271,7 @@ class Matcher:
         if self._new_from <= idx < self.new_until:  # judged by the last call's lookahead
             copy = self.repeats.get(idx)
             return None if copy is None else self._repeat_of(copy)
-        if _check_lines is not None and self._c_runs and self.loaded is None and live.sample_shift == 0:
+        if self._in_c and live.sample_shift == 0:
             ahead = self._found_ahead
             if ahead is not None and ahead[0] == idx:
                 self._found_ahead = None
