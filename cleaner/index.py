@@ -44,7 +44,7 @@ from .files import atomic_writer
 FORMAT = "corpus-cleaner-index"
 VERSION = 3  # 2: per-paragraph facts masks (near-match guard); 3: 3-byte ids in runs, documents as runs
 MAGIC = b"CCIDX1\n"
-SPILL_AT = 1 << 15  # recent entries per table before they become a sorted run
+SPILL_AT = 1 << 17  # recent entries per table before they become a sorted run (about 3 MB as a KeyTable)
 MAX_RUN = 1 << 22  # entries: merging two runs never copies more than this
 MERGE_STEP = 1 << 16  # entries of the newer run placed per step of a merge (bounds its index arrays)
 PID3 = 1 << 24  # a run whose ids span less than this stores them in 3 bytes
