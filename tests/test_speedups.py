@@ -11,6 +11,7 @@ by .ci/run) a missing extension fails.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import random
 import re
@@ -866,7 +867,9 @@ PARAMS = [
 
 
 def same(a: object, b: object) -> bool:
-    """Equal, of the same types, floats bit for bit."""
+    """Equal, of the same types, floats bit for bit, but any NaN as any other
+    (which of two NaN operands a sum passes on, and so its sign, depends on
+    the order of the operands, not on a difference in the steps)."""
     if type(a) is not type(b):
         return False
     if isinstance(a, tuple):
@@ -874,7 +877,7 @@ def same(a: object, b: object) -> bool:
         return len(a) == len(b) and all(map(same, a, b))
     if isinstance(a, float):
         assert isinstance(b, float)
-        return struct.pack("<d", a) == struct.pack("<d", b)
+        return (math.isnan(a) and math.isnan(b)) or struct.pack("<d", a) == struct.pack("<d", b)
     return a == b
 
 
