@@ -4113,7 +4113,39 @@ typedef struct {
     uint32_t seen; /* SEEN_*: whether the key is known to be in the runs */
 } KeyPid;
 
-#define RADIX_BITS 11 /* digits of a radix pass: 3 passes sort 32-bit keys, 6 64-bit ones */
+#define RADIX_BITS 11 /* digits of a radix pass */
+/* The passes sort on the keys' top bit_length(n) + RADIX_SPARE bits only
+ * (two passes for a spill of 2^17): keys are hashes, so the pairs these do
+ * not order are few (about n / 2^RADIX_SPARE), and an insertion pass orders
+ * them. Keys that tie there more (not hashes: chosen to) exceed the pass's
+ * budget of moves and are sorted by qsort instead. */
+#define RADIX_SPARE 4
+#define INSERTION_MOVES(n) (4 * (n) + 1024)
+
+static int cmp_keypid(const void *a, const void *b)
+{
+    uint64_t x = ((const KeyPid *)a)->key, y = ((const KeyPid *)b)->key;
+    return (x > y) - (x < y);
+}
+
+/* Orders x[0..n), sorted but for few pairs, by insertion; 0 when that took
+ * more than INSERTION_MOVES(n) moves (x is then a permutation of itself) */
+static int insertion_fix(KeyPid *x, Py_ssize_t n)
+{
+    Py_ssize_t moves = 0, budget = INSERTION_MOVES(n);
+    for (Py_ssize_t i = 1; i < n; i++) {
+        if (x[i - 1].key <= x[i].key)
+            continue;
+        KeyPid v = x[i];
+        Py_ssize_t j = i;
+        for (; j > 0 && x[j - 1].key > v.key; j--)
+            x[j] = x[j - 1];
+        x[j] = v;
+        if ((moves += i - j) > budget)
+            return 0;
+    }
+    return 1;
+}
 
 /* Sorts x[0..n) by key (unique) into x or y (n entries each); returns which */
 static KeyPid *radix_sort(KeyPid *x, KeyPid *y, Py_ssize_t n)
@@ -4121,16 +4153,19 @@ static KeyPid *radix_sort(KeyPid *x, KeyPid *y, Py_ssize_t n)
     uint64_t all_or = 0;
     for (Py_ssize_t i = 0; i < n; i++)
         all_or |= x[i].key;
-    int passes = (bit_length64(all_or) + RADIX_BITS - 1) / RADIX_BITS;
+    int bits = bit_length64(all_or), top = bit_length64((uint64_t)n) + RADIX_SPARE;
+    int low = bits > top ? bits - top : 0; /* the low bits left to the insertion pass */
+    int passes = (bits - low + RADIX_BITS - 1) / RADIX_BITS;
+    low = bits - passes * RADIX_BITS > 0 ? bits - passes * RADIX_BITS : 0;
     Py_ssize_t (*count)[(1 << RADIX_BITS) + 1] = PyMem_Calloc((size_t)(passes ? passes : 1), sizeof(*count));
     if (count == NULL)
         return NULL;
     for (Py_ssize_t i = 0; i < n; i++)
         for (int p = 0; p < passes; p++)
-            count[p][((x[i].key >> (p * RADIX_BITS)) & ((1 << RADIX_BITS) - 1)) + 1]++;
+            count[p][((x[i].key >> (low + p * RADIX_BITS)) & ((1 << RADIX_BITS) - 1)) + 1]++;
     for (int p = 0; p < passes; p++) {
         Py_ssize_t *c = count[p];
-        int shift = p * RADIX_BITS;
+        int shift = low + p * RADIX_BITS;
         if (c[((x[0].key >> shift) & ((1 << RADIX_BITS) - 1)) + 1] == n)
             continue; /* one digit for all: the pass keeps the order */
         for (int d = 0; d < 1 << RADIX_BITS; d++)
@@ -4142,6 +4177,8 @@ static KeyPid *radix_sort(KeyPid *x, KeyPid *y, Py_ssize_t n)
         y = t;
     }
     PyMem_Free(count);
+    if (low > 0 && !insertion_fix(x, n))
+        qsort(x, (size_t)n, sizeof(KeyPid), cmp_keypid);
     return x;
 }
 

@@ -1667,6 +1667,25 @@ def test_sorted_columns_match_argsort(recent: dict[int, int], key_bytes: int, dr
         c_mod().sorted_columns([], key_bytes)
 
 
+@needs_c
+@pytest.mark.parametrize("key_bytes", [8, 4])
+@pytest.mark.parametrize("spread", [0, 8, 30])
+def test_sorted_columns_keys_that_tie_on_their_top_bits(key_bytes: int, spread: int) -> None:
+    """The radix passes sort on the keys' top bits only (enough for hashes);
+    keys that share those bits (all of them with spread 0) are still sorted,
+    by the insertion pass or past its budget by qsort."""
+    import numpy as np
+    rng = random.Random(spread)
+    width = 8 * key_bytes
+    high = 1 << (width - 1)
+    recent = {high | (rng.getrandbits(20) << spread | rng.getrandbits(spread)) & (high - 1): p for p in range(3000)}
+    dtype = np.uint64 if key_bytes == 8 else np.uint32
+    for table in (recent, key_table(key_bytes, recent)):
+        kb, pb = c_mod().sorted_columns(table, key_bytes)
+        assert np.frombuffer(kb, dtype).tolist() == sorted(recent)
+        assert np.frombuffer(pb, np.uint32).tolist() == [recent[k] for k in sorted(recent)]
+
+
 @c_in_use
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from([8, 4]), st.lists(st.integers(0, 2**64 - 1), max_size=400, unique=True),
