@@ -4018,9 +4018,19 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
             break;
         }
     }
-    out = Py_BuildValue("(nOy#y#O)", j, found == NULL ? Py_None : found, (const char *)rows,
-                        n_new * (Py_ssize_t)sizeof(uint32_t), (const char *)(rows + cap),
-                        n_new * (Py_ssize_t)sizeof(uint32_t), repeats == NULL ? Py_None : repeats);
+    {
+        /* the tuple built directly: Py_BuildValue parses its format on each call */
+        Py_ssize_t nb = n_new * (Py_ssize_t)sizeof(uint32_t);
+        PyObject *stop = PyLong_FromSsize_t(j);
+        PyObject *lines = PyBytes_FromStringAndSize((const char *)rows, nb);
+        PyObject *masks = PyBytes_FromStringAndSize((const char *)(rows + cap), nb);
+        if (stop != NULL && lines != NULL && masks != NULL)
+            out = PyTuple_Pack(5, stop, found == NULL ? Py_None : found, lines, masks,
+                               repeats == NULL ? Py_None : repeats);
+        Py_XDECREF(stop);
+        Py_XDECREF(lines);
+        Py_XDECREF(masks);
+    }
 done:
     if (rows != small)
         PyMem_Free(rows);
