@@ -712,6 +712,29 @@ static size_t key_bytes(int kind, const void *data, Py_ssize_t n)
 
 #define SKETCH_FAST 8
 
+/* The hash of word n-gram i: the n words from starts[i], joined by a space in sp */
+static inline Py_ALWAYS_INLINE uint64_t gram_at(const uint8_t *sp, size_t sp_len, const uint32_t *starts,
+                                                Py_ssize_t n_words, Py_ssize_t ngram, Py_ssize_t i)
+{
+    size_t lo = starts[i];
+    size_t hi = i + ngram < n_words ? starts[i + ngram] - 1 : sp_len;
+    return hash_gram(sp + lo, hi - lo);
+}
+
+#if FOLD_SIMD
+/* The vector sketches' end: b[] (unbiased, UINT64_MAX past the values
+ * seen) into best, at most k; returns how many */
+static Py_ssize_t sketch_take(const uint64_t *b, Py_ssize_t k, uint64_t *best)
+{
+    Py_ssize_t cnt = 0;
+    while (cnt < k && cnt < SKETCH_FAST && b[cnt] != UINT64_MAX) {
+        best[cnt] = b[cnt];
+        cnt++;
+    }
+    return cnt;
+}
+#endif
+
 /* sketch_values for k <= SKETCH_FAST: the SKETCH_FAST smallest kept in
  * a small array b[] (UINT64_MAX past those seen), a value inserted without
  * a branch (each b[q] the larger of b[q-1] and the smaller of b[q] and h);
@@ -725,9 +748,7 @@ static Py_ssize_t sketch_small(const uint8_t *sp, size_t sp_len, const uint32_t 
     for (int q = 0; q < SKETCH_FAST; q++)
         b[q] = UINT64_MAX;
     for (Py_ssize_t i = 0; i < n_grams; i++) {
-        size_t lo = starts[i];
-        size_t hi = i + ngram < n_words ? starts[i + ngram] - 1 : sp_len;
-        uint64_t h = hash_gram(sp + lo, hi - lo);
+        uint64_t h = gram_at(sp, sp_len, starts, n_words, ngram, i);
         if (h >= b[SKETCH_FAST - 1]) {
             if (h == UINT64_MAX)
                 return -1;
@@ -767,9 +788,7 @@ __attribute__((target("sse4.2"))) static Py_ssize_t sketch_small_sse(const uint8
     const __m128i bias = _mm_set1_epi64x(INT64_MIN), top = _mm_set1_epi64x(INT64_MAX);
     __m128i b0 = top, b1 = top, b2 = top, b3 = top; /* b[0..1], b[2..3], ...: UINT64_MAX biased */
     for (Py_ssize_t i = 0; i < n_grams; i++) {
-        size_t lo = starts[i];
-        size_t hi = i + ngram < n_words ? starts[i + ngram] - 1 : sp_len;
-        uint64_t h = hash_gram(sp + lo, hi - lo);
+        uint64_t h = gram_at(sp, sp_len, starts, n_words, ngram, i);
         if (h == UINT64_MAX)
             return -1;
         __m128i x = _mm_set1_epi64x((long long)(h ^ 0x8000000000000000ULL));
@@ -793,12 +812,7 @@ __attribute__((target("sse4.2"))) static Py_ssize_t sketch_small_sse(const uint8
     _mm_storeu_si128((__m128i *)(b + 2), _mm_xor_si128(b1, bias));
     _mm_storeu_si128((__m128i *)(b + 4), _mm_xor_si128(b2, bias));
     _mm_storeu_si128((__m128i *)(b + 6), _mm_xor_si128(b3, bias));
-    Py_ssize_t cnt = 0;
-    while (cnt < k && cnt < SKETCH_FAST && b[cnt] != UINT64_MAX) {
-        best[cnt] = b[cnt];
-        cnt++;
-    }
-    return cnt;
+    return sketch_take(b, k, best);
 }
 #endif
 
@@ -813,9 +827,7 @@ AVX2_TARGET static Py_ssize_t sketch_small_avx2(const uint8_t *sp, size_t sp_len
     const __m256i bias = _mm256_set1_epi64x(INT64_MIN), top = _mm256_set1_epi64x(INT64_MAX);
     __m256i b0 = top, b1 = top; /* UINT64_MAX biased */
     for (Py_ssize_t i = 0; i < n_grams; i++) {
-        size_t lo = starts[i];
-        size_t hi = i + ngram < n_words ? starts[i + ngram] - 1 : sp_len;
-        uint64_t h = hash_gram(sp + lo, hi - lo);
+        uint64_t h = gram_at(sp, sp_len, starts, n_words, ngram, i);
         if (h == UINT64_MAX)
             return -1;
         __m256i x = _mm256_set1_epi64x((long long)(h ^ 0x8000000000000000ULL));
@@ -837,12 +849,7 @@ AVX2_TARGET static Py_ssize_t sketch_small_avx2(const uint8_t *sp, size_t sp_len
     uint64_t b[SKETCH_FAST];
     _mm256_storeu_si256((__m256i *)b, _mm256_xor_si256(b0, bias));
     _mm256_storeu_si256((__m256i *)(b + 4), _mm256_xor_si256(b1, bias));
-    Py_ssize_t cnt = 0;
-    while (cnt < k && cnt < SKETCH_FAST && b[cnt] != UINT64_MAX) {
-        best[cnt] = b[cnt];
-        cnt++;
-    }
-    return cnt;
+    return sketch_take(b, k, best);
 }
 #endif
 
@@ -866,9 +873,7 @@ static Py_ssize_t sketch_values(const uint8_t *sp, size_t sp_len, const uint32_t
     }
     Py_ssize_t cap = k < n_grams ? k : n_grams, cnt = 0;
     for (i = 0; i < n_grams; i++) {
-        size_t lo = starts[i];
-        size_t hi = i + ngram < n_words ? starts[i + ngram] - 1 : sp_len;
-        uint64_t h = hash_gram(sp + lo, hi - lo);
+        uint64_t h = gram_at(sp, sp_len, starts, n_words, ngram, i);
         if (cnt == cap && h >= best[cnt - 1])
             continue;
         Py_ssize_t a = cnt; /* the first position holding a value > h: from the end (k is small) */
