@@ -124,8 +124,9 @@ class Matcher:
         self._found_ahead: tuple[int, Found] | None = None
         # the engine may pass check a limit past the line (check_lines' lookahead)
         self.looks_ahead = _check_lines is not None and self._c_runs
-        # check_lines judges this scope (unless the live index is sampled)
-        self._in_c = self.looks_ahead and loaded is None
+        # check_lines judges this scope (unless the live index is sampled);
+        # not derived from looks_ahead, which a test turns off on its own
+        self._in_c = _check_lines is not None and self._c_runs and loaded is None
 
     def start_doc(self, name: str, keys: bool = False) -> None:
         """``keys``: note the exact keys of the document's paragraphs checked
