@@ -3809,34 +3809,41 @@ PyDoc_STRVAR(check_lines_doc,
 "paragraphs' line numbers and facts masks (native uint32, as bytes); repeats is\n"
 "None or a dict of the repeats' indexes in texts to their copies' ids.");
 
-/* One paragraph of check_lines: 1 new (indexed under pid, *mask set), 2
- * near candidates (*found set), 3 an exact repeat (*copy set: the copy's id),
- * 0 the text holds a character the table does not mark fast (nothing done),
- * -1 with an exception. */
-static int check_one(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t near_min_words, double threshold,
-                     uint32_t pid, KeyTableObject *exact, const RunSetObject *exact_runs, KeyTableObject *near,
-                     const RunSetObject *near_runs, PyObject *keys, Py_ssize_t max_keys, int64_t *mask,
-                     PyObject **found, uint32_t *copy)
+/* check_lines' first step for a paragraph: its prints (as prints_of: 1, 0
+ * when the text is Python's to fingerprint, -1 with an exception), and a
+ * prefetch of every line of the tables and filters it will read. The tables
+ * are too big for the caches: check_lines takes this step for the next
+ * paragraph before check_one, so those reads arrive while it works. */
+static int check_prints(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t near_min_words,
+                        const KeyTableObject *exact, const RunSetObject *exact_runs, const KeyTableObject *near,
+                        const RunSetObject *near_runs, Prints *p)
 {
-    Prints p;
-    int r = prints_of(text, ngram, k, near_min_words, &p);
+    int r = prints_of(text, ngram, k, near_min_words, p);
     if (r <= 0)
         return r;
-    PyObject *got = NULL;
-    r = -1;
-    /* the tables and filters are too big for the caches: ask for every line
-     * this paragraph reads at once, not one miss after another */
-    __builtin_prefetch(exact->slots + kt_home(exact, p.key));
+    __builtin_prefetch(exact->slots + kt_home(exact, p->key));
     if (exact_runs->filter.obj != NULL)
-        __builtin_prefetch(filter_word(exact_runs->filter.buf, exact_runs->shift, p.key));
-    for (Py_ssize_t i = 0; i < p.cnt; i++) {
-        uint64_t h = p.best[i] & 0xFFFFFFFFULL;
+        __builtin_prefetch(filter_word(exact_runs->filter.buf, exact_runs->shift, p->key));
+    for (Py_ssize_t i = 0; i < p->cnt; i++) {
+        uint64_t h = p->best[i] & 0xFFFFFFFFULL;
         __builtin_prefetch(near->slots + kt_home(near, h));
         if (near_runs->filter.obj != NULL)
             __builtin_prefetch(filter_word(near_runs->filter.buf, near_runs->shift, h));
     }
+    return 1;
+}
+
+/* One paragraph of check_lines, its prints taken (check_prints): 1 new
+ * (indexed under pid, *mask set), 2 near candidates (*found set), 3 an exact
+ * repeat (*copy set: the copy's id), -1 with an exception. Frees p. */
+static int check_one(Prints *p, double threshold, uint32_t pid, KeyTableObject *exact,
+                     const RunSetObject *exact_runs, KeyTableObject *near, const RunSetObject *near_runs,
+                     PyObject *keys, Py_ssize_t max_keys, int64_t *mask, PyObject **found, uint32_t *copy)
+{
+    PyObject *got = NULL;
+    int r = -1;
     if (keys != Py_None && PySet_GET_SIZE(keys) < max_keys) {
-        PyObject *key = PyLong_FromUnsignedLongLong(p.key);
+        PyObject *key = PyLong_FromUnsignedLongLong(p->key);
         int err = key == NULL || PySet_Add(keys, key) < 0;
         Py_XDECREF(key);
         if (err)
@@ -3846,7 +3853,7 @@ static int check_one(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
      * hash probe, not a lookup then an insert) and taken out again when the
      * paragraph is found (rarely); no Python object unless near candidates */
     uint32_t old;
-    int put = kt_put(exact, p.key, pid, &old);
+    int put = kt_put(exact, p->key, pid, &old);
     if (put < 0)
         goto done;
     if (put == 0) {
@@ -3854,9 +3861,9 @@ static int check_one(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
         r = 3;
         goto done;
     }
-    int64_t id = runset_find(exact_runs, p.key);
+    int64_t id = runset_find(exact_runs, p->key);
     if (id >= 0) {
-        if (kt_del(exact, p.key) >= 0) {
+        if (kt_del(exact, p->key) >= 0) {
             *copy = (uint32_t)id;
             r = 3;
         }
@@ -3864,20 +3871,20 @@ static int check_one(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
     }
     if (kt_noting(exact, exact_runs))
         exact->seen[exact->n - 1] = SEEN_NO; /* the key just put: the last entry */
-    if (p.cnt == 0 || (got = near_owners(p.best, p.cnt, near, near_runs, pid, threshold)) == Py_None) {
+    if (p->cnt == 0 || (got = near_owners(p->best, p->cnt, near, near_runs, pid, threshold)) == Py_None) {
         Py_CLEAR(got);
-        *mask = p.mask;
+        *mask = p->mask;
         r = 1;
         goto done;
     }
-    if (got == NULL || kt_del(exact, p.key) < 0)
+    if (got == NULL || kt_del(exact, p->key) < 0)
         goto done;
     PyObject *out = PyTuple_New(4);
     if (out == NULL)
         goto done;
-    PyTuple_SET_ITEM(out, 0, PyLong_FromUnsignedLongLong(p.key));
-    PyTuple_SET_ITEM(out, 1, sketch_list(p.best, p.cnt));
-    PyTuple_SET_ITEM(out, 2, PyLong_FromLongLong(p.mask));
+    PyTuple_SET_ITEM(out, 0, PyLong_FromUnsignedLongLong(p->key));
+    PyTuple_SET_ITEM(out, 1, sketch_list(p->best, p->cnt));
+    PyTuple_SET_ITEM(out, 2, PyLong_FromLongLong(p->mask));
     PyTuple_SET_ITEM(out, 3, got);
     got = NULL;
     if (PyTuple_GET_ITEM(out, 0) == NULL || PyTuple_GET_ITEM(out, 1) == NULL || PyTuple_GET_ITEM(out, 2) == NULL) {
@@ -3887,7 +3894,7 @@ static int check_one(PyObject *text, Py_ssize_t ngram, Py_ssize_t k, Py_ssize_t 
     *found = out;
     r = 2;
 done:
-    prints_free(&p);
+    prints_free(p);
     Py_XDECREF(got);
     return r;
 }
@@ -3916,6 +3923,30 @@ static int all_space(PyObject *s, Py_ssize_t n)
         if (!Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)))
             return 0;
     return 1;
+}
+
+/* The first paragraph check_lines judges from texts[j] on, below hi: the
+ * index of the first text of short characters or more that is not all white
+ * space (*n its length); with *stop set, hi or a text longer than max_chars
+ * (check_lines stops there). -1 with a TypeError for a text not a str. */
+static Py_ssize_t next_para(PyObject *texts, Py_ssize_t j, Py_ssize_t hi, Py_ssize_t short_, Py_ssize_t max_chars,
+                            Py_ssize_t *n, int *stop)
+{
+    for (*stop = 1; j < hi; j++) {
+        PyObject *text = PyList_GET_ITEM(texts, j);
+        if (j + 1 < hi)
+            __builtin_prefetch(PyList_GET_ITEM(texts, j + 1)); /* its header: read first, often a miss */
+        if (!PyUnicode_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "check_lines: texts must be str");
+            return -1;
+        }
+        *n = PyUnicode_GET_LENGTH(text);
+        if (*n < short_ || all_space(text, *n))
+            continue;
+        *stop = *n > max_chars;
+        return j;
+    }
+    return j;
 }
 
 static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -3962,21 +3993,29 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
     /* the new paragraphs' line numbers, then their masks: on the stack for a
      * short run, else grown */
     uint32_t small[2 * 64], *rows = small;
-    Py_ssize_t cap = 64, n_new = 0, j;
+    Py_ssize_t cap = 64, n_new = 0, j, n;
     PyObject *found = NULL, *out = NULL, *repeats = NULL;
-    for (j = lo; j < hi; j++) {
-        PyObject *text = PyList_GET_ITEM(texts, j);
-        if (j + 1 < hi)
-            __builtin_prefetch(PyList_GET_ITEM(texts, j + 1)); /* its header: read first, often a miss */
-        if (!PyUnicode_Check(text)) {
-            PyErr_SetString(PyExc_TypeError, "check_lines: texts must be str");
+    /* a paragraph's prints are taken before the one ahead of it is judged
+     * (check_prints): pr[cur] the paragraph judged, pr[1 - cur] the next */
+    Prints pr[2];
+    pr[0].best = pr[0].small, pr[1].best = pr[1].small;
+    int cur = 0, stop, r_at = 0;
+    j = next_para(texts, lo, hi, short_, max_chars, &n, &stop);
+    if (j < 0)
+        goto done;
+    if (!stop && (r_at = check_prints(PyList_GET_ITEM(texts, j), ngram, k,
+                                      n >= near_from ? near_min_words : PY_SSIZE_T_MAX, exact, exact_runs, near,
+                                      near_runs, &pr[cur])) < 0)
+        goto done;
+    while (!stop && r_at > 0) { /* (r_at 0: the text is Python's to fingerprint, stop there) */
+        int stop_next, r_next = 0;
+        Py_ssize_t next = next_para(texts, j + 1, hi, short_, max_chars, &n, &stop_next);
+        if (next < 0)
             goto done;
-        }
-        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-        if (n < short_ || all_space(text, n))
-            continue;
-        if (n > max_chars)
-            break;
+        if (!stop_next && (r_next = check_prints(PyList_GET_ITEM(texts, next), ngram, k,
+                                                 n >= near_from ? near_min_words : PY_SSIZE_T_MAX, exact,
+                                                 exact_runs, near, near_runs, &pr[1 - cur])) < 0)
+            goto done;
         if (n_new == cap) {
             uint32_t *bigger = PyMem_Malloc((size_t)cap * 4 * sizeof(uint32_t));
             if (bigger == NULL) {
@@ -3996,13 +4035,13 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
         }
         int64_t mask = 0;
         uint32_t copy = 0;
-        int r = check_one(text, ngram, k, n >= near_from ? near_min_words : PY_SSIZE_T_MAX, threshold,
-                          pid + (uint32_t)n_new, exact, exact_runs, near, near_runs, keys, max_keys, &mask, &found,
-                          &copy);
+        int r = check_one(&pr[cur], threshold, pid + (uint32_t)n_new, exact, exact_runs, near, near_runs, keys,
+                          max_keys, &mask, &found, &copy);
         if (r < 0)
             goto done;
         if (r == 3) { /* an exact repeat: noted unless short, and on to the next */
-            if (has_words(text, n, min_words)) {
+            PyObject *text = PyList_GET_ITEM(texts, j);
+            if (has_words(text, PyUnicode_GET_LENGTH(text), min_words)) {
                 PyObject *at = PyLong_FromSsize_t(j), *id = PyLong_FromUnsignedLong(copy);
                 int err = at == NULL || id == NULL || (repeats == NULL && (repeats = PyDict_New()) == NULL)
                           || PyDict_SetItem(repeats, at, id) < 0;
@@ -4011,17 +4050,18 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
                 if (err)
                     goto done;
             }
-            continue;
+        } else if (r != 1)
+            break; /* near candidates: stop at this paragraph */
+        else {
+            rows[n_new] = (uint32_t)(line + (j - lo));
+            rows[cap + n_new] = (uint32_t)mask;
+            n_new++;
+            if (exact->used >= spill_at || near->used >= spill_at) {
+                j++;
+                break;
+            }
         }
-        if (r != 1)
-            break; /* near candidates, or the text is Python's to fingerprint */
-        rows[n_new] = (uint32_t)(line + (j - lo));
-        rows[cap + n_new] = (uint32_t)mask;
-        n_new++;
-        if (exact->used >= spill_at || near->used >= spill_at) {
-            j++;
-            break;
-        }
+        cur = 1 - cur, j = next, stop = stop_next, r_at = r_next;
     }
     {
         /* the tuple built directly: Py_BuildValue parses its format on each call */
@@ -4037,6 +4077,8 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
         Py_XDECREF(masks);
     }
 done:
+    prints_free(&pr[0]);
+    prints_free(&pr[1]);
     if (rows != small)
         PyMem_Free(rows);
     Py_XDECREF(found);
