@@ -18,7 +18,7 @@ to one and documents have no leading or trailing blank lines.
 from __future__ import annotations
 
 import logging
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -123,7 +123,7 @@ class DocumentCleaner:
 
     # Slots: past 30 attributes an instance's dict stops sharing its keys
     # (CPython 3.11) and every attribute read on the hot path gets slower.
-    __slots__ = ("_at", "_stops", "blanks", "block", "block_count", "block_prev", "body_seen", "boiler", "changed",
+    __slots__ = ("_at", "_next_stop", "blanks", "block", "block_count", "block_prev", "body_seen", "boiler", "changed",
                  "ctx", "doc_id", "doc_keys", "due", "e", "first_line", "gap_removed", "held", "kept_any", "line_no",
                  "matcher", "para", "pending", "pending_count", "pending_rule", "region_dropped", "repeat_keys",
                  "sink", "stand_in", "stats", "timeouts", "truncated_by")
@@ -150,7 +150,7 @@ class DocumentCleaner:
         # feed_batch's line in _process, and the lines the matcher may judge
         # ahead of it (the batch's hits, sorted, and its end): see _after_rules
         self._at = -1
-        self._stops: tuple[Sequence[int], int] | None = None
+        self._next_stop = -1  # feed_batch's next stop after its line _at (-1: it does not look ahead)
         self.pending_rule: Rule | None = None
         self.pending_count = 0
         self.matcher = matcher
@@ -341,12 +341,20 @@ class DocumentCleaner:
         # only _process starts or ends a block, a truncation or a look-ahead
         busy = slow or self.truncated_by is not None or self.block is not None or self.pending is not None
         ln = self.line_no
-        self._stops = None if ahead is None else (ahead, hi)
+        # the next stop after the line at hand (``next_stop``, kept as the
+        # lines pass: stops are passed in order), and where it is in ahead
+        order: Sequence[int] = ahead if ahead is not None else ()
+        p = bisect_left(order, lo)
+        nxt = next_stop(order, hi, lo - 1) if ahead is not None else -1
         for i in range(lo, hi):
             ln += 1
             text = texts[i]
             if busy or i in hits:
                 self.line_no = ln
+                if nxt == i:  # a stop passed: the next one
+                    p += 1
+                    nxt = order[p] if p < len(order) and order[p] < hi else hi
+                self._next_stop = nxt
                 cands = hits.get(i)
                 if always:
                     cands = sorted(set(cands or ()).union(always))
@@ -372,7 +380,7 @@ class DocumentCleaner:
                 elif i < new_until:  # judged by the lookahead of an earlier line's check
                     m = matcher.check(raw, text, ln, i) if i in repeats else None
                 elif ahead is not None:
-                    m = matcher.check(raw, text, ln, i, next_stop(ahead, hi, i))
+                    m = matcher.check(raw, text, ln, i, nxt)
                     new_until, repeats = matcher.new_until, matcher.repeats
                 else:
                     m = matcher.check(raw, text, ln, i)
@@ -392,7 +400,7 @@ class DocumentCleaner:
             self.gap_removed = False
             append(raw)
         self.line_no = ln
-        self._at, self._stops = -1, None
+        self._at, self._next_stop = -1, -1
         if self.due:
             self._apply_verdicts(out)
 
@@ -491,11 +499,9 @@ class DocumentCleaner:
         own line, with no block, look-ahead or truncation under way: then the
         lines up to the next hit take feed_batch's fast path, in order (only
         a hit line can start what would drop a line a rule is no candidate for)."""
-        stops = self._stops
-        if stops is None or idx != self._at or self.block is not None or self.pending is not None \
-                or self.truncated_by is not None:
+        if idx != self._at or self.block is not None or self.pending is not None or self.truncated_by is not None:
             return -1
-        return next_stop(*stops, idx)
+        return self._next_stop
 
     def _repeat(self, raw: bytes, text: str, line: int) -> Match | None:
         """Exact repeats within the document (the default, ``Matcher.inline``):
