@@ -147,10 +147,11 @@ class DocumentCleaner:
         self.block_count = 0
         self.block_prev = ""
         self.pending: list[Item] | None = None
-        # feed_batch's line in _process, and the lines the matcher may judge
-        # ahead of it (the batch's hits, sorted, and its end): see _after_rules
+        # feed_batch's line in _process, and how far the matcher may judge
+        # ahead of it (the next of the batch's hits, or its end; -1: not at
+        # all): see _limit
         self._at = -1
-        self._next_stop = -1  # feed_batch's next stop after its line _at (-1: it does not look ahead)
+        self._next_stop = -1
         self.pending_rule: Rule | None = None
         self.pending_count = 0
         self.matcher = matcher
@@ -342,7 +343,7 @@ class DocumentCleaner:
         busy = slow or self.truncated_by is not None or self.block is not None or self.pending is not None
         ln = self.line_no
         # the next stop after the line at hand (``next_stop``, kept as the
-        # lines pass: stops are passed in order), and where it is in ahead
+        # lines pass: stops are passed in order), and its place p in order
         order: Sequence[int] = ahead if ahead is not None else ()
         p = bisect_left(order, lo)
         nxt = next_stop(order, hi, lo - 1) if ahead is not None else -1
