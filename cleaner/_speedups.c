@@ -4011,73 +4011,72 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
     uint32_t small[2 * 64], *rows = small;
     Py_ssize_t cap = 64, n_new = 0, j, n;
     PyObject *found = NULL, *out = NULL, *repeats = NULL;
-    /* a paragraph's prints are taken before the one ahead of it is judged
-     * (check_prints): pr[cur] the paragraph judged, pr[1 - cur] the next */
+    /* a paragraph is judged once the next one's prints are taken
+     * (check_prints): pr[cur] holds those of texts[j] (when have), the next
+     * one's go into pr[1 - cur] */
     Prints pr[2];
     pr[0].best = pr[0].small, pr[1].best = pr[1].small;
-    int cur = 0, stop, r_at = 0;
-    j = next_para(texts, lo, hi, short_, max_chars, &n, &stop);
-    if (j < 0)
-        goto done;
-    if (!stop && (r_at = check_prints(PyList_GET_ITEM(texts, j), ngram, k,
-                                      n >= near_from ? near_min_words : PY_SSIZE_T_MAX, exact, exact_runs, near,
-                                      near_runs, &pr[cur])) < 0)
-        goto done;
-    while (!stop && r_at > 0) { /* (r_at 0: the text is Python's to fingerprint, stop there) */
-        int stop_next, r_next = 0;
-        Py_ssize_t next = next_para(texts, j + 1, hi, short_, max_chars, &n, &stop_next);
+    int cur = 1, have = 0;
+    for (j = lo;;) {
+        int stop, r_next = 0;
+        Py_ssize_t next = next_para(texts, have ? j + 1 : j, hi, short_, max_chars, &n, &stop);
         if (next < 0)
             goto done;
-        if (!stop_next && (r_next = check_prints(PyList_GET_ITEM(texts, next), ngram, k,
-                                                 n >= near_from ? near_min_words : PY_SSIZE_T_MAX, exact,
-                                                 exact_runs, near, near_runs, &pr[1 - cur])) < 0)
+        if (!stop && (r_next = check_prints(PyList_GET_ITEM(texts, next), ngram, k,
+                                            n >= near_from ? near_min_words : PY_SSIZE_T_MAX, exact, exact_runs,
+                                            near, near_runs, &pr[1 - cur])) < 0)
             goto done;
-        if (n_new == cap) {
-            uint32_t *bigger = PyMem_Malloc((size_t)cap * 4 * sizeof(uint32_t));
-            if (bigger == NULL) {
-                PyErr_NoMemory();
+        if (have) {
+            if (n_new == cap) {
+                uint32_t *bigger = PyMem_Malloc((size_t)cap * 4 * sizeof(uint32_t));
+                if (bigger == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                memcpy(bigger, rows, (size_t)cap * sizeof(uint32_t));
+                memcpy(bigger + 2 * cap, rows + cap, (size_t)cap * sizeof(uint32_t));
+                if (rows != small)
+                    PyMem_Free(rows);
+                rows = bigger;
+                cap *= 2;
+            }
+            if (pid > UINT32_MAX - (uint32_t)n_new) {
+                PyErr_SetString(PyExc_OverflowError, "check_lines: paragraph ids past uint32");
                 goto done;
             }
-            memcpy(bigger, rows, (size_t)cap * sizeof(uint32_t));
-            memcpy(bigger + 2 * cap, rows + cap, (size_t)cap * sizeof(uint32_t));
-            if (rows != small)
-                PyMem_Free(rows);
-            rows = bigger;
-            cap *= 2;
-        }
-        if (pid > UINT32_MAX - (uint32_t)n_new) {
-            PyErr_SetString(PyExc_OverflowError, "check_lines: paragraph ids past uint32");
-            goto done;
-        }
-        int64_t mask = 0;
-        uint32_t copy = 0;
-        int r = check_one(&pr[cur], threshold, pid + (uint32_t)n_new, exact, exact_runs, near, near_runs, keys,
-                          max_keys, &mask, &found, &copy);
-        if (r < 0)
-            goto done;
-        if (r == 3) { /* an exact repeat: noted unless short, and on to the next */
-            PyObject *text = PyList_GET_ITEM(texts, j);
-            if (has_words(text, PyUnicode_GET_LENGTH(text), min_words)) {
-                PyObject *at = PyLong_FromSsize_t(j), *id = PyLong_FromUnsignedLong(copy);
-                int err = at == NULL || id == NULL || (repeats == NULL && (repeats = PyDict_New()) == NULL)
-                          || PyDict_SetItem(repeats, at, id) < 0;
-                Py_XDECREF(at);
-                Py_XDECREF(id);
-                if (err)
-                    goto done;
-            }
-        } else if (r != 1)
-            break; /* near candidates: stop at this paragraph */
-        else {
-            rows[n_new] = (uint32_t)(line + (j - lo));
-            rows[cap + n_new] = (uint32_t)mask;
-            n_new++;
-            if (exact->used >= spill_at || near->used >= spill_at) {
-                j++;
-                break;
+            int64_t mask = 0;
+            uint32_t copy = 0;
+            int r = check_one(&pr[cur], threshold, pid + (uint32_t)n_new, exact, exact_runs, near, near_runs, keys,
+                              max_keys, &mask, &found, &copy);
+            if (r < 0)
+                goto done;
+            if (r == 3) { /* an exact repeat: noted unless short, and on to the next */
+                PyObject *text = PyList_GET_ITEM(texts, j);
+                if (has_words(text, PyUnicode_GET_LENGTH(text), min_words)) {
+                    PyObject *at = PyLong_FromSsize_t(j), *id = PyLong_FromUnsignedLong(copy);
+                    int err = at == NULL || id == NULL || (repeats == NULL && (repeats = PyDict_New()) == NULL)
+                              || PyDict_SetItem(repeats, at, id) < 0;
+                    Py_XDECREF(at);
+                    Py_XDECREF(id);
+                    if (err)
+                        goto done;
+                }
+            } else if (r != 1)
+                break; /* near candidates: stop at this paragraph */
+            else {
+                rows[n_new] = (uint32_t)(line + (j - lo));
+                rows[cap + n_new] = (uint32_t)mask;
+                n_new++;
+                if (exact->used >= spill_at || near->used >= spill_at) {
+                    j++;
+                    break;
+                }
             }
         }
-        cur = 1 - cur, j = next, stop = stop_next, r_at = r_next;
+        cur = 1 - cur, j = next;
+        have = !stop && r_next > 0; /* (r_next 0: the text is Python's to fingerprint, stop there) */
+        if (!have)
+            break;
     }
     {
         /* the tuple built directly: Py_BuildValue parses its format on each call */
