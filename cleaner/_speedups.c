@@ -1649,20 +1649,22 @@ static inline long crossdoc_count(const Py_buffer v[3], Py_ssize_t depth, long b
     return count;
 }
 
+/* A KeyTable (below) of uint64 keys used as a set, ids unused: the pending
+ * keys of CrossDocCounter, the matcher's keys of a document. No int object
+ * per key, as a set of them has. */
+static int keyset_check(PyObject *o);
+static int keyset_add(PyObject *set, uint64_t key, Py_ssize_t max);
+static Py_ssize_t keyset_len(PyObject *set);
+static void keyset_copy(PyObject *set, uint64_t *out);
+
 /* the count of key, which is then added to pending (unless None) while it
  * holds fewer than max_pending keys; -1 with an exception */
 static long crossdoc_look_key(uint64_t key, Py_buffer v[3], Py_ssize_t depth, long bits, PyObject *pending,
                               Py_ssize_t max_pending)
 {
     long count = crossdoc_count(v, depth, bits, key);
-    if (pending != Py_None && PySet_GET_SIZE(pending) < max_pending) {
-        PyObject *k = PyLong_FromUnsignedLongLong(key);
-        if (k == NULL || PySet_Add(pending, k) < 0) {
-            Py_XDECREF(k);
-            return -1;
-        }
-        Py_DECREF(k);
-    }
+    if (pending != Py_None && keyset_add(pending, key, max_pending) < 0)
+        return -1;
     return count;
 }
 
@@ -1682,8 +1684,8 @@ static PyObject *crossdoc_see(PyObject *self, PyObject *const *args, Py_ssize_t 
     if (!nargs_ok("crossdoc_see", nargs, 5))
         return NULL;
     PyObject *text = args[0], *rows = args[1], *pending = args[3];
-    if (!PyUnicode_Check(text) || !PyList_Check(rows) || (pending != Py_None && !PySet_Check(pending))) {
-        PyErr_SetString(PyExc_TypeError, "crossdoc_see(str, list, int, set | None, int)");
+    if (!PyUnicode_Check(text) || !PyList_Check(rows) || (pending != Py_None && !keyset_check(pending))) {
+        PyErr_SetString(PyExc_TypeError, "crossdoc_see(str, list, int, KeyTable(8) | None, int)");
         return NULL;
     }
     Py_ssize_t max_pending = PyLong_AsSsize_t(args[4]);
@@ -1713,9 +1715,10 @@ static uint64_t runset_key(PyObject *key, int *ok)
 
 PyDoc_STRVAR(crossdoc_count_doc_doc,
 "crossdoc_count_doc(rows, bits, pending, /)\n--\n\n"
-"The counting part of CrossDocCounter.end_doc: each key of the set pending, in\n"
-"its iteration order, raises its least cells by one (conservative update),\n"
-"unless they hold 0xFFFF. rows as for crossdoc_see (written in place).");
+"The counting part of CrossDocCounter.end_doc: each key of pending (a\n"
+"KeyTable(8) as a set), in insertion order, raises its least cells by one\n"
+"(conservative update), unless they hold 0xFFFF. rows as for crossdoc_see\n"
+"(written in place).");
 
 static PyObject *crossdoc_count_doc(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1723,8 +1726,8 @@ static PyObject *crossdoc_count_doc(PyObject *self, PyObject *const *args, Py_ss
     if (!nargs_ok("crossdoc_count_doc", nargs, 3))
         return NULL;
     PyObject *rows = args[0], *pending = args[2];
-    if (!PyList_Check(rows) || !PySet_Check(pending)) {
-        PyErr_SetString(PyExc_TypeError, "crossdoc_count_doc(list, int, set)");
+    if (!PyList_Check(rows) || pending == Py_None || !keyset_check(pending)) {
+        PyErr_SetString(PyExc_TypeError, "crossdoc_count_doc(list, int, KeyTable(8))");
         return NULL;
     }
     Py_buffer v[3];
@@ -1736,27 +1739,17 @@ static PyObject *crossdoc_count_doc(PyObject *self, PyObject *const *args, Py_ss
     /* the keys first, every cell they touch asked for, then the counts: the
      * rows are too big for the caches, so the misses overlap (the same order
      * of updates, so the same counts) */
-    Py_ssize_t n_keys = PySet_GET_SIZE(pending), n = 0;
-    uint64_t small[256], *keys = n_keys <= 256 ? small : PyMem_Malloc((size_t)n_keys * sizeof(uint64_t));
-    PyObject *k, *ret = NULL, *it = keys == NULL ? NULL : PyObject_GetIter(pending);
-    if (keys == NULL)
+    Py_ssize_t n = keyset_len(pending);
+    uint64_t small[256], *keys = n <= 256 ? small : PyMem_Malloc((size_t)n * sizeof(uint64_t));
+    PyObject *ret = NULL;
+    if (keys == NULL) {
         PyErr_NoMemory();
-    if (it == NULL)
         goto done;
-    while (n < n_keys && (k = PyIter_Next(it)) != NULL) {
-        int ok;
-        uint64_t key = runset_key(k, &ok);
-        if (!ok)
-            key = PyLong_AsUnsignedLongLong(k); /* its error (a key is a uint64) */
-        Py_DECREF(k);
-        if (key == (uint64_t)-1 && PyErr_Occurred())
-            goto done;
-        keys[n++] = key;
-        for (Py_ssize_t r = 0; r < depth; r++)
-            __builtin_prefetch((uint16_t *)v[r].buf + ((key >> (bits * r)) & mask));
     }
-    if (PyErr_Occurred())
-        goto done;
+    keyset_copy(pending, keys);
+    for (Py_ssize_t i = 0; i < n; i++)
+        for (Py_ssize_t r = 0; r < depth; r++)
+            __builtin_prefetch((uint16_t *)v[r].buf + ((keys[i] >> (bits * r)) & mask));
     for (Py_ssize_t i = 0; i < n; i++) {
         uint64_t key = keys[i];
         uint16_t *cell[3];
@@ -1771,10 +1764,8 @@ static PyObject *crossdoc_count_doc(PyObject *self, PyObject *const *args, Py_ss
                 if (*cell[r] == cur)
                     *cell[r] = (uint16_t)(cur + 1);
     }
-    if (!PyErr_Occurred())
-        ret = Py_NewRef(Py_None);
+    ret = Py_NewRef(Py_None);
 done:
-    Py_XDECREF(it);
     if (keys != small)
         PyMem_Free(keys);
     rows_close(v, depth);
@@ -3055,6 +3046,36 @@ static inline int kt_live(const KeyTableObject *t, Py_ssize_t i)
     return t->dead == NULL || !t->dead[i];
 }
 
+/* ---- KeyTable as a set (keyset_*, declared above) ---- */
+
+/* 1 when o is a KeyTable of uint64 keys, else 0 */
+static int keyset_check(PyObject *o)
+{
+    return PyObject_TypeCheck(o, &KeyTableType) && ((KeyTableObject *)o)->key_bytes == 8;
+}
+
+/* key put (id 0) unless there or the set holds max keys: 0, or -1 with MemoryError */
+static int keyset_add(PyObject *set, uint64_t key, Py_ssize_t max)
+{
+    KeyTableObject *t = (KeyTableObject *)set;
+    uint32_t old;
+    return t->used < max && kt_put(t, key, 0, &old) < 0 ? -1 : 0;
+}
+
+static Py_ssize_t keyset_len(PyObject *set)
+{
+    return ((KeyTableObject *)set)->used;
+}
+
+/* the keys in insertion order into out (room for keyset_len) */
+static void keyset_copy(PyObject *set, uint64_t *out)
+{
+    const KeyTableObject *t = (const KeyTableObject *)set;
+    for (Py_ssize_t i = 0, j = 0; i < t->n; i++)
+        if (kt_live(t, i))
+            out[j++] = kt_key(t, i);
+}
+
 /* Whether t may note (in t->seen) what lookups in runs tell of its keys:
  * notes are about one RunSet (seen_gen), those about another one are
  * forgotten first. No notes without runs (a spill looks nothing up) or
@@ -3858,13 +3879,8 @@ static int check_one(Prints *p, double threshold, uint32_t pid, KeyTableObject *
 {
     PyObject *got = NULL;
     int r = -1;
-    if (keys != Py_None && PySet_GET_SIZE(keys) < max_keys) {
-        PyObject *key = PyLong_FromUnsignedLongLong(p->key);
-        int err = key == NULL || PySet_Add(keys, key) < 0;
-        Py_XDECREF(key);
-        if (err)
-            goto done;
-    }
+    if (keys != Py_None && keyset_add(keys, p->key, max_keys) < 0)
+        goto done;
     /* probe's steps, with each key put in its table first (setdefault: one
      * hash probe, not a lookup then an insert) and taken out again when the
      * paragraph is found (rarely); no Python object unless near candidates */
@@ -3973,7 +3989,7 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
         return NULL;
     PyObject *texts = args[0], *keys = args[9], *params = args[10];
     if (!PyList_Check(texts) || !PyLong_Check(args[4]) || !PyObject_TypeCheck(args[6], &RunSetType)
-        || !PyObject_TypeCheck(args[8], &RunSetType) || (keys != Py_None && !PySet_CheckExact(keys))
+        || !PyObject_TypeCheck(args[8], &RunSetType) || (keys != Py_None && !keyset_check(keys))
         || !PyTuple_Check(params) || PyTuple_GET_SIZE(params) != 10) {
         PyErr_SetString(PyExc_TypeError, "check_lines: bad argument types");
         return NULL;
@@ -5922,8 +5938,8 @@ static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssiz
         max_pending = PyLong_AsSsize_t(PyTuple_GET_ITEM(cd, 3));
         if (max_pending == -1 && PyErr_Occurred())
             return NULL;
-        if (!PyList_Check(PyTuple_GET_ITEM(cd, 0)) || (pending != Py_None && !PySet_Check(pending))) {
-            PyErr_SetString(PyExc_TypeError, "classify_lines: crossdoc must be (list, int, set | None, int)");
+        if (!PyList_Check(PyTuple_GET_ITEM(cd, 0)) || (pending != Py_None && !keyset_check(pending))) {
+            PyErr_SetString(PyExc_TypeError, "classify_lines: crossdoc must be (list, int, KeyTable(8) | None, int)");
             return NULL;
         }
         if (rows_open("classify_lines", PyTuple_GET_ITEM(cd, 0), PyTuple_GET_ITEM(cd, 1), PyBUF_SIMPLE, v, &depth,

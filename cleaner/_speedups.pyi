@@ -18,7 +18,7 @@ def viterbi_forward(
 def viterbi_trace(back: bytearray, n: int, state: bool, /) -> list[bool]: ...
 def classify_lines(
     line_class: LineClass, lines: list[Any], start: int, stop: StopSet | None,
-    crossdoc: tuple[list[array[int]], int, set[int] | None, int] | None, seen: set[str] | None,
+    crossdoc: tuple[list[array[int]], int, KeyTable | None, int] | None, seen: set[str] | None,
     consts: tuple[object, ...], /,
 ) -> tuple[int, int, int]: ...
 def context_lines(
@@ -32,9 +32,9 @@ def verdict_lines(
 def setup(table: bytes, /) -> None: ...
 def split_lines(data: bytes, /) -> tuple[list[bytes], list[str], list[int]] | None: ...
 def crossdoc_see(
-    text: str, rows: list[array[int]], bits: int, pending: set[int] | None, max_pending: int, /
+    text: str, rows: list[array[int]], bits: int, pending: KeyTable | None, max_pending: int, /
 ) -> int: ...
-def crossdoc_count_doc(rows: list[array[int]], bits: int, pending: set[int], /) -> None: ...
+def crossdoc_count_doc(rows: list[array[int]], bits: int, pending: KeyTable, /) -> None: ...
 
 # cleaner.index, cleaner.matcher
 def probe(
@@ -43,7 +43,7 @@ def probe(
 ) -> int | list[int] | None: ...
 def check_lines(
     texts: list[str], lo: int, hi: int, line: int, pid: int, exact_recent: KeyTable, exact_runs: RunSet,
-    near_recent: KeyTable, near_runs: RunSet, keys: set[int] | None,
+    near_recent: KeyTable, near_runs: RunSet, keys: KeyTable | None,
     params: tuple[int, int, int, float, int, int, int, int, int, int], /
 ) -> tuple[int, tuple[int, list[int], int, list[int]] | None, bytes, bytes, dict[int, int] | None]: ...
 def dict_columns(recent: KeyTable | dict[int, int], key_bytes: int, /) -> tuple[bytes, bytes]: ...
@@ -66,7 +66,8 @@ class RunSet:
     def member(self, keys: object, /) -> bytes: ...
 
 class KeyTable:
-    """FingerprintTable.recent: unsigned keys (key_bytes 8 or 4) -> ids (uint32), in insertion order."""
+    """FingerprintTable.recent: unsigned keys (key_bytes 8 or 4) -> ids (uint32), in insertion order.
+    Also a set of keys (ids 0): ``dedup.key_set``."""
 
     key_bytes: int
     def __init__(self, key_bytes: int, size: int = 0, /) -> None: ...

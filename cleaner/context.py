@@ -63,6 +63,7 @@ from . import dedup
 
 if TYPE_CHECKING:
     from . import _speedups
+    from .dedup import KeySet
 
 # -- look-ahead and language ------------------------------------------------
 # Lines of look-ahead before a line is decided: enough to see past a menu to
@@ -405,7 +406,8 @@ class CrossDocCounter:
     A count-min sketch (``depth`` rows of ``width`` 16-bit counters, 4 MB at
     the defaults) of line keys (xxh3 of the case-folded, space-trimmed
     line). Counts only over-estimate, never under-estimate; a line is
-    counted once per document. ``halve_every`` documents all counts are
+    counted once per document (at its end, the keys in the order first seen:
+    keys that share cells are raised in that order). ``halve_every`` documents all counts are
     halved, so that a site's old boilerplate fades from a long stream.
     """
 
@@ -425,7 +427,8 @@ class CrossDocCounter:
             raise ValueError(f"width * depth too large for a 64-bit key: 2**{self.bits} x {depth}")
         self.rows = [array("H", bytes(2 * width)) for _ in range(depth)]
         self.docs = 0
-        self._pending: set[int] = set()
+        # the current document's line keys, in the order first seen (end_doc counts them in it)
+        self._pending: KeySet = dedup.key_set()
 
     @staticmethod
     def key(text: str) -> int:
@@ -453,7 +456,7 @@ class CrossDocCounter:
     def add(self, key: int) -> None:
         """Note a line of the current document (counted at ``end_doc``)."""
         if len(self._pending) < CROSSDOC_MAX_KEYS_PER_DOC:
-            self._pending.add(key)
+            self._pending.setdefault(key, 0)
 
     def end_doc(self) -> None:
         """The current document is over: count each of its lines once."""
@@ -469,7 +472,7 @@ class CrossDocCounter:
                         i = (key >> (self.bits * r)) & m
                         if rows[r][i] == cur:
                             rows[r][i] = cur + 1
-        self._pending = set()
+        self._pending = dedup.key_set()
         self.docs += 1
         if self.halve_every is not None and self.docs % self.halve_every == 0:
             import numpy as np
@@ -480,8 +483,8 @@ class CrossDocCounter:
 
 # the C versions of CrossDocCounter.see and of end_doc's counting (None: the
 # Python ones), as dedup loads the extension
-_c_see: Callable[[str, list[array[int]], int, set[int] | None, int], int] | None = dedup.speedup("crossdoc_see")
-_c_count_doc: Callable[[list[array[int]], int, set[int]], None] | None = dedup.speedup("crossdoc_count_doc")
+_c_see: Callable[[str, list[array[int]], int, KeySet | None, int], int] | None = dedup.speedup("crossdoc_see")
+_c_count_doc: Callable[[list[array[int]], int, KeySet], None] | None = dedup.speedup("crossdoc_count_doc")
 
 
 def langs_by_word(stop: Mapping[str, frozenset[str]]) -> dict[str, tuple[int, ...]]:

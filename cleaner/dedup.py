@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import xxhash
 
@@ -437,3 +437,16 @@ def speedup(name: str) -> Any:
 
 _c_near: Callable[[str, int, int, int], tuple[int, list[int], int] | None] | None = speedup("near_fingerprints")
 _c_exact: Callable[[str], int | None] | None = speedup("exact_fingerprint")
+_KeyTable = speedup("KeyTable")
+
+if TYPE_CHECKING:
+    from ._speedups import KeyTable
+
+    KeySet: TypeAlias = dict[int, int] | KeyTable
+
+
+def key_set() -> KeySet:
+    """An empty set of uint64 keys kept in insertion order, put with
+    ``setdefault(key, 0)``: with the C extension a ``KeyTable`` (no int
+    object per key; its C code puts keys in it directly), else a dict."""
+    return _KeyTable(8) if _KeyTable is not None else {}

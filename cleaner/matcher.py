@@ -32,6 +32,7 @@ from .dedup import (
     exact_fingerprint,
     fold_words,
     is_excerpt,
+    key_set,
     near_accept,
     near_fingerprints,
     ngram_hashes,
@@ -40,6 +41,7 @@ from .dedup import (
 from .index import Index
 
 if TYPE_CHECKING:
+    from .dedup import KeySet
     from .index import Recent
 
 
@@ -115,7 +117,7 @@ class Matcher:
         self._c_runs = _RunSet is not None
         self._chunk: tuple[Sequence[bytes], Sequence[str]] | None = None
         self.min_share = 1.0  # per document: the smallest hash share a budget left any document
-        self.doc_keys: set[int] | None = None
+        self.doc_keys: KeySet | None = None
         # check_lines looks ahead: the chunk's lines [_new_from, new_until) it
         # judged (new and indexed, or exact repeats: ``repeats``, their copies'
         # ids), and what it found for the line it stopped at
@@ -131,7 +133,7 @@ class Matcher:
     def start_doc(self, name: str, keys: bool = False) -> None:
         """``keys``: note the exact keys of the document's paragraphs checked
         (``doc_keys``, up to ``DOC_KEYS_MAX``), for the engine's block rules."""
-        self.doc_keys = set() if keys else None
+        self.doc_keys = key_set() if keys else None
         if self.inline:  # the engine keeps the document's keys: no index, no ids
             self.doc_name = name
             return
@@ -299,7 +301,7 @@ class Matcher:
         key, sk, facts = fp
         keys = self.doc_keys
         if keys is not None and len(keys) < DOC_KEYS_MAX:
-            keys.add(key)
+            keys.setdefault(key, 0)
         live = self.live
         if _probe is not None and self.loaded is None and live.sample_shift == 0:
             # the path below up to indexing, in one call (_speedups.probe)
