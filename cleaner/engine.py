@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -329,7 +329,7 @@ class DocumentCleaner:
         short = matcher.short if matcher is not None else 0
         inline = matcher is not None and matcher.inline
         new_until = -1
-        repeats: dict[int, int] = {}
+        repeats: Mapping[int, int] = {}
         slow = bool(self.e.block_unit or self.boiler is not None or always)
         # (None unless the matcher looks ahead; a slow batch takes every line
         # through _process, where a rule may drop any line)

@@ -19,8 +19,9 @@ kept paragraphs are indexed, so the first copy in input order always wins.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .classify import word_count
@@ -70,6 +71,7 @@ Found = tuple[int, list[int], int, list[int]]  # check_lines' find: Prepared, th
 _RunSet = speedup("RunSet")
 _probe = speedup("probe")
 _check_lines = speedup("check_lines")
+_NO_REPEATS: Mapping[int, int] = MappingProxyType({})  # check_lines found no exact repeat ahead
 # Keys of the lines the rules kept, per document, for block rules to skip
 # repeats (``Config.skip_repeats``): at most this many; past it, a repeat of a
 # later line breaks a block as any line would.
@@ -116,13 +118,14 @@ class Matcher:
         self._found: list[Any] = [{}, {}, {}, {}]
         self._c_runs = _RunSet is not None
         self._chunk: tuple[Sequence[bytes], Sequence[str]] | None = None
+        self._texts: Sequence[str] = ()  # the chunk's texts (check_lines reads them)
         self.min_share = 1.0  # per document: the smallest hash share a budget left any document
         self.doc_keys: KeySet | None = None
         # check_lines looks ahead: the chunk's lines [_new_from, new_until) it
         # judged (new and indexed, or exact repeats: ``repeats``, their copies'
         # ids), and what it found for the line it stopped at
         self._new_from = self.new_until = -1
-        self.repeats: dict[int, int] = {}
+        self.repeats: Mapping[int, int] = _NO_REPEATS
         self._found_ahead: tuple[int, Found] | None = None
         # the engine may pass check a limit past the line (check_lines' lookahead)
         self.looks_ahead = _check_lines is not None and self._c_runs
@@ -167,6 +170,7 @@ class Matcher:
             return
         if self._c_runs:
             self._chunk = raws, texts
+            self._texts = texts
             self._lookup(())
             return
         short = self.short
@@ -220,11 +224,12 @@ class Matcher:
         self._forget_ahead()
         self._pre = {}
         self._chunk = None
+        self._texts = ()
         self._found = [{}, {}, {}, {}]  # the C lookups hold the runs a later spill replaces
 
     def _forget_ahead(self) -> None:
         self._new_from = self.new_until = -1
-        self.repeats = {}
+        self.repeats = _NO_REPEATS
         self._found_ahead = None
 
     def _indexed(self) -> None:
@@ -270,28 +275,60 @@ class Matcher:
         now, exact repeats among them are noted in ``repeats`` (their copies'
         ids), and ``new_until`` tells the caller it need only ask about those
         (it may be from an earlier call: then at most ``idx``)."""
-        live = self.live
         if self._new_from <= idx < self.new_until:  # judged by the last call's lookahead
             copy = self.repeats.get(idx)
             return None if copy is None else self._repeat_of(copy)
-        if self._in_c and live.sample_shift == 0:
-            ahead = self._found_ahead
-            if ahead is not None and ahead[0] == idx:
-                self._found_ahead = None
-                r: Found | None = ahead[1]
-            elif idx not in self._pre:
-                judged, got = self._check_lines(text, line, idx, limit)
-                if judged:
-                    return None if got is None else self._repeat_of(got)
-                r = got
-            else:
-                r = None
-            if r is not None:
-                key, sk, facts, found = r
-                m = self._near([(p, live) for p in found], len(sk), facts, raw, text)
-                if m is None:
-                    self._add(key, sk, facts, line)
-                return m
+        live = self.live
+        if not self._in_c or live.sample_shift or idx in self._pre:
+            return self._check_py(raw, text, line, idx)
+        ahead = self._found_ahead
+        if ahead is not None and ahead[0] == idx:
+            self._found_ahead = None
+            return self._near_found(ahead[1], raw, text, line)
+        # _speedups.check_lines from the chunk's line idx up to limit (or for
+        # text alone, a line not in the chunk): it indexes the new paragraphs
+        # (their rows added here, then a spill when due); the one call per
+        # stretch of lines, so no more Python than this (no frame per row)
+        texts = self._texts
+        n = len(texts)
+        in_chunk = 0 <= idx < n
+        if in_chunk:
+            lo, hi = idx, limit if idx < limit < n else n if limit >= n else idx + 1
+        else:
+            texts, lo, hi = [text], 0, 1
+            self._lookup((), one=True)
+        exact, near, runs = live.exact.recent, live.near.recent, self._found
+        stop, found, lines, facts, repeats = _check_lines(
+            texts, lo, hi, line, live.para_doc.n, exact, runs[0], near, runs[1], self.doc_keys, self._params)
+        if lines:
+            live.add_rows(self.doc, lines, facts)
+            at = self._spill_at  # _indexed, inline
+            if len(near) >= at or len(exact) >= at:
+                self._spill()
+        if stop == lo:  # not judged: its near candidates (None: the C fingerprints do not take it)
+            return self._check_py(raw, text, line, idx) if found is None else self._near_found(found, raw, text, line)
+        # judged; lines judged ahead set new_until and repeats (their copies' ids)
+        if in_chunk:
+            self._new_from, self.new_until = idx, stop
+            self.repeats = repeats if repeats is not None else _NO_REPEATS
+            if found is not None:
+                self._found_ahead = (stop, found)
+        copy = None if repeats is None else repeats.get(lo)
+        return None if copy is None else self._repeat_of(copy)
+
+    def _near_found(self, r: Found, raw: bytes, text: str, line: int) -> Match | None:
+        """A paragraph check_lines left with near candidates: judged on them,
+        indexed unless one is taken."""
+        key, sk, facts, found = r
+        live = self.live
+        m = self._near([(p, live) for p in found], len(sk), facts, raw, text)
+        if m is None:
+            self._add(key, sk, facts, line)
+        return m
+
+    def _check_py(self, raw: bytes, text: str, line: int, idx: int) -> Match | None:
+        """``check`` without check_lines (no C extension, a sampled index, a
+        loaded one, or a line prepared by ``prepare``)."""
         fp = self._prepared(idx) if idx >= 0 else None
         if fp is None:
             if len(text) < self.short or text.isspace():
@@ -341,41 +378,6 @@ class Matcher:
                         return m
         self._add(key, sk, facts, line)
         return None
-
-    def _check_lines(self, text: str, line: int, idx: int, limit: int) -> tuple[bool, Any]:
-        """``_speedups.check_lines`` from the chunk's line ``idx`` up to
-        ``limit`` (or for ``text`` alone, a line not in the chunk): indexes
-        the new paragraphs and spills when due. Returns whether line ``idx``
-        was judged, with its copy's id if it is an exact repeat (else None);
-        or not judged, with its near candidates (``Found``; None: the C
-        fingerprints do not take it). Lines judged ahead set ``new_until``
-        and ``repeats``."""
-        live = self.live
-        texts = self._chunk[1] if self._chunk is not None else ()
-        n = len(texts)
-        in_chunk = 0 <= idx < n
-        if in_chunk:
-            lo, hi = idx, limit if idx < limit < n else n if limit >= n else idx + 1
-        else:
-            texts, lo, hi = [text], 0, 1
-            self._lookup((), one=True)
-        found: Found | None
-        exact, near, runs = live.exact.recent, live.near.recent, self._found
-        stop, found, lines, facts, repeats = _check_lines(
-            texts, lo, hi, line, live.para_doc.n, exact, runs[0], near, runs[1], self.doc_keys, self._params)
-        if lines:
-            live.add_rows(self.doc, lines, facts)
-            at = self._spill_at  # _indexed, inline
-            if len(near) >= at or len(exact) >= at:
-                self._spill()
-        if stop == lo:
-            return False, found
-        repeats = repeats or {}
-        if in_chunk:
-            self._new_from, self.new_until, self.repeats = idx, stop, repeats
-            if found is not None:
-                self._found_ahead = (stop, found)
-        return True, repeats.get(lo)
 
     def _repeat_of(self, pid: int) -> Match:
         """The match of an exact repeat of paragraph ``pid`` of this run
