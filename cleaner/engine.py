@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -329,7 +329,7 @@ class DocumentCleaner:
         short = matcher.short if matcher is not None else 0
         inline = matcher is not None and matcher.inline
         new_until = -1
-        repeats: Mapping[int, int] = {}
+        repeats: dict[int, int] = {}
         slow = bool(self.e.block_unit or self.boiler is not None or always)
         # (None unless the matcher looks ahead; a slow batch takes every line
         # through _process, where a rule may drop any line)
@@ -375,11 +375,13 @@ class DocumentCleaner:
                 self.body_seen = True
             if keys is not None:
                 self._note_key(raw, text, i)
-            if matcher is not None and len(text) >= short:
-                if inline:
-                    m = self._repeat(raw, text, ln)
-                elif i < new_until:  # judged by the lookahead of an earlier line's check
+            if matcher is not None:
+                if i < new_until:  # judged by the lookahead of an earlier line's check (short ones too)
                     m = matcher.check(raw, text, ln, i) if i in repeats else None
+                elif len(text) < short:
+                    m = None
+                elif inline:
+                    m = self._repeat(raw, text, ln)
                 elif ahead is not None:
                     m = matcher.check(raw, text, ln, i, nxt)
                     new_until, repeats = matcher.new_until, matcher.repeats

@@ -19,9 +19,8 @@ kept paragraphs are indexed, so the first copy in input order always wins.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .classify import word_count
@@ -71,7 +70,6 @@ Found = tuple[int, list[int], int, list[int]]  # check_lines' find: Prepared, th
 _RunSet = speedup("RunSet")
 _probe = speedup("probe")
 _check_lines = speedup("check_lines")
-_NO_REPEATS: Mapping[int, int] = MappingProxyType({})  # check_lines found no exact repeat ahead
 # Keys of the lines the rules kept, per document, for block rules to skip
 # repeats (``Config.skip_repeats``): at most this many; past it, a repeat of a
 # later line breaks a block as any line would.
@@ -125,7 +123,7 @@ class Matcher:
         # judged (new and indexed, or exact repeats: ``repeats``, their copies'
         # ids), and what it found for the line it stopped at
         self._new_from = self.new_until = -1
-        self.repeats: Mapping[int, int] = _NO_REPEATS
+        self.repeats: dict[int, int] = {}
         self._found_ahead: tuple[int, Found] | None = None
         # the engine may pass check a limit past the line (check_lines' lookahead)
         self.looks_ahead = _check_lines is not None and self._c_runs
@@ -229,7 +227,7 @@ class Matcher:
 
     def _forget_ahead(self) -> None:
         self._new_from = self.new_until = -1
-        self.repeats = _NO_REPEATS
+        self.repeats = {}
         self._found_ahead = None
 
     def _indexed(self) -> None:
@@ -310,7 +308,7 @@ class Matcher:
         # judged; lines judged ahead set new_until and repeats (their copies' ids)
         if in_chunk:
             self._new_from, self.new_until = idx, stop
-            self.repeats = repeats if repeats is not None else _NO_REPEATS
+            self.repeats = repeats if repeats is not None else {}
             if found is not None:
                 self._found_ahead = (stop, found)
         copy = None if repeats is None else repeats.get(lo)
