@@ -438,6 +438,7 @@ def speedup(name: str) -> Any:
 _c_near: Callable[[str, int, int, int], tuple[int, list[int], int] | None] | None = speedup("near_fingerprints")
 _c_exact: Callable[[str], int | None] | None = speedup("exact_fingerprint")
 _KeyTable = speedup("KeyTable")
+KEY_SET_SIZE = 64  # keys a key_set holds before it grows (a KeyTable of 128 slots)
 
 if TYPE_CHECKING:
     from ._speedups import KeyTable
@@ -448,5 +449,6 @@ if TYPE_CHECKING:
 def key_set() -> KeySet:
     """An empty set of uint64 keys kept in insertion order, put with
     ``setdefault(key, 0)``: with the C extension a ``KeyTable`` (no int
-    object per key; its C code puts keys in it directly), else a dict."""
-    return _KeyTable(8) if _KeyTable is not None else {}
+    object per key; its C code puts keys in it directly), else a dict.
+    Sized for a document's lines (most documents: no resize on the way)."""
+    return _KeyTable(8, KEY_SET_SIZE) if _KeyTable is not None else {}
