@@ -1726,7 +1726,7 @@ static PyObject *crossdoc_count_doc(PyObject *self, PyObject *const *args, Py_ss
     if (!nargs_ok("crossdoc_count_doc", nargs, 3))
         return NULL;
     PyObject *rows = args[0], *pending = args[2];
-    if (!PyList_Check(rows) || pending == Py_None || !keyset_check(pending)) {
+    if (!PyList_Check(rows) || !keyset_check(pending)) {
         PyErr_SetString(PyExc_TypeError, "crossdoc_count_doc(list, int, KeyTable(8))");
         return NULL;
     }

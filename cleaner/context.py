@@ -406,9 +406,10 @@ class CrossDocCounter:
     A count-min sketch (``depth`` rows of ``width`` 16-bit counters, 4 MB at
     the defaults) of line keys (xxh3 of the case-folded, space-trimmed
     line). Counts only over-estimate, never under-estimate; a line is
-    counted once per document (at its end, the keys in the order first seen:
-    keys that share cells are raised in that order). ``halve_every`` documents all counts are
-    halved, so that a site's old boilerplate fades from a long stream.
+    counted once per document, at its end, in the order its lines were first
+    seen (keys that share cells are raised in that order). ``halve_every``
+    documents all counts are halved, so that a site's old boilerplate fades
+    from a long stream.
     """
 
     def __init__(

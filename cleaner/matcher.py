@@ -284,9 +284,9 @@ class Matcher:
             self._found_ahead = None
             return self._near_found(ahead[1], raw, text, line)
         # _speedups.check_lines from the chunk's line idx up to limit (or for
-        # text alone, a line not in the chunk): it indexes the new paragraphs
-        # (their rows added here, then a spill when due); the one call per
-        # stretch of lines, so no more Python than this (no frame per row)
+        # text alone, a line not in the chunk): it indexes the new paragraphs,
+        # their rows added here, then a spill when due. Called once per
+        # stretch of lines, so kept to this one frame.
         texts = self._texts
         n = len(texts)
         in_chunk = 0 <= idx < n
@@ -325,8 +325,9 @@ class Matcher:
         return m
 
     def _check_py(self, raw: bytes, text: str, line: int, idx: int) -> Match | None:
-        """``check`` without check_lines (no C extension, a sampled index, a
-        loaded one, or a line prepared by ``prepare``)."""
+        """``check`` without check_lines: no C extension, a sampled or loaded
+        index, a line prepared by ``prepare``, or one whose characters the C
+        fingerprints do not take."""
         fp = self._prepared(idx) if idx >= 0 else None
         if fp is None:
             if len(text) < self.short or text.isspace():
