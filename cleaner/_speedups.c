@@ -1704,15 +1704,6 @@ static PyObject *crossdoc_see(PyObject *self, PyObject *const *args, Py_ssize_t 
     return count < 0 ? NULL : PyLong_FromLong(count);
 }
 
-/* key as uint64; 0 with *ok = 0 when it is no such number (never in a run, never counted).
- * (PyLong_AsUnsignedLongLong goes through a byte array for 64-bit values:
- * the mask version, range checked first, is 3x faster.) */
-static uint64_t runset_key(PyObject *key, int *ok)
-{
-    *ok = PyLong_Check(key) && _PyLong_Sign(key) >= 0 && _PyLong_NumBits(key) <= 64;
-    return *ok ? PyLong_AsUnsignedLongLongMask(key) : 0;
-}
-
 PyDoc_STRVAR(crossdoc_count_doc_doc,
 "crossdoc_count_doc(rows, bits, pending, /)\n--\n\n"
 "The counting part of CrossDocCounter.end_doc: each key of pending (a\n"
@@ -2792,6 +2783,15 @@ static int64_t runset_find(const RunSetObject *s, uint64_t key)
     int64_t pid;
     runset_find_batch(s, &key, 1, &pid);
     return pid;
+}
+
+/* key as uint64; 0 with *ok = 0 when it is no such number (never in a run).
+ * (PyLong_AsUnsignedLongLong goes through a byte array for 64-bit values:
+ * the mask version, range checked first, is 3x faster.) */
+static uint64_t runset_key(PyObject *key, int *ok)
+{
+    *ok = PyLong_Check(key) && _PyLong_Sign(key) >= 0 && _PyLong_NumBits(key) <= 64;
+    return *ok ? PyLong_AsUnsignedLongLongMask(key) : 0;
 }
 
 static PyObject *runset_get(RunSetObject *self, PyObject *const *args, Py_ssize_t nargs)
