@@ -18,7 +18,7 @@ to one and documents have no leading or trailing blank lines.
 from __future__ import annotations
 
 import logging
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -111,10 +111,10 @@ class Engine:
         return self.prefilter.scan(buf)
 
 
-def next_stop(stops: Sequence[int], hi: int, idx: int) -> int:
-    """The first of the sorted ``stops`` after line ``idx``, or ``hi``: how far
-    the matcher may judge ahead of that line (``Matcher.check``'s limit)."""
-    p = bisect_right(stops, idx)
+def next_stop(stops: Sequence[int], hi: int, p: int) -> int:
+    """The sorted ``stops``' entry at place ``p`` if below ``hi``, else ``hi``:
+    with ``p`` the place of the first stop after a line, how far the matcher
+    may judge ahead of that line (``Matcher.check``'s limit)."""
     return stops[p] if p < len(stops) and stops[p] < hi else hi
 
 
@@ -342,17 +342,17 @@ class DocumentCleaner:
         # only _process starts or ends a block, a truncation or a look-ahead
         busy = slow or self.truncated_by is not None or self.block is not None or self.pending is not None
         ln = self.line_no
-        # the next stop after the line at hand (``next_stop``, kept as the
-        # lines pass: stops are passed in order), and its place p in order
+        # the next stop after the line at hand, and its place p in order:
+        # kept as the lines pass (stops are passed in order)
         order: Sequence[int] = ahead if ahead is not None else ()
         p = bisect_left(order, lo)
-        nxt = next_stop(order, hi, lo - 1) if ahead is not None else -1
+        nxt = next_stop(order, hi, p) if ahead is not None else -1
         for i in range(lo, hi):
             ln += 1
             text = texts[i]
             if busy or i in hits:
                 self.line_no = ln
-                if nxt == i:  # a stop passed: the next one
+                if nxt == i:  # a stop passed: the next one (next_stop, inline)
                     p += 1
                     nxt = order[p] if p < len(order) and order[p] < hi else hi
                 self._next_stop = nxt
