@@ -115,8 +115,9 @@ class Matcher:
         # or with the C extension a RunSet that looks each one up when asked)
         self._found: list[Any] = [{}, {}, {}, {}]
         self._c_runs = _RunSet is not None
-        self._chunk: tuple[Sequence[bytes], Sequence[str]] | None = None
-        self._texts: Sequence[str] = ()  # the chunk's texts (check_lines reads them)
+        # the chunk's lines, with the C extension (fingerprinted when asked for)
+        self._raws: Sequence[bytes] = ()
+        self._texts: Sequence[str] = ()
         self.min_share = 1.0  # per document: the smallest hash share a budget left any document
         self.doc_keys: KeySet | None = None
         # check_lines looks ahead: the chunk's lines [_new_from, new_until) it
@@ -167,8 +168,7 @@ class Matcher:
         if self.inline:
             return
         if self._c_runs:
-            self._chunk = raws, texts
-            self._texts = texts
+            self._raws, self._texts = raws, texts
             self._lookup(())
             return
         short = self.short
@@ -182,8 +182,8 @@ class Matcher:
         """The fingerprints of the chunk's line ``idx`` (the engine passes -1
         for a line a strip rule changed), or None when it is too short to match."""
         fp = self._pre.get(idx)
-        if fp is None and self._chunk is not None and idx < len(self._chunk[1]):
-            raws, texts = self._chunk
+        if fp is None and idx < len(self._texts):
+            raws, texts = self._raws, self._texts
             text = texts[idx]
             if len(text) >= self.short and not text.isspace():
                 fp = self._pre[idx] = self.fingerprints(raws[idx], text)
@@ -221,8 +221,7 @@ class Matcher:
     def end_chunk(self) -> None:
         self._forget_ahead()
         self._pre = {}
-        self._chunk = None
-        self._texts = ()
+        self._raws, self._texts = (), ()
         self._found = [{}, {}, {}, {}]  # the C lookups hold the runs a later spill replaces
 
     def _forget_ahead(self) -> None:
