@@ -63,7 +63,7 @@ from . import dedup
 
 if TYPE_CHECKING:
     from . import _speedups
-    from .dedup import KeySet
+    from .dedup import KeyIds
 
 # -- look-ahead and language ------------------------------------------------
 # Lines of look-ahead before a line is decided: enough to see past a menu to
@@ -429,7 +429,7 @@ class CrossDocCounter:
         self.rows = [array("H", bytes(2 * width)) for _ in range(depth)]
         self.docs = 0
         # the current document's line keys, in the order first seen (end_doc counts them in it)
-        self._pending: KeySet = dedup.key_set()
+        self._pending: KeyIds = dedup.key_set()
 
     @staticmethod
     def key(text: str) -> int:
@@ -484,8 +484,8 @@ class CrossDocCounter:
 
 # the C versions of CrossDocCounter.see and of end_doc's counting (None: the
 # Python ones), as dedup loads the extension
-_c_see: Callable[[str, list[array[int]], int, KeySet | None, int], int] | None = dedup.speedup("crossdoc_see")
-_c_count_doc: Callable[[list[array[int]], int, KeySet], None] | None = dedup.speedup("crossdoc_count_doc")
+_c_see: Callable[[str, list[array[int]], int, KeyIds | None, int], int] | None = dedup.speedup("crossdoc_see")
+_c_count_doc: Callable[[list[array[int]], int, KeyIds], None] | None = dedup.speedup("crossdoc_count_doc")
 
 
 def langs_by_word(stop: Mapping[str, frozenset[str]]) -> dict[str, tuple[int, ...]]:

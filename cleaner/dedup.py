@@ -443,12 +443,18 @@ KEY_SET_SIZE = 64  # keys a key_set holds before it grows (a KeyTable of 128 slo
 if TYPE_CHECKING:
     from ._speedups import KeyTable
 
-    KeySet: TypeAlias = dict[int, int] | KeyTable
+    KeyIds: TypeAlias = dict[int, int] | KeyTable
 
 
-def key_set() -> KeySet:
-    """An empty set of uint64 keys kept in insertion order, put with
-    ``setdefault(key, 0)``: with the C extension a ``KeyTable`` (no int
-    object per key; its C code puts keys in it directly), else a dict.
-    Sized for a document's lines (most documents: no resize on the way)."""
-    return _KeyTable(8, KEY_SET_SIZE) if _KeyTable is not None else {}
+def key_table(key_bytes: int, size: int = 0) -> KeyIds:
+    """An empty table of unsigned keys of ``key_bytes`` (8 or 4) -> uint32
+    ids, in insertion order, with room for ``size`` entries: with the C
+    extension a ``KeyTable`` (no Python object per entry; C code reads and
+    puts entries directly), else a dict."""
+    return _KeyTable(key_bytes, size) if _KeyTable is not None else {}
+
+
+def key_set() -> KeyIds:
+    """``key_table`` as a set of uint64 keys (put with ``setdefault(key,
+    0)``), sized for a document's lines (most documents: no resize)."""
+    return key_table(8, KEY_SET_SIZE)

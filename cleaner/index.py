@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeAlias
 
 import xxhash
 
-from .dedup import HASH, NGRAM_DEFAULT, NORMALIZATION, SKETCH_K_DEFAULT, speedup
+from .dedup import HASH, NGRAM_DEFAULT, NORMALIZATION, SKETCH_K_DEFAULT, key_table, speedup
 from .errors import CleanerError
 from .files import atomic_writer
 
@@ -62,7 +62,6 @@ FILTER_MIX = 0x9E3779B97F4A7C15  # odd: a key's product with it picks its two bi
 DIR_KEYS = 64  # a run's directory has a bucket per DIR_KEYS to 2 * DIR_KEYS keys (_speedups.c's too)
 _DICT_ENTRY_BYTES = 100  # rough cost of one dict entry with its int objects
 _RunSet = speedup("RunSet")
-_KeyTable = speedup("KeyTable")
 _dict_columns = speedup("dict_columns")
 _sorted_columns = speedup("sorted_columns")
 _merge_runs = speedup("merge_runs")
@@ -93,9 +92,7 @@ class IndexParams:
 if TYPE_CHECKING:  # numpy is imported where used: in-document runs never need it (start-up)
     import numpy as np
 
-    from ._speedups import KeyTable
-
-    Recent: TypeAlias = dict[int, int] | KeyTable  # FingerprintTable.recent
+    from .dedup import KeyIds
     # a run's keys, ids or directory: a numpy array or a typed memoryview (Any:
     # numpy code takes both through np.asarray, and mypy cannot tell which is where)
     Column: TypeAlias = Any
@@ -219,19 +216,16 @@ class FingerprintTable:
 
     def __init__(self, bits: int) -> None:
         self.bits = bits
-        self.recent: Recent = self._new_recent()
+        self.recent: KeyIds = self._new_recent()
         self.runs: list[Run] = []
         self.limit = 1 << bits  # keys at or above are not kept (sampling)
         self._key_filter: KeyFilter | None = None
         self._run_set: tuple[list[int], Any] | None = None
 
-    def _new_recent(self, size: int = 0) -> Recent:
+    def _new_recent(self, size: int = 0) -> KeyIds:
         """An empty recent table with room for ``size`` entries (a spill's
         table is about as full at the next spill: no growing on the way)."""
-        if _KeyTable is None:
-            return {}
-        table: KeyTable = _KeyTable(self.bits // 8, size)
-        return table
+        return key_table(self.bits // 8, size)
 
     @property
     def dtype(self) -> type[np.unsignedinteger[Any]]:

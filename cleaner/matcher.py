@@ -41,8 +41,7 @@ from .dedup import (
 from .index import Index
 
 if TYPE_CHECKING:
-    from .dedup import KeySet
-    from .index import Recent
+    from .dedup import KeyIds
 
 
 class Match(NamedTuple):
@@ -76,7 +75,7 @@ _check_lines = speedup("check_lines")
 DOC_KEYS_MAX = 1 << 16
 
 
-def _isdisjoint(recent: Recent, keys: list[int]) -> bool:
+def _isdisjoint(recent: KeyIds, keys: list[int]) -> bool:
     """No key in a ``FingerprintTable.recent`` (a dict or a KeyTable)."""
     return recent.keys().isdisjoint(keys) if isinstance(recent, dict) else recent.isdisjoint(keys)
 
@@ -119,7 +118,7 @@ class Matcher:
         self._raws: Sequence[bytes] = ()
         self._texts: Sequence[str] = ()
         self.min_share = 1.0  # per document: the smallest hash share a budget left any document
-        self.doc_keys: KeySet | None = None
+        self.doc_keys: KeyIds | None = None
         # check_lines looks ahead: the chunk's lines [_new_from, new_until) it
         # judged (new and indexed, or exact repeats: ``repeats``, their copies'
         # ids), and what it found for the line it stopped at

@@ -14,7 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from cleaner import index
+from cleaner import dedup, index
 
 try:
     from cleaner._speedups import KeyTable
@@ -295,5 +295,5 @@ def test_fingerprint_table_recent_same_with_a_dict(monkeypatch: pytest.MonkeyPat
         return tuple(out)
 
     with_c = build()
-    monkeypatch.setattr(index, "_KeyTable", None)
+    monkeypatch.setattr(dedup, "_KeyTable", None)  # dedup.key_table: a dict
     assert build() == with_c

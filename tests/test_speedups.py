@@ -1615,9 +1615,9 @@ def test_table_spills_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, b
         return (*out, [(r.keys.tolist(), r.ids().tolist()) for r in table.runs], table._filter().bytes.tobytes())
 
     with_c = build()
-    for name in ("_RunSet", "_merge_runs", "_filter_set", "_sorted_columns", "_dict_columns", "_KeyTable",
-                 "_narrow_ids"):
+    for name in ("_RunSet", "_merge_runs", "_filter_set", "_sorted_columns", "_dict_columns", "_narrow_ids"):
         monkeypatch.setattr(index, name, None)
+    monkeypatch.setattr(dedup, "_KeyTable", None)  # recent tables: dicts (dedup.key_table)
     assert build() == with_c
 
 
@@ -1848,7 +1848,7 @@ def test_matcher_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch, seed: 
         for mod, name in ((matcher, "_RunSet"), (matcher, "_probe"), (index, "_RunSet"), (index, "_dict_columns"),
                           (index, "_merge_runs"), (index, "_filter_set"), (index, "_sorted_columns"),
                           (index, "_narrow_ids"),
-                          (index, "_KeyTable")):
+                          (dedup, "_KeyTable")):
             monkeypatch.setattr(mod, name, None)
         without = run_matcher(paragraphs, s, max_bytes, 37)
         monkeypatch.undo()
@@ -2022,7 +2022,7 @@ def run_matcher_keys(paragraphs: list[str], settings_: object, max_bytes: int | 
 
 def check_lines_reference(text: str, k: int, threshold: float, pid: int,
                           recent: tuple[Any, Any], runs: tuple[object, object],
-                          keys: dedup.KeySet) -> object:
+                          keys: dedup.KeyIds) -> object:
     """check_lines of one text, in two calls: near_fingerprints, then probe (an
     exact repeat: the copy's id)."""
     fp = c_mod().near_fingerprints(text, 4, k, 10 if len(text) >= 20 else 10**9)
@@ -2184,7 +2184,7 @@ def test_check_lines_bad_arguments() -> None:
     keys = key_table(8)
     text = "one two three four five six seven eight nine ten eleven twelve"
 
-    def call(texts: list[str], pid: int, keys: dedup.KeySet | None, max_keys: int, min_words: int = 0) -> tuple[Any, ...]:
+    def call(texts: list[str], pid: int, keys: dedup.KeyIds | None, max_keys: int, min_words: int = 0) -> tuple[Any, ...]:
         return f(texts, 0, len(texts), 5, pid, exact, runs, near, runs, keys,  # type: ignore[no-any-return]
                  params(4, 8, 10, 0.5, max_keys, (*LIMITS[:4], min_words)))
 
