@@ -3825,9 +3825,10 @@ done:
 }
 
 PyDoc_STRVAR(check_lines_doc,
-"check_lines(texts, lo, hi, line, pid, exact_recent, exact_runs, near_recent, near_runs, keys, params, /)\n"
+"check_lines(texts, lo, limit, line, pid, exact_recent, exact_runs, near_recent, near_runs, keys, params, /)\n"
 "--\n\n"
-"Matcher.check's common path for the paragraphs texts[lo:hi] in order (the\n"
+"Matcher.check's common path for the paragraphs texts[lo:hi] in order, hi\n"
+"being limit (at most len(texts)), or lo + 1 when limit <= lo (the\n"
 "recent tables are KeyTables), with params = (ngram, k, near_min_words,\n"
 "threshold, max_keys, short, near_from, max_chars, spill_at, min_words): a text\n"
 "shorter than short or all white space is skipped; one of\n"
@@ -3999,15 +4000,20 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
     if (!prints_args("check_lines", p, &ngram, &k, &near_min_words))
         return NULL;
     lo = PyLong_AsSsize_t(args[1]);
-    hi = PyLong_AsSsize_t(args[2]);
+    hi = PyLong_AsSsize_t(args[2]); /* the limit, until checked */
     line = PyLong_AsSsize_t(args[3]);
     for (int i = 0; i < 6; i++)
         lim[i] = PyLong_AsSsize_t(p[4 + i]);
     double threshold = PyFloat_AsDouble(p[3]);
     if (PyErr_Occurred())
         return NULL;
-    if (lo < 0 || hi < lo || hi > PyList_GET_SIZE(texts) || line < 0 || line + (hi - lo) > UINT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "check_lines: need 0 <= lo <= hi <= len(texts), line numbers in uint32");
+    if (lo < 0 || lo >= PyList_GET_SIZE(texts)) {
+        PyErr_SetString(PyExc_ValueError, "check_lines: need 0 <= lo < len(texts)");
+        return NULL;
+    }
+    hi = hi <= lo ? lo + 1 : hi < PyList_GET_SIZE(texts) ? hi : PyList_GET_SIZE(texts);
+    if (line < 0 || line + (hi - lo) > UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "check_lines: line numbers must fit uint32");
         return NULL;
     }
     KeyTableObject *exact, *near;

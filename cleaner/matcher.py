@@ -66,9 +66,12 @@ class MatchSettings:
 
 Prepared = tuple[int, list[int], int]  # exact key, sketch, facts mask (0: none)
 Found = tuple[int, list[int], int, list[int]]  # check_lines' find: Prepared, then the near candidates' ids
+_new = tuple.__new__
 _RunSet = speedup("RunSet")
 _probe = speedup("probe")
 _check_lines = speedup("check_lines")
+# Matcher.repeats when check_lines found none (read only: one dict, not one a call)
+NO_REPEATS: dict[int, int] = {}
 # Keys of the lines the rules kept, per document, for block rules to skip
 # repeats (``Config.skip_repeats``): at most this many; past it, a repeat of a
 # later line breaks a block as any line would.
@@ -123,7 +126,7 @@ class Matcher:
         # judged (new and indexed, or exact repeats: ``repeats``, their copies'
         # ids), and what it found for the line it stopped at
         self._new_from = self.new_until = -1
-        self.repeats: dict[int, int] = {}
+        self.repeats: dict[int, int] = NO_REPEATS
         self._found_ahead: tuple[int, Found] | None = None
         # the engine may pass check a limit past the line (check_lines' lookahead)
         self.looks_ahead = _check_lines is not None and self._c_runs
@@ -225,7 +228,7 @@ class Matcher:
 
     def _forget_ahead(self) -> None:
         self._new_from = self.new_until = -1
-        self.repeats = {}
+        self.repeats = NO_REPEATS
         self._found_ahead = None
 
     def _indexed(self) -> None:
@@ -281,35 +284,48 @@ class Matcher:
         if ahead is not None and ahead[0] == idx:
             self._found_ahead = None
             return self._near_found(ahead[1], raw, text, line)
-        # _speedups.check_lines from the chunk's line idx up to limit (or for
-        # text alone, a line not in the chunk): it indexes the new paragraphs,
-        # their rows added here, then a spill when due. Called once per
-        # stretch of lines, so kept to this one frame.
         texts = self._texts
-        n = len(texts)
-        in_chunk = 0 <= idx < n
-        if in_chunk:
-            lo, hi = idx, limit if idx < limit < n else n if limit >= n else idx + 1
-        else:
-            texts, lo, hi = [text], 0, 1
-            self._lookup((), one=True)
+        if not 0 <= idx < len(texts):
+            return self._check_alone(raw, text, line)
+        # _speedups.check_lines from the chunk's line idx up to limit (it
+        # clamps the limit): it indexes the new paragraphs, their rows added
+        # here, then a spill when due. Called once per stretch of lines, so
+        # kept to this one frame.
         exact, near, runs = live.exact.recent, live.near.recent, self._found
         stop, found, lines, facts, repeats = _check_lines(
-            texts, lo, hi, line, live.para_doc.n, exact, runs[0], near, runs[1], self.doc_keys, self._params)
+            texts, idx, limit, line, live.para_doc.n, exact, runs[0], near, runs[1], self.doc_keys, self._params)
         if lines:
             live.add_rows(self.doc, lines, facts)
             at = self._spill_at  # _indexed, inline
             if len(near) >= at or len(exact) >= at:
                 self._spill()
-        if stop == lo:  # not judged: its near candidates (None: the C fingerprints do not take it)
+        if stop == idx:  # not judged: its near candidates (None: the C fingerprints do not take it)
             return self._check_py(raw, text, line, idx) if found is None else self._near_found(found, raw, text, line)
         # judged; lines judged ahead set new_until and repeats (their copies' ids)
-        if in_chunk:
-            self._new_from, self.new_until = idx, stop
-            self.repeats = repeats if repeats is not None else {}
-            if found is not None:
-                self._found_ahead = (stop, found)
-        copy = None if repeats is None else repeats.get(lo)
+        self._new_from, self.new_until = idx, stop
+        if found is not None:
+            self._found_ahead = (stop, found)
+        if repeats is None:
+            self.repeats = NO_REPEATS
+            return None
+        self.repeats = repeats
+        copy = repeats.get(idx)
+        return None if copy is None else self._repeat_of(copy)
+
+    def _check_alone(self, raw: bytes, text: str, line: int) -> Match | None:
+        """``check`` of a text not in the chunk (a line a strip rule changed, a
+        ``--unit block`` paragraph) through check_lines: nothing judged ahead."""
+        live = self.live
+        self._lookup((), one=True)
+        exact, near, runs = live.exact.recent, live.near.recent, self._found
+        stop, found, lines, facts, repeats = _check_lines(
+            [text], 0, 1, line, live.para_doc.n, exact, runs[0], near, runs[1], self.doc_keys, self._params)
+        if lines:
+            live.add_rows(self.doc, lines, facts)
+            self._indexed()
+        if stop == 0:
+            return self._check_py(raw, text, line, -1) if found is None else self._near_found(found, raw, text, line)
+        copy = None if repeats is None else repeats.get(0)
         return None if copy is None else self._repeat_of(copy)
 
     def _near_found(self, r: Found, raw: bytes, text: str, line: int) -> Match | None:
@@ -380,7 +396,7 @@ class Matcher:
         """The match of an exact repeat of paragraph ``pid`` of this run
         (long enough: ``check_lines`` judged that)."""
         doc, first_line = self.live.where(pid)
-        return Match("exact", 1.0, doc, first_line)
+        return _new(Match, ("exact", 1.0, doc, first_line))  # Match(...) runs a Python-level __new__
 
     def _exact(self, pid: int, src: Index, text: str) -> Match | None:
         if word_count(text) < self.s.min_words:

@@ -2171,9 +2171,9 @@ def test_check_lines_bad_arguments() -> None:
     with pytest.raises(ValueError):
         f(*bad(a10=params(0, 8, 10, 0.5, 0)))  # ngram 0
     with pytest.raises(ValueError):
-        f(*bad(a2=2))  # hi past the list
+        f(*bad(a1=1, a2=2))  # lo past the list
     with pytest.raises(ValueError):
-        f(*bad(a1=1, a2=0))
+        f(*bad(a1=-1))
     with pytest.raises(ValueError):
         f(*bad(a3=2**32))
     with pytest.raises(TypeError):
@@ -2184,9 +2184,10 @@ def test_check_lines_bad_arguments() -> None:
     keys = key_table(8)
     text = "one two three four five six seven eight nine ten eleven twelve"
 
-    def call(texts: list[str], pid: int, keys: dedup.KeyIds | None, max_keys: int, min_words: int = 0) -> tuple[Any, ...]:
-        return f(texts, 0, len(texts), 5, pid, exact, runs, near, runs, keys,  # type: ignore[no-any-return]
-                 params(4, 8, 10, 0.5, max_keys, (*LIMITS[:4], min_words)))
+    def call(texts: list[str], pid: int, keys: dedup.KeyIds | None, max_keys: int, min_words: int = 0,
+             limit: int | None = None) -> tuple[Any, ...]:
+        return f(texts, 0, len(texts) if limit is None else limit, 5, pid,  # type: ignore[no-any-return]
+                 exact, runs, near, runs, keys, params(4, 8, 10, 0.5, max_keys, (*LIMITS[:4], min_words)))
 
     stop, found, lines, facts, repeats = call([text], 3, keys, 1)
     assert (stop, found, array("I", lines).tolist(), len(facts), repeats) == (1, None, [5], 4, None)
@@ -2204,6 +2205,14 @@ def test_check_lines_bad_arguments() -> None:
                                                text + " thirteen", "x"], 4, None, 0)
     assert stop == 5 and set(found[3]) == {3} and array("I", lines).tolist() == [5 + 2, 5 + 4]
     assert repeats == {3: 3}
+    # the limit: past the list, the list's end; at or before lo, texts[lo] alone
+    fresh = ["p q r s t u v", "u v w x y z a", "b c d e f g h"]
+    for limit, stop in ((99, 3), (0, 1), (-1, 1), (2, 2)):
+        exact, near = key_table(8), key_table(4)
+        assert call(fresh, 4, None, 0, limit=limit)[0] == stop
+        assert len(exact) == stop
+    exact, near = key_table(8), key_table(4)
+    assert f(fresh, 1, 1, 5, 4, exact, runs, near, runs, None, params(4, 8, 10, 0.5, 0, LIMITS))[0] == 2
 
 
 @needs_c
