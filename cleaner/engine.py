@@ -111,13 +111,6 @@ class Engine:
         return self.prefilter.scan(buf)
 
 
-def next_stop(stops: Sequence[int], hi: int, p: int) -> int:
-    """The sorted ``stops``' entry at place ``p`` if below ``hi``, else ``hi``:
-    with ``p`` the place of the first stop after a line, how far the matcher
-    may judge ahead of that line (``Matcher.check``'s limit)."""
-    return stops[p] if p < len(stops) and stops[p] < hi else hi
-
-
 class DocumentCleaner:
     """Cleans one document, line by line. Feed ``Item``s, collect kept bytes."""
 
@@ -330,6 +323,9 @@ class DocumentCleaner:
         inline = matcher is not None and matcher.inline
         new_until = -1
         repeats: dict[int, int] = {}
+        # below free, lines judged ahead and new: no test per line (a window
+        # with repeats in it has each line tested, as they are rare)
+        free = -1
         slow = bool(self.e.block_unit or self.boiler is not None or always)
         # (None unless the matcher looks ahead; a slow batch takes every line
         # through _process, where a rule may drop any line)
@@ -342,19 +338,20 @@ class DocumentCleaner:
         # only _process starts or ends a block, a truncation or a look-ahead
         busy = slow or self.truncated_by is not None or self.block is not None or self.pending is not None
         ln = self.line_no
-        # the next stop after the line at hand, and its place p in order:
-        # kept as the lines pass (stops are passed in order)
-        order: Sequence[int] = ahead if ahead is not None else ()
-        p = bisect_left(order, lo)
-        nxt = next_stop(order, hi, p) if ahead is not None else -1
+        # the next stop after the line at hand (how far the matcher may judge
+        # ahead of it: Matcher.check's limit), and its place p in order, the
+        # stops from lo on and then hi: kept as the lines pass (in order)
+        order = [*ahead[bisect_left(ahead, lo):bisect_left(ahead, hi)], hi] if ahead is not None else [-1]
+        p = 0
+        nxt = order[0]
         for i in range(lo, hi):
             ln += 1
             text = texts[i]
             if busy or i in hits:
                 self.line_no = ln
-                if nxt == i:  # a stop passed: the next one (next_stop, inline)
+                if nxt == i:  # a stop passed: the next one
                     p += 1
-                    nxt = order[p] if p < len(order) and order[p] < hi else hi
+                    nxt = order[p]
                 self._next_stop = nxt
                 cands = hits.get(i)
                 if always:
@@ -362,8 +359,10 @@ class DocumentCleaner:
                 self._at = i
                 self._process(new(Item, (ln, raws[i], text, cands, i, False)), out, None)
                 busy = slow or self.truncated_by is not None or self.block is not None or self.pending is not None
-                if ahead is not None and matcher is not None:  # its check may have judged lines ahead
+                # its check may have judged lines ahead (then new_until moved on)
+                if ahead is not None and matcher is not None and matcher.new_until != new_until:
                     new_until, repeats = matcher.new_until, matcher.repeats
+                    free = -1 if repeats else new_until
                 continue
             raw = raws[i]
             if not text or text.isspace():
@@ -375,7 +374,7 @@ class DocumentCleaner:
                 self.body_seen = True
             if keys is not None:
                 self._note_key(raw, text, i)
-            if matcher is not None:
+            if matcher is not None and i >= free:
                 if i < new_until:  # judged by the lookahead of an earlier line's check (short ones too)
                     m = matcher.check(raw, text, ln, i) if i in repeats else None
                 elif len(text) < short:
@@ -385,6 +384,7 @@ class DocumentCleaner:
                 elif ahead is not None:
                     m = matcher.check(raw, text, ln, i, nxt)
                     new_until, repeats = matcher.new_until, matcher.repeats
+                    free = -1 if repeats else new_until
                 else:
                     m = matcher.check(raw, text, ln, i)
                 if m is not None:
