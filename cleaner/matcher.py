@@ -274,7 +274,7 @@ class Matcher:
         now, exact repeats among them are noted in ``repeats`` (their copies'
         ids), and ``new_until`` tells the caller it need only ask about those
         (it may be from an earlier call: then at most ``idx``)."""
-        if self._new_from <= idx < self.new_until:  # judged by the last call's lookahead
+        if idx < self.new_until and idx >= self._new_from:  # judged by the last call's lookahead
             copy = self.repeats.get(idx)
             return None if copy is None else self._repeat_of(copy)
         live = self.live
