@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -77,3 +78,18 @@ def test_template_pairs_replace_names_not_pronouns_or_sentence_starts(dedup_qual
     assert ("2019", "2019") not in pairs
     assert dedup_quality.may_start_sentence('work."') and dedup_quality.may_start_sentence("it:")
     assert not dedup_quality.may_start_sentence('crisis,"') and not dedup_quality.may_start_sentence("word")
+
+
+def test_instruction_counts_read_from_callgrind_and_counted_on_a_real_run() -> None:
+    """instructions.py reads callgrind's count; where valgrind is installed, a
+    real (tiny) run of both modes gives counts, stream above off."""
+    bench = load_benchmark("instructions")
+    assert bench.collected("==7== Events    : Ir\n==7== Collected : 4730569556\n==7==\n") == 4730569556
+    with pytest.raises(RuntimeError):
+        bench.collected("==7== no count here\n")
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind not installed")
+    tiny = Path(__file__).resolve().parent.parent / "corpus_samples"
+    sample = sorted(p for p in tiny.glob("*.txt") if not p.name.endswith(".expected.txt"))[0]
+    got = bench.count(("off", "stream"), sample)
+    assert set(got) == {"off", "stream"} and 0 < got["off"] < got["stream"]
