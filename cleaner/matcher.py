@@ -278,15 +278,13 @@ class Matcher:
             copy = self.repeats.get(idx)
             return None if copy is None else self._repeat_of(copy)
         live = self.live
-        if not self._in_c or live.sample_shift or idx in self._pre:
+        texts = self._texts
+        if not self._in_c or live.sample_shift or idx in self._pre or not 0 <= idx < len(texts):
             return self._check_py(raw, text, line, idx)
         ahead = self._found_ahead
         if ahead is not None and ahead[0] == idx:
             self._found_ahead = None
             return self._near_found(ahead[1], raw, text, line)
-        texts = self._texts
-        if not 0 <= idx < len(texts):
-            return self._check_alone(raw, text, line)
         # _speedups.check_lines from the chunk's line idx up to limit (it
         # clamps the limit): it indexes the new paragraphs, their rows added
         # here, then a spill when due. Called once per stretch of lines, so
@@ -312,22 +310,6 @@ class Matcher:
         copy = repeats.get(idx)
         return None if copy is None else self._repeat_of(copy)
 
-    def _check_alone(self, raw: bytes, text: str, line: int) -> Match | None:
-        """``check`` of a text not in the chunk (a line a strip rule changed, a
-        ``--unit block`` paragraph) through check_lines: nothing judged ahead."""
-        live = self.live
-        self._lookup((), one=True)
-        exact, near, runs = live.exact.recent, live.near.recent, self._found
-        stop, found, lines, facts, repeats = _check_lines(
-            [text], 0, 1, line, live.para_doc.n, exact, runs[0], near, runs[1], self.doc_keys, self._params)
-        if lines:
-            live.add_rows(self.doc, lines, facts)
-            self._indexed()
-        if stop == 0:
-            return self._check_py(raw, text, line, -1) if found is None else self._near_found(found, raw, text, line)
-        copy = None if repeats is None else repeats.get(0)
-        return None if copy is None else self._repeat_of(copy)
-
     def _near_found(self, r: Found, raw: bytes, text: str, line: int) -> Match | None:
         """A paragraph check_lines left with near candidates: judged on them,
         indexed unless one is taken."""
@@ -340,8 +322,9 @@ class Matcher:
 
     def _check_py(self, raw: bytes, text: str, line: int, idx: int) -> Match | None:
         """``check`` without check_lines: no C extension, a sampled or loaded
-        index, a line prepared by ``prepare``, or one whose characters the C
-        fingerprints do not take."""
+        index, a line prepared by ``prepare``, a text outside the chunk (a
+        line a strip rule changed, a ``--unit block`` paragraph), or one whose
+        characters the C fingerprints do not take."""
         fp = self._prepared(idx) if idx >= 0 else None
         if fp is None:
             if len(text) < self.short or text.isspace():
