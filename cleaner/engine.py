@@ -339,19 +339,17 @@ class DocumentCleaner:
         busy = slow or self.truncated_by is not None or self.block is not None or self.pending is not None
         ln = self.line_no
         # the next stop after the line at hand (how far the matcher may judge
-        # ahead of it: Matcher.check's limit), and its place p in order, the
-        # stops from lo on and then hi: kept as the lines pass (in order)
-        order = [*ahead[bisect_left(ahead, lo):bisect_left(ahead, hi)], hi] if ahead is not None else [-1]
-        p = 0
-        nxt = order[0]
+        # ahead of it: Matcher.check's limit), taken in turn from the stops
+        # from lo on, then hi, as the lines pass them
+        later = iter([*ahead[bisect_left(ahead, lo):bisect_left(ahead, hi)], hi] if ahead is not None else [-1])
+        nxt = next(later)
         for i in range(lo, hi):
             ln += 1
             text = texts[i]
             if busy or i in hits:
                 self.line_no = ln
                 if nxt == i:  # a stop passed: the next one
-                    p += 1
-                    nxt = order[p]
+                    nxt = next(later)
                 self._next_stop = nxt
                 cands = hits.get(i)
                 if always:
