@@ -42,7 +42,7 @@ def probe(
     near_recent: KeyTable, near_runs: RunSet, /
 ) -> int | list[int] | None: ...
 def check_lines(
-    texts: list[str], lo: int, hi: int, line: int, pid: int, exact_recent: KeyTable, exact_runs: RunSet,
+    texts: list[str], lo: int, limit: int, line: int, pid: int, exact_recent: KeyTable, exact_runs: RunSet,
     near_recent: KeyTable, near_runs: RunSet, keys: KeyTable | None,
     params: tuple[int, int, int, float, int, int, int, int, int, int], /
 ) -> tuple[int, tuple[int, list[int], int, list[int]] | None, bytes, bytes, dict[int, int] | None]: ...
