@@ -81,8 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     tp = load_throughput()
     seed = tp.DEFAULT_SEED if args.seed is None else args.seed
-    name = "stream.txt" if (args.mb, seed) == (tp.DEFAULT_MB, tp.DEFAULT_SEED) else f"stream-{args.mb}mb-s{seed}.txt"
-    stream = tp.DATA_DIR / name
+    stream = tp.stream_path(args.mb, seed)
     print(tp.ensure_stream(stream, args.mb * tp.MB, seed).describe())
     print(tp.source_info())
     # byte-compiled first, as pip install leaves it (else each run compiles the package)

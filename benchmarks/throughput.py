@@ -473,6 +473,12 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def stream_path(mb: int, seed: int) -> Path:
+    """Where the stream of ``mb`` MB and ``seed`` is kept (``ensure_stream`` builds it)."""
+    name = "stream.txt" if (mb, seed) == (DEFAULT_MB, DEFAULT_SEED) else f"stream-{mb}mb-s{seed}.txt"
+    return DATA_DIR / name
+
+
 def ensure_stream(path: Path, target_bytes: int, seed: int) -> StreamStats:
     """Generate the stream at ``path`` unless a file built with the same
     parameters is already there (checked through a ``.json`` sidecar)."""
@@ -803,8 +809,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(source_info())
         measure_stdin_jobs(args.stdin_jobs, args.repeat)
         return 0
-    name = "stream.txt" if (mb, args.seed) == (DEFAULT_MB, DEFAULT_SEED) else f"stream-{mb}mb-s{args.seed}.txt"
-    stream = DATA_DIR / name
+    stream = stream_path(mb, args.seed)
     stats = ensure_stream(stream, mb * MB, args.seed)
     print(stats.describe())
     if args.generate_only:
