@@ -10,6 +10,7 @@ import importlib.util
 import random
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 from types import ModuleType
 
@@ -93,3 +94,26 @@ def test_instruction_counts_read_from_callgrind_and_counted_on_a_real_run() -> N
     sample = sorted(p for p in tiny.glob("*.txt") if not p.name.endswith(".expected.txt"))[0]
     got = bench.count(("off", "stream"), sample)
     assert set(got) == {"off", "stream"} and 0 < got["off"] < got["stream"]
+
+
+def test_time_profile_counts_inclusive_samples_and_profiles_a_real_run(tmp_path: Path) -> None:
+    """time_profile.py counts each function once per sampled stack, places
+    stripped, and lists what the stream run gained, without the frames every
+    sample holds; where py-spy is installed, a real (tiny) run is profiled."""
+    bench = load_benchmark("time_profile")
+    raw = ["main (cleaner/cli.py:498);feed (cleaner/stream.py:89);check_lines (cleaner/_speedups.c:4050) 7\n",
+           "main (cleaner/cli.py:498);f (a.py:1);f (a.py:2);0x7f5d3cacafb0 (x.so) 3\n", "garbage\n", "\n"]
+    total, per = bench.inclusive(raw)
+    assert total == 10 and per == {"main": 10, "feed": 7, "check_lines": 7, "f": 3, "0x7f5d3cacafb0": 3}
+    rows = bench.report((8, Counter({"main": 8, "feed": 3, "f": 4})), (10, per), 5)
+    assert rows[0] == "samples: --dedup off 8, --dedup stream 10 (+25%)"
+    assert rows[4:] == ["| check_lines | 0 | 7 | +7 | 350% |", "| feed | 3 | 7 | +4 | 200% |",
+                        "| f | 4 | 3 | -1 | -50% |"]
+    if shutil.which("py-spy") is None:
+        pytest.skip("py-spy not installed")
+    tiny = Path(__file__).resolve().parent.parent / "corpus_samples"
+    sample = sorted(p for p in tiny.glob("*.txt") if not p.name.endswith(".expected.txt"))[0]
+    out = tmp_path / "p.txt"
+    bench.record("stream", sample, out, 1000)
+    total, per = bench.inclusive(out.read_text(encoding="utf-8", errors="replace").splitlines())
+    assert total > 0 and any(name.startswith("StreamCleaner") or name == "main" for name in per)
