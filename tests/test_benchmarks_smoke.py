@@ -98,8 +98,9 @@ def test_instruction_counts_read_from_callgrind_and_counted_on_a_real_run() -> N
 
 def test_time_profile_counts_inclusive_samples_and_profiles_a_real_run(tmp_path: Path) -> None:
     """time_profile.py counts each function once per sampled stack, places
-    stripped, and lists what the stream run gained, without the frames every
-    sample holds; where py-spy is installed, a real (tiny) run is profiled."""
+    stripped, and lists what the stream run gained, without the trunk (frames
+    in most of the rules' samples) and unnamed native frames; where py-spy is
+    installed, a real (tiny) run is profiled."""
     bench = load_benchmark("time_profile")
     raw = ["main (cleaner/cli.py:498);feed (cleaner/stream.py:89);check_lines (cleaner/_speedups.c:4050) 7\n",
            "main (cleaner/cli.py:498);f (a.py:1);f (a.py:2);0x7f5d3cacafb0 (x.so) 3\n", "garbage\n", "\n"]
