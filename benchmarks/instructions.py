@@ -71,22 +71,34 @@ def count(modes: Sequence[str], stream: Path) -> dict[str, int]:
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def stream_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options of a script that runs both modes on throughput.py's stream (``--mb``, ``--seed``)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mb", type=int, default=120, help="stream size in MB (10^6 bytes); default %(default)s")
     ap.add_argument("--seed", type=int, default=None, help="generator seed (default: throughput.py's)")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def ready_stream(mb: int, seed: int | None) -> Path:
+    """throughput.py's stream of ``mb`` MB (built unless cached), described,
+    and the package byte-compiled as pip install leaves it (else each run
+    compiles it)."""
+    tp = load_throughput()
+    seed = tp.DEFAULT_SEED if seed is None else seed
+    stream: Path = tp.stream_path(mb, seed)
+    print(tp.ensure_stream(stream, mb * tp.MB, seed).describe())
+    print(tp.source_info())
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "cleaner")], check=True,
+                   stdout=subprocess.DEVNULL)
+    return stream
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = stream_parser(__doc__).parse_args(argv)
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (apt install valgrind)", file=sys.stderr)
         return 2
-    tp = load_throughput()
-    seed = tp.DEFAULT_SEED if args.seed is None else args.seed
-    stream = tp.stream_path(args.mb, seed)
-    print(tp.ensure_stream(stream, args.mb * tp.MB, seed).describe())
-    print(tp.source_info())
-    # byte-compiled first, as pip install leaves it (else each run compiles the package)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "cleaner")], check=True,
-                   stdout=subprocess.DEVNULL)
+    stream = ready_stream(args.mb, args.seed)
     print(f"\ncounting with callgrind, {len(MODES)} runs in parallel ({os.cpu_count()} CPUs)...", flush=True)
     got = count(MODES, stream)
     print("\n| clean | instructions | over --dedup off |")

@@ -15,7 +15,6 @@ must be installed (``pip install py-spy``; not a dependency of the package).
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from instructions import MODES, ROOT, load_throughput  # noqa: E402  (a sibling script, not a package)
+from instructions import MODES, ROOT, ready_stream, stream_parser  # noqa: E402  (a sibling script, not a package)
 
 
 def frame_name(frame: str) -> str:
@@ -77,21 +76,14 @@ def report(off: tuple[int, Counter[str]], stream: tuple[int, Counter[str]], top:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mb", type=int, default=120, help="stream size in MB (10^6 bytes); default %(default)s")
-    ap.add_argument("--seed", type=int, default=None, help="generator seed (default: throughput.py's)")
+    ap = stream_parser(__doc__)
     ap.add_argument("--rate", type=int, default=500, help="samples per second; default %(default)s")
     ap.add_argument("--top", type=int, default=30, help="functions listed; default %(default)s")
     args = ap.parse_args(argv)
     if shutil.which("py-spy") is None:
         print("py-spy is not installed (pip install py-spy)", file=sys.stderr)
         return 2
-    tp = load_throughput()
-    seed = tp.DEFAULT_SEED if args.seed is None else args.seed
-    stream = tp.stream_path(args.mb, seed)
-    print(tp.ensure_stream(stream, args.mb * tp.MB, seed).describe())
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "cleaner")], check=True,
-                   stdout=subprocess.DEVNULL)
+    stream = ready_stream(args.mb, args.seed)
     got = {}
     with tempfile.TemporaryDirectory() as tmp:
         for mode in MODES:  # one after the other: a run beside it would share the caches
