@@ -5733,7 +5733,7 @@ static PyObject *viterbi_trace(PyObject *module, PyObject *const *args, Py_ssize
  * itself (or at a container that holds it) would never be freed. */
 typedef struct {
     PyObject_HEAD
-    PyObject *art, *feat, *fixed, *index, *kind, *rep, *score, *text, *why;
+    PyObject *art, *feat, *fixed, *held, *index, *kind, *rep, *score, *text, *why;
 } LineObject;
 
 static PyTypeObject LineType;
@@ -5744,6 +5744,7 @@ static void line_dealloc(LineObject *self)
     Py_XDECREF(self->art);
     Py_XDECREF(self->feat);
     Py_XDECREF(self->fixed);
+    Py_XDECREF(self->held);
     Py_XDECREF(self->index);
     Py_XDECREF(self->kind);
     Py_XDECREF(self->rep);
@@ -5760,8 +5761,10 @@ static PyObject *line_vectorcall(PyObject *type, PyObject *const *args, size_t n
         PyErr_SetString(PyExc_TypeError, "Line takes no keyword arguments");
         return NULL;
     }
-    if (!nargs_ok("Line", nargs, 3))
+    if (nargs != 3 && nargs != 4) {
+        PyErr_Format(PyExc_TypeError, "Line takes 3 or 4 arguments (%zd given)", nargs);
         return NULL;
+    }
     if (empty_str == NULL && (empty_str = PyUnicode_New(0, 0)) == NULL)
         return NULL;
     LineObject *self = PyObject_New(LineObject, (PyTypeObject *)type);
@@ -5771,6 +5774,7 @@ static PyObject *line_vectorcall(PyObject *type, PyObject *const *args, size_t n
     self->index = Py_NewRef(args[0]);
     self->text = Py_NewRef(args[1]);
     self->fixed = Py_NewRef(args[2]);
+    self->held = Py_NewRef(nargs == 4 ? args[3] : Py_False);
     self->why = Py_NewRef(empty_str);
     self->rep = Py_NewRef(Py_False);
     return (PyObject *)self;
@@ -5787,7 +5791,7 @@ static PyObject *line_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 
 #define LINE_MEMBER(name) {#name, T_OBJECT_EX, offsetof(LineObject, name), 0, NULL}
 static PyMemberDef line_members[] = {
-    LINE_MEMBER(art), LINE_MEMBER(feat), LINE_MEMBER(fixed), LINE_MEMBER(index), LINE_MEMBER(kind),
+    LINE_MEMBER(art), LINE_MEMBER(feat), LINE_MEMBER(fixed), LINE_MEMBER(held), LINE_MEMBER(index), LINE_MEMBER(kind),
     LINE_MEMBER(rep), LINE_MEMBER(score), LINE_MEMBER(text), LINE_MEMBER(why),
     {NULL, 0, 0, 0, NULL},
 };
@@ -5799,7 +5803,7 @@ static PyTypeObject LineType = {
     .tp_basicsize = sizeof(LineObject),
     .tp_dealloc = (destructor)line_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Line(index, text, fixed, /)\n--\n\ncontext._Line in C (its attributes as members).",
+    .tp_doc = "Line(index, text, fixed, held=False, /)\n--\n\ncontext._Line in C (its attributes as members).",
     .tp_members = line_members,
     .tp_new = line_new,
     .tp_vectorcall = line_vectorcall,
@@ -5836,7 +5840,7 @@ PyDoc_STRVAR(classify_lines_doc,
 "done, else the line left to Python (its cross-document count xdocs already\n"
 "taken); last_rep the index of the last short repeat found, or -1.");
 
-static PyObject *a_text, *a_fixed, *a_index, *a_kind, *a_why, *a_score, *a_feat, *a_rep;
+static PyObject *a_text, *a_fixed, *a_held, *a_index, *a_kind, *a_why, *a_score, *a_feat, *a_rep;
 
 static int line_names(void)
 {
@@ -5844,6 +5848,7 @@ static int line_names(void)
         return 0;
     return (a_text = PyUnicode_InternFromString("text")) == NULL
         || (a_fixed = PyUnicode_InternFromString("fixed")) == NULL
+        || (a_held = PyUnicode_InternFromString("held")) == NULL
         || (a_index = PyUnicode_InternFromString("index")) == NULL
         || (a_kind = PyUnicode_InternFromString("kind")) == NULL
         || (a_why = PyUnicode_InternFromString("why")) == NULL
@@ -6095,7 +6100,8 @@ PyDoc_STRVAR(verdict_lines_doc,
 "2 weak article, 4 drop_bad_in_article, 8 drop_short_in_article, 16\n"
 "use_weak_neighbors. own: None (Python judges repeats), or (line_class,\n"
 "stop, crossdoc) as for classify_lines, crossdoc None or (rows, bits): a\n"
-"repeat's own_keep (DocumentContext._own_keep) is then found in C. left:\n"
+"repeat's own_keep (DocumentContext._own_keep; only of a line held) is then\n"
+"found in C. left:\n"
 "the lines decided before (DocumentContext.left, read by _near).");
 
 static PyObject *a_art;
@@ -6299,6 +6305,11 @@ static PyObject *verdict_lines(PyObject *module, PyObject *const *args, Py_ssize
         PyObject *kind = item[3];
         if (item[2] != Py_None) { /* removed by a rule: the rule is the reason */
             int dup = PyObject_RichCompareBool(item[2], dedup_rule, Py_EQ);
+            if (dup > 0) { /* own_keep only for a repeat the engine holds (it reads no other's) */
+                PyObject *h = LINE_GET(ln, held);
+                dup = h == NULL ? -1 : PyObject_IsTrue(h);
+                Py_XDECREF(h);
+            }
             if (dup < 0)
                 goto fail;
             if (dup && lc == NULL) {

@@ -100,13 +100,14 @@ class Line:
     art: bool
     feat: LineFeatures
     fixed: str | None
+    held: bool
     index: int
     kind: str
     rep: bool
     score: float
     text: str
     why: str
-    def __init__(self, index: int, text: str, fixed: str | None, /) -> None: ...
+    def __init__(self, index: int, text: str, fixed: str | None, held: bool = False, /) -> None: ...
 
 class LineClass:
     def __init__(

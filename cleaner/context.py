@@ -374,9 +374,10 @@ class Verdict(NamedTuple):
     article: bool  # inside the article region
     score: float  # evidence for the article state
     features: LineFeatures
-    # for a repeat the engine removed: whether the line, judged as any other
-    # line, would be kept (the engine keeps it when its first copy was
-    # dropped as outside the article: see ``DocumentCleaner._settle_repeat``)
+    # for a repeat the engine holds (pushed ``held``): whether the line, judged
+    # as any other line, would be kept (the engine keeps it when its first copy
+    # was dropped as outside the article: see ``DocumentCleaner._settle_repeat``);
+    # False for any other line
     own_keep: bool = False
 
     def explain(self) -> dict[str, object]:
@@ -780,7 +781,7 @@ class _Line:
     """One line while it waits for its verdict."""
 
     __slots__ = (
-        "art", "feat", "fixed", "index", "kind", "rep", "score", "text", "why",
+        "art", "feat", "fixed", "held", "index", "kind", "rep", "score", "text", "why",
     )
 
     # set by pass 1 (_classify) and by _flush before any read: not set here,
@@ -790,10 +791,11 @@ class _Line:
     score: float
     art: bool  # inside the article region
 
-    def __init__(self, index: int, text: str, fixed: str | None) -> None:
+    def __init__(self, index: int, text: str, fixed: str | None, held: bool = False) -> None:
         self.index = index
         self.text = text
         self.fixed = fixed
+        self.held = held  # a repeat whose verdict's own_keep is read (see push)
         self.why = ""
         self.rep = False  # a short line that repeats an earlier line of the document
 
@@ -839,7 +841,7 @@ class ContextClassifier:
         self.context_consts = (p.use_context, GOOD, BLANK, DUP, BAD, "echoed-below", p.bad_score, p.isolated_factor,
                                LAG)
         self.verdict_lines: Callable[..., tuple[list[Verdict], list[int]]] | None = _c_verdict_lines
-        self.line_type: Callable[[int, str, str | None], _Line] = _c_line_type or _Line
+        self.line_type: Callable[[int, str, str | None, bool], _Line] = _c_line_type or _Line
         # a document's push flushes buf[:-hold] once buf holds flush_at lines
         chunk = max(1, (p.window or 0) // WINDOW_CHUNK_DIVISOR)
         self.hold = p.window or 0
@@ -938,10 +940,13 @@ class DocumentContext:
         self.new_line = clf.line_type
 
     # -- input -------------------------------------------------------------
-    def push(self, text: str, fixed: str | None = None) -> list[Verdict]:
-        """Add the next line; return the verdicts now due (possibly none)."""
+    def push(self, text: str, fixed: str | None = None, held: bool = False) -> list[Verdict]:
+        """Add the next line; return the verdicts now due (possibly none).
+        ``held``: a repeat (``fixed`` DEDUP_RULE) whose verdict's ``own_keep``
+        the caller reads; it is judged only for those (it classifies the line
+        again, which every repeat removed outright would pay for nothing)."""
         buf = self.buf
-        buf.append(self.new_line(self.n, text, fixed))
+        buf.append(self.new_line(self.n, text, fixed, held))
         self.n += 1
         if len(buf) >= self.flush_at:
             return self._flush(len(buf) - self.clf.hold)
@@ -1286,7 +1291,7 @@ class DocumentContext:
             kind, art, own = ln.kind, ln.art, False
             if ln.fixed is not None:
                 keep, why = False, ln.fixed
-                own = ln.fixed == DEDUP_RULE and self._own_keep(i)
+                own = ln.held and ln.fixed == DEDUP_RULE and self._own_keep(i)
             elif kind == BLANK:
                 keep, why = True, "classifier:blank"
             elif not use_region:

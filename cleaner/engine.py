@@ -246,7 +246,7 @@ class DocumentCleaner:
         Held for the output stage: a kept line, or ``held`` (a repeat)."""
         assert self.ctx is not None
         self.held.append(it if fixed is None else held)
-        vs = self.ctx.push(it.text, fixed)
+        vs = self.ctx.push(it.text, fixed, held is not None)
         if vs:
             self._due(vs)
 

@@ -1211,6 +1211,8 @@ POOL = ["Top pick", "Pros", "$35 from Amazon", "- Careful handling", "Share this
         "She said the plan was the best of the options they had and that the city would go on with it."]
 FIXED = st.sampled_from([None] * 6 + ["dedup.repeat", "dedup.repeat", "ads.more", "captions.alt", "social.share",
                                       "chrome.byline", "layout.blank-lines"])
+# a document's line: (text, fixed) or, for a repeat the engine holds, (text, fixed, True)
+DocLine = tuple[str, str | None] | tuple[str, str | None, bool]
 DOC_LINE = st.tuples(st.one_of(lines(), st.sampled_from(POOL), st.sampled_from(["", " ", "\t", "\xa0"]),
                                st.sampled_from(POOL).map(lambda t: f" {t.upper()} ")), FIXED)
 DOC_TEXTS = st.lists(DOC_LINE, max_size=130)
@@ -1218,17 +1220,19 @@ DOC_TEXTS = st.lists(DOC_LINE, max_size=130)
 
 @st.composite
 def doc_lines(draw: st.DrawFn, texts: st.SearchStrategy[list[tuple[str, str | None]]] = DOC_TEXTS,
-              ) -> list[tuple[str, str | None]]:
+              ) -> list[DocLine]:
     """Lines of a document, some followed by their copy as a repeat the
-    duplicate index removed (an echo), one or two lines below."""
-    out: list[tuple[str, str | None]] = []
+    duplicate index removed (an echo), one or two lines below, held by the
+    engine (its verdict's own_keep judged: a third item True) or not."""
+    out: list[DocLine] = []
     for text, fixed in draw(texts):
         out.append((text, fixed))
         echo = draw(st.sampled_from([0, 0, 0, 1, 2]))
         if echo == 2:
             out.append((draw(st.sampled_from(["", "Pros"])), None))
         if echo:
-            out.append((draw(st.sampled_from([text, f" {text.upper()}", text + "x"])), "dedup.repeat"))
+            copy = draw(st.sampled_from([text, f" {text.upper()}", text + "x"]))
+            out.append((copy, "dedup.repeat", draw(st.booleans())))
     return out
 
 
@@ -1250,20 +1254,20 @@ def python_classifier() -> Iterator[None]:
             setattr(context, k, v)
 
 
-def classify_docs(docs: list[list[tuple[str, str | None]]], params: context.ContextParams) -> list[object]:
+def classify_docs(docs: list[list[DocLine]], params: context.ContextParams) -> list[object]:
     clf = context.ContextClassifier(params, crossdoc=context.CrossDocCounter(width=1024, depth=2),
                                     stopwords=STOPWORDS)
     out: list[object] = []
     for doc in docs:
         ctx = clf.document()
-        for text, fixed in doc:
-            out.extend(ctx.push(text, fixed))
+        for text, fixed, *held in doc:
+            out.extend(ctx.push(text, fixed, bool(held and held[0])))
         out.extend(ctx.finish())
         out.append(len(ctx.left))
     return out
 
 
-def assert_window_matches_python(docs: list[list[tuple[str, str | None]]], params: context.ContextParams) -> None:
+def assert_window_matches_python(docs: list[list[DocLine]], params: context.ContextParams) -> None:
     """The classifier window in C gives what the Python one gives on ``docs``."""
     got = classify_docs(docs, params)
     with python_classifier():
@@ -1278,7 +1282,7 @@ def assert_window_matches_python(docs: list[list[tuple[str, str | None]]], param
 @given(st.lists(DOC_LINES, min_size=1, max_size=4), st.sampled_from(DOC_PARAMS))
 @example([[(POOL[7], None), ("Top pick", None), (" top PICK", "dedup.repeat"), (POOL[8], None)]],
          DOC_PARAMS[14])  # an echo in the article, dropped for its why
-def test_classifier_window_matches_python(docs: list[list[tuple[str, str | None]]],
+def test_classifier_window_matches_python(docs: list[list[DocLine]],
                                           params: context.ContextParams) -> None:
     assert_window_matches_python(docs, params)
 
@@ -1286,12 +1290,30 @@ def test_classifier_window_matches_python(docs: list[list[tuple[str, str | None]
 @needs_c
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(doc_lines(st.lists(DOC_LINE, min_size=20, max_size=60)), min_size=1, max_size=2))
-def test_weak_article_at_window_edge_matches_python(docs: list[list[tuple[str, str | None]]]) -> None:
+def test_weak_article_at_window_edge_matches_python(docs: list[list[DocLine]]) -> None:
     """No clear article, decided at the end of a short window: _near (for
     _weak_company, of lines and of repeats' own verdicts) walks on into the
     lines decided before (DocumentContext.left)."""
     params = replace(DEFAULT, window=12, weak_article=60.0)
     assert_window_matches_python(docs, params)
+
+
+@needs_c
+def test_own_keep_is_judged_only_for_a_repeat_held() -> None:
+    """A repeat pushed ``held`` gets the verdict's own_keep it would have as
+    any other line; one not held (the engine removed it outright and reads no
+    verdict of it) gets False, and is otherwise judged alike. In C and in Python."""
+    def third(held: bool) -> context.Verdict:
+        clf = context.ContextClassifier(DEFAULT, stopwords=STOPWORDS)
+        ctx = clf.document()
+        out = [*ctx.push(POOL[7]), *ctx.push(POOL[8]), *ctx.push(POOL[7], "dedup.repeat", held), *ctx.push(POOL[8])]
+        return [*out, *ctx.finish()][2]
+
+    for in_c in (True, False):
+        with contextlib.nullcontext() if in_c else python_classifier():
+            held, removed = third(True), third(False)
+        assert held.own_keep and not removed.own_keep, in_c
+        assert held._replace(own_keep=False) == removed, in_c
 
 
 @c_in_use
