@@ -3358,6 +3358,19 @@ static PyObject *keytable_iter(KeyTableObject *self)
     return it;
 }
 
+/* Empty, keeping the arrays: a spill's next table fills to about the same
+ * size, and fresh arrays of a few MB would page-fault all over again */
+static PyObject *keytable_clear(KeyTableObject *self, PyObject *unused)
+{
+    (void)unused;
+    memset(self->slots, 0, (self->mask + 1) * sizeof(uint32_t));
+    PyMem_Free(self->dead);
+    self->dead = NULL;
+    self->seen_gen = 0; /* the notes (seen) are of entries gone */
+    self->n = self->used = 0;
+    Py_RETURN_NONE;
+}
+
 static PyObject *keytable_memory(KeyTableObject *self, PyObject *unused)
 {
     (void)unused;
@@ -3430,6 +3443,7 @@ static PyMethodDef keytable_methods[] = {
     {"items", (PyCFunction)keytable_items, METH_NOARGS,
      "items()\n--\n\nThe (key, id) pairs in insertion order (a list)."},
     {"memory", (PyCFunction)keytable_memory, METH_NOARGS, "memory()\n--\n\nThe bytes allocated for the table."},
+    {"clear", (PyCFunction)keytable_clear, METH_NOARGS, "clear()\n--\n\nNo entries; the room for them is kept."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -4241,6 +4255,33 @@ static int insertion_fix(KeyPid *x, Py_ssize_t n)
     return 1;
 }
 
+/* sorted_columns' x and y (2n entries), kept from spill to spill up to
+ * SCRATCH_KEEP bytes: a spill's fresh few MB would page-fault every time */
+#define SCRATCH_KEEP ((size_t)16 << 20)
+static KeyPid *scratch;
+static size_t scratch_n;
+
+static KeyPid *spill_scratch(Py_ssize_t n)
+{
+    size_t want = 2 * (size_t)(n ? n : 1);
+    if (want * sizeof(KeyPid) > SCRATCH_KEEP)
+        return PyMem_Malloc(want * sizeof(KeyPid));
+    if (want > scratch_n) {
+        PyMem_Free(scratch);
+        scratch_n = 0;
+        if ((scratch = PyMem_Malloc(want * sizeof(KeyPid))) == NULL)
+            return NULL;
+        scratch_n = want;
+    }
+    return scratch;
+}
+
+static void spill_scratch_done(KeyPid *x)
+{
+    if (x != scratch)
+        PyMem_Free(x);
+}
+
 /* Sorts x[0..n) by key (unique) into x or y (n entries each); returns which */
 static KeyPid *radix_sort(KeyPid *x, KeyPid *y, Py_ssize_t n)
 {
@@ -4326,7 +4367,7 @@ static PyObject *sorted_columns(PyObject *self, PyObject *const *args, Py_ssize_
             return NULL;
     }
     Py_ssize_t n = t != NULL ? t->used : PyBytes_GET_SIZE(PyTuple_GET_ITEM(cols, 1)) / 4, m = 0;
-    KeyPid *x = PyMem_Malloc(2 * (size_t)(n ? n : 1) * sizeof(KeyPid)), *y = x + n, *sorted;
+    KeyPid *x = spill_scratch(n), *y = x + n, *sorted;
     if (x == NULL) {
         PyErr_NoMemory();
         goto done;
@@ -4388,15 +4429,34 @@ static PyObject *sorted_columns(PyObject *self, PyObject *const *args, Py_ssize_
         }
         memcpy(po + 4 * j++, &sorted[i].pid, 4);
     }
-    PyMem_Free(x);
+    spill_scratch_done(x);
     Py_XDECREF(cols);
     return Py_BuildValue("(NN)", kb, pb);
 done:
-    PyMem_Free(x);
+    spill_scratch_done(x);
     Py_XDECREF(cols);
     Py_XDECREF(kb);
     Py_XDECREF(pb);
     return NULL;
+}
+
+PyDoc_STRVAR(unfilled_doc,
+"unfilled(n, /)\n--\n\n"
+"A bytearray of n bytes left as the allocator gave them (bytearray(n) zeroes\n"
+"them): for a buffer that is written whole before it is read, as the merged\n"
+"run merge_runs writes.");
+
+static PyObject *unfilled(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_ssize_t n = PyLong_AsSsize_t(arg);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "unfilled: n must be at least 0");
+        return NULL;
+    }
+    return PyByteArray_FromStringAndSize(NULL, n);
 }
 
 PyDoc_STRVAR(merge_runs_doc,
@@ -6617,6 +6677,7 @@ static PyMethodDef methods[] = {
     {"dict_columns", (PyCFunction)(void (*)(void))dict_columns, METH_FASTCALL, dict_columns_doc},
     {"sorted_columns", (PyCFunction)(void (*)(void))sorted_columns, METH_FASTCALL, sorted_columns_doc},
     {"merge_runs", (PyCFunction)(void (*)(void))merge_runs, METH_FASTCALL, merge_runs_doc},
+    {"unfilled", unfilled, METH_O, unfilled_doc},
     {"filter_set", (PyCFunction)(void (*)(void))filter_set, METH_FASTCALL, filter_set_doc},
     {"narrow_ids", (PyCFunction)(void (*)(void))narrow_ids, METH_FASTCALL, narrow_ids_doc},
     {"id_range", id_range, METH_O, id_range_doc},

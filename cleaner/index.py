@@ -65,6 +65,7 @@ _RunSet = speedup("RunSet")
 _dict_columns = speedup("dict_columns")
 _sorted_columns = speedup("sorted_columns")
 _merge_runs = speedup("merge_runs")
+_unfilled = speedup("unfilled")
 _filter_set = speedup("filter_set")
 _narrow_ids = speedup("narrow_ids")
 _id_range = speedup("id_range")
@@ -223,8 +224,7 @@ class FingerprintTable:
         self._run_set: tuple[list[int], Any] | None = None
 
     def _new_recent(self, size: int = 0) -> KeyIds:
-        """An empty recent table with room for ``size`` entries (a spill's
-        table is about as full at the next spill: no growing on the way)."""
+        """An empty recent table with room for ``size`` entries."""
         return key_table(self.bits // 8, size)
 
     @property
@@ -326,7 +326,7 @@ class FingerprintTable:
             # table kept of its keys' lookups in these runs, see KeyTable)
             runs = self.run_set()
             kb, pb = _sorted_columns(self.recent, self.bits // 8, runs)
-            self.recent = self._new_recent(min(len(self.recent), SPILL_AT))
+            self.recent.clear()  # its room kept: the next spill's table fills as far
             self.add_run(memoryview(kb).cast(_key_code(self.bits)), memoryview(pb).cast("I"), new=runs is not None)
             return
         import numpy as np
@@ -336,7 +336,7 @@ class FingerprintTable:
         else:
             keys = np.fromiter(self.recent.keys(), dtype=self.dtype, count=len(self.recent))
             pids = np.fromiter(self.recent.values(), dtype=np.uint32, count=len(self.recent))
-        self.recent = self._new_recent(min(len(self.recent), SPILL_AT))
+        self.recent.clear()
         order = np.argsort(keys)
         self.add_run(keys[order], pids[order])
 
@@ -521,8 +521,9 @@ def _merge(a: Run, b: Run) -> Run:
     n, nb = len(a.keys) + len(b.keys), len(b.keys)
     if _merge_runs is not None:  # the same placement in one linear pass, ids rebased as they are copied
         kw = a.keys.itemsize  # runs' columns are contiguous
-        out_keys = memoryview(bytearray(n * kw)).cast(_key_code(8 * kw))
-        out_pids = memoryview(bytearray(n * 3)) if narrow else memoryview(bytearray(n * 4)).cast("I")
+        # written whole by merge_runs: not zeroed first (tens of MB per merge up the levels)
+        out_keys = memoryview(_unfilled(n * kw)).cast(_key_code(8 * kw))
+        out_pids = memoryview(_unfilled(n * 3)) if narrow else memoryview(_unfilled(n * 4)).cast("I")
         base = base if narrow else 0
         _merge_runs(a.keys, a.pids, a.base, b.keys, b.pids, b.base, out_keys, out_pids, base)
         return Run(out_keys, out_pids, base, top)

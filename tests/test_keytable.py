@@ -7,7 +7,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from array import array
 from typing import Any
+
+import numpy as np
 
 import pytest
 from hypothesis import settings
@@ -108,6 +111,16 @@ class KeyTableVsDict(RuleBasedStateMachine):
         for k in list(d)[::stride]:
             del t[k]
             del d[k]
+
+    @rule(wide=st.booleans(), data=st.data())
+    def clear(self, wide: bool, data: st.DataObject) -> None:
+        """Emptied with its room kept (a spill's recent table), now and then."""
+        if data.draw(st.integers(0, 4)) == 0:
+            t, d = self.tables[8 if wide else 4]
+            room = t.memory()
+            t.clear()
+            d.clear()
+            assert t.memory() <= room
 
     @invariant()
     def same_as_the_dict(self) -> None:
@@ -270,6 +283,51 @@ def test_memory_per_entry() -> None:
     assert 16 * len(t8) <= t8.memory() <= 40 * len(t8)
     assert 12 * len(t4) <= t4.memory() <= 32 * len(t4)
     assert KeyTable(8, 40_000).memory() == KeyTable(8, 43_690).memory()  # sized for 40 000 entries up front
+
+
+@needs_c
+def test_clear_keeps_the_room_and_the_table_fills_again() -> None:
+    """A spill empties the recent table and fills it again: the arrays stay
+    (no growing, no fresh pages), and the new entries alone are found and
+    spilled (none of the old ones' slots or ids is left over)."""
+    near = index.Index().near
+    for k in range(3000):
+        near.recent[k] = k
+    near.spill(force=True)  # a run holding keys 0..2999
+    t = near.recent
+    for k in range(2000, 5000):
+        t[k] = k + 1
+    room = t.memory()
+    t.clear()
+    assert len(t) == 0 and t.memory() == room and t.keys() == [] and 2500 not in t
+    for k in range(2500, 5500):  # some in the run: sorted_columns drops those
+        assert t.setdefault(k, k + 2) == k + 2
+    assert t.get(2000) is None and t[4999] == 5001 and len(t) == 3000
+    kb, pb = dedup.speedup("sorted_columns")(t, 4, near.run_set())
+    assert memoryview(kb).cast("I").tolist() == list(range(3000, 5500))
+    assert memoryview(pb).cast("I").tolist() == list(range(3002, 5502))
+
+
+@needs_c
+@pytest.mark.parametrize("width", [3, 4])
+def test_merge_runs_writes_every_byte_so_its_outputs_need_no_zeroing(width: int) -> None:
+    """_merge hands merge_runs buffers left as allocated (``unfilled``): the
+    merge over buffers full of 0xFF gives what the one over zeroes gives."""
+    unfilled = dedup.speedup("unfilled")
+    assert len(unfilled(0)) == 0 and len(unfilled(1000)) == 1000
+    with pytest.raises(ValueError):
+        unfilled(-1)
+    a_keys, b_keys = array("I", range(0, 2000, 2)), array("I", range(1, 2001, 2))
+    a_ids = index._narrow(np.arange(1000, dtype=np.uint32), 0) if width == 3 else array("I", range(1000))
+    b_ids = index._narrow(np.arange(1000, 2000, dtype=np.uint32), 0) if width == 3 else array("I", range(1000, 2000))
+    outs = []
+    for fill in (0, 0xFF):
+        keys, ids = bytearray([fill]) * (4 * 2000), bytearray([fill]) * (width * 2000)
+        dedup.speedup("merge_runs")(a_keys, a_ids, 0, b_keys, b_ids, 0, memoryview(keys).cast("I"),
+                                    memoryview(ids).cast("I") if width == 4 else memoryview(ids), 0)
+        outs.append((bytes(keys), bytes(ids)))
+    assert outs[0] == outs[1]
+    assert memoryview(outs[0][0]).cast("I").tolist() == list(range(2000))
 
 
 @needs_c
