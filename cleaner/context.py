@@ -474,7 +474,7 @@ class CrossDocCounter:
                         i = (key >> (self.bits * r)) & m
                         if rows[r][i] == cur:
                             rows[r][i] = cur + 1
-        self._pending = dedup.key_set()
+        self._pending = dedup.next_key_set(self._pending)
         self.docs += 1
         if self.halve_every is not None and self.docs % self.halve_every == 0:
             import numpy as np

@@ -458,3 +458,13 @@ def key_set() -> KeyIds:
     """``key_table`` as a set of uint64 keys (put with ``setdefault(key,
     0)``), sized for a document's lines (most documents: no resize)."""
     return key_table(8, KEY_SET_SIZE)
+
+
+def next_key_set(done: KeyIds | None) -> KeyIds:
+    """A ``key_set`` for the next document: ``done`` (the last document's,
+    no longer read) emptied, unless it grew large (emptying costs as much as
+    its room), else a new one. One table less to make per document."""
+    if done is None or len(done) > 4 * KEY_SET_SIZE:
+        return key_set()
+    done.clear()
+    return done

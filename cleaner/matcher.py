@@ -33,9 +33,9 @@ from .dedup import (
     exact_fingerprint,
     fold_words,
     is_excerpt,
-    key_set,
     near_accept,
     near_fingerprints,
+    next_key_set,
     ngram_hashes,
     speedup,
 )
@@ -138,7 +138,8 @@ class Matcher:
     def start_doc(self, name: str, keys: bool = False) -> None:
         """``keys``: note the exact keys of the document's paragraphs checked
         (``doc_keys``, up to ``DOC_KEYS_MAX``), for the engine's block rules."""
-        self.doc_keys = key_set() if keys else None
+        # (the last document's are no longer read: its cleaner finished before this one began)
+        self.doc_keys = next_key_set(self.doc_keys) if keys else None
         if self.inline:  # the engine keeps the document's keys: no index, no ids
             self.doc_name = name
             return

@@ -308,6 +308,23 @@ def test_clear_keeps_the_room_and_the_table_fills_again() -> None:
     assert memoryview(pb).cast("I").tolist() == list(range(3002, 5502))
 
 
+def test_next_key_set_reuses_a_small_table_emptied() -> None:
+    """One table per document made only when the last one grew large."""
+    assert len(dedup.next_key_set(None)) == 0
+    small = dedup.key_set()
+    for k in range(dedup.KEY_SET_SIZE):
+        small.setdefault(k, 0)
+    again = dedup.next_key_set(small)
+    assert again is small and len(again) == 0 and 3 not in again
+    again.setdefault(5, 0)
+    assert list(again) == [5]
+    large = dedup.key_set()
+    for k in range(4 * dedup.KEY_SET_SIZE + 1):
+        large.setdefault(k, 0)
+    fresh = dedup.next_key_set(large)
+    assert fresh is not large and len(fresh) == 0 and len(large) == 4 * dedup.KEY_SET_SIZE + 1
+
+
 @needs_c
 @pytest.mark.parametrize("width", [3, 4])
 def test_merge_runs_writes_every_byte_so_its_outputs_need_no_zeroing(width: int) -> None:
