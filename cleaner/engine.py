@@ -201,10 +201,17 @@ class DocumentCleaner:
     def _repeated(self, it: Item, m: Match) -> None:
         """A repeat: removed now, or, when it repeats a line of this document
         and the classifier runs, once the first copy's verdict is known."""
-        if self.ctx is None or m.doc != self.doc_id:
+        ctx = self.ctx
+        if ctx is None:
             self._removed(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
-            return
-        self._push(it, DEDUP_RULE, Repeat(it, m))
+        elif m.doc != self.doc_id:  # _removed, inline: the commonest removal of a stream
+            self._record(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
+            self.held.append(None)
+            vs = ctx.push(it.text, DEDUP_RULE)
+            if vs:
+                self._due(vs)
+        else:
+            self._push(it, DEDUP_RULE, Repeat(it, m))
 
     def _settle_repeat(self, rep: Repeat, v: Verdict, out: list[bytes]) -> None:
         """A repeat whose first copy the classifier dropped as outside the
@@ -374,7 +381,8 @@ class DocumentCleaner:
                 self._note_key(raw, text, i)
             if matcher is not None and i >= free:
                 if i < new_until:  # judged by the lookahead of an earlier line's check (short ones too)
-                    m = matcher.check(raw, text, ln, i) if i in repeats else None
+                    copy = repeats.get(i)  # (check's answer for it, without the call)
+                    m = None if copy is None else matcher.repeat_of(copy)
                 elif len(text) < short:
                     m = None
                 elif inline:

@@ -278,7 +278,7 @@ class Matcher:
         (it may be from an earlier call: then at most ``idx``)."""
         if idx < self.new_until and idx >= self._new_from:  # judged by the last call's lookahead
             copy = self.repeats.get(idx)
-            return None if copy is None else self._repeat_of(copy)
+            return None if copy is None else self.repeat_of(copy)
         live = self.live
         texts = self._texts
         if not self._in_c or live.sample_shift or idx in self._pre or not 0 <= idx < len(texts):
@@ -310,7 +310,7 @@ class Matcher:
             return None
         self.repeats = repeats
         copy = repeats.get(idx)
-        return None if copy is None else self._repeat_of(copy)
+        return None if copy is None else self.repeat_of(copy)
 
     def _near_found(self, r: Found, raw: bytes, text: str, line: int) -> Match | None:
         """A paragraph check_lines left with near candidates: judged on them,
@@ -377,9 +377,10 @@ class Matcher:
         self._add(key, sk, facts, line)
         return None
 
-    def _repeat_of(self, pid: int) -> Match:
+    def repeat_of(self, pid: int) -> Match:
         """The match of an exact repeat of paragraph ``pid`` of this run
-        (long enough: ``check_lines`` judged that)."""
+        (long enough: ``check_lines`` judged that; ``repeats`` holds the
+        lines it judged so, with their ``pid``)."""
         live = self.live  # live.where(pid), inline: once per repeat, the common removal
         col = live.para_doc
         doc = live.docs[col.docs[bisect_right(col.starts, pid) - 1]]
