@@ -11,7 +11,6 @@ from array import array
 from typing import Any
 
 import numpy as np
-
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
