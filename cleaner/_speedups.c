@@ -3839,8 +3839,7 @@ done:
 }
 
 PyDoc_STRVAR(check_lines_doc,
-"check_lines(texts, lo, limit, line, pid, exact_recent, exact_runs, near_recent, near_runs, keys, params,\n"
-"            cols=None, /)\n"
+"check_lines(texts, lo, limit, line, pid, exact_recent, exact_runs, near_recent, near_runs, keys, params, /)\n"
 "--\n\n"
 "Matcher.check's common path for the paragraphs texts[lo:hi] in order, hi\n"
 "being limit (at most len(texts)), or lo + 1 when limit <= lo (the\n"
@@ -3859,10 +3858,8 @@ PyDoc_STRVAR(check_lines_doc,
 "repeat). Returns (stop, found, lines, facts, repeats): texts[lo:stop] were\n"
 "judged; found is None, or for texts[stop] (key, sketch, facts, the near\n"
 "candidates' ids), nothing indexed for it; lines and facts are the new\n"
-"paragraphs' line numbers and facts masks (native uint32, as bytes), or with\n"
-"cols (two arrays of uint32: Index.para_line, para_facts) appended to those,\n"
-"lines then their count and facts None; repeats is None or a dict of the\n"
-"repeats' indexes in texts to their copies' ids.");
+"paragraphs' line numbers and facts masks (native uint32, as bytes); repeats is\n"
+"None or a dict of the repeats' indexes in texts to their copies' ids.");
 
 /* check_lines' first step for a paragraph: its prints (as prints_of: 1, 0
  * when the text is Python's to fingerprint, -1 with an exception), and a
@@ -3999,36 +3996,13 @@ static Py_ssize_t next_para(PyObject *texts, Py_ssize_t j, Py_ssize_t hi, Py_ssi
     return j;
 }
 
-/* arr.frombytes(data[:nb]) (arr an array of 4-byte items): 0, or -1 with an exception */
-static int append_u32(PyObject *arr, const uint32_t *data, Py_ssize_t nb)
-{
-    static PyObject *frombytes_name;
-    if (frombytes_name == NULL && (frombytes_name = PyUnicode_InternFromString("frombytes")) == NULL)
-        return -1;
-    PyObject *mv = PyMemoryView_FromMemory((char *)data, nb, PyBUF_READ);
-    if (mv == NULL)
-        return -1;
-    PyObject *r = PyObject_CallMethodOneArg(arr, frombytes_name, mv);
-    Py_DECREF(mv);
-    if (r == NULL)
-        return -1;
-    Py_DECREF(r);
-    return 0;
-}
-
 static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     Py_ssize_t ngram, k, near_min_words, lo, hi, line, lim[6];
-    if (nargs != 11 && nargs != 12) {
-        PyErr_Format(PyExc_TypeError, "check_lines takes 11 or 12 arguments (%zd given)", nargs);
+    if (!nargs_ok("check_lines", nargs, 11))
         return NULL;
-    }
-    PyObject *texts = args[0], *keys = args[9], *params = args[10], *cols = nargs == 12 ? args[11] : Py_None;
-    if (cols != Py_None && (!PyTuple_Check(cols) || PyTuple_GET_SIZE(cols) != 2)) {
-        PyErr_SetString(PyExc_TypeError, "check_lines: cols must be a pair of arrays or None");
-        return NULL;
-    }
+    PyObject *texts = args[0], *keys = args[9], *params = args[10];
     if (!PyList_Check(texts) || !PyLong_Check(args[4]) || !PyObject_TypeCheck(args[6], &RunSetType)
         || !PyObject_TypeCheck(args[8], &RunSetType) || (keys != Py_None && !keyset_check(keys))
         || !PyTuple_Check(params) || PyTuple_GET_SIZE(params) != 10) {
@@ -4143,19 +4117,9 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
     {
         /* the tuple built directly: Py_BuildValue parses its format on each call */
         Py_ssize_t nb = n_new * (Py_ssize_t)sizeof(uint32_t);
-        PyObject *stop = PyLong_FromSsize_t(j), *lines, *masks;
-        if (cols != Py_None) { /* appended where they go (Index.para_line, para_facts): their count back */
-            if (n_new > 0 && (append_u32(PyTuple_GET_ITEM(cols, 0), rows, nb) < 0
-                              || append_u32(PyTuple_GET_ITEM(cols, 1), rows + cap, nb) < 0)) {
-                Py_XDECREF(stop);
-                goto done;
-            }
-            lines = PyLong_FromSsize_t(n_new);
-            masks = Py_NewRef(Py_None);
-        } else {
-            lines = PyBytes_FromStringAndSize((const char *)rows, nb);
-            masks = PyBytes_FromStringAndSize((const char *)(rows + cap), nb);
-        }
+        PyObject *stop = PyLong_FromSsize_t(j);
+        PyObject *lines = PyBytes_FromStringAndSize((const char *)rows, nb);
+        PyObject *masks = PyBytes_FromStringAndSize((const char *)(rows + cap), nb);
         if (stop != NULL && lines != NULL && masks != NULL)
             out = PyTuple_Pack(5, stop, found == NULL ? Py_None : found, lines, masks,
                                repeats == NULL ? Py_None : repeats);

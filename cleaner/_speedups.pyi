@@ -1,6 +1,6 @@
 from array import array
 from collections.abc import Iterable, Iterator
-from typing import Any, overload
+from typing import Any
 
 from .context import LineFeatures, Verdict
 
@@ -41,18 +41,11 @@ def probe(
     key: int, sketch: list[int], threshold: float, pid: int, exact_recent: KeyTable, exact_runs: RunSet,
     near_recent: KeyTable, near_runs: RunSet, /
 ) -> int | list[int] | None: ...
-@overload
 def check_lines(
     texts: list[str], lo: int, limit: int, line: int, pid: int, exact_recent: KeyTable, exact_runs: RunSet,
     near_recent: KeyTable, near_runs: RunSet, keys: KeyTable | None,
-    params: tuple[int, int, int, float, int, int, int, int, int, int], cols: None = None, /
+    params: tuple[int, int, int, float, int, int, int, int, int, int], /
 ) -> tuple[int, tuple[int, list[int], int, list[int]] | None, bytes, bytes, dict[int, int] | None]: ...
-@overload
-def check_lines(
-    texts: list[str], lo: int, limit: int, line: int, pid: int, exact_recent: KeyTable, exact_runs: RunSet,
-    near_recent: KeyTable, near_runs: RunSet, keys: KeyTable | None,
-    params: tuple[int, int, int, float, int, int, int, int, int, int], cols: tuple[array[int], array[int]], /
-) -> tuple[int, tuple[int, list[int], int, list[int]] | None, int, None, dict[int, int] | None]: ...
 def dict_columns(recent: KeyTable | dict[int, int], key_bytes: int, /) -> tuple[bytes, bytes]: ...
 def sorted_columns(recent: KeyTable | dict[int, int], key_bytes: int, /) -> tuple[bytes, bytes]: ...
 def unfilled(n: int, /) -> bytearray: ...

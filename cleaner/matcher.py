@@ -288,19 +288,14 @@ class Matcher:
             self._found_ahead = None
             return self._near_found(ahead[1], raw, text, line)
         # _speedups.check_lines from the chunk's line idx up to limit (it
-        # clamps the limit): it indexes the new paragraphs and appends their
-        # rows (line, facts); their documents are noted here, then a spill
-        # when due. Called once per stretch of lines, so kept to this one frame.
-        exact, near, runs, col = live.exact.recent, live.near.recent, self._found, live.para_doc
-        stop, found, new, _, repeats = _check_lines(texts, idx, limit, line, col.n, exact, runs[0], near, runs[1],
-                                                    self.doc_keys, self._params, (live.para_line, live.para_facts))
-        if new:
-            doc = self.doc  # col.extend(doc, new), inline
-            if doc != col.last:
-                col.starts.append(col.n)
-                col.docs.append(doc)
-                col.last = doc
-            col.n += new
+        # clamps the limit): it indexes the new paragraphs, their rows added
+        # here, then a spill when due. Called once per stretch of lines, so
+        # kept to this one frame.
+        exact, near, runs = live.exact.recent, live.near.recent, self._found
+        stop, found, lines, facts, repeats = _check_lines(
+            texts, idx, limit, line, live.para_doc.n, exact, runs[0], near, runs[1], self.doc_keys, self._params)
+        if lines:
+            live.add_rows(self.doc, lines, facts)
             at = self._spill_at  # _indexed, inline
             if len(near) >= at or len(exact) >= at:
                 self._spill()

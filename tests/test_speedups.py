@@ -2067,35 +2067,6 @@ def params(ngram: int, k: int, near_min_words: int, threshold: float, max_keys: 
 
 
 @c_in_use
-@settings(max_examples=60, deadline=None)
-@given(st.integers(0, 2**32), st.integers(1, 150))
-def test_check_lines_appends_rows_to_cols_as_it_returns_them(seed: int, n: int) -> None:
-    """With ``cols`` (Index.para_line, para_facts), check_lines appends the
-    rows it would return as bytes (more than fit its stack buffer too), and
-    returns their count; it judges the same either way."""
-    rng = random.Random(seed)
-    words = ["the", "bank", "rate", "Paris", "2024", "fell", "rose", "of", "a", "Bonn", "3.5"]
-    texts = [" ".join(rng.choice(words) for _ in range(rng.randrange(1, 30))) for _ in range(n)]
-    texts += texts[: n // 3]  # repeats: judged, no row
-    out = []
-    for with_cols in (False, True):
-        exact, near = index.FingerprintTable(64), index.FingerprintTable(32)
-        cols = (array("I", [9]), array("I", [9]))  # rows of earlier paragraphs stay first
-        args = [texts, 0, len(texts), 3, 1, exact.recent, exact.run_set(), near.recent, near.run_set(), None,
-                params(4, 8, 10, 0.5, 5)]
-        stop, found, lines, facts, repeats = c_mod().check_lines(*args, cols) if with_cols else \
-            c_mod().check_lines(*args)
-        if with_cols:
-            assert facts is None and lines == len(cols[0]) - 1 == len(cols[1]) - 1
-            lines, facts = cols[0][1:].tobytes(), cols[1][1:].tobytes()
-            assert cols[0][0] == cols[1][0] == 9
-        out.append((stop, found, lines, facts, repeats, list(exact.recent.items()), list(near.recent.items())))
-    assert out[0] == out[1]
-    with pytest.raises(TypeError):
-        c_mod().check_lines(*args, [cols[0], cols[1]])
-
-
-@c_in_use
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 2**32), st.lists(st.integers(0, 39), min_size=1, max_size=8),
        st.sampled_from([0.0, 0.3, 0.5, 0.75, 1.0]), st.booleans(), st.sampled_from([8, 40, 70]))
