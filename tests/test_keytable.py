@@ -119,7 +119,7 @@ class KeyTableVsDict(RuleBasedStateMachine):
             room = t.memory()
             t.clear()
             d.clear()
-            assert t.memory() <= room
+            assert t.memory() <= room  # the arrays stay; the mask of deleted entries goes
 
     @invariant()
     def same_as_the_dict(self) -> None:

@@ -1211,7 +1211,7 @@ POOL = ["Top pick", "Pros", "$35 from Amazon", "- Careful handling", "Share this
         "She said the plan was the best of the options they had and that the city would go on with it."]
 FIXED = st.sampled_from([None] * 6 + ["dedup.repeat", "dedup.repeat", "ads.more", "captions.alt", "social.share",
                                       "chrome.byline", "layout.blank-lines"])
-# a document's line: (text, fixed) or, for a repeat the engine holds, (text, fixed, True)
+# a document's line: (text, fixed), or for a repeat (text, fixed, held): whether the engine holds it
 DocLine = tuple[str, str | None] | tuple[str, str | None, bool]
 DOC_LINE = st.tuples(st.one_of(lines(), st.sampled_from(POOL), st.sampled_from(["", " ", "\t", "\xa0"]),
                                st.sampled_from(POOL).map(lambda t: f" {t.upper()} ")), FIXED)
