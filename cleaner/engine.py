@@ -201,17 +201,10 @@ class DocumentCleaner:
     def _repeated(self, it: Item, m: Match) -> None:
         """A repeat: removed now, or, when it repeats a line of this document
         and the classifier runs, once the first copy's verdict is known."""
-        ctx = self.ctx
-        if ctx is None:
+        if self.ctx is None or m.doc != self.doc_id:
             self._removed(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
-        elif m.doc != self.doc_id:  # _removed, inline: the commonest removal of a stream
-            self._record(it, DEDUP_RULE, DEDUP_CATEGORY, "drop_line", m)
-            self.held.append(None)
-            vs = ctx.push(it.text, DEDUP_RULE)
-            if vs:
-                self._due(vs)
-        else:
-            self._push(it, DEDUP_RULE, Repeat(it, m))
+            return
+        self._push(it, DEDUP_RULE, Repeat(it, m))
 
     def _settle_repeat(self, rep: Repeat, v: Verdict, out: list[bytes]) -> None:
         """A repeat whose first copy the classifier dropped as outside the
