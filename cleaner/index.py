@@ -644,13 +644,8 @@ class Index:
     def add_rows(self, doc: int, lines: bytes, facts: bytes) -> None:
         """``add_paragraph`` for each paragraph of document ``doc`` whose line
         numbers and facts masks are given (native uint32, as bytes)."""
-        if lines:  # para_doc.extend(doc, len(lines) // 4), inline: once per Matcher.check
-            col = self.para_doc
-            if doc != col.last:
-                col.starts.append(col.n)
-                col.docs.append(doc)
-                col.last = doc
-            col.n += len(lines) >> 2
+        if lines:  # (no run of the document's for no paragraph)
+            self.para_doc.extend(doc, len(lines) >> 2)
         self.para_line.frombytes(lines)
         self.para_facts.frombytes(facts)
 

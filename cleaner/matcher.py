@@ -18,7 +18,6 @@ kept paragraphs are indexed, so the first copy in input order always wins.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -381,10 +380,8 @@ class Matcher:
         """The match of an exact repeat of paragraph ``pid`` of this run
         (long enough: ``check_lines`` judged that; ``repeats`` holds the
         lines it judged so, with their ``pid``)."""
-        live = self.live  # live.where(pid), inline: once per repeat, the common removal
-        col = live.para_doc
-        doc = live.docs[col.docs[bisect_right(col.starts, pid) - 1]]
-        return _new(Match, ("exact", 1.0, doc, live.para_line[pid]))  # Match(...) runs a Python-level __new__
+        doc, line = self.live.where(pid)
+        return _new(Match, ("exact", 1.0, doc, line))  # Match(...) runs a Python-level __new__
 
     def _exact(self, pid: int, src: Index, text: str) -> Match | None:
         if word_count(text) < self.s.min_words:
