@@ -17,7 +17,6 @@ installed.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import re
 import shutil
@@ -26,22 +25,11 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 MODES = ("off", "stream")
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
-
-
-def load_throughput() -> ModuleType:
-    """throughput.py as a module (its stream generator and cache)."""
-    spec = importlib.util.spec_from_file_location("throughput", HERE / "throughput.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
 
 
 def collected(stderr: str) -> int:
@@ -83,7 +71,9 @@ def ready_stream(mb: int, seed: int | None) -> Path:
     """throughput.py's stream of ``mb`` MB (built unless cached), described,
     and the package byte-compiled as pip install leaves it (else each run
     compiles it)."""
-    tp = load_throughput()
+    sys.path.insert(0, str(HERE))
+    import throughput as tp  # a sibling script (its stream generator and cache), as time_profile imports this one
+
     seed = tp.DEFAULT_SEED if seed is None else seed
     stream: Path = tp.stream_path(mb, seed)
     print(tp.ensure_stream(stream, mb * tp.MB, seed).describe())
