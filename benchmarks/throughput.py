@@ -758,6 +758,21 @@ def clean_info() -> str:
     return f"rules loaded (clean rules list | wc -l): {n_rules}\n{hs}"
 
 
+# Rounds of one tool whose CPU times spread more than this are a busy host's:
+# on a quiet one the rules alone repeat within a few percent
+QUIET_SPREAD = 0.10
+
+
+def host_noise(cpus: Sequence[float]) -> str:
+    """How far one tool's CPU times spread over the rounds, and whether that
+    is a quiet host's (the same work every round: the spread is the host's)."""
+    lo, hi = min(cpus), max(cpus)
+    spread = hi / lo - 1
+    verdict = ("a quiet host" if spread <= QUIET_SPREAD else
+               "a busy host: the ratios above measure it as much as the cleaner")
+    return f"the rules alone took {lo:.2f} to {hi:.2f} s CPU over the rounds (spread {spread:.0%}): {verdict}"
+
+
 def print_table(results: Sequence[Result]) -> None:
     header = ("tool", "MB/s", "seconds", "CPU s", "peak RSS MB", "output bytes")
     rows = [
@@ -844,6 +859,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         paired = sorted(s / o - 1 for o, s in zip(rules_only.cpus, stream_near.cpus, strict=True))
         print(f"  per round (the two back to back): {', '.join(f'{c:+.0%}' for c in paired)}; "
               f"median {statistics.median(paired):+.0%}")
+        print(f"  {host_noise(rules_only.cpus)}")
     if args.jobs:
         measure_jobs(stream)
         measure_stdin_jobs(stream, args.repeat)

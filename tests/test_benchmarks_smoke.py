@@ -81,6 +81,16 @@ def test_template_pairs_replace_names_not_pronouns_or_sentence_starts(dedup_qual
     assert not dedup_quality.may_start_sentence('crisis,"') and not dedup_quality.may_start_sentence("word")
 
 
+def test_host_noise_tells_a_busy_host_from_a_quiet_one(throughput: ModuleType) -> None:
+    """The spread of the rules alone over the rounds says whether the ratio
+    of the stream run to them can be read as the cleaner's."""
+    quiet = throughput.host_noise([4.10, 4.31, 4.18])
+    assert quiet.startswith("the rules alone took 4.10 to 4.31 s CPU over the rounds (spread 5%)")
+    assert quiet.endswith("a quiet host")
+    busy = throughput.host_noise([5.31, 8.06, 6.20])
+    assert "(spread 52%)" in busy and "a busy host" in busy
+
+
 def test_instruction_counts_read_from_callgrind_and_counted_on_a_real_run() -> None:
     """instructions.py reads callgrind's count; where valgrind is installed, a
     real (tiny) run of both modes gives counts, stream above off."""
