@@ -71,7 +71,8 @@ def ready_stream(mb: int, seed: int | None) -> Path:
     """throughput.py's stream of ``mb`` MB (built unless cached), described,
     and the package byte-compiled as pip install leaves it (else each run
     compiles it)."""
-    sys.path.insert(0, str(HERE))
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
     import throughput as tp  # a sibling script (its stream generator and cache), as time_profile imports this one
 
     seed = tp.DEFAULT_SEED if seed is None else seed

@@ -644,7 +644,7 @@ class Index:
     def add_rows(self, doc: int, lines: bytes, facts: bytes) -> None:
         """``add_paragraph`` for each paragraph of document ``doc`` whose line
         numbers and facts masks are given (native uint32, as bytes)."""
-        if lines:  # (no run of the document's for no paragraph)
+        if lines:  # no paragraph: no run of the document in para_doc
             self.para_doc.extend(doc, len(lines) >> 2)
         self.para_line.frombytes(lines)
         self.para_facts.frombytes(facts)

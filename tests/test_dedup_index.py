@@ -486,6 +486,22 @@ def test_stats_report_the_index_and_a_per_document_budget_holds(tmp_path: Path) 
     assert "duplicate index:" not in res.stderr.decode()
 
 
+def test_add_rows_locates_rows_and_adds_no_run_for_an_empty_call() -> None:
+    """check_lines' rows (line numbers, facts masks) added per document:
+    each paragraph's document and line are found again, and a call without
+    rows (none of a document's paragraphs new) leaves no run behind."""
+    from array import array
+    idx = Index()
+    a, b, c = idx.doc_id("a"), idx.doc_id("b"), idx.doc_id("c")
+    idx.add_rows(a, array("I", [3, 7]).tobytes(), array("I", [1, 2]).tobytes())
+    idx.add_rows(b, b"", b"")
+    idx.add_rows(c, array("I", [5]).tobytes(), array("I", [4]).tobytes())
+    idx.add_rows(c, array("I", [9]).tobytes(), array("I", [0]).tobytes())
+    assert [idx.where(p) for p in range(idx.paragraphs())] == [("a", 3), ("a", 7), ("c", 5), ("c", 9)]
+    assert list(idx.para_facts) == [1, 2, 4, 0]
+    assert idx.para_doc.nbytes() == 2 * 8  # a run for a, one for c
+
+
 def test_bytes_per_paragraph_exact_only_is_small() -> None:
     idx = Index()
     for i in range(200_000):
