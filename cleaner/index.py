@@ -572,7 +572,9 @@ class DocColumn:
         self.extend(doc, 1)
 
     def extend(self, doc: int, n: int) -> None:
-        """Append ``n`` paragraphs of document ``doc``."""
+        """Append ``n`` paragraphs of document ``doc`` (none: no run for it)."""
+        if not n:
+            return
         if doc != self.last:
             self.starts.append(self.n)
             self.docs.append(doc)
@@ -644,8 +646,7 @@ class Index:
     def add_rows(self, doc: int, lines: bytes, facts: bytes) -> None:
         """``add_paragraph`` for each paragraph of document ``doc`` whose line
         numbers and facts masks are given (native uint32, as bytes)."""
-        if lines:  # no paragraph: no run of the document in para_doc
-            self.para_doc.extend(doc, len(lines) >> 2)
+        self.para_doc.extend(doc, len(lines) >> 2)
         self.para_line.frombytes(lines)
         self.para_facts.frombytes(facts)
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from array import array
 from pathlib import Path
 
 import pytest
@@ -490,7 +491,6 @@ def test_add_rows_locates_rows_and_adds_no_run_for_an_empty_call() -> None:
     """check_lines' rows (line numbers, facts masks) added per document:
     each paragraph's document and line are found again, and a call without
     rows (none of a document's paragraphs new) leaves no run behind."""
-    from array import array
     idx = Index()
     a, b, c = idx.doc_id("a"), idx.doc_id("b"), idx.doc_id("c")
     idx.add_rows(a, array("I", [3, 7]).tobytes(), array("I", [1, 2]).tobytes())
