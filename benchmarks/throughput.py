@@ -566,13 +566,15 @@ def pin_prefix(cpu: int | None = None) -> tuple[list[str], str]:
 
 
 def run_once(
-    argv: Sequence[str], stdin_path: Path, out_path: Path, env: dict[str, str] | None = None
+    argv: Sequence[str], stdin_path: Path, out_path: Path, env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
 ) -> tuple[float, float, float, int]:
-    """Wall seconds, CPU seconds (user + system), peak RSS in MB and output size of one run."""
+    """Wall seconds, CPU seconds (user + system), peak RSS in MB and output size of one run
+    (from ``cwd``: ``python -m cleaner`` takes the package found there)."""
     full_env = {**os.environ, **(env or {})}
     with stdin_path.open("rb") as fin, out_path.open("wb") as fout:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdin=fin, stdout=fout, stderr=subprocess.PIPE, env=full_env, cwd=ROOT)
+        proc = subprocess.Popen(list(argv), stdin=fin, stdout=fout, stderr=subprocess.PIPE, env=full_env, cwd=cwd)
         assert proc.stderr is not None
         err = proc.stderr.read()  # small; read before waiting so the child cannot block on it
         _, status, usage = os.wait4(proc.pid, 0)

@@ -128,3 +128,26 @@ def test_time_profile_counts_inclusive_samples_and_profiles_a_real_run(tmp_path:
     bench.record("stream", sample, out, 1000)
     total, per = bench.inclusive(out.read_text(encoding="utf-8", errors="replace").splitlines())
     assert total > 0 and any(name.startswith("StreamCleaner") or name == "main" for name in per)
+
+
+def test_ab_compares_two_checkouts_pair_by_pair_and_refuses_different_cleaning(tmp_path: Path) -> None:
+    """ab.py reads B against A pair by pair (median and quartiles of the
+    ratios); it times real runs of two checkouts, and stops when their
+    outputs differ (a checkout whose rule pack lacks the caption rules)."""
+    bench = load_benchmark("ab")
+    rows = bench.report([2.0, 4.0, 3.0], [2.2, 4.0, 2.7])
+    assert rows[0] == "A: best 2.000 s, median 3.000 s CPU"
+    assert rows[2] == ("B against A, pair by pair: median +0.0% (quartiles -5.0% to +5.0%, 3 pairs); "
+                       "best against best +10.0%")
+    root = Path(__file__).resolve().parent.parent
+    sample = root / "corpus_samples" / "yahoo-scmp-reuters-doubled.txt"
+    a_cpu, b_cpu = bench.compare(root, root, ["--dedup", "stream"], sample, 2, [])
+    assert len(a_cpu) == len(b_cpu) == 2 and min(a_cpu) > 0 and min(b_cpu) > 0
+    other = tmp_path / "other"
+    shutil.copytree(root / "cleaner", other / "cleaner", ignore=shutil.ignore_patterns("__pycache__", "rules"))
+    (other / "cleaner" / "rules").mkdir()
+    for rule_file in (root / "rules").glob("*.toml"):
+        if rule_file.name != "captions.toml":
+            shutil.copy(rule_file, other / "cleaner" / "rules" / rule_file.name)
+    with pytest.raises(SystemExit, match="different outputs"):
+        bench.compare(root, other, ["--dedup", "stream"], sample, 1, [])
