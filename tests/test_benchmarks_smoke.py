@@ -151,3 +151,24 @@ def test_ab_compares_two_checkouts_pair_by_pair_and_refuses_different_cleaning(t
             shutil.copy(rule_file, other / "cleaner" / "rules" / rule_file.name)
     with pytest.raises(SystemExit, match="different outputs"):
         bench.compare(root, other, ["--dedup", "stream"], sample, 1, [])
+
+
+def test_refset_sums_real_runs_saves_them_and_names_the_cases_that_moved(tmp_path: Path) -> None:
+    """refset.py sums what clean writes (out, the --stats err, the explain
+    file) per case, saves and reads them back, and names each case that
+    differs, appeared or went."""
+    bench = load_benchmark("refset")
+    sample = Path(__file__).resolve().parent.parent / "corpus_samples" / "yahoo-scmp-reuters-doubled.txt"
+    sets = (("off", ("--dedup", "off")), ("explain", ("--dedup", "stream", "--explain", "{tmp}/explain.jsonl",
+                                                     "--stats")))
+    got = bench.collect({1: sample}, sets, with_index=False, jobs=1)
+    assert set(got) == {"1mb.off.out", "1mb.explain.out", "1mb.explain.err", "1mb.explain.explain"}
+    assert got["1mb.off.out"] != got["1mb.explain.out"]  # the stream run removes the doubled article
+    sums = tmp_path / "s.sums"
+    bench.write_sums(sums, got)
+    assert bench.read_sums(sums) == got
+    assert bench.collect({1: sample}, sets, with_index=False, jobs=2) == got  # deterministic, in parallel too
+    moved = {**got, "1mb.off.out": "0" * 64, "1mb.new.out": "1" * 64}
+    del moved["1mb.explain.err"]
+    assert bench.differences(got, moved) == ["missing now: 1mb.explain.err", "not saved: 1mb.new.out",
+                                             "differs: 1mb.off.out"]
