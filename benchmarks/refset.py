@@ -1,7 +1,7 @@
 """The reference set: what `clean` writes for throughput.py's streams at many
 option sets, as SHA-256 sums, against the sums saved in ``refset.sums``.
 
-    python benchmarks/refset.py            # check: every output as saved (about a minute, both CPUs)
+    python benchmarks/refset.py            # check: every output as saved (about 30 s on two CPUs)
     python benchmarks/refset.py --save     # after a change meant to alter outputs: save the new sums
 
 A speed change must leave every output byte-identical: run this before and
