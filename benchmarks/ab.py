@@ -28,7 +28,6 @@ import argparse
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,12 +36,6 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 import throughput as tp  # noqa: E402  (a sibling script: its stream, pinning and runs)
-
-
-def compile_tree(tree: Path) -> None:
-    """The tree's package byte-compiled, as pip install leaves it."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "cleaner")], check=True,
-                   stdout=subprocess.DEVNULL)
 
 
 def run_tree(tree: Path, clean_args: Sequence[str], prefix: Sequence[str], stream: Path, out: Path) -> float:
@@ -108,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prefix, pin_note = tp.pin_prefix(args.cpu)
     clean_args = shlex.split(args.clean_args)
     for tree in {a, b}:
-        compile_tree(tree)
+        tp.byte_compile(tree)
         run_tree(tree, clean_args, prefix, Path(os.devnull), Path(os.devnull))  # warm-up: caches filled
     print(f"A: {a}\nB: {b}\nclean {' '.join(clean_args)}; {args.pairs} pairs, {pin_note}")
     a_cpu, b_cpu = compare(a, b, clean_args, stream, args.pairs, prefix)

@@ -79,8 +79,7 @@ def ready_stream(mb: int, seed: int | None) -> Path:
     stream: Path = tp.stream_path(mb, seed)
     print(tp.ensure_stream(stream, mb * tp.MB, seed).describe())
     print(tp.source_info())
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "cleaner")], check=True,
-                   stdout=subprocess.DEVNULL)
+    tp.byte_compile()
     return stream
 
 

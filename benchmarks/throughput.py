@@ -565,6 +565,14 @@ def pin_prefix(cpu: int | None = None) -> tuple[list[str], str]:
     return [], "not pinned (taskset unavailable): results may use more than one core"
 
 
+def byte_compile(tree: Path = ROOT) -> None:
+    """The tree's package byte-compiled, as ``pip install`` leaves it: with
+    PYTHONDONTWRITEBYTECODE set (as on our machines) a checkout would
+    otherwise compile its sources again on every run (about 0.1 s)."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "cleaner")], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def run_once(
     argv: Sequence[str], stdin_path: Path, out_path: Path, env: dict[str, str] | None = None,
     cwd: Path = ROOT,
@@ -839,10 +847,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(source_info())
     print(clean_info())
-    # byte-compile the package as `pip install` does: with PYTHONDONTWRITEBYTECODE set (as on our
-    # machines) a checkout would otherwise compile its source again on every run (about 0.1 s)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "cleaner")], check=True,
-                   stdout=subprocess.DEVNULL)
+    byte_compile()
     # start-up on empty input; also a warm-up (fills the Hyperscan database cache if the rules changed)
     startup, _, _, _ = run_once([*prefix, sys.executable, "-m", "cleaner"], Path(os.devnull), Path(os.devnull))
     print()
