@@ -3996,6 +3996,25 @@ static Py_ssize_t next_para(PyObject *texts, Py_ssize_t j, Py_ssize_t hi, Py_ssi
     return j;
 }
 
+/* check_lines asks for the memory of texts[j] (j < hi) two texts before it
+ * folds them (check_prints): a chunk's strings have left the caches by then
+ * (the rules and their regexes read them long before), and the fold's first
+ * load of each 32 characters stalled. A compact str's characters follow its
+ * header; the header is not read for the length: TEXT_LINES lines (512
+ * bytes with the header's) hold most paragraphs (194 bytes on average in the
+ * benchmark stream, twice that as UCS-2). One text ahead hid less of the
+ * stall, three ahead none (benchmarks/README.md, session 22). */
+#define TEXT_LINES 8
+#define TEXT_AHEAD 2
+static inline void text_ahead(PyObject *texts, Py_ssize_t j, Py_ssize_t hi)
+{
+    if (j >= hi)
+        return;
+    const char *o = (const char *)PyList_GET_ITEM(texts, j);
+    for (int i = 0; i < TEXT_LINES; i++)
+        __builtin_prefetch(o + 64 * i);
+}
+
 static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
@@ -4062,6 +4081,8 @@ static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t n
                                             n >= near_from ? near_min_words : PY_SSIZE_T_MAX, exact, exact_runs,
                                             near, near_runs, &pr[1 - cur])) < 0)
             goto done;
+        if (!stop)
+            text_ahead(texts, next + TEXT_AHEAD, hi);
         if (have) {
             if (n_new == cap) {
                 uint32_t *bigger = PyMem_Malloc((size_t)cap * 4 * sizeof(uint32_t));
