@@ -3997,9 +3997,9 @@ static Py_ssize_t next_para(PyObject *texts, Py_ssize_t j, Py_ssize_t hi, Py_ssi
 }
 
 /* check_lines asks for the memory of texts[j] (j < hi) two texts before it
- * folds them (check_prints): a chunk's strings have left the caches by then
- * (the rules and their regexes read them long before), and the fold's first
- * load of each 32 characters stalled. A compact str's characters follow its
+ * folds them (check_prints): a chunk's strings, decoded all at once before
+ * the rules ran over the chunk, have left the caches by then, and the fold's
+ * first load of each 32 characters stalled. A compact str's characters follow its
  * header; the header is not read for the length: TEXT_LINES lines (512
  * bytes with the header's) hold most paragraphs (194 bytes on average in the
  * benchmark stream, twice that as UCS-2). One text ahead hid less of the
