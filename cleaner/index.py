@@ -643,13 +643,6 @@ class Index:
         self.para_facts.append(facts)
         return pid
 
-    def add_rows(self, doc: int, lines: bytes, facts: bytes) -> None:
-        """``add_paragraph`` for each paragraph of document ``doc`` whose line
-        numbers and facts masks are given (native uint32, as bytes)."""
-        self.para_doc.extend(doc, len(lines) >> 2)
-        self.para_line.frombytes(lines)
-        self.para_facts.frombytes(facts)
-
     def where(self, pid: int) -> tuple[str, int]:
         return self.docs[self.para_doc[pid]], self.para_line[pid]
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from array import array
 from pathlib import Path
 
 import pytest
@@ -487,18 +486,28 @@ def test_stats_report_the_index_and_a_per_document_budget_holds(tmp_path: Path) 
     assert "duplicate index:" not in res.stderr.decode()
 
 
-def test_add_rows_locates_rows_and_adds_no_run_for_an_empty_call() -> None:
-    """check_lines' rows (line numbers, facts masks) added per document:
-    each paragraph's document and line are found again, and a call without
-    rows (none of a document's paragraphs new) leaves no run behind."""
-    idx = Index()
-    a, b, c = idx.doc_id("a"), idx.doc_id("b"), idx.doc_id("c")
-    idx.add_rows(a, array("I", [3, 7]).tobytes(), array("I", [1, 2]).tobytes())
-    idx.add_rows(b, b"", b"")
-    idx.add_rows(c, array("I", [5]).tobytes(), array("I", [4]).tobytes())
-    idx.add_rows(c, array("I", [9]).tobytes(), array("I", [0]).tobytes())
-    assert [idx.where(p) for p in range(idx.paragraphs())] == [("a", 3), ("a", 7), ("c", 5), ("c", 9)]
-    assert list(idx.para_facts) == [1, 2, 4, 0]
+def test_check_rows_locate_paragraphs_and_a_document_without_new_ones_adds_no_run() -> None:
+    """check_lines' rows (line numbers, facts masks), added per document by
+    Matcher.check: each paragraph's document and line are found again, a
+    document none of whose paragraphs is new leaves no run behind, and rows
+    of one document from several calls (a text the C fingerprints leave to
+    Python in between) extend its run."""
+    p1 = "Ferries to Malmo stopped at noon while harbour cranes stood idle along the quay."
+    p2 = "Seven bakers on Linden Street argued about flour prices until the 42 lamps dimmed."
+    p3 = "A quiet violinist rehearsed scales beneath the railway bridge every rainy evening."
+    p4 = "Orchard growers counted 17 crates of pears before the frost warnings reached town."
+    p5 = "Snow \U0001f642 fell on the lake while skaters circled the old wooden pier slowly."  # emoji: Python's
+    p6 = "Thirty gulls followed the last trawler home across grey water towards the pier."
+    c = cleaner(dedup="stream", near=True)
+    assert c.clean_text(f"{p1}\n\n{p2}\n", doc_id="a") == f"{p1}\n\n{p2}\n"
+    assert c.clean_text(f"{p2}\n{p1}\n", doc_id="b") == ""
+    c_doc = f"{p3}\nok\n{p5}\n{p4}\n{p6}\n"
+    assert c.clean_text(c_doc, doc_id="c") == c_doc
+    assert c.matcher is not None
+    idx = c.matcher.live
+    assert [idx.where(p) for p in range(idx.paragraphs())] == [("a", 1), ("a", 3), ("c", 1), ("c", 3), ("c", 4),
+                                                                  ("c", 5)]
+    assert [m != 0 for m in idx.para_facts] == [True, True, False, False, True, False]  # Malmo, Linden and 42; 17
     assert idx.para_doc.nbytes() == 2 * 8  # a run for a, one for c
 
 
