@@ -5986,6 +5986,21 @@ static void xdoc_ahead(XdocAhead *e, PyObject *ln)
     e->text = Py_NewRef(text);
 }
 
+/* classify_lines asks for a line's text (as text_ahead: its first
+ * TEXT_LINES lines) this many lines before it reads it: a window's texts
+ * were decoded with their chunk long before, and strip_bounds' and the
+ * cross-document key's first reads of each stalled (benchmarks/README.md,
+ * session 22). Both modes gain, `--dedup off` a little more. */
+#define CLASSIFY_TEXT_AHEAD 16
+static inline void line_text_ahead(PyObject *ln)
+{
+    if (Py_TYPE(ln) != &LineType || ((LineObject *)ln)->text == NULL)
+        return;
+    const char *o = (const char *)((LineObject *)ln)->text;
+    for (int i = 0; i < TEXT_LINES; i++)
+        __builtin_prefetch(o + 64 * i);
+}
+
 static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
@@ -6043,6 +6058,8 @@ static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssiz
     XdocAhead ahead[XDOC_AHEAD] = {{NULL, 0}}; /* lines[j]'s at [j % XDOC_AHEAD], i <= j < filled */
     Py_ssize_t i, filled = start;
     for (i = start; i < PyList_GET_SIZE(lines); i++) {
+        if (i + CLASSIFY_TEXT_AHEAD < PyList_GET_SIZE(lines))
+            line_text_ahead(PyList_GET_ITEM(lines, i + CLASSIFY_TEXT_AHEAD));
         if (depth > 0 && i >= filled) {
             for (filled = i; filled < PyList_GET_SIZE(lines) && filled < i + XDOC_AHEAD; filled++)
                 xdoc_ahead(&ahead[filled % XDOC_AHEAD], PyList_GET_ITEM(lines, filled));
