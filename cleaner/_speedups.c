@@ -3998,12 +3998,13 @@ static Py_ssize_t next_para(PyObject *texts, Py_ssize_t j, Py_ssize_t hi, Py_ssi
 
 /* check_lines asks for the memory of texts[j] (j < hi) two texts before it
  * folds them (check_prints): a chunk's strings, decoded all at once before
- * the rules ran over the chunk, have left the caches by then, and the fold's
- * first load of each 32 characters stalled. A compact str's characters follow its
- * header; the header is not read for the length: TEXT_LINES lines (512
- * bytes with the header's) hold most paragraphs (194 bytes on average in the
- * benchmark stream, twice that as UCS-2). One text ahead hid less of the
- * stall, three ahead none (benchmarks/README.md, session 22). */
+ * the rules ran over the chunk, have left the caches by then, and the
+ * fold's first load of each 32 characters stalled. A compact str's
+ * characters follow its header; the header is not read for the length:
+ * TEXT_LINES lines (512 bytes with the header's) hold most paragraphs (194
+ * bytes on average in the benchmark stream, twice that as UCS-2). One text
+ * ahead hid less of the stall, three ahead none (benchmarks/README.md,
+ * session 22). */
 #define TEXT_LINES 8
 #define TEXT_AHEAD 2
 static inline void text_ahead(PyObject *texts, Py_ssize_t j, Py_ssize_t hi)
