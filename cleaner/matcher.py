@@ -18,7 +18,6 @@ kept paragraphs are indexed, so the first copy in input order always wins.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -295,13 +294,8 @@ class Matcher:
         stop, found, lines, facts, repeats = _check_lines(
             texts, idx, limit, line, live.para_doc.n, exact, runs[0], near, runs[1], self.doc_keys, self._params)
         if lines:
-            # live.add_rows, inline: the document's run in para_doc grown as
-            # DocColumn.extend grows it (a new run only for a document's first rows)
-            col, n = live.para_doc, len(lines) >> 2
-            if col.last == self.doc:
-                col.n += n
-            else:
-                col.extend(self.doc, n)
+            # the new paragraphs' rows (no Index method between: this frame is the hot path)
+            live.para_doc.extend(self.doc, len(lines) >> 2)
             live.para_line.frombytes(lines)
             live.para_facts.frombytes(facts)
             at = self._spill_at  # _indexed, inline
@@ -389,10 +383,8 @@ class Matcher:
         """The match of an exact repeat of paragraph ``pid`` of this run
         (long enough: ``check_lines`` judged that; ``repeats`` holds the
         lines it judged so, with their ``pid``)."""
-        live = self.live  # live.where(pid), inline: one frame a repeat instead of three
-        col = live.para_doc
-        doc = live.docs[col.docs[bisect_right(col.starts, pid) - 1]]
-        return _new(Match, ("exact", 1.0, doc, live.para_line[pid]))  # Match(...) runs a Python-level __new__
+        doc, line = self.live.where(pid)
+        return _new(Match, ("exact", 1.0, doc, line))  # Match(...) runs a Python-level __new__
 
     def _exact(self, pid: int, src: Index, text: str) -> Match | None:
         if word_count(text) < self.s.min_words:
