@@ -28,14 +28,13 @@ from .boilerplate import Boilerplate
 from .classify import PREDICATES, is_body_line, word_count
 from .config import Config
 from .context import OUTSIDE_ARTICLE, ContextClassifier, DocumentContext, Verdict
-from .dedup import exact_fingerprint, speedup
+from .dedup import exact_fingerprint
 from .explain import Decision, Stats
 from .matcher import DOC_KEYS_MAX, Match, Matcher
 from .prefilter import Prefilter
 from .rules import Rule, RuleSet, default_rules_dir
 
 log = logging.getLogger("cleaner")
-_c_exact = speedup("exact_fingerprint")  # None: no extension; it gives None for a text it leaves to Python
 
 BLANK_RULE, BLANK_CATEGORY = "layout.blank-lines", "layout"
 DEDUP_RULE, DEDUP_CATEGORY = "dedup.repeat", "duplicates"
@@ -538,9 +537,7 @@ class DocumentCleaner:
         text, keys = it.text, self.repeat_keys
         if not keys or len(text) < self.e.repeat_chars:
             return False
-        # exact_fingerprint without its frame (most lines of a block take this test)
-        h = _c_exact(text) if _c_exact is not None else None
-        if (h if h is not None else exact_fingerprint(it.raw, text)) not in keys:
+        if exact_fingerprint(it.raw, text) not in keys:
             return False
         return word_count(text) >= self.e.repeat_words  # (the rarer test last: most lines are not repeats)
 
