@@ -4007,13 +4007,16 @@ static Py_ssize_t next_para(PyObject *texts, Py_ssize_t j, Py_ssize_t hi, Py_ssi
  * session 22). */
 #define TEXT_LINES 8
 #define TEXT_AHEAD 2
+static inline void prefetch_text(const PyObject *text)
+{
+    for (int i = 0; i < TEXT_LINES; i++)
+        __builtin_prefetch((const char *)text + 64 * i);
+}
+
 static inline void text_ahead(PyObject *texts, Py_ssize_t j, Py_ssize_t hi)
 {
-    if (j >= hi)
-        return;
-    const char *o = (const char *)PyList_GET_ITEM(texts, j);
-    for (int i = 0; i < TEXT_LINES; i++)
-        __builtin_prefetch(o + 64 * i);
+    if (j < hi)
+        prefetch_text(PyList_GET_ITEM(texts, j));
 }
 
 static PyObject *check_lines(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -5987,19 +5990,16 @@ static void xdoc_ahead(XdocAhead *e, PyObject *ln)
     e->text = Py_NewRef(text);
 }
 
-/* classify_lines asks for a line's text (as text_ahead: its first
- * TEXT_LINES lines) this many lines before it reads it: a window's texts
- * were decoded with their chunk long before, and strip_bounds' and the
- * cross-document key's first reads of each stalled (benchmarks/README.md,
- * session 22). Both modes gain, `--dedup off` a little more. */
+/* classify_lines asks for a line's text (prefetch_text, as check_lines)
+ * this many lines before it reads it: a window's texts were decoded with
+ * their chunk long before, and strip_bounds' and the cross-document key's
+ * first reads of each stalled (benchmarks/README.md, session 22). Both
+ * modes gain, `--dedup off` a little more. */
 #define CLASSIFY_TEXT_AHEAD 16
 static inline void line_text_ahead(PyObject *ln)
 {
-    if (Py_TYPE(ln) != &LineType || ((LineObject *)ln)->text == NULL)
-        return;
-    const char *o = (const char *)((LineObject *)ln)->text;
-    for (int i = 0; i < TEXT_LINES; i++)
-        __builtin_prefetch(o + 64 * i);
+    if (Py_TYPE(ln) == &LineType && ((LineObject *)ln)->text != NULL)
+        prefetch_text(((LineObject *)ln)->text);
 }
 
 static PyObject *classify_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
