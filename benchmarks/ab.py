@@ -38,7 +38,7 @@ if str(HERE) not in sys.path:
 import throughput as tp  # noqa: E402  (a sibling script: its stream, pinning and runs)
 
 
-def run_tree(tree: Path, clean_args: Sequence[str], prefix: Sequence[str], stream: Path, out: Path) -> float:
+def run_checkout(tree: Path, clean_args: Sequence[str], prefix: Sequence[str], stream: Path, out: Path) -> float:
     """CPU seconds of ``clean`` from ``tree`` on ``stream`` (its own package first on the path)."""
     argv = [*prefix, sys.executable, "-m", "cleaner", *clean_args]
     _, cpu, _, _ = tp.run_once(argv, stream, out, env={"PYTHONPATH": str(tree)}, cwd=tree)
@@ -63,7 +63,7 @@ def compare(a: Path, b: Path, clean_args: Sequence[str], stream: Path, pairs: in
     for n in range(pairs):
         for side in ((0, 1) if n % 2 == 0 else (1, 0)):
             tree, out = sides[side]
-            times[side].append(run_tree(tree, clean_args, prefix, stream, out))
+            times[side].append(run_checkout(tree, clean_args, prefix, stream, out))
         if n == 0 and sides[0][1].read_bytes() != sides[1][1].read_bytes():
             raise SystemExit("A and B give different outputs: not the same cleaning, so not an A/B")
     return times
@@ -96,13 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             p.error(f"{tree}: not a checkout of cleaner (no cleaner/__init__.py)")
     if args.pairs < 1:
         p.error("--pairs must be at least 1")
-    stream = tp.stream_path(args.mb, args.seed)
-    print(tp.ensure_stream(stream, args.mb * tp.MB, args.seed).describe())
+    stream, stats = tp.prepared_stream(args.mb, args.seed)
+    print(stats.describe())
     prefix, pin_note = tp.pin_prefix(args.cpu)
     clean_args = shlex.split(args.clean_args)
     for tree in {a, b}:
         tp.byte_compile(tree)
-        run_tree(tree, clean_args, prefix, Path(os.devnull), Path(os.devnull))  # warm-up: caches filled
+        run_checkout(tree, clean_args, prefix, Path(os.devnull), Path(os.devnull))  # warm-up: caches filled
     print(f"A: {a}\nB: {b}\nclean {' '.join(clean_args)}; {args.pairs} pairs, {pin_note}")
     a_cpu, b_cpu = compare(a, b, clean_args, stream, args.pairs, prefix)
     print("\n".join(report(a_cpu, b_cpu)))

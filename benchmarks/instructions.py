@@ -76,8 +76,8 @@ def ready_stream(mb: int, seed: int | None) -> Path:
     import throughput as tp  # a sibling script (its stream generator and cache), as time_profile imports this one
 
     seed = tp.DEFAULT_SEED if seed is None else seed
-    stream: Path = tp.stream_path(mb, seed)
-    print(tp.ensure_stream(stream, mb * tp.MB, seed).describe())
+    stream, stats = tp.prepared_stream(mb, seed)
+    print(stats.describe())
     print(tp.source_info())
     tp.byte_compile()
     return stream

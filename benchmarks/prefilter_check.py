@@ -44,9 +44,7 @@ def sources(mb: int, files: list[Path], max_mb: float) -> Iterator[tuple[str, li
     import throughput  # the deterministic stream generator
 
     if mb > 0:
-        path = throughput.DATA_DIR / f"stream-{mb}mb-s{throughput.DEFAULT_SEED}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        throughput.ensure_stream(path, mb * throughput.MB, throughput.DEFAULT_SEED)
+        path, _ = throughput.prepared_stream(mb)
         with open(path, encoding="utf-8", errors="replace") as f:
             yield f"stream {mb} MB", [ln.rstrip("\n").replace("\r", "") for ln in f]
     for extra in files:

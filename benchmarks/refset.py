@@ -131,10 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--sums", type=Path, default=SUMS, help="the sums file (default: benchmarks/refset.sums)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs at once (default: the CPUs)")
     args = p.parse_args(argv)
-    streams = {}
-    for mb in STREAMS_MB:
-        streams[mb] = tp.stream_path(mb, tp.DEFAULT_SEED)
-        tp.ensure_stream(streams[mb], mb * tp.MB, tp.DEFAULT_SEED)
+    streams = {mb: tp.prepared_stream(mb)[0] for mb in STREAMS_MB}
     got = collect(streams, jobs=max(1, args.jobs))
     if args.save:
         write_sums(args.sums, got)

@@ -479,6 +479,12 @@ def stream_path(mb: int, seed: int) -> Path:
     return DATA_DIR / name
 
 
+def prepared_stream(mb: int, seed: int = DEFAULT_SEED) -> tuple[Path, StreamStats]:
+    """The stream of ``mb`` MB and ``seed``: where it is kept, built there unless cached."""
+    path = stream_path(mb, seed)
+    return path, ensure_stream(path, mb * MB, seed)
+
+
 def ensure_stream(path: Path, target_bytes: int, seed: int) -> StreamStats:
     """Generate the stream at ``path`` unless a file built with the same
     parameters is already there (checked through a ``.json`` sidecar)."""
@@ -834,8 +840,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(source_info())
         measure_stdin_jobs(args.stdin_jobs, args.repeat)
         return 0
-    stream = stream_path(mb, args.seed)
-    stats = ensure_stream(stream, mb * MB, args.seed)
+    stream, stats = prepared_stream(mb, args.seed)
     print(stats.describe())
     if args.generate_only:
         return 0
